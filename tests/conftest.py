@@ -1,0 +1,1 @@
+"""Shared test fixtures. Source emulators come from their own pytest plugin."""
