@@ -1,1 +1,54 @@
 """Shared test fixtures. Source emulators come from their own pytest plugin."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SIEVE_ENV_VARS = ("SIEVE_HOME", "SIEVE_CONTROL_PLANE_URL", "SIEVE_MASTER_KEY",
+                  "SIEVE_PREVIOUS_MASTER_KEYS", "SIEVE_KEY_FILE", "SIEVE_AUDIT_KEY",
+                  "SIEVE_AUDIT_KEY_FILE", "DAGSTER_HOME", "SIEVE_ACTOR")
+
+PG_URL_DEFAULT = "postgresql+psycopg2://sieve:sieve-test-only@127.0.0.1:5432/{db}"
+
+
+@pytest.fixture
+def sieve_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated SIEVE_HOME (and DAGSTER_HOME inside it) with no key configured yet."""
+    for name in SIEVE_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "sieve-home"
+    monkeypatch.setenv("SIEVE_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    return home
+
+
+def postgres_url(db: str) -> str:
+    """URL of a test database; skips when no server is reachable, except under CI=true."""
+    import sqlalchemy
+
+    url = os.environ.get("SIEVE_TEST_PG_URL_TEMPLATE", PG_URL_DEFAULT).format(db=db)
+    try:
+        engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as error:  # any failure to reach the server means "not available here"
+        reason = (f"PostgreSQL not reachable at {url.split('@')[-1]} ({type(error).__name__}); "
+                  "run `make postgres` (bash .ci/postgres) to start the machine's cluster")
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture
+def control_plane_pg_url() -> str:
+    return postgres_url("sieve_control_test")
+
+
+@pytest.fixture
+def dagster_pg_url() -> str:
+    return postgres_url("sieve_dagster_test")

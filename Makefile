@@ -1,0 +1,38 @@
+# The two commands that are the contract: `make demo` and `make test`. Each sets up .venv first.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export SIEVE_HOME ?= $(CURDIR)/.sieve
+export DAGSTER_HOME ?= $(SIEVE_HOME)/dagster
+
+.PHONY: venv demo test bench ui postgres clean
+
+venv: $(STAMP)
+
+# Reinstall whenever the pinned dependencies change.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found (Sieve needs Python 3.11)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip check
+	@touch $(STAMP)
+
+demo: venv
+	$(BIN)/sieve demo
+
+test: venv
+	$(BIN)/python -m pytest
+
+bench: venv
+	$(BIN)/python -m bench
+
+ui: venv
+	$(BIN)/sieve ui
+
+postgres:
+	bash .ci/postgres
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,60 @@
+"""What every command shares: the opened stores, error handling, and reading secrets safely."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from resources.errors import SieveError
+from resources.http.errors import InvalidBaseUrlError, SourceRequestError
+from resources.runtime import Sieve, open_sieve
+from resources.vault import Secret
+
+PEOPLE_FACING_ERRORS = (SieveError, SourceRequestError, InvalidBaseUrlError)
+
+
+class SieveGroup(click.Group):
+    """Turns errors meant for people into a one-line message and exit status 2 — no traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PEOPLE_FACING_ERRORS as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(2)
+        finally:
+            sieve = ctx.meta.get("sieve")
+            if sieve is not None:
+                sieve.close()
+
+
+def sieve_from(ctx: click.Context) -> Sieve:
+    root = ctx.find_root()
+    if "sieve" not in root.meta:
+        root.meta["sieve"] = open_sieve()
+    return root.meta["sieve"]
+
+
+def read_secret(env_var: str | None, *, what: str, option: str) -> Secret:
+    """A secret comes from a named environment variable or a hidden prompt — never from argv."""
+    if env_var:
+        value = os.environ.get(env_var, "")
+        if not value.strip():
+            raise click.UsageError(f"{option} {env_var}: the environment variable {env_var} is "
+                                   f"not set or empty; export the {what} in it first.")
+        return Secret(value.strip())
+    if not sys.stdin.isatty():
+        raise click.UsageError(f"No {what} given: pass {option} VAR naming an environment "
+                               "variable that holds it (it is never accepted as an argument).")
+    return Secret(click.prompt(f"{what.capitalize()}", hide_input=True).strip())
+
+
+def echo_table(headers: list[str], rows: list[list[object]]) -> None:
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())

@@ -1,0 +1,46 @@
+"""``sieve org …``: organizations (tenants)."""
+
+from __future__ import annotations
+
+import click
+
+from pipelines.cli.context import echo_table, sieve_from
+
+
+@click.group()
+def org() -> None:
+    """Organizations: one tenant each, with its own encrypted database and data key.
+
+    \b
+    Example:
+      sieve org add acme
+      sieve org list
+    """
+
+
+@org.command("add")
+@click.argument("slug")
+@click.pass_context
+def org_add(ctx: click.Context, slug: str) -> None:
+    """Create organization SLUG (lowercase letters, digits, hyphens)."""
+    sieve = sieve_from(ctx)
+    created = sieve.control_plane.add_organization(slug)
+    sieve.audit.append("organization.added", org_id=created.id)
+    click.echo(f"organization {created.slug} created (id {created.id})")
+
+
+@org.command("list")
+@click.pass_context
+def org_list(ctx: click.Context) -> None:
+    """List organizations and their status."""
+    rows = [[o.slug, o.id, o.status, o.created_at.isoformat(timespec="seconds"),
+             o.purge_after.isoformat(timespec="seconds") if o.purge_after else ""]
+            for o in sieve_from(ctx).control_plane.organizations()]
+    if not rows:
+        click.echo("no organizations yet: `sieve org add SLUG` creates one")
+        return
+    echo_table(["slug", "id", "status", "created_at", "purge_after"], rows)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(org)

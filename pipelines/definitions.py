@@ -1,0 +1,11 @@
+"""The one Dagster entry point: merges each folder's definitions. Nothing else lives here."""
+
+from dagster import Definitions
+
+from resources import sieve_resource
+from sensors import partition_sync
+
+defs = Definitions.merge(
+    sieve_resource.defs(),
+    partition_sync.defs(),
+)

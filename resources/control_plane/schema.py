@@ -1,0 +1,97 @@
+"""Control-plane tables (SQLAlchemy Core). Migrations under ``migrations/versions`` create them;
+this module is the code's view of the current schema and must match the latest migration
+(``tests/unit/test_control_plane.py`` checks that)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    # active | terminated (grace period running) | deleted
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("terminated_at", DateTime(timezone=True)),
+    Column("purge_after", DateTime(timezone=True)),
+    # The org's DuckDB/Parquet data key, envelope-encrypted under the KEK. NULL once shredded.
+    Column("data_key", Text),
+    Column("settings", Text, nullable=False, server_default="{}"),
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("org_id", String(32), ForeignKey("organizations.id"), nullable=False, index=True),
+    Column("source", String(16), nullable=False),
+    # Non-secret settings as JSON (owner, base URL, project keys, path…).
+    Column("settings", Text, nullable=False),
+    # {field: envelope} JSON; NULL once the connection is removed.
+    Column("credentials", Text),
+    # active | removed
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_synced_at", DateTime(timezone=True)),
+    Column("removed_at", DateTime(timezone=True)),
+)
+
+# Per-connection sync cursors and HTTP validators (ETag/Last-Modified), never bodies.
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("connection_id", String(32), ForeignKey("connections.id"), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # cursor | validator
+    Column("key", String(512), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+deletion_requests = Table(
+    "deletion_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("org_id", String(32), ForeignKey("organizations.id"), nullable=False, index=True),
+    Column("scope", String(16), nullable=False),  # organization | connection | person
+    # Opaque reference (connection id, person id); for email/login requests the subject is kept
+    # only envelope-encrypted until the deletion is verified, then wiped.
+    Column("subject_ref", String(64)),
+    Column("subject_kind", String(16)),  # email | login | person | connection | organization
+    Column("subject_sealed", Text),
+    Column("subject_hash", String(64)),
+    Column("status", String(16), nullable=False),  # pending | running | done | failed
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("not_before", DateTime(timezone=True)),
+    Column("started_at", DateTime(timezone=True)),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("certificate", Text),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("org_id", String(32)),
+    Column("target", String(128)),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    UniqueConstraint("entry_hash"),
+)

@@ -1,0 +1,47 @@
+"""The code location loads, and the embedded instance is configured as the rules require."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from dagster import DagsterInstance, Definitions
+
+from pipelines.instance import write_embedded_instance
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_definitions_are_loadable():
+    from pipelines.definitions import defs
+
+    Definitions.validate_loadable(defs)
+
+
+def test_dagster_cli_validates_the_workspace(sieve_home):
+    write_embedded_instance(sieve_home / "dagster")
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("dagster")), "definitions", "validate",
+         "-w", str(ROOT / "workspace.yaml")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_embedded_instance_has_no_compute_logs_and_no_telemetry(sieve_home):
+    dagster_home = sieve_home / "dagster"
+    config = yaml.safe_load(write_embedded_instance(dagster_home).read_text())
+    assert config["telemetry"] == {"enabled": False}
+    assert config["compute_logs"]["class"] == "NoOpComputeLogManager"
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        assert type(instance.compute_log_manager).__name__ == "NoOpComputeLogManager"
+        assert str(instance.storage_directory()).startswith(str(dagster_home))
+
+
+def test_operator_instance_file_is_never_overwritten(sieve_home):
+    dagster_home = sieve_home / "dagster"
+    dagster_home.mkdir(parents=True)
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    write_embedded_instance(dagster_home)
+    assert (dagster_home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"

@@ -1,0 +1,126 @@
+"""Control plane on SQLite: migrations, organizations, connections, rotation."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect
+
+from resources.control_plane import ControlPlane, ControlPlaneError, schema
+from resources.keys import FileKeyProvider, WrongKeyError, create_key_file
+from resources.vault import Secret
+
+TOKEN = "glpat-CANARYcontrolPLANE0042"
+
+
+@pytest.fixture
+def key_file(tmp_path):
+    path = tmp_path / "keys" / "master.keys"
+    create_key_file(path)
+    return path
+
+
+@pytest.fixture
+def control_plane(tmp_path, key_file):
+    plane = ControlPlane.open(f"sqlite:///{tmp_path / 'control.db'}",
+                              keys=lambda: FileKeyProvider(key_file))
+    yield plane
+    plane.close()
+
+
+def test_migrations_build_exactly_the_declared_schema(control_plane):
+    inspector = inspect(control_plane.engine)
+    for table in schema.metadata.sorted_tables:
+        migrated = {c["name"] for c in inspector.get_columns(table.name)}
+        assert migrated == {c.name for c in table.columns}, table.name
+
+
+def test_reopening_is_idempotent(tmp_path, key_file, control_plane):
+    control_plane.add_organization("acme")
+    again = ControlPlane.open(f"sqlite:///{tmp_path / 'control.db'}",
+                              keys=lambda: FileKeyProvider(key_file))
+    assert [o.slug for o in again.organizations()] == ["acme"]
+    again.close()
+
+
+def test_organizations_have_opaque_ids_and_their_own_data_key(control_plane):
+    acme = control_plane.add_organization("acme")
+    globex = control_plane.add_organization("globex")
+    assert acme.id.startswith("org_") and "acme" not in acme.id
+    assert control_plane.org_data_key(acme) != control_plane.org_data_key(globex)
+    assert len(control_plane.org_data_key(acme).reveal()) == 64
+    with pytest.raises(ControlPlaneError, match="already exists"):
+        control_plane.add_organization("acme")
+    with pytest.raises(ControlPlaneError, match="No organization 'initech'"):
+        control_plane.organization("initech")
+
+
+def test_credentials_round_trip_and_are_wiped_on_removal(tmp_path, control_plane):
+    acme = control_plane.add_organization("acme")
+    connection = control_plane.add_connection(acme, "gitlab", {"group": "acme"},
+                                              {"token": Secret(TOKEN)})
+    assert connection.credential_fields == ("token",)
+    assert control_plane.credentials(connection)["token"].reveal() == TOKEN
+    control_plane.remove_connection(connection)
+    removed = control_plane.connection(connection.id)
+    assert removed.status == "removed" and removed.credential_fields == ()
+    assert control_plane.credentials(removed) == {}
+    assert control_plane.connections(acme) == []
+    assert [c.id for c in control_plane.connections(acme, include_removed=True)] == [connection.id]
+
+
+def test_unknown_source_is_refused(control_plane):
+    acme = control_plane.add_organization("acme")
+    with pytest.raises(ControlPlaneError, match="Unknown source 'bitbucket'"):
+        control_plane.add_connection(acme, "bitbucket", {}, {})
+
+
+def test_rotation_interrupted_then_rerun_leaves_everything_on_the_new_key(tmp_path, key_file,
+                                                                          control_plane,
+                                                                          monkeypatch):
+    acme = control_plane.add_organization("acme")
+    tokens = {}
+    for number in range(5):
+        connection = control_plane.add_connection(
+            acme, "github", {"owner": f"o{number}"},
+            {"token": Secret(f"{TOKEN}-{number}"), "extra": Secret(f"x-{number}")})
+        tokens[connection.id] = f"{TOKEN}-{number}"
+    data_key = control_plane.org_data_key(acme)
+    provider = FileKeyProvider(key_file)
+    old_id = provider.current().kek_id
+    new_id = provider.add_new_key().kek_id
+
+    real_store, stored = control_plane._store_rewrapped, []
+
+    def crash_after_four(locator, envelope):
+        if len(stored) == 4:
+            raise KeyboardInterrupt("simulated crash mid-rotation")
+        stored.append(locator)
+        real_store(locator, envelope)
+
+    monkeypatch.setattr(control_plane, "_store_rewrapped", crash_after_four)
+    with pytest.raises(KeyboardInterrupt):
+        control_plane.rewrap_all(provider)
+    assert control_plane.kek_ids_in_use() == {old_id, new_id}
+    monkeypatch.setattr(control_plane, "_store_rewrapped", real_store)
+
+    counts = control_plane.rewrap_all(FileKeyProvider(key_file))
+    assert counts == {"rewrapped": 11 - 4, "already_current": 4}
+    assert control_plane.kek_ids_in_use() == {new_id}
+    FileKeyProvider(key_file).retire_all_but_current()
+    only_new = FileKeyProvider(key_file)
+    assert [k.kek_id for k in only_new.all_keys()] == [new_id]
+    for connection in control_plane.connections(acme):
+        assert control_plane.credentials(connection)["token"].reveal() == tokens[connection.id]
+    assert control_plane.org_data_key(acme) == data_key
+
+
+def test_missing_old_key_fails_closed(tmp_path, key_file, control_plane):
+    acme = control_plane.add_organization("acme")
+    connection = control_plane.add_connection(acme, "slack", {}, {"token": Secret(TOKEN)})
+    other = tmp_path / "other.keys"
+    create_key_file(other)
+    stranger = ControlPlane(control_plane.engine, keys=lambda: FileKeyProvider(other))
+    with pytest.raises(WrongKeyError) as raised:
+        stranger.credentials(connection)
+    assert TOKEN not in str(raised.value)
+    assert control_plane.credentials(connection)["token"].reveal() == TOKEN
