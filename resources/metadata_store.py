@@ -1,0 +1,199 @@
+"""Each organization's encrypted DuckDB database (hard rules 5, 7 and 8).
+
+One file per organization, encrypted with that organization's own data key (kept wrapped by the
+KEK in the control plane, so destroying it shreds the file). DuckDB writes encrypted files only
+with its httpfs extension loaded; the extension ships in the ``duckdb-extension-httpfs`` pip
+package and is loaded from that package's path — never downloaded.
+
+Writes are idempotent upserts by natural key inside one transaction, so a rerun of a killed sync
+converges to identical tables. DuckDB allows one writing process per file: a second one gets a
+clear ``StoreBusyError`` instead of an obscure lock error.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import duckdb
+import pyarrow
+
+from resources.errors import SieveError
+from resources.vault import Secret
+
+DATABASE_ALIAS = "org"
+METADATA_SCHEMA = "metadata"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class StoreError(SieveError):
+    pass
+
+
+class StoreBusyError(StoreError):
+    pass
+
+
+def httpfs_extension_path() -> Path:
+    """The httpfs extension file shipped by the pip package of duckdb's own version."""
+    try:
+        import duckdb_extension_httpfs
+    except ImportError:
+        raise StoreError("The duckdb-extension-httpfs package is not installed; it is needed to "
+                         "write encrypted databases. Reinstall Sieve (make venv).") from None
+    path = (Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+            / "httpfs.duckdb_extension")
+    if not path.exists():
+        raise StoreError(f"No httpfs extension for duckdb {duckdb.__version__} at {path}: pin "
+                         "duckdb-extension-httpfs to the same version as duckdb.")
+    return path
+
+
+def quote_identifier(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise StoreError(f"'{name}' is not a valid table or column name.")
+    return f'"{name}"'
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def org_database_path(orgs_dir: Path, org_id: str) -> Path:
+    return Path(orgs_dir) / org_id / "sieve.duckdb"
+
+
+def connect_encrypted(path: Path, key: Secret, *, read_only: bool = False,
+                      what: str = "organization database") -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with the encrypted file attached as ``org`` and in use.
+
+    The key travels only inside the ATTACH statement of this process; it is never written to a
+    file, a profile or a log.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreError(f"No {what} at {path}: the organization has not been synced yet "
+                         "(run `sieve sync SLUG`).")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    connection = duckdb.connect(":memory:", config={
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        # Spills of large sorts/joins stay beside the org's file (and are encrypted by DuckDB).
+        "temp_directory": str(path.parent / "duckdb-tmp"),
+    })
+    try:
+        connection.execute(f"LOAD {_sql_string(str(httpfs_extension_path()))}")
+        options = f"ENCRYPTION_KEY {_sql_string(key.reveal())}"
+        if read_only:
+            options += ", READ_ONLY"
+        connection.execute(f"ATTACH {_sql_string(str(path))} AS {DATABASE_ALIAS} ({options})")
+        connection.execute(f"USE {DATABASE_ALIAS}")
+    except duckdb.Error as error:
+        connection.close()
+        raise _explain(error, path, what) from None
+    return connection
+
+
+def _explain(error: duckdb.Error, path: Path, what: str) -> StoreError:
+    text = str(error)
+    if "lock" in text.lower():
+        return StoreBusyError(f"The {what} at {path} is busy: a sync or deletion is writing it. "
+                              "Retry when it finishes, or read the last published Parquet export.")
+    if "key" in text.lower() or "encrypt" in text.lower() or "decrypt" in text.lower():
+        return StoreError(f"The {what} at {path} cannot be opened with this organization's data "
+                          "key (wrong key, or the file belongs to another organization).")
+    return StoreError(f"The {what} at {path} could not be opened: {type(error).__name__}.")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What the store needs to know of a table: columns with DuckDB types, and its natural key."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    def create_sql(self, schema: str = METADATA_SCHEMA) -> str:
+        columns = ", ".join(f"{quote_identifier(n)} {t}" for n, t in self.columns)
+        key = ", ".join(quote_identifier(k) for k in self.key)
+        return (f"CREATE TABLE IF NOT EXISTS {schema}.{quote_identifier(self.name)} "
+                f"({columns}, PRIMARY KEY ({key}))")
+
+
+class MetadataStore:
+    """Upserts and reads on one organization's attached database."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
+        self.connection = connection
+
+    def ensure_tables(self, tables: Iterable[TableSpec], schema: str = METADATA_SCHEMA) -> None:
+        self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for table in tables:
+            self.connection.execute(table.create_sql(schema))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.connection.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def upsert(self, table: TableSpec, rows: Sequence[dict],
+               schema: str = METADATA_SCHEMA) -> int:
+        """Insert or replace rows by natural key; the last of duplicate keys in a batch wins."""
+        if not rows:
+            return 0
+        unique = {tuple(row[k] for k in table.key): row for row in rows}
+        names = table.column_names
+        batch = {name: [row.get(name) for row in unique.values()] for name in names}
+        casts = ", ".join(f"CAST({quote_identifier(n)} AS {t})" for n, t in table.columns)
+        column_list = ", ".join(quote_identifier(n) for n in names)
+        self.connection.register("sieve_upsert_batch", pyarrow.table(batch))
+        try:
+            self.connection.execute(
+                f"INSERT OR REPLACE INTO {schema}.{quote_identifier(table.name)} ({column_list}) "
+                f"SELECT {casts} FROM sieve_upsert_batch")
+        finally:
+            self.connection.unregister("sieve_upsert_batch")
+        return len(unique)
+
+    def delete_keys(self, table: TableSpec, keys: Sequence[tuple],
+                    schema: str = METADATA_SCHEMA) -> int:
+        if not keys:
+            return 0
+        condition = " AND ".join(f"{quote_identifier(k)} = ?" for k in table.key)
+        sql = f"DELETE FROM {schema}.{quote_identifier(table.name)} WHERE {condition}"
+        for key in keys:
+            self.connection.execute(sql, list(key))
+        return len(keys)
+
+    def row_count(self, table: str, schema: str = METADATA_SCHEMA) -> int:
+        return self.connection.execute(
+            f"SELECT count(*) FROM {schema}.{quote_identifier(table)}").fetchone()[0]
+
+    def tables(self, schema: str = METADATA_SCHEMA) -> list[str]:
+        return [r[0] for r in self.connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? "
+            "AND table_schema = ? ORDER BY table_name", [DATABASE_ALIAS, schema]).fetchall()]
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@contextmanager
+def open_store(path: Path, key: Secret, *, read_only: bool = False) -> Iterator[MetadataStore]:
+    connection = connect_encrypted(path, key, read_only=read_only)
+    try:
+        yield MetadataStore(connection)
+    finally:
+        connection.close()
