@@ -1,0 +1,65 @@
+"""The shared HTTP layer of every API connector (GitHub, GitLab, Jira, Slack).
+
+Typical use by a connector::
+
+    client = HttpClient(
+        base_url, BearerToken(token), source=SourceKind.GITHUB,
+        context=ErrorContext(org_slug="acme", connection_id="c-42"),
+        validators=store, limits=shared_limits,
+    )
+    for page in client.paginate("/repos/acme/app/pulls", {"state": "all", "per_page": 100},
+                                style=PaginationStyle.GITHUB):
+        ...  # extract page.items, then drop them
+
+    client.stats.as_metadata()  # counts for the raw asset's MaterializeResult
+"""
+
+from resources.http.auth import BasicEmailToken, BearerToken, GitLabPrivateToken
+from resources.http.client import ClientStats, HttpClient, JsonResponse, SourceKind
+from resources.http.conditional import InMemoryValidatorStore, Validators, ValidatorStore
+from resources.http.errors import (
+    AuthenticationError,
+    ErrorContext,
+    InvalidBaseUrlError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitExhaustedError,
+    RequestRejectedError,
+    SourceRequestError,
+    SourceUnavailableError,
+)
+from resources.http.limits import ConcurrencyLimits
+from resources.http.pagination import Deduplicator, Page, PaginationStyle
+from resources.http.ratelimit import RateLimitTracker, RetryPolicy
+from resources.http.urls import validate_base_url
+
+__all__ = [
+    "AuthenticationError",
+    "BasicEmailToken",
+    "BearerToken",
+    "ClientStats",
+    "ConcurrencyLimits",
+    "Deduplicator",
+    "ErrorContext",
+    "GitLabPrivateToken",
+    "HttpClient",
+    "InMemoryValidatorStore",
+    "InvalidBaseUrlError",
+    "JsonResponse",
+    "MalformedResponseError",
+    "NotFoundError",
+    "Page",
+    "PaginationStyle",
+    "PermissionDeniedError",
+    "RateLimitExhaustedError",
+    "RateLimitTracker",
+    "RequestRejectedError",
+    "RetryPolicy",
+    "SourceKind",
+    "SourceRequestError",
+    "SourceUnavailableError",
+    "ValidatorStore",
+    "Validators",
+    "validate_base_url",
+]
