@@ -1,0 +1,428 @@
+"""What every emulated API shares: routing, request records, rate limits, faults, conditional
+requests and deterministic JSON.
+
+Each API module builds an ``ApiApp`` (routes plus its own auth, error bodies and rate-limit
+headers); ``emulators.server`` dispatches HTTP requests to it and applies the shared behaviour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Callable
+from urllib.parse import urlencode
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def dump_json(obj: object) -> bytes:
+    """Compact, key-order-preserving JSON: the same object always gives the same bytes."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def iso_z(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def http_date(at: datetime) -> str:
+    return format_datetime(at.astimezone(timezone.utc).replace(microsecond=0), usegmt=True)
+
+
+def parse_http_date(value: str) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class ApiError(Exception):
+    """Raised by a handler to answer with an API-specific error (status, body, headers)."""
+
+    def __init__(self, status: int, body: object, headers: dict[str, str] | None = None):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+@dataclass
+class Request:
+    api: str
+    method: str
+    path: str  # relative to the API root, e.g. "/repos/o/r/pulls"
+    query: dict[str, str]  # first value of each query (or form) parameter
+    headers: dict[str, str]  # lower-cased names
+    base_url: str  # the API root the client used, e.g. "http://127.0.0.1:8765/github/api/v3"
+    endpoint: str = ""
+    params: dict[str, str] = field(default_factory=dict)  # captured from the route pattern
+    repeat_page: bool = False  # fault: this page repeats the previous page's tail
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def int_param(self, name: str, default: int, maximum: int | None = None,
+                  minimum: int = 0) -> int:
+        raw = self.query.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ApiError(400, {"message": f"Invalid value for {name}: {raw!r}"}) from None
+        value = max(minimum, value)
+        return min(value, maximum) if maximum is not None else value
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: object = None  # JSON-able object, or bytes for a raw body
+    headers: dict[str, str] = field(default_factory=dict)
+    last_modified: datetime | None = None
+    content_type: str = JSON_TYPE
+
+    def encoded(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        return dump_json(self.body)
+
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: re.Pattern
+    endpoint: str
+    handler: Handler
+
+
+def compile_route(template: str) -> re.Pattern:
+    """``/repos/{owner}/{repo}/pulls`` -> a regex with named groups (no slashes in a group)."""
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+    return re.compile(f"^{regex}$")
+
+
+class ApiApp:
+    """Routes and API-specific conventions. Subclasses override the hooks."""
+
+    name = ""
+    counts_conditional = False  # GitHub: a 304 does not count against the rate limit
+    uncounted_endpoints: frozenset[str] = frozenset()  # e.g. GitHub's GET /rate_limit
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self.rate_limits: RateLimits | None = None  # attached by the server
+
+
+    def route(self, method: str, template: str, handler: Handler) -> None:
+        self.routes.append(Route(method, compile_route(template), f"{method} {template}", handler))
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        for route in self.routes:
+            if route.method != method and not (route.method == "GET" and method == "HEAD"):
+                continue
+            m = route.pattern.match(path)
+            if m:
+                return route, m.groupdict()
+        return None, {}
+
+    # Hooks -----------------------------------------------------------------------------------
+    def split_path(self, path: str) -> tuple[str, str] | None:
+        """(API-root prefix, API-relative path) for a path under /<api>, or None."""
+        raise NotImplementedError
+
+    def authenticate(self, request: Request) -> ApiError | None:
+        raise NotImplementedError
+
+    def not_found(self, request: Request) -> ApiError:
+        raise NotImplementedError
+
+    def rate_limit_headers(self, state: "RateLimitState") -> dict[str, str]:
+        return {}
+
+    def rate_limited(self, state: "RateLimitState", request: Request) -> ApiError:
+        raise NotImplementedError
+
+    def secondary_rate_limited(self, retry_after: int, request: Request) -> ApiError:
+        return self.rate_limited_retry_after(retry_after, request)
+
+    def rate_limited_retry_after(self, retry_after: int, request: Request) -> ApiError:
+        raise NotImplementedError
+
+    def server_error(self, status: int) -> ApiError:
+        return ApiError(status, {"message": "Server Error"})
+
+    def base_headers(self, request: Request, request_number: int) -> dict[str, str]:
+        return {}
+
+
+# ---------------------------------------------------------------------------------------------
+# Rate limits
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class RateLimitState:
+    limit: int
+    window_seconds: float
+    window_start: float
+    used: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+    @property
+    def reset_epoch(self) -> int:
+        return math.ceil(self.window_start + self.window_seconds)
+
+    def seconds_to_reset(self, now: float) -> int:
+        return max(1, math.ceil(self.window_start + self.window_seconds - now))
+
+
+DEFAULT_RATE_LIMITS = {"github": 5000, "gitlab": 2000, "jira": 1000, "slack": 1000}
+
+
+class RateLimits:
+    """One primary budget per API: ``limit`` requests per ``window_seconds`` (wall clock)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._states: dict[str, RateLimitState] = {}
+        self._config = {api: (limit, 3600.0) for api, limit in DEFAULT_RATE_LIMITS.items()}
+
+    def configure(self, api: str, limit: int, window_seconds: float = 3600.0) -> None:
+        with self._lock:
+            self._config[api] = (limit, window_seconds)
+            self._states.pop(api, None)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._config = {api: (limit, 3600.0) for api, limit in DEFAULT_RATE_LIMITS.items()}
+            self._states.clear()
+
+    def state(self, api: str) -> RateLimitState:
+        with self._lock:
+            return self._current(api)
+
+    def _current(self, api: str) -> RateLimitState:
+        now = self._clock()
+        state = self._states.get(api)
+        if state is None or now >= state.window_start + state.window_seconds:
+            limit, window = self._config[api]
+            state = RateLimitState(limit, window, now)
+            self._states[api] = state
+        return state
+
+    def exhausted(self, api: str) -> RateLimitState | None:
+        with self._lock:
+            state = self._current(api)
+            return state if state.remaining == 0 else None
+
+    def spend(self, api: str) -> RateLimitState:
+        with self._lock:
+            state = self._current(api)
+            state.used += 1
+            return state
+
+    def exhaust(self, api: str) -> None:
+        with self._lock:
+            state = self._current(api)
+            state.used = state.limit
+
+    def now(self) -> float:
+        return self._clock()
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults
+# ---------------------------------------------------------------------------------------------
+
+FAULT_KINDS = ("server_error", "delay", "truncate_json", "invalid_json", "repeat_page",
+               "drop_connection", "secondary_rate_limit")
+
+
+@dataclass
+class FaultRule:
+    kind: str
+    pattern: re.Pattern
+    api: str | None
+    times: int | None  # None: every matching request
+    status: int = 502
+    seconds: float = 0.0
+    skip: int = 0  # let this many matching requests through first
+
+
+@dataclass(frozen=True)
+class FaultEvent:
+    kind: str
+    api: str
+    target: str
+
+
+class Faults:
+    """Fault injection, configured per test. Each rule matches ``re.search(pattern, target)``
+    where target is the API-relative path plus query string (e.g. ``/repos/o/r/pulls?page=2``)
+    and fires for the next ``times`` matching requests (``None`` = every one), after letting
+    ``after`` matching requests through. ``events`` lists what fired."""
+
+    def __init__(self, rate_limits: RateLimits):
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+        self.rate_limits = rate_limits
+        self.events: list[FaultEvent] = []
+
+    def _add(self, kind: str, pattern: str, api: str | None, times: int | None, after: int,
+             **extra) -> FaultRule:
+        rule = FaultRule(kind, re.compile(pattern), api, times, skip=after, **extra)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def server_errors(self, pattern: str = "", times: int = 3, status: int = 502,
+                      api: str | None = None, after: int = 0) -> FaultRule:
+        """A burst of ``times`` 5xx answers."""
+        if not 500 <= status <= 599:
+            raise ValueError(f"server_errors needs a 5xx status, got {status}")
+        return self._add("server_error", pattern, api, times, after, status=status)
+
+    def slow(self, pattern: str = "", seconds: float = 1.0, times: int | None = 1,
+             api: str | None = None, after: int = 0) -> FaultRule:
+        """Delay the answer: a client timeout shorter than ``seconds`` sees a read timeout."""
+        return self._add("delay", pattern, api, times, after, seconds=seconds)
+
+    def truncated_json(self, pattern: str = "", times: int = 1, api: str | None = None,
+                       after: int = 0) -> FaultRule:
+        """200 with the body cut in half (Content-Length matches the cut body)."""
+        return self._add("truncate_json", pattern, api, times, after)
+
+    def invalid_json(self, pattern: str = "", times: int = 1, api: str | None = None,
+                     after: int = 0) -> FaultRule:
+        """200 whose body is an HTML error page despite the JSON content type."""
+        return self._add("invalid_json", pattern, api, times, after)
+
+    def repeated_page(self, pattern: str = "", times: int = 1, api: str | None = None,
+                      after: int = 0) -> FaultRule:
+        """The page starts with the last items of the previous page (as when new items shift
+        an offset-paginated list); no item is lost, some are served twice."""
+        return self._add("repeat_page", pattern, api, times, after)
+
+    def dropped_connection(self, pattern: str = "", times: int = 1, api: str | None = None,
+                           after: int = 0) -> FaultRule:
+        """Close the connection without answering (the client sees a connection error)."""
+        return self._add("drop_connection", pattern, api, times, after)
+
+    def secondary_rate_limit(self, pattern: str = "", times: int = 1, retry_after: int = 1,
+                             api: str | None = None, after: int = 0) -> FaultRule:
+        """GitHub: 403 with Retry-After and the secondary-limit message; others: 429."""
+        return self._add("secondary_rate_limit", pattern, api, times, after, seconds=retry_after)
+
+    def rate_limit(self, api: str, limit: int, window_seconds: float = 3600.0) -> None:
+        """Set the primary budget of ``api``: ``limit`` requests per window (starts afresh)."""
+        self.rate_limits.configure(api, limit, window_seconds)
+
+    def exhaust_rate_limit(self, api: str) -> None:
+        """Spend the rest of the current window's budget: the next request is refused."""
+        self.rate_limits.exhaust(api)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+            self.events.clear()
+        self.rate_limits.reset()
+
+    def take(self, kind: str, api: str, target: str) -> FaultRule | None:
+        with self._lock:
+            for rule in self._rules:
+                if rule.kind != kind or (rule.api and rule.api != api):
+                    continue
+                if rule.times is not None and rule.times <= 0:
+                    continue
+                if not rule.pattern.search(target):
+                    continue
+                if rule.skip > 0:
+                    rule.skip -= 1
+                    continue
+                if rule.times is not None:
+                    rule.times -= 1
+                self.events.append(FaultEvent(kind, api, target))
+                return rule
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Request log
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RequestRecord:
+    api: str
+    method: str
+    path: str  # API-relative
+    query: dict[str, str]
+    status: int  # 0: the connection was dropped without an answer
+    conditional: bool  # the request carried If-None-Match / If-Modified-Since
+    endpoint: str  # route template, e.g. "GET /repos/{owner}/{repo}/pulls"
+
+
+class RequestLog(list):
+    """A list of ``RequestRecord`` with counting helpers."""
+
+    def per_endpoint(self, api: str | None = None) -> Counter:
+        return Counter(r.endpoint for r in self if api is None or r.api == api)
+
+    def count(self, api: str | None = None, endpoint: str | None = None,  # type: ignore[override]
+              status: int | None = None) -> int:
+        return sum(1 for r in self if (api is None or r.api == api)
+                   and (endpoint is None or r.endpoint == endpoint)
+                   and (status is None or r.status == status))
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditional requests and pagination helpers
+# ---------------------------------------------------------------------------------------------
+
+def etag_for(body: bytes) -> str:
+    return 'W/"' + hashlib.sha256(body).hexdigest() + '"'
+
+
+def not_modified(request: Request, etag: str, last_modified: datetime | None) -> bool:
+    if_none_match = request.header("if-none-match")
+    if if_none_match is not None:
+        tags = [t.strip() for t in if_none_match.split(",")]
+        bare = etag[2:] if etag.startswith("W/") else etag
+        return "*" in tags or etag in tags or bare in tags or f"W/{bare}" in tags
+    since = request.header("if-modified-since")
+    if since is not None and last_modified is not None:
+        parsed = parse_http_date(since)
+        return parsed is not None and last_modified.replace(microsecond=0) <= parsed
+    return False
+
+
+def is_conditional(request: Request) -> bool:
+    return request.header("if-none-match") is not None or request.header("if-modified-since") is not None
+
+
+def page_window(total: int, start: int, size: int, repeat: bool) -> range:
+    """Indexes served for a page starting at ``start``. With the repeat fault the page also
+    starts with the previous page's last half-page of items."""
+    begin = start
+    if repeat and start > 0:
+        begin = max(0, start - max(1, size // 2))
+    return range(begin, min(total, start + size))
+
+
+def query_string(params: dict[str, object]) -> str:
+    return urlencode([(k, str(v)) for k, v in params.items() if v is not None])

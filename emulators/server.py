@@ -1,0 +1,299 @@
+"""One HTTP server on loopback serving the GitHub, GitLab, Jira and Slack emulators.
+
+Base URLs (``EmulatorServer.base_url(api)``) mean what a connector's ``--base-url`` means for the
+real service, so the same client code works against both:
+
+- ``github``: the REST API root, like ``https://api.github.com`` -> ``http://HOST:PORT/github``.
+  The Enterprise form ``http://HOST:PORT/github/api/v3`` (like ``https://ghe.example/api/v3``)
+  answers identically; ``Link`` headers and ``url`` fields keep whichever root was used.
+- ``gitlab``: the instance root, like ``https://gitlab.example.com`` -> ``http://HOST:PORT/gitlab``;
+  the API lives under ``/api/v4``.
+- ``jira``: the Cloud site, like ``https://site.atlassian.net`` -> ``http://HOST:PORT/jira``;
+  ``/rest/api/3`` and ``/rest/agile/1.0`` below it.
+- ``slack``: like ``https://slack.com`` -> ``http://HOST:PORT/slack``; methods at ``/api/<method>``.
+
+Credentials (``credentials(api)``): GitHub/GitLab/Slack ``{"token": ...}``; Jira Cloud
+``{"email": ..., "token": ...}`` for Basic auth.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from emulators import github
+from emulators.framework import (
+    ApiApp,
+    ApiError,
+    Faults,
+    RateLimits,
+    Request,
+    RequestLog,
+    RequestRecord,
+    Response,
+    etag_for,
+    http_date,
+    is_conditional,
+    not_modified,
+)
+from emulators.org import Org
+
+APIS = ("github", "gitlab", "jira", "slack")
+DEMO_TOKEN = "demo-token"
+JIRA_EMAIL = "sieve-reader@sieve-demo.example"
+SLACK_TOKEN = "xoxb-demo-token"
+
+
+class EmulatorServer:
+    """All four emulated APIs on one loopback port, served from a background thread."""
+
+    def __init__(self, scale: str = "tiny", seed: int = 7, host: str = "127.0.0.1",
+                 port: int = 0, org: Org | None = None):
+        self.scale = scale
+        self.seed = seed
+        self.org = org if org is not None else Org(scale, seed)
+        self.rate_limits = RateLimits()
+        self.faults = Faults(self.rate_limits)
+        self.requests = RequestLog()
+        self._log_lock = threading.Lock()
+        self._counter = itertools.count(1)
+        self._tokens = {"github": DEMO_TOKEN, "gitlab": DEMO_TOKEN, "jira": DEMO_TOKEN,
+                        "slack": SLACK_TOKEN}
+        self.apps: dict[str, ApiApp] = {
+            "github": github.GitHubApp(self.org, self._tokens["github"]),
+        }
+        for app in self.apps.values():
+            app.rate_limits = self.rate_limits
+        self._host, self._requested_port = host, port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> "EmulatorServer":
+        if self._httpd is not None:
+            return self
+        handler = type("EmulatorHandler", (_Handler,), {"emulator": self})
+        self._httpd = ThreadingHTTPServer((self._host, self._requested_port), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"emulator-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd, self._thread = None, None
+
+    def __enter__(self) -> "EmulatorServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return self._httpd.server_address[1]
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    @property
+    def root_url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    def base_url(self, api: str) -> str:
+        _check_api(api)
+        return f"{self.root_url}/{api}"
+
+    def credentials(self, api: str) -> dict[str, str]:
+        _check_api(api)
+        if api == "jira":
+            return {"email": JIRA_EMAIL, "token": self._tokens["jira"]}
+        return {"token": self._tokens[api]}
+
+    def credential_line(self, api: str) -> str:
+        """The credential as ``serve`` prints it (Jira: ``email:token``)."""
+        creds = self.credentials(api)
+        return f"{creds['email']}:{creds['token']}" if api == "jira" else creds["token"]
+
+    # -- org, canaries, accounting -----------------------------------------------------------
+
+    def canaries(self) -> list[str]:
+        return self.org.canaries()
+
+    def forbidden_pii(self) -> list[str]:
+        return self.org.forbidden_pii()
+
+    def clear_requests(self) -> None:
+        with self._log_lock:
+            self.requests.clear()
+
+    def count_requests(self, api: str | None = None, endpoint: str | None = None,
+                       status: int | None = None) -> int:
+        """How many requests matched (``endpoint`` is the route, e.g. ``GET /rate_limit``)."""
+        with self._log_lock:
+            return self.requests.count(api, endpoint, status)
+
+    def requests_per_endpoint(self, api: str | None = None):
+        with self._log_lock:
+            return self.requests.per_endpoint(api)
+
+    def reset(self) -> None:
+        """Forget faults, rate-limit spending, the request log and org mutations."""
+        self.faults.clear()
+        self.clear_requests()
+        self.org.reset_mutations()
+
+    def _record(self, record: RequestRecord) -> None:
+        with self._log_lock:
+            self.requests.append(record)
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+                 ) -> tuple[int, dict[str, str], bytes] | None:
+        """Answer one request; None means: drop the connection without answering."""
+        parsed = urlsplit(raw_path)
+        _, _, rest = parsed.path.partition("/")
+        api, _, tail = rest.partition("/")
+        app = self.apps.get(api)
+        split = app.split_path("/" + tail) if app else None
+        if app is None or split is None:
+            return 404, {"Content-Type": "application/json; charset=utf-8"}, b'{"message":"Not Found"}'
+        prefix, rel = split
+        query = {k: v[0] for k, v in parse_qs(parsed.query, keep_blank_values=True).items()}
+        content_type = headers.get("content-type", "")
+        if body and content_type.startswith("application/x-www-form-urlencoded"):
+            for k, v in parse_qs(body.decode(), keep_blank_values=True).items():
+                query.setdefault(k, v[0])
+        request = Request(api, method, rel, query, headers, f"{self.root_url}/{api}{prefix}")
+        request.body = body  # type: ignore[attr-defined]
+        target = rel + (f"?{parsed.query}" if parsed.query else "")
+        route, params = app.match(method, rel)
+        request.params = params
+        request.endpoint = route.endpoint if route else f"{method} (unknown)"
+        conditional = is_conditional(request)
+
+        def finish(status: int, out_headers: dict[str, str], payload: bytes):
+            self._record(RequestRecord(api, method, rel, query, status, conditional, request.endpoint))
+            return status, out_headers, payload
+
+        if self.faults.take("drop_connection", api, target):
+            self._record(RequestRecord(api, method, rel, query, 0, conditional, request.endpoint))
+            return None
+        delay = self.faults.take("delay", api, target)
+        if delay is not None:
+            time.sleep(delay.seconds)
+        number = next(self._counter)
+        common = app.base_headers(request, number)
+
+        def error(err: ApiError, spend: bool = False) -> tuple[int, dict[str, str], bytes]:
+            state = self.rate_limits.spend(api) if spend else self.rate_limits.state(api)
+            out = {**common, **app.rate_limit_headers(state), **err.headers}
+            if isinstance(err.body, (bytes, str)):
+                payload = err.body.encode() if isinstance(err.body, str) else err.body
+                out.setdefault("Content-Type", "text/plain; charset=utf-8")
+            else:
+                payload = Response(body=err.body).encoded()
+                out.setdefault("Content-Type", "application/json; charset=utf-8")
+            return finish(err.status, out, payload)
+
+        auth_error = app.authenticate(request)
+        if auth_error is not None:
+            return error(auth_error)
+        if route is None:
+            return error(app.not_found(request), spend=True)
+        fault = self.faults.take("server_error", api, target)
+        if fault is not None:
+            return error(app.server_error(fault.status))
+        fault = self.faults.take("secondary_rate_limit", api, target)
+        if fault is not None:
+            return error(app.secondary_rate_limited(int(fault.seconds), request))
+        exhausted = None if request.endpoint in app.uncounted_endpoints else self.rate_limits.exhausted(api)
+        if exhausted is not None:
+            return error(app.rate_limited(exhausted, request))
+        request.repeat_page = self.faults.take("repeat_page", api, target) is not None
+        try:
+            response = route.handler(request)
+        except ApiError as err:
+            return error(err, spend=True)
+        payload = response.encoded()
+        out = dict(common)
+        if response.status == 200:
+            etag = etag_for(payload)
+            if not_modified(request, etag, response.last_modified):
+                state = self.rate_limits.spend(api) if app.counts_conditional else self.rate_limits.state(api)
+                out.update(app.rate_limit_headers(state))
+                out["ETag"] = etag
+                if response.last_modified is not None:
+                    out["Last-Modified"] = http_date(response.last_modified)
+                return finish(304, out, b"")
+            out["ETag"] = etag
+        free = request.endpoint in app.uncounted_endpoints
+        state = self.rate_limits.state(api) if free else self.rate_limits.spend(api)
+        out.update(app.rate_limit_headers(state))
+        if response.last_modified is not None:
+            out["Last-Modified"] = http_date(response.last_modified)
+        out["Content-Type"] = response.content_type
+        out.update(response.headers)
+        if response.status == 200 and self.faults.take("truncate_json", api, target):
+            payload = payload[: max(1, len(payload) // 2)]
+        elif response.status == 200 and self.faults.take("invalid_json", api, target):
+            payload = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        return finish(response.status, out, payload)
+
+
+def _check_api(api: str) -> None:
+    if api not in APIS:
+        raise ValueError(f"unknown API {api!r}; the emulator serves {', '.join(APIS)}")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    emulator: EmulatorServer
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        answer = self.emulator.dispatch(self.command, self.path, headers, body)
+        if answer is None:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        status, out_headers, payload = answer
+        self.send_response_only(status)
+        self.send_header("Date", self.date_time_string())
+        if "Server" not in out_headers:
+            self.send_header("Server", self.version_string())
+        for name, value in out_headers.items():
+            self.send_header(name, value)
+        if status != 304:
+            self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and status != 304:
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_HEAD = _serve
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        """Silent: request lines may carry search terms; the request log is the record."""
+
+    def version_string(self) -> str:
+        return "sieve-emulator"

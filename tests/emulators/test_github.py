@@ -1,0 +1,256 @@
+"""The GitHub emulator, driven with plain ``requests`` the way a connector would."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+
+from emulators.org import CANARY_PREFIX
+
+OWNER = "sieve-demo"
+REPO = "core-monorepo"
+
+
+def gh(emulator, path, token="demo-token", **kwargs):
+    headers = kwargs.pop("headers", {})
+    if token is not None:
+        headers["Authorization"] = f"token {token}"
+    return requests.get(emulator.base_url("github") + path, headers=headers, timeout=10, **kwargs)
+
+
+def walk(emulator, path, params):
+    """Follow Link rel=next from the first page; returns (items, number of pages)."""
+    headers = {"Authorization": "token demo-token"}
+    url, items, pages = emulator.base_url("github") + path, [], 0
+    response = requests.get(url, params=params, headers=headers, timeout=10)
+    while True:
+        assert response.status_code == 200, response.text
+        pages += 1
+        body = response.json()
+        items.extend(body["workflow_runs"] if isinstance(body, dict) else body)
+        nxt = response.links.get("next")
+        if not nxt:
+            return items, pages
+        response = requests.get(nxt["url"], headers=headers, timeout=10)
+
+
+def test_pull_pagination_walks_every_pr_exactly_once(emulator):
+    repo = emulator.org.repo(REPO)
+    expected = [k for k in range(emulator.org.item_count(repo), 0, -1)
+                if emulator.org.pull_request(repo, k) is not None]
+    items, pages = walk(emulator, f"/repos/{OWNER}/{REPO}/pulls", {"state": "all", "per_page": 5})
+    assert [p["number"] for p in items] == expected
+    assert pages == -(-len(expected) // 5)
+
+
+def test_link_header_has_github_rels_and_keeps_parameters(emulator):
+    r = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls", params={"state": "all", "per_page": 2, "page": 2})
+    assert set(r.links) == {"prev", "next", "last", "first"}
+    assert "state=all" in r.links["next"]["url"] and "page=3" in r.links["next"]["url"]
+    assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+def test_enterprise_prefix_answers_the_same_with_its_own_links(emulator):
+    plain = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls", params={"state": "all", "per_page": 3})
+    enterprise = gh(emulator, f"/api/v3/repos/{OWNER}/{REPO}/pulls",
+                    params={"state": "all", "per_page": 3})
+    assert [p["number"] for p in plain.json()] == [p["number"] for p in enterprise.json()]
+    assert "/github/api/v3/repos/" in enterprise.links["next"]["url"]
+
+
+def test_issues_list_includes_prs_and_since_filters(emulator):
+    repo = emulator.org.repo(REPO)
+    all_items = gh(emulator, f"/repos/{OWNER}/{REPO}/issues",
+                   params={"state": "all", "per_page": 100}).json()
+    assert any("pull_request" in i for i in all_items) and any("pull_request" not in i for i in all_items)
+    cutoff = sorted(i["updated_at"] for i in all_items)[len(all_items) // 2]
+    recent = gh(emulator, f"/repos/{OWNER}/{REPO}/issues",
+                params={"state": "all", "since": cutoff, "per_page": 100}).json()
+    assert recent and len(recent) < len(all_items)
+    assert all(i["updated_at"] >= cutoff for i in recent)
+    assert {i["number"] for i in recent} == {
+        i["number"] for i in all_items if i["updated_at"] >= cutoff}
+    assert emulator.org.item_count(repo) == len(all_items)
+
+
+def test_commits_since_until_filter_and_single_commit_stats(emulator):
+    commits = gh(emulator, f"/repos/{OWNER}/{REPO}/commits", params={"per_page": 100}).json()
+    dates = sorted(c["commit"]["committer"]["date"] for c in commits)
+    since, until = dates[2], dates[-3]
+    window = gh(emulator, f"/repos/{OWNER}/{REPO}/commits",
+                params={"since": since, "until": until, "per_page": 100}).json()
+    assert window and all(since <= c["commit"]["committer"]["date"] <= until for c in window)
+    assert len(window) < len(commits)
+    single = gh(emulator, f"/repos/{OWNER}/{REPO}/commits/{commits[0]['sha']}").json()
+    assert single["stats"]["total"] == single["stats"]["additions"] + single["stats"]["deletions"]
+    assert all("patch" in f for f in single["files"])
+
+
+def test_pr_detail_files_reviews_and_commits_follow_the_recorded_shapes(emulator):
+    prs = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls", params={"state": "closed"}).json()
+    merged = next(p for p in prs if p["merged_at"])
+    detail = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls/{merged['number']}").json()
+    assert detail["merged"] is True and detail["changed_files"] >= 1
+    assert list(detail)[:8] == ["url", "id", "node_id", "html_url", "diff_url", "patch_url",
+                                "issue_url", "number"]
+    files = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls/{merged['number']}/files").json()
+    assert sum(f["additions"] for f in files) == detail["additions"]
+    assert len(files) == detail["changed_files"]
+    commits = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls/{merged['number']}/commits").json()
+    assert len(commits) == detail["commits"]
+    every_pr = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls", params={"state": "all"}).json()
+    reviews = [r for p in every_pr
+               for r in gh(emulator, f"/repos/{OWNER}/{REPO}/pulls/{p['number']}/reviews").json()]
+    assert {"APPROVED", "CHANGES_REQUESTED", "COMMENTED"} <= {r["state"] for r in reviews}
+
+
+def test_deployments_statuses_releases_tags_and_runs(emulator):
+    deployments, _ = walk(emulator, f"/repos/{OWNER}/{REPO}/deployments", {"per_page": 100})
+    assert {"staging", "production"} == {d["environment"] for d in deployments}
+    outcomes = set()
+    for d in deployments:
+        statuses = gh(emulator, f"/repos/{OWNER}/{REPO}/deployments/{d['id']}/statuses").json()
+        outcomes.add(statuses[0]["state"])
+    assert {"success", "failure"} <= outcomes
+    tags = gh(emulator, f"/repos/{OWNER}/{REPO}/tags", params={"per_page": 100}).json()
+    releases = gh(emulator, f"/repos/{OWNER}/{REPO}/releases", params={"per_page": 100}).json()
+    assert [t["name"] for t in tags] == [r["tag_name"] for r in releases]
+    runs, _ = walk(emulator, f"/repos/{OWNER}/{REPO}/actions/runs", {"per_page": 7})
+    assert len({r["id"] for r in runs}) == len(runs)
+    assert {"success", "failure", "skipped"} <= {r["conclusion"] for r in runs}
+    cutoff = sorted(r["created_at"] for r in runs)[len(runs) // 2]
+    filtered = gh(emulator, f"/repos/{OWNER}/{REPO}/actions/runs",
+                  params={"created": f">={cutoff}", "per_page": 100}).json()
+    assert filtered["total_count"] == sum(1 for r in runs if r["created_at"] >= cutoff)
+
+
+def test_missing_and_wrong_tokens_get_githubs_401_bodies(emulator):
+    missing = gh(emulator, "/user", token=None)
+    assert missing.status_code == 401 and missing.json()["message"] == "Requires authentication"
+    wrong = gh(emulator, "/user", token="nope")
+    assert wrong.status_code == 401 and wrong.json()["message"] == "Bad credentials"
+    assert gh(emulator, "/repos/sieve-demo/no-such-repo").status_code == 404
+
+
+def test_rate_limit_headers_decrement_and_exhaustion_returns_403(emulator):
+    emulator.faults.rate_limit("github", limit=3, window_seconds=1)
+    remaining = [int(gh(emulator, "/user").headers["X-RateLimit-Remaining"]) for _ in range(3)]
+    assert remaining == [2, 1, 0]
+    assert json.loads(gh(emulator, "/rate_limit").text)["rate"]["remaining"] == 0  # free
+    refused = gh(emulator, "/user")
+    assert refused.status_code == 403
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert refused.json()["message"].startswith("API rate limit exceeded")
+    reset = int(refused.headers["X-RateLimit-Reset"])
+    time.sleep(max(0.0, reset - time.time()) + 0.05)
+    assert gh(emulator, "/user").status_code == 200
+
+
+def test_conditional_requests_get_304_without_spending_the_limit(emulator):
+    path = f"/repos/{OWNER}/{REPO}/pulls/1"
+    first = gh(emulator, path)
+    again = gh(emulator, path, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["X-RateLimit-Remaining"] == first.headers["X-RateLimit-Remaining"]
+    by_date = gh(emulator, path, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+    assert by_date.status_code == 304
+    records = [r for r in emulator.requests if r.path == path]
+    assert [(r.status, r.conditional) for r in records] == [(200, False), (304, True), (304, True)]
+    emulator.org.touch_pull_request(REPO, 1)
+    changed = gh(emulator, path, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.json()["updated_at"] > first.json()["updated_at"]
+
+
+def test_mutations_add_and_delete_items_upstream(emulator):
+    repo = emulator.org.repo(REPO)
+    number = emulator.org.add_pull_request(REPO)
+    new = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls/{number}").json()
+    assert new["state"] == "open"
+    recent = gh(emulator, f"/repos/{OWNER}/{REPO}/issues",
+                params={"state": "all", "since": new["created_at"]}).json()
+    assert [i["number"] for i in recent] == [number]
+    issue_number = next(k for k in range(1, 20) if repo.is_issue_number(k))
+    emulator.org.delete_issue(REPO, issue_number)
+    assert gh(emulator, f"/repos/{OWNER}/{REPO}/issues/{issue_number}").status_code == 404
+    listed = gh(emulator, f"/repos/{OWNER}/{REPO}/issues", params={"state": "all", "per_page": 100})
+    assert issue_number not in {i["number"] for i in listed.json()}
+
+
+def test_server_error_burst_then_recovery(emulator):
+    emulator.faults.server_errors(r"/pulls\b", times=2, status=502)
+    path = f"/repos/{OWNER}/{REPO}/pulls"
+    assert [gh(emulator, path).status_code for _ in range(3)] == [502, 502, 200]
+    assert [e.kind for e in emulator.faults.events] == ["server_error", "server_error"]
+
+
+def test_secondary_rate_limit_sends_retry_after(emulator):
+    emulator.faults.secondary_rate_limit("/user", retry_after=2)
+    refused = gh(emulator, "/user")
+    assert refused.status_code == 403 and refused.headers["Retry-After"] == "2"
+    assert "secondary rate limit" in refused.json()["message"]
+    assert gh(emulator, "/user").status_code == 200
+
+
+def test_slow_response_times_out_the_client(emulator):
+    emulator.faults.slow("/user", seconds=1.0)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(emulator.base_url("github") + "/user",
+                     headers={"Authorization": "token demo-token"}, timeout=0.2)
+
+
+def test_truncated_and_invalid_json(emulator):
+    emulator.faults.truncated_json("/pulls")
+    emulator.faults.invalid_json("/issues")
+    truncated = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls")
+    with pytest.raises(ValueError):
+        truncated.json()
+    with pytest.raises(ValueError):
+        gh(emulator, f"/repos/{OWNER}/{REPO}/issues").json()
+    assert isinstance(gh(emulator, f"/repos/{OWNER}/{REPO}/pulls").json(), list)
+
+
+def test_repeated_page_serves_previous_items_again_without_losing_any(emulator):
+    emulator.faults.repeated_page(r"page=2\b")
+    items, _ = walk(emulator, f"/repos/{OWNER}/{REPO}/pulls", {"state": "all", "per_page": 4})
+    numbers = [p["number"] for p in items]
+    assert len(numbers) > len(set(numbers))
+    clean, _ = walk(emulator, f"/repos/{OWNER}/{REPO}/pulls", {"state": "all", "per_page": 4})
+    assert set(numbers) == {p["number"] for p in clean}
+
+
+def test_dropped_connection_mid_pagination(emulator):
+    emulator.faults.dropped_connection(r"page=2\b")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        walk(emulator, f"/repos/{OWNER}/{REPO}/pulls", {"state": "all", "per_page": 4})
+    assert emulator.requests[-1].status == 0
+    items, _ = walk(emulator, f"/repos/{OWNER}/{REPO}/pulls", {"state": "all", "per_page": 4})
+    assert items
+
+
+def test_same_seed_gives_byte_identical_responses(emulator_factory):
+    paths = [f"/repos/{OWNER}/{REPO}/pulls?state=all&per_page=100",
+             f"/repos/{OWNER}/{REPO}/pulls/3/files", f"/repos/{OWNER}/{REPO}/commits",
+             f"/repos/{OWNER}/{REPO}/actions/runs"]
+    a, b, other = emulator_factory(seed=11), emulator_factory(seed=11), emulator_factory(seed=12)
+
+    def bodies(emu):
+        return [gh(emu, p).content.replace(emu.root_url.encode(), b"ROOT") for p in paths]
+
+    assert bodies(a) == bodies(b)
+    assert bodies(a) != bodies(other)
+
+
+def test_canaries_sit_in_bodies_and_pii_in_titles(emulator):
+    canaries = set(emulator.canaries())
+    prs = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls", params={"state": "all", "per_page": 100}).json()
+    assert all(any(c in p["body"] for c in canaries) for p in prs)
+    assert not any(CANARY_PREFIX in p["title"] for p in prs)
+    titles = " ".join(p["title"] for p in prs)
+    assert any(v in titles for v in emulator.forbidden_pii())
+    files = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls/{prs[0]['number']}/files").json()
+    assert all(any(c in f["patch"] for c in canaries) for f in files)
+    commits = gh(emulator, f"/repos/{OWNER}/{REPO}/commits").json()
+    assert all(c["commit"]["message"].split("\n\n", 1)[1].strip() for c in commits)
