@@ -259,6 +259,29 @@ class ControlPlane:
             conn.execute(update(connections).where(connections.c.id == connection_id)
                          .values(last_synced_at=when or utc_now()))
 
+    # Sync state: cursors and HTTP validators per connection ------------------------------
+
+    def sync_state(self, connection_id: str, kind: str) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(sync_state.c.key, sync_state.c.value).where(
+                (sync_state.c.connection_id == connection_id) & (sync_state.c.kind == kind)))
+            return {r.key: r.value for r in rows}
+
+    def put_sync_state(self, connection_id: str, kind: str, values: dict[str, str]) -> None:
+        """Upsert several entries in one transaction (called only once data is durable)."""
+        if not values:
+            return
+        now = utc_now()
+        with self.engine.begin() as conn:
+            for key, value in values.items():
+                matches = (sync_state.c.connection_id == connection_id) & \
+                    (sync_state.c.kind == kind) & (sync_state.c.key == key)
+                if conn.execute(update(sync_state).where(matches)
+                                .values(value=value, updated_at=now)).rowcount == 0:
+                    conn.execute(sync_state.insert().values(
+                        connection_id=connection_id, kind=kind, key=key, value=value,
+                        updated_at=now))
+
     # Deletion requests ---------------------------------------------------------------------
 
     def request_deletion(self, org: Organization, scope: str, *, subject_ref: str | None,
