@@ -285,7 +285,8 @@ class HttpClient:
                 )
             requested.add(identity)
             number += 1
-            exchange = self._fetch(request, conditional_key if number == 1 else None)
+            page_key = conditional_key if number == 1 else None
+            exchange = self._fetch(request, page_key)
             page_path = urlsplit(exchange.url).path
             if exchange.status == 304:
                 yield Page([], page_path, 304, True, exchange.bytes_received, None, number)
@@ -316,7 +317,7 @@ class HttpClient:
                 status=exchange.status,
                 not_modified=False,
                 bytes_received=exchange.bytes_received,
-                validators=self._validators_from(exchange, conditional_key if number == 1 else None),
+                validators=self._validators_from(exchange, page_key),
                 number=number,
             )
 
@@ -387,7 +388,7 @@ class HttpClient:
             return self._exchange(response, None, len(body))
         if 200 <= status < 300:
             return self._successful(response, body, endpoint)
-        api_message = _api_error_message(body)
+        api_message, api_scopes = _api_error(body)
         if status == 429 or (status == 403 and _is_rate_limit_403(response.headers, api_message)):
             return self._rate_limited(response.headers, f"{status} {response.reason}", api_message)
         if status >= 500:
@@ -396,7 +397,7 @@ class HttpClient:
                 f"{status} {response.reason}",
                 retry_after_seconds(response.headers, self._clock()),
             )
-        raise self._client_error(response, api_message, endpoint)
+        raise self._client_error(response, api_message, api_scopes, endpoint)
 
     def _successful(
         self, response: requests.Response, body: bytes, endpoint: str
@@ -408,7 +409,8 @@ class HttpClient:
         except ValueError:
             # A cut-short or garbled body is a transport failure, not an answer.
             return _Transient("malformed", "a body that is not valid JSON")
-        if self.source is SourceKind.SLACK and isinstance(payload, dict) and payload.get("ok") is False:
+        slack_failed = isinstance(payload, dict) and payload.get("ok") is False
+        if self.source is SourceKind.SLACK and slack_failed:
             return self._slack_failure(payload, response.headers, endpoint)
         return self._exchange(response, payload, len(body))
 
@@ -449,7 +451,10 @@ class HttpClient:
     def _rate_limited(
         self, headers: Mapping[str, str], reason: str, api_message: str | None
     ) -> _Transient:
-        """Record how long the host asked us to stay away; the next send waits for it."""
+        """Record how long the host asked us to stay away, so every send to it waits.
+
+        Without any hint from the host the retry loop's exponential backoff applies.
+        """
         now = self._clock()
         retry_after = retry_after_seconds(headers, now)
         reset = reset_time(headers)
@@ -460,13 +465,15 @@ class HttpClient:
         elif api_message and "secondary rate limit" in api_message.lower():
             resume_at = now + SECONDARY_LIMIT_WAIT_SECONDS
         else:
-            resume_at = now + self._retry.backoff(0, self._rng)
+            return _Transient("rate_limited", reason)
         self._rate_limits.block(self._host, resume_at)
         return _Transient("rate_limited", reason, delay=0.0)
 
     # -- errors ----------------------------------------------------------------------------
 
-    def _error_fields(self, endpoint: str, status: int | None = None, api_message: str | None = None):
+    def _error_fields(
+        self, endpoint: str, status: int | None = None, api_message: str | None = None
+    ) -> dict[str, Any]:
         return {
             "context": self.context,
             "host": self._host,
@@ -516,15 +523,23 @@ class HttpClient:
         )
 
     def _client_error(
-        self, response: requests.Response, api_message: str | None, endpoint: str
+        self,
+        response: requests.Response,
+        api_message: str | None,
+        api_scopes: str | None,
+        endpoint: str,
     ) -> SourceRequestError:
         status, headers = response.status_code, response.headers
-        reason = f"{status} {api_message or response.reason or ''}".strip()
+        message = api_message or response.reason or ""
+        # GitLab's messages already start with the status ("404 Project Not Found").
+        reason = message if message.startswith(str(status)) else f"{status} {message}".strip()
         fields = self._error_fields(endpoint, status, api_message)
         if status == 401:
             return self._auth_error(reason, endpoint, fields)
         if status == 403:
-            scopes = (headers.get("X-Accepted-OAuth-Scopes") or "").strip()
+            scopes = (headers.get("X-Accepted-OAuth-Scopes") or "").strip() or api_scopes or ""
+            if headers.get("X-GitHub-SSO"):
+                reason += "; the token is not authorized for the organization's SAML single sign-on"
             return self._permission_error(reason, scopes, endpoint, fields)
         if status in (404, 410):
             return self._not_found_error(reason, endpoint, fields)
@@ -542,7 +557,9 @@ class HttpClient:
             **fields,
         )
 
-    def _auth_error(self, reason: str, endpoint: str, fields: dict) -> AuthenticationError:
+    def _auth_error(
+        self, reason: str, endpoint: str, fields: dict[str, Any]
+    ) -> AuthenticationError:
         return AuthenticationError(
             f"The token for {self.context.describe()} was rejected by {self._host} "
             f"({reason}) on {endpoint}. Re-connect with {self._reconnect()} and a valid token.",
@@ -550,7 +567,7 @@ class HttpClient:
         )
 
     def _permission_error(
-        self, reason: str, scopes: str, endpoint: str, fields: dict
+        self, reason: str, scopes: str, endpoint: str, fields: dict[str, Any]
     ) -> PermissionDeniedError:
         needed = f"; needed scopes: {scopes}" if scopes else ""
         return PermissionDeniedError(
@@ -560,7 +577,7 @@ class HttpClient:
             **fields,
         )
 
-    def _not_found_error(self, reason: str, endpoint: str, fields: dict) -> NotFoundError:
+    def _not_found_error(self, reason: str, endpoint: str, fields: dict[str, Any]) -> NotFoundError:
         return NotFoundError(
             f"{self._host} has no {endpoint} for {self.context.describe()} ({reason}). "
             "If this endpoint is optional (the feature may be disabled there), it can be "
@@ -631,7 +648,9 @@ class HttpClient:
             headers["If-Modified-Since"] = last_modified
         return headers
 
-    def _validators_from(self, exchange: _Exchange, conditional_key: str | None) -> Validators | None:
+    def _validators_from(
+        self, exchange: _Exchange, conditional_key: str | None
+    ) -> Validators | None:
         if conditional_key is None or exchange.status != 200:
             return None
         etag = exchange.headers.get("ETag")
@@ -655,25 +674,30 @@ def _is_rate_limit_403(headers: Mapping[str, str], api_message: str | None) -> b
     )
 
 
-def _api_error_message(body: bytes) -> str | None:
-    """The API-generated error text of a 4xx JSON body, shortened; never other fields.
+def _api_error(body: bytes) -> tuple[str | None, str | None]:
+    """The API-generated error text and needed scopes of an error body; never other fields.
 
-    GitHub and GitLab use ``message`` (GitLab also ``error``), Jira ``errorMessages``.
+    GitHub and GitLab use ``message`` (GitLab also ``error``, and ``scope`` for
+    ``insufficient_scope``), Jira ``errorMessages``. Only quoted for 4xx answers.
     """
     try:
         payload = json.loads(body)
     except ValueError:
-        return None
+        return None, None
     if not isinstance(payload, dict):
-        return None
+        return None, None
     candidates = [payload.get("message"), payload.get("error")]
     jira_messages = payload.get("errorMessages")
     if isinstance(jira_messages, list) and jira_messages:
         candidates.append(jira_messages[0])
-    for candidate in candidates:
-        if isinstance(candidate, str) and candidate.strip():
-            text = " ".join(candidate.split())
-            if len(text) > _API_MESSAGE_MAX_CHARS:
-                text = text[: _API_MESSAGE_MAX_CHARS - 1] + "…"
-            return text
-    return None
+    message = next((_short(c) for c in candidates if isinstance(c, str) and c.strip()), None)
+    scope = payload.get("scope")
+    return message, _short(scope) if isinstance(scope, str) and scope.strip() else None
+
+
+def _short(text: str) -> str:
+    """One line, at most ``_API_MESSAGE_MAX_CHARS`` characters."""
+    text = " ".join(text.split())
+    if len(text) > _API_MESSAGE_MAX_CHARS:
+        return text[: _API_MESSAGE_MAX_CHARS - 1] + "…"
+    return text

@@ -34,7 +34,8 @@ def validate_base_url(url: str) -> str:
     """
     parts = urlsplit(url.strip())
     host = parts.hostname or ""
-    shown = urlunsplit((parts.scheme, host if parts.username is None else f"***@{host}", "", "", ""))
+    # Messages show scheme and host only, so a password in the URL is never echoed.
+    shown = urlunsplit((parts.scheme, host, "", "", ""))
     if parts.scheme not in ("http", "https") or not host:
         raise InvalidBaseUrlError(
             f"base URL {shown!r} is not an http(s) URL with a host; "

@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+import socket
 import threading
 import traceback
 from email.utils import formatdate
 
 import pytest
-import requests
 
 from resources.http import (
     AuthenticationError,
@@ -64,7 +64,9 @@ def make_client(server: LoopbackServer, clock: FakeClock):
             "source": SourceKind.GITHUB,
             "context": CONTEXT,
             "timeout": (2.0, 0.25),
-            "retry": RetryPolicy(max_retries=4, backoff_base=1.0, backoff_cap=8.0, max_total_wait=600),
+            "retry": RetryPolicy(
+                max_retries=4, backoff_base=1.0, backoff_cap=8.0, max_total_wait=600
+            ),
             "validators": InMemoryValidatorStore(),
             "clock": clock,
             "sleep": clock.sleep,
@@ -141,7 +143,9 @@ def test_429_retry_after_http_date_is_honoured(server, clock, make_client):
         (429, {"RateLimit-Remaining": "0", "RateLimit-Reset": "{reset}"}),  # GitLab
     ],
 )
-def test_exhausted_primary_limit_waits_until_reset(server, clock, make_client, status, limit_headers):
+def test_exhausted_primary_limit_waits_until_reset(
+    server, clock, make_client, status, limit_headers
+):
     reset = int(clock()) + 120
     headers = {name: value.format(reset=reset) for name, value in limit_headers.items()}
     server.script(PULLS, Reply(status, {"message": "API rate limit exceeded for user ID 1."},
@@ -185,10 +189,21 @@ def test_github_secondary_limit_waits(server, clock, make_client, headers, expec
     assert second.at - first.at >= expected_wait
 
 
+def test_429_without_hints_backs_off_then_gives_up(server, clock, make_client):
+    server.script(PULLS, Reply(429, {"message": BODY_CANARY}))
+
+    with pytest.raises(RateLimitExhaustedError, match="after 5 attempts") as caught:
+        make_client().get_json(PULLS)
+
+    assert len(server.received) == 5
+    assert clock.sleeps == sorted(clock.sleeps) and len(clock.sleeps) == 4
+    assert body_free(str(caught.value))
+
+
 def test_limit_resetting_beyond_the_wait_budget_fails_without_sending(server, clock, make_client):
     reset = int(clock()) + 7200
-    server.script(PULLS, Reply(403, {"message": "API rate limit exceeded"},
-                               headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)}))
+    exhausted = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)}
+    server.script(PULLS, Reply(403, {"message": "API rate limit exceeded"}, headers=exhausted))
     client = make_client()
 
     with pytest.raises(RateLimitExhaustedError) as caught:
@@ -290,13 +305,21 @@ def test_bad_credentials_name_the_connection_and_the_fix(server, make_client):
     [
         (403, {"message": "Resource not accessible by integration"},
          {"X-Accepted-OAuth-Scopes": "repo"}, PermissionDeniedError, "needed scopes: repo"),
+        (403, {"error": "insufficient_scope", "error_description": "x", "scope": "api read_api"},
+         {}, PermissionDeniedError, "needed scopes: api read_api"),
+        (403, {"message": "Resource protected by organization SAML enforcement."},
+         {"X-GitHub-SSO": "required; url=https://github.com/orgs/acme/sso"}, PermissionDeniedError,
+         "SAML single sign-on"),
         (404, {"message": "Not Found"}, {}, NotFoundError, "can be skipped"),
+        (404, {"message": "404 Project Not Found"}, {}, NotFoundError, "(404 Project Not Found)"),
         (410, {"message": "Issues are disabled for this repo"}, {}, NotFoundError, "410"),
         (422, {"message": "Validation Failed", "errors": [{"value": BODY_CANARY}]}, {},
          RequestRejectedError, "bug in Sieve's github connector"),
     ],
 )
-def test_client_errors_are_typed_and_not_retried(server, make_client, status, body, headers, error, expected):
+def test_client_errors_are_typed_and_not_retried(
+    server, make_client, status, body, headers, error, expected
+):
     server.script(PULLS, Reply(status, body, headers=headers))
 
     with pytest.raises(error) as caught:
@@ -354,7 +377,9 @@ def test_token_never_appears_in_repr_errors_or_logs(server, make_client, caplog)
          "Basic ZGV2QGV4YW1wbGUuY29tOmNhbmFyeS10b2tlbi03ZjNjOWUxZDVi"),
     ],
 )
-def test_each_auth_kind_sends_its_header_and_hides_its_secret(server, make_client, auth, header, value):
+def test_each_auth_kind_sends_its_header_and_hides_its_secret(
+    server, make_client, auth, header, value
+):
     server.script("/me", Reply(json={}))
 
     make_client(auth=auth).get_json("/me")
@@ -460,8 +485,10 @@ def link(server: LoopbackServer, target: str) -> dict[str, str]:
 
 
 def test_github_link_pagination_walks_every_page_once(server, make_client):
-    server.script(PULLS, Reply(json=[{"id": 1}, {"id": 2}], headers=link(server, f"{PULLS}?page=2")))
-    server.script(f"{PULLS}?page=2", Reply(json=[{"id": 3}], headers=link(server, f"{PULLS}?page=3")))
+    server.script(PULLS, Reply(json=[{"id": 1}, {"id": 2}],
+                               headers=link(server, f"{PULLS}?page=2")))
+    server.script(f"{PULLS}?page=2", Reply(json=[{"id": 3}],
+                                           headers=link(server, f"{PULLS}?page=3")))
     server.script(f"{PULLS}?page=3", Reply(json=[{"id": 4}]))
 
     pages = list(make_client().paginate(PULLS, style=PaginationStyle.GITHUB))
@@ -496,8 +523,10 @@ def test_github_items_field_unwraps_object_listings(server, make_client):
 
 def test_gitlab_x_next_page_pagination(server, make_client):
     projects = "/api/v4/groups/acme/projects"
-    server.script(f"{projects}?per_page=2", Reply(json=[{"id": 1}, {"id": 2}], headers={"X-Next-Page": "2"}))
-    server.script(f"{projects}?per_page=2&page=2", Reply(json=[{"id": 3}], headers={"X-Next-Page": ""}))
+    server.script(f"{projects}?per_page=2",
+                  Reply(json=[{"id": 1}, {"id": 2}], headers={"X-Next-Page": "2"}))
+    server.script(f"{projects}?per_page=2&page=2",
+                  Reply(json=[{"id": 3}], headers={"X-Next-Page": ""}))
 
     pages = list(make_client(source=SourceKind.GITLAB, auth=GitLabPrivateToken(TOKEN)).paginate(
         projects, {"per_page": 2}, style=PaginationStyle.GITLAB))
@@ -525,7 +554,8 @@ def test_jira_search_start_at_pagination(server, make_client):
 
 def test_jira_next_page_token_pagination(server, make_client):
     search = "/rest/api/3/search/jql"
-    server.script(f"{search}?jql=project+%3D+SV", Reply(json={"issues": [{"key": "SV-1"}], "nextPageToken": "t2"}))
+    server.script(f"{search}?jql=project+%3D+SV",
+                  Reply(json={"issues": [{"key": "SV-1"}], "nextPageToken": "t2"}))
     server.script(f"{search}?jql=project+%3D+SV&nextPageToken=t2",
                   Reply(json={"issues": [{"key": "SV-2"}], "isLast": True}))
 
@@ -545,7 +575,8 @@ def test_jira_agile_is_last_pagination(server, make_client):
 
     server.route(sprints, answer)
 
-    pages = list(make_client(source=SourceKind.JIRA).paginate(sprints, style=PaginationStyle.JIRA_AGILE))
+    client = make_client(source=SourceKind.JIRA)
+    pages = list(client.paginate(sprints, style=PaginationStyle.JIRA_AGILE))
 
     assert [v["id"] for p in pages for v in p.items] == [1, 2, 3, 4]
     assert len(server.received) == 2
@@ -568,14 +599,15 @@ def test_slack_cursor_pagination(server, make_client):
         items_field="channels"))
 
     assert [c["id"] for p in pages for c in p.items] == ["C01", "C02"]
-    assert server.received[1].query == {"types": "public_channel", "limit": "1", "cursor": "dGVhbTpDMDI="}
+    assert server.received[1].query == {
+        "types": "public_channel", "limit": "1", "cursor": "dGVhbTpDMDI="}
 
 
 @pytest.mark.parametrize(
     ("body", "error", "expected"),
     [
         ({"ok": False, "error": "invalid_auth"}, AuthenticationError, "Slack error invalid_auth"),
-        ({"ok": False, "error": "missing_scope", "needed": "channels:read", "provided": "users:read"},
+        ({"ok": False, "error": "missing_scope", "needed": "channels:read", "provided": "x"},
          PermissionDeniedError, "needed scopes: channels:read"),
         ({"ok": False, "error": "channel_not_found"}, NotFoundError, "channel_not_found"),
         ({"ok": False, "error": "invalid_cursor"}, RequestRejectedError, "invalid_cursor"),
@@ -606,11 +638,13 @@ def test_slack_ratelimited_waits_for_retry_after(server, clock, make_client):
 
 def test_repeated_next_link_is_stopped(server, make_client):
     server.script(PULLS, Reply(json=[{"id": 1}], headers=link(server, f"{PULLS}?page=2")))
-    server.script(f"{PULLS}?page=2", Reply(json=[{"id": 2}], headers=link(server, f"{PULLS}?page=2")))
+    server.script(f"{PULLS}?page=2",
+                  Reply(json=[{"id": 2}], headers=link(server, f"{PULLS}?page=2")))
 
     walked = []
     with pytest.raises(MalformedResponseError, match="endless loop"):
-        for page in itertools.islice(make_client().paginate(PULLS, style=PaginationStyle.GITHUB), 5):
+        pages = make_client().paginate(PULLS, style=PaginationStyle.GITHUB)
+        for page in itertools.islice(pages, 5):
             walked.append(page.number)
 
     assert walked == [1, 2]
@@ -619,7 +653,8 @@ def test_repeated_next_link_is_stopped(server, make_client):
 
 def test_jira_server_ignoring_start_at_is_stopped(server, make_client):
     server.script("/rest/api/3/search",
-                  Reply(json={"startAt": 0, "maxResults": 2, "total": 9, "issues": [{"key": "A"}, {"key": "B"}]}))
+                  Reply(json={"startAt": 0, "maxResults": 2, "total": 9,
+                              "issues": [{"key": "A"}, {"key": "B"}]}))
 
     pages = make_client(source=SourceKind.JIRA).paginate("/rest/api/3/search",
                                                          style=PaginationStyle.JIRA_SEARCH)
@@ -630,7 +665,8 @@ def test_jira_server_ignoring_start_at_is_stopped(server, make_client):
 
 
 def test_next_link_to_another_host_is_refused(server, make_client):
-    server.script(PULLS, Reply(json=[{"id": 1}], headers={"Link": '<https://evil.example.com/x>; rel="next"'}))
+    foreign = {"Link": '<https://evil.example.com/x>; rel="next"'}
+    server.script(PULLS, Reply(json=[{"id": 1}], headers=foreign))
 
     with pytest.raises(MalformedResponseError, match="evil.example.com"):
         list(make_client().paginate(PULLS, style=PaginationStyle.GITHUB))
@@ -692,7 +728,8 @@ def test_stats_are_counts_for_metadata(server, make_client):
 
     metadata = client.stats.as_metadata()
 
-    assert set(metadata) == {"requests", "retries", "not_modified", "bytes_received", "wait_seconds"}
+    assert set(metadata) == {
+        "requests", "retries", "not_modified", "bytes_received", "wait_seconds"}
     assert (metadata["requests"], metadata["retries"], metadata["not_modified"]) == (2, 1, 0)
     assert metadata["bytes_received"] == len(b'[{"id": 1}]')
 
@@ -704,10 +741,7 @@ def test_user_agent_names_sieve(server, make_client):
 
 
 def test_unreachable_host_is_source_unavailable(clock):
-    with requests.Session() as probe:
-        del probe  # only the port matters: bind one and close it so nothing listens there
-    import socket
-
+    # Bind a free port and close it again, so nothing listens there.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
