@@ -1,0 +1,145 @@
+"""The Jira Cloud emulator, driven with plain ``requests``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import requests
+
+from emulators.org import CANARY_PREFIX
+
+
+def jira(emulator, path, method="GET", auth=True, **kwargs):
+    creds = emulator.credentials("jira")
+    return requests.request(method, emulator.base_url("jira") + path, timeout=10,
+                            auth=(creds["email"], creds["token"]) if auth else None, **kwargs)
+
+
+def all_issue_count(emulator):
+    return sum(emulator.org.jira_issue_count(p) for p in emulator.org.jira_projects)
+
+
+def test_search_startat_pagination_walks_every_issue_once(emulator):
+    keys, start, total = [], 0, None
+    while True:
+        page = jira(emulator, "/rest/api/3/search",
+                    params={"jql": "ORDER BY key ASC", "startAt": start, "maxResults": 7}).json()
+        total = page["total"]
+        keys.extend(i["key"] for i in page["issues"])
+        start += page["maxResults"]
+        if start >= total:
+            break
+    assert len(keys) == len(set(keys)) == total == all_issue_count(emulator)
+
+
+def test_search_jql_token_pagination_and_post_body(emulator):
+    keys, token = [], None
+    while True:
+        body = {"jql": "project in (PAY, OPS) ORDER BY created DESC", "maxResults": 10,
+                "fields": ["summary", "status", "updated"]}
+        if token:
+            body["nextPageToken"] = token
+        page = jira(emulator, "/rest/api/3/search/jql", "POST", json=body).json()
+        keys.extend(i["key"] for i in page["issues"])
+        assert set(page["issues"][0]["fields"]) == {"summary", "status", "updated"}
+        if page["isLast"]:
+            break
+        token = page["nextPageToken"]
+    assert len(keys) == len(set(keys)) == all_issue_count(emulator)
+
+
+def test_jql_updated_filter_really_filters(emulator):
+    everything = jira(emulator, "/rest/api/3/search",
+                      params={"jql": "project = PAY ORDER BY updated ASC", "maxResults": 100,
+                              "fields": "updated"}).json()
+    cutoff_issue = everything["issues"][len(everything["issues"]) // 2]
+    cutoff = datetime.strptime(cutoff_issue["fields"]["updated"], "%Y-%m-%dT%H:%M:%S.%f%z")
+    jql_date = cutoff.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    recent = jira(emulator, "/rest/api/3/search",
+                  params={"jql": f'project = PAY AND updated >= "{jql_date}" ORDER BY updated ASC',
+                          "maxResults": 100, "fields": "updated"}).json()
+    assert 0 < recent["total"] < everything["total"]
+    floor = cutoff.astimezone(timezone.utc).replace(second=0, microsecond=0)
+    assert all(datetime.strptime(i["fields"]["updated"], "%Y-%m-%dT%H:%M:%S.%f%z") >= floor
+               for i in recent["issues"])
+    emulator.org.touch_jira_issue("PAY-1")
+    touched = jira(emulator, "/rest/api/3/search",
+                   params={"jql": "updated >= -1h", "fields": "updated"}).json()
+    assert [i["key"] for i in touched["issues"]] == ["PAY-1"]
+
+
+def test_changelog_pages_and_workflow_back_flow(emulator):
+    issues = jira(emulator, "/rest/api/3/search",
+                  params={"jql": "project = PAY", "maxResults": 100, "expand": "changelog"}).json()["issues"]
+    transitions = [(item["fromString"], item["toString"]) for i in issues
+                   for h in i["changelog"]["histories"] for item in h["items"] if item["field"] == "status"]
+    assert ("In Review", "In Progress") in transitions and ("In Review", "Done") in transitions
+    key = next(i["key"] for i in issues if i["changelog"]["total"] > 3)
+    seen, start = [], 0
+    while True:
+        page = jira(emulator, f"/rest/api/3/issue/{key}/changelog",
+                    params={"startAt": start, "maxResults": 2}).json()
+        seen.extend(v["id"] for v in page["values"])
+        if page["isLast"]:
+            break
+        start += 2
+    assert len(seen) == len(set(seen)) == page["total"]
+
+
+def test_sprints_have_committed_and_added_scope(emulator):
+    sprints = jira(emulator, "/rest/agile/1.0/board/1/sprint").json()["values"]
+    assert {"closed", "active", "future"} <= {s["state"] for s in sprints}
+    added = committed = 0
+    for sprint in sprints:
+        issues = jira(emulator, f"/rest/agile/1.0/sprint/{sprint['id']}/issue",
+                      params={"expand": "changelog"}).json()["issues"]
+        for issue in issues:
+            set_at = [h["created"] for h in issue["changelog"]["histories"]
+                      for item in h["items"] if item["field"] == "Sprint" and item["to"] == str(sprint["id"])]
+            when = datetime.strptime(set_at[0], "%Y-%m-%dT%H:%M:%S.%f%z")
+            start = datetime.strptime(sprint["startDate"], "%Y-%m-%dT%H:%M:%S.%f%z")
+            added += when > start
+            committed += when <= start
+    assert added and committed
+
+
+def test_issue_types_epics_incidents_and_canaries(emulator):
+    issues = jira(emulator, "/rest/api/3/search",
+                  params={"jql": "ORDER BY key ASC", "maxResults": 100, "fields": "*all"}).json()["issues"]
+    types = {i["fields"]["issuetype"]["name"] for i in issues}
+    assert {"Epic", "Story", "Bug", "Task", "Incident"} <= types
+    assert any("parent" in i["fields"] for i in issues)
+    canaries = set(emulator.canaries())
+    for issue in issues:
+        text = issue["fields"]["description"]["content"][0]["content"][0]["text"]
+        assert any(c in text for c in canaries)
+        assert CANARY_PREFIX not in issue["fields"]["summary"]
+    assert any(v in i["fields"]["summary"] for i in issues for v in emulator.forbidden_pii())
+
+
+def test_auth_errors_and_rate_limit_429(emulator):
+    missing = jira(emulator, "/rest/api/3/myself", auth=False)
+    assert missing.status_code == 401
+    wrong = requests.get(emulator.base_url("jira") + "/rest/api/3/myself", auth=("a", "b"), timeout=10)
+    assert wrong.status_code == 401 and wrong.headers["X-Seraph-LoginReason"] == "AUTHENTICATED_FAILED"
+    emulator.faults.rate_limit("jira", limit=2, window_seconds=30)
+    first = jira(emulator, "/rest/api/3/myself")
+    assert first.headers["X-RateLimit-Remaining"] == "1"
+    jira(emulator, "/rest/api/3/myself")
+    refused = jira(emulator, "/rest/api/3/myself")
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 30
+
+
+def test_conditional_get_and_deleted_issue(emulator):
+    first = jira(emulator, "/rest/api/3/issue/PAY-3")
+    again = jira(emulator, "/rest/api/3/issue/PAY-3", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    emulator.org.delete_jira_issue("PAY-3")
+    assert jira(emulator, "/rest/api/3/issue/PAY-3").status_code == 404
+    new_key = emulator.org.add_jira_issue("PAY")
+    assert jira(emulator, f"/rest/api/3/issue/{new_key}").json()["key"] == new_key
+
+
+def test_bad_jql_gets_jiras_400(emulator):
+    r = jira(emulator, "/rest/api/3/search", params={"jql": "summary ~ secret"})
+    assert r.status_code == 400 and r.json()["errorMessages"][0].startswith("Error in the JQL Query")
