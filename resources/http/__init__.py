@@ -12,6 +12,19 @@ Typical use by a connector::
         ...  # extract page.items, then drop them
 
     client.stats.as_metadata()  # counts for the raw asset's MaterializeResult
+
+What a connector author must know:
+- Paths are relative to the base URL (which may carry a prefix such as ``/api/v3``);
+  absolute URLs are accepted only on the base URL's own origin.
+- Only GET is offered. Put no secret in ``params``: credentials travel in headers via
+  ``auth``, and urllib3's own DEBUG log prints query strings.
+- Catch ``NotFoundError`` around optional endpoints and skip them with a note; let every
+  other ``SourceRequestError`` propagate: its message is written for the operator.
+- Conditional requests: pass ``conditional_key`` (unique within the connection); after the
+  data is durable call ``client.commit_validators(page.validators)``. For listings this
+  conditions the first page only, so use it on listings sorted most recently updated first.
+- Duplicates across pages are possible (data shifts while paging); the natural-key upsert
+  absorbs them, or use ``Deduplicator`` where counting matters.
 """
 
 from resources.http.auth import BasicEmailToken, BearerToken, GitLabPrivateToken

@@ -17,8 +17,14 @@ class _SecretAuth(AuthBase):
     """Base for header credentials; subclasses say which header carries what."""
 
     def __init__(self, secret: str) -> None:
-        if not secret:
-            raise ValueError(f"{type(self).__name__} needs a non-empty secret")
+        # Tokens read from files or prompts often end in a newline; anything else that is
+        # not printable would make requests raise an error quoting the header, secret included.
+        secret = secret.strip()
+        if not secret or not all(char.isprintable() and not char.isspace() for char in secret):
+            raise ValueError(
+                f"{type(self).__name__}: the token is empty or contains spaces or control "
+                "characters; check the environment variable or prompt that supplied it"
+            )
         self.__secret = secret
 
     def _apply(self, request: requests.PreparedRequest, secret: str) -> None:

@@ -343,9 +343,10 @@ class HttpClient:
                 raise self._gave_up(outcome, endpoint, attempts)
             self._count(retries=1)
             log.warning(
-                "%s: %s from %s; retry %d of %d in %.1f s",
+                "%s: %s from %s; retry %d of %d %s",
                 _log_endpoint(endpoint), outcome.reason, self._host, attempts,
-                self._retry.max_retries, delay,
+                self._retry.max_retries,
+                f"in {delay:.1f} s" if delay else "once the rate limit allows",
             )
             self._pause(delay)
             waited += delay

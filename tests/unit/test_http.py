@@ -388,6 +388,16 @@ def test_each_auth_kind_sends_its_header_and_hides_its_secret(
     assert TOKEN not in repr(auth) and TOKEN not in str(auth)
 
 
+def test_token_is_stripped_and_unprintable_tokens_are_refused_without_echo(server, make_client):
+    server.script("/me", Reply(json={}))
+    make_client(auth=BearerToken(f"{TOKEN}\n")).get_json("/me")
+    assert server.received[0].headers["authorization"] == f"Bearer {TOKEN}"
+
+    with pytest.raises(ValueError, match="control characters") as caught:
+        BearerToken(f"{TOKEN}\x00tail")
+    assert TOKEN not in str(caught.value)
+
+
 def test_credentials_are_refused_in_plain_headers(server, make_client):
     with pytest.raises(ValueError, match="credentials go in `auth`"):
         make_client(headers={"PRIVATE-TOKEN": TOKEN})
