@@ -25,7 +25,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from emulators import github, jira
+from emulators import github, jira, slack
 from emulators.framework import (
     ApiApp,
     ApiError,
@@ -66,6 +66,7 @@ class EmulatorServer:
         self.apps: dict[str, ApiApp] = {
             "github": github.GitHubApp(self.org, self._tokens["github"]),
             "jira": jira.JiraApp(self.org, JIRA_EMAIL, self._tokens["jira"]),
+            "slack": slack.SlackApp(self.org, self._tokens["slack"]),
         }
         for app in self.apps.values():
             app.rate_limits = self.rate_limits
