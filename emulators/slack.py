@@ -109,7 +109,7 @@ class SlackApp(ApiApp):
             "previous_names": [], "num_members": len(self.org.humans),
         }
 
-    def message_json(self, message: Message, in_thread_view: bool) -> dict:
+    def message_json(self, message: Message) -> dict:
         if message.is_bot:
             body = {"subtype": "bot_message", "text": message.text, "ts": message.ts,
                     "username": message.author.name, "bot_id": "B0SIEVECI01", "type": "message"}
@@ -191,10 +191,20 @@ class SlackApp(ApiApp):
             raise _fail("channel_not_found")
         return channel
 
-    @staticmethod
-    def _page(items: list, start: int, size: int, repeat: bool) -> tuple[list, bool]:
-        window = page_window(len(items), start, size, repeat)
-        return [items[i] for i in window], start + size < len(items)
+    def _cursor_page(self, request: Request, items: list, key_of, prefix: str, default: int,
+                     maximum: int) -> tuple[list, str]:
+        """Slack cursor pagination: the cursor names the first item of the next page."""
+        start = 0
+        cursor = request.query.get("cursor")
+        if cursor:
+            after = _read_cursor(cursor, prefix)
+            start = next((i for i, item in enumerate(items) if key_of(item) == after), None)
+            if start is None:
+                raise _fail("invalid_cursor")
+        size = self._limit(request, default, maximum)
+        window = page_window(len(items), start, size, request.repeat_page)
+        more = start + size < len(items)
+        return [items[i] for i in window], _cursor(prefix, key_of(items[start + size])) if more else ""
 
     # -- methods -----------------------------------------------------------------------------
 
@@ -210,16 +220,8 @@ class SlackApp(ApiApp):
             raise _fail("invalid_types", response_metadata={"messages": [f"[ERROR] invalid type: {unknown[0]}"]})
         channels = [c for c in self.org.channels
                     if ("private_channel" if c.is_private else "public_channel") in types]
-        start = 0
-        cursor = request.query.get("cursor")
-        if cursor:
-            after = _read_cursor(cursor, "channel")
-            start = next((i for i, c in enumerate(channels) if c.channel_id == after), None)
-            if start is None:
-                raise _fail("invalid_cursor")
-        size = self._limit(request, 100, 1000)
-        page, more = self._page(channels, start, size, request.repeat_page)
-        next_cursor = _cursor("channel", channels[start + size].channel_id) if more else ""
+        page, next_cursor = self._cursor_page(request, channels, lambda c: c.channel_id, "channel",
+                                              100, 1000)
         return _ok({"channels": [self.channel_json(c) for c in page],
                     "response_metadata": {"next_cursor": next_cursor}})
 
@@ -236,19 +238,11 @@ class SlackApp(ApiApp):
                    if self.org.message_exists(channel, k)]
         messages = [m for m in (self.org.message(channel, k) for k in numbers)
                     if _after(m.ts, oldest, inclusive) and (latest is None or _before(m.ts, latest, inclusive))]
-        start = 0
-        cursor = request.query.get("cursor")
-        if cursor:
-            ts = _read_cursor(cursor, "next_ts")
-            start = next((i for i, m in enumerate(messages) if m.ts == ts), None)
-            if start is None:
-                raise _fail("invalid_cursor")
-        size = self._limit(request, 100, 999)
-        page, more = self._page(messages, start, size, request.repeat_page)
-        body = {"messages": [self.message_json(m, False) for m in page], "has_more": more,
+        page, next_cursor = self._cursor_page(request, messages, lambda m: m.ts, "next_ts", 100, 999)
+        body = {"messages": [self.message_json(m) for m in page], "has_more": bool(next_cursor),
                 "pin_count": 0, "channel_actions_ts": None, "channel_actions_count": 0}
-        if more:
-            body["response_metadata"] = {"next_cursor": _cursor("next_ts", messages[start + size].ts)}
+        if next_cursor:
+            body["response_metadata"] = {"next_cursor": next_cursor}
         return _ok(body)
 
     def conversations_replies(self, request: Request) -> Response:
@@ -260,32 +254,16 @@ class SlackApp(ApiApp):
         if index is None:
             raise _fail("thread_not_found")
         thread = self.org.replies(channel, index)
-        start = 0
-        cursor = request.query.get("cursor")
-        if cursor:
-            after = _read_cursor(cursor, "next_ts")
-            start = next((i for i, m in enumerate(thread) if m.ts == after), None)
-            if start is None:
-                raise _fail("invalid_cursor")
-        size = self._limit(request, 1000, 1000)
-        page, more = self._page(thread, start, size, request.repeat_page)
-        body = {"messages": [self.message_json(m, True) for m in page], "has_more": more}
-        body["response_metadata"] = {"next_cursor": _cursor("next_ts", thread[start + size].ts) if more else ""}
-        return _ok(body)
+        page, next_cursor = self._cursor_page(request, thread, lambda m: m.ts, "next_ts", 1000, 1000)
+        return _ok({"messages": [self.message_json(m) for m in page], "has_more": bool(next_cursor),
+                    "response_metadata": {"next_cursor": next_cursor}})
 
     def users_list(self, request: Request) -> Response:
         members = [*(self.user_json(p) for p in self.org.people), self._slackbot()]
-        start = 0
-        cursor = request.query.get("cursor")
-        if cursor:
-            after = _read_cursor(cursor, "user")
-            start = next((i for i, m in enumerate(members) if m["id"] == after), None)
-            if start is None:
-                raise _fail("invalid_cursor")
-        size = self._limit(request, len(members), 1000)
-        page, more = self._page(members, start, size, request.repeat_page)
+        page, next_cursor = self._cursor_page(request, members, lambda m: m["id"], "user",
+                                              len(members), 1000)
         return _ok({"members": page, "cache_ts": int(self.org.now.timestamp()),
-                    "response_metadata": {"next_cursor": _cursor("user", members[start + size]["id"]) if more else ""}})
+                    "response_metadata": {"next_cursor": next_cursor}})
 
 
 def _ts_key(ts: str) -> tuple[int, int]:
