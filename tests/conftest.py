@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+pytest_plugins = ["emulators.pytest_plugin"]
+
 import os
 from pathlib import Path
 
@@ -52,3 +54,18 @@ def control_plane_pg_url() -> str:
 @pytest.fixture
 def dagster_pg_url() -> str:
     return postgres_url("sieve_dagster_test")
+
+
+@pytest.fixture
+def sieve_org(sieve_home):
+    """``sieve_org(slug)`` → a ``tests.harness.SieveOrg`` in a fresh installation."""
+    from tests.harness import SieveOrg, new_installation
+
+    sieve = new_installation()
+
+    def make(slug: str = "acme") -> SieveOrg:
+        sieve.control_plane.add_organization(slug)
+        return SieveOrg(sieve, slug)
+
+    yield make
+    sieve.close()

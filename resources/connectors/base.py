@@ -25,6 +25,9 @@ class RawBatch:
 
     entity: str
     records: list[dict]
+    # Values the API record lacks but the entity declares as "parent:<name>" (the pull
+    # request number of a review, the channel of a message…).
+    parent: dict = field(default_factory=dict)
     # Stream cursors to advance, and validators to keep, once this batch is durable.
     cursors: dict[str, str] = field(default_factory=dict)
     validators: tuple[Validators, ...] = ()
