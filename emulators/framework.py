@@ -426,3 +426,30 @@ def page_window(total: int, start: int, size: int, repeat: bool) -> range:
 
 def query_string(params: dict[str, object]) -> str:
     return urlencode([(k, str(v)) for k, v in params.items() if v is not None])
+
+
+@dataclass(frozen=True)
+class NumberedPage:
+    """One page of a page-number-paginated list (GitHub, GitLab)."""
+
+    page: int
+    per_page: int
+    last: int
+    total: int
+    window: range
+
+
+def numbered_page(request: Request, total: int, default: int, maximum: int) -> NumberedPage:
+    per_page = request.int_param("per_page", default, maximum, 1)
+    page = request.int_param("page", 1, minimum=1)
+    window = page_window(total, (page - 1) * per_page, per_page, request.repeat_page)
+    return NumberedPage(page, per_page, max(1, -(-total // per_page)), total, window)
+
+
+def link_header(request: Request, rels: list[tuple[str, int]]) -> str:
+    """RFC 8288 Link header pointing at other pages of the same request."""
+    links = []
+    for rel, page in rels:
+        params = {**request.query, "page": page}
+        links.append(f'<{request.base_url}{request.path}?{query_string(params)}>; rel="{rel}"')
+    return ", ".join(links)

@@ -19,8 +19,8 @@ from emulators.framework import (
     Request,
     Response,
     iso_z,
-    page_window,
-    query_string,
+    link_header,
+    numbered_page,
 )
 from emulators.org import (
     Commit,
@@ -177,29 +177,18 @@ class GitHubApp(ApiApp):
     def _paginate(self, request: Request, items: list, render, default: int = 30,
                   wrap: str | None = None) -> Response:
         """Page-number pagination with GitHub's Link header (prev, next, last, first)."""
-        per_page = request.int_param("per_page", default, 100, 1)
-        page = request.int_param("page", 1, minimum=1)
-        total = len(items)
-        last = max(1, -(-total // per_page))
-        window = page_window(total, (page - 1) * per_page, per_page, request.repeat_page)
-        body: object = [render(items[i]) for i in window]
+        page = numbered_page(request, len(items), default, 100)
+        body: object = [render(items[i]) for i in page.window]
         if wrap is not None:
-            body = {"total_count": total, wrap: body}
-        links = []
-
-        def link(p: int, rel: str) -> str:
-            params = {**request.query, "page": p}
-            return f'<{request.base_url}{request.path}?{query_string(params)}>; rel="{rel}"'
-
-        if page > 1:
-            links.append(link(min(page - 1, last), "prev"))
-        if page < last:
-            links.append(link(page + 1, "next"))
-            links.append(link(last, "last"))
-        if page > 1:
-            links.append(link(1, "first"))
-        headers = {"Link": ", ".join(links)} if links else {}
-        return Response(body=body, headers=headers)
+            body = {"total_count": page.total, wrap: body}
+        rels = []
+        if page.page > 1:
+            rels.append(("prev", min(page.page - 1, page.last)))
+        if page.page < page.last:
+            rels += [("next", page.page + 1), ("last", page.last)]
+        if page.page > 1:
+            rels.append(("first", 1))
+        return Response(body=body, headers={"Link": link_header(request, rels)} if rels else {})
 
     def user_json(self, person: Person | None, base: str) -> dict | None:
         if person is None:

@@ -25,7 +25,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from emulators import github, jira, slack
+from emulators import github, gitlab, jira, slack
 from emulators.framework import (
     ApiApp,
     ApiError,
@@ -65,6 +65,7 @@ class EmulatorServer:
                         "slack": SLACK_TOKEN}
         self.apps: dict[str, ApiApp] = {
             "github": github.GitHubApp(self.org, self._tokens["github"]),
+            "gitlab": gitlab.GitLabApp(self.org, self._tokens["gitlab"]),
             "jira": jira.JiraApp(self.org, JIRA_EMAIL, self._tokens["jira"]),
             "slack": slack.SlackApp(self.org, self._tokens["slack"]),
         }
