@@ -108,6 +108,13 @@ class Route:
     handler: Handler
 
 
+def strip_prefix(path: str, prefix: str) -> str | None:
+    """``path`` relative to ``prefix`` when it lies under it, else None."""
+    if path == prefix or path.startswith(prefix + "/"):
+        return path[len(prefix):] or "/"
+    return None
+
+
 def compile_route(template: str) -> re.Pattern:
     """``/repos/{owner}/{repo}/pulls`` -> a regex with named groups (no slashes in a group)."""
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)

@@ -21,6 +21,7 @@ from emulators.framework import (
     iso_z,
     link_header,
     numbered_page,
+    strip_prefix,
 )
 from emulators.org import (
     Commit,
@@ -37,6 +38,7 @@ from emulators.org import (
 
 HTML_ROOT = "https://github.sieve-demo.example"
 DOCS = "https://docs.github.com/rest"
+ENTERPRISE_PREFIX = "/api/v3"
 GHOST_ID = 10137
 WEB_FLOW_ID = 19864447
 EXPOSE_HEADERS = ("ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, "
@@ -100,9 +102,8 @@ class GitHubApp(ApiApp):
     # -- conventions -------------------------------------------------------------------------
 
     def split_path(self, path: str) -> tuple[str, str] | None:
-        if path == "/api/v3" or path.startswith("/api/v3/"):
-            return "/api/v3", path[len("/api/v3"):] or "/"
-        return "", path
+        rel = strip_prefix(path, ENTERPRISE_PREFIX)
+        return (ENTERPRISE_PREFIX, rel) if rel is not None else ("", path)
 
     def authenticate(self, request: Request) -> ApiError | None:
         header = request.header("authorization")

@@ -22,6 +22,7 @@ from emulators.framework import (
     http_date,
     link_header,
     numbered_page,
+    strip_prefix,
 )
 from emulators.org import Commit, Deployment, Org, Person, PullRequest, Repo, WorkflowRun, stable_hex
 
@@ -82,9 +83,8 @@ class GitLabApp(ApiApp):
     # -- conventions -------------------------------------------------------------------------
 
     def split_path(self, path: str) -> tuple[str, str] | None:
-        if path == API or path.startswith(API + "/"):
-            return API, path[len(API):] or "/"
-        return None
+        rel = strip_prefix(path, API)
+        return (API, rel) if rel is not None else None
 
     def authenticate(self, request: Request) -> ApiError | None:
         token = request.header("private-token")
