@@ -466,16 +466,18 @@ class GitHubApp(ApiApp):
     def repository(self, request: Request) -> Response:
         return Response(body=self.repo_json(self._repo(request), request.base_url))
 
-    def _sorted_numbers(self, request: Request, repo: Repo, wants, default_sort: str = "created"
-                        ) -> list[int]:
-        """Item numbers matching ``wants`` in the requested order (created = number order)."""
-        sort = request.query.get("sort", default_sort)
+    def _sorted_numbers(self, request: Request, repo: Repo, wants,
+                        since: datetime | None = None) -> list[int]:
+        """Item numbers matching ``wants`` (and updated at or after ``since``) in the requested
+        order; ``created`` is number order. Dates come from the repo's index, not whole items."""
+        sort = request.query.get("sort", "created")
         direction = request.query.get("direction", "desc" if sort in ("created", "updated") else "asc")
-        if sort == "updated":
-            numbers = [k for _, k in self.org.updated_index(repo)]
+        if sort == "updated" or since is not None:
+            rows = [k for updated, k in self.org.updated_index(repo) if since is None or updated >= since]
+            numbers = rows if sort == "updated" else sorted(rows)
         else:
-            numbers = list(range(1, self.org.item_count(repo) + 1))
-        numbers = [k for k in numbers if self.org.item_exists(repo, k) and wants(k)]
+            numbers = [k for k in range(1, self.org.item_count(repo) + 1) if self.org.item_exists(repo, k)]
+        numbers = [k for k in numbers if wants(k)]
         if direction == "desc":
             numbers.reverse()
         return numbers
@@ -550,12 +552,9 @@ class GitHubApp(ApiApp):
             return self.org.pull_request(repo, k) or self.org.issue(repo, k)
 
         def wants(k: int) -> bool:
-            if state == "all" and since is None:
-                return True
-            it = item(k)
-            return (state == "all" or it.state == state) and (since is None or it.updated_at >= since)
+            return state == "all" or item(k).state == state
 
-        numbers = self._sorted_numbers(request, repo, wants)
+        numbers = self._sorted_numbers(request, repo, wants, since)
         return self._paginate(request, numbers, lambda k: self.issue_json(item(k), request.base_url))
 
     def _issue_or_pr(self, request: Request) -> Issue | PullRequest:

@@ -148,7 +148,7 @@ class Jql:
             raise _jql_error(f"The operator '{op}' is not supported by the '{field}' field.")
         negate = op in ("!=", "not in")
 
-        def value_of(issue: JiraIssue) -> set[str]:
+        def value_of(issue: "JiraIssue | IssueRow") -> set[str]:
             if field == "project":
                 return {issue.project.key.lower(), issue.project.project_id}
             if field == "key":
@@ -172,10 +172,10 @@ class Jql:
                 keys = named if keys is None else keys & named
         return keys
 
-    def matches(self, issue: JiraIssue) -> bool:
+    def matches(self, issue: "JiraIssue | IssueRow") -> bool:
         return all(f(issue) for f in self.filters)
 
-    def sort(self, issues: list[JiraIssue]) -> list[JiraIssue]:
+    def sort(self, issues: list) -> list:
         out = sorted(issues, key=lambda i: (i.project.index, i.number))
         for name, desc in reversed(self.order):
             if name == "key":
@@ -183,6 +183,36 @@ class Jql:
             else:
                 out.sort(key=lambda i: getattr(i, name), reverse=desc)
         return out
+
+
+class IssueRow:
+    """An issue known by its index row; anything else loads the whole issue on first use."""
+
+    __slots__ = ("org", "project", "number", "updated", "_issue")
+
+    def __init__(self, org: Org, project: JiraProject, number: int, updated: datetime):
+        self.org, self.project, self.number, self.updated = org, project, number, updated
+        self._issue: JiraIssue | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.project.key}-{self.number}"
+
+    @property
+    def created(self) -> datetime:
+        return self.org.jira_created(self.project, self.number)
+
+    @property
+    def issue_type(self) -> str:
+        return self.org.jira_issue_type(self.project, self.number)
+
+    def load(self) -> JiraIssue:
+        if self._issue is None:
+            self._issue = self.org.jira_issue(self.project, self.number)
+        return self._issue
+
+    def __getattr__(self, name: str):
+        return getattr(self.load(), name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,17 +467,14 @@ class JiraApp(ApiApp):
             raise ApiError(400, {"errorMessages": [f"The value '{raw}' is invalid for {name}."],
                                  "errors": {}}) from None
 
-    def _matching_issues(self, jql: Jql) -> list[JiraIssue]:
+    def _matching_issues(self, jql: Jql) -> list["IssueRow"]:
+        """Matching issues as rows: key, dates and type come from the per-project index, so
+        only clauses on status or sprint (and the rendered page) build whole issues."""
         keys = jql.project_keys()
-        issues = []
-        for project in self.org.jira_projects:
-            if keys is not None and project.key not in keys:
-                continue
-            for _, number in self.org.jira_updated_index(project):
-                issue = self.org.jira_issue(project, number)
-                if issue is not None and jql.matches(issue):
-                    issues.append(issue)
-        return jql.sort(issues)
+        rows = [IssueRow(self.org, project, number, updated)
+                for project in self.org.jira_projects if keys is None or project.key in keys
+                for updated, number in self.org.jira_updated_index(project)]
+        return jql.sort([row for row in rows if jql.matches(row)])
 
     def _issue(self, request: Request) -> JiraIssue:
         key = request.params["key"]
@@ -527,7 +554,8 @@ class JiraApp(ApiApp):
         window = page_window(len(issues), start, size, request.repeat_page)
         return Response(body={
             "expand": "names,schema", "startAt": start, "maxResults": size, "total": len(issues),
-            "issues": [self.issue_json(issues[i], request.base_url, fields, expand) for i in window]})
+            "issues": [self.issue_json(issues[i].load(), request.base_url, fields, expand)
+                       for i in window]})
 
     def search_jql(self, request: Request) -> Response:
         """Token search (the current endpoint): nextPageToken/isLast, default fields: id only."""
@@ -542,7 +570,8 @@ class JiraApp(ApiApp):
         issues = self._matching_issues(jql)
         window = page_window(len(issues), start, size, request.repeat_page)
         body: dict[str, object] = {
-            "issues": [self.issue_json(issues[i], request.base_url, fields, expand) for i in window]}
+            "issues": [self.issue_json(issues[i].load(), request.base_url, fields, expand)
+                       for i in window]}
         if start + size < len(issues):
             body["nextPageToken"] = self._encode_token(start + size, text)
         body["isLast"] = start + size >= len(issues)
@@ -654,5 +683,5 @@ class JiraApp(ApiApp):
         window = page_window(len(issues), start, size, request.repeat_page)
         return Response(body={"expand": "schema,names", "startAt": start, "maxResults": size,
                               "total": len(issues),
-                              "issues": [self.issue_json(issues[i], request.base_url, fields, expand)
-                                         for i in window]})
+                              "issues": [self.issue_json(issues[i].load(), request.base_url, fields,
+                                                         expand) for i in window]})

@@ -1310,7 +1310,18 @@ class Org:
             return None
         return self.jira_issue(project, number)
 
+    def jira_created(self, project: JiraProject, number: int) -> datetime:
+        """Creation time alone (cheap: searches filter and sort on it without building issues)."""
+        added = self._added_at("jira", project.index, number)
+        if added is not None:
+            return added
+        span = (ORG_NOW - ORG_START).total_seconds() - 2 * 86400
+        jitter = rng(self.seed, "jira-created", project.index, number).uniform(0.05, 0.9)
+        return ORG_START + timedelta(seconds=span * (number - 1 + jitter) / project.issues)
+
     def jira_issue_type(self, project: JiraProject, number: int) -> str:
+        if self._added_at("jira", project.index, number) is not None:
+            return "Task" if project.is_ops else "Story"
         types = OPS_TYPES if project.is_ops else DELIVERY_TYPES
         return types[(number - 1) % len(types)]
 
@@ -1318,10 +1329,8 @@ class Org:
     def _jira_issue_base(self, project: JiraProject, number: int,
                          added_at: datetime | None) -> JiraIssue:
         gen = rng(self.seed, "jira", project.index, number)
-        span = (ORG_NOW - ORG_START).total_seconds() - 2 * 86400
-        created = added_at or ORG_START + timedelta(
-            seconds=span * (number - 1 + gen.uniform(0.05, 0.9)) / project.issues)
-        issue_type = "Story" if added_at else self.jira_issue_type(project, number)
+        created = self.jira_created(project, number)
+        issue_type = self.jira_issue_type(project, number)
         reporter = self._author_for(gen)
         assignee = None if number % 9 == 0 else self._author_for(gen)
         if number % 23 == 7:
@@ -1432,9 +1441,13 @@ class Org:
         return [parent] + [self._message(channel, index, j, None)
                            for j in range(1, parent.reply_count + 1)]
 
+    def message_times(self, channel: Channel) -> tuple[str, ...]:
+        """The ts of every top-level message (deleted ones included), oldest first."""
+        return self._message_times(channel, self.message_count(channel))
+
     def message_by_ts(self, channel: Channel, ts: str) -> int | None:
         """Index of the top-level message with this ts (messages are in time order)."""
-        times = self._message_times(channel, self.message_count(channel))
+        times = self.message_times(channel)
         i = bisect_right(times, ts) - 1
         if i >= 0 and times[i] == ts and self.message_exists(channel, i + 1):
             return i + 1

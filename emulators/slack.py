@@ -234,12 +234,13 @@ class SlackApp(ApiApp):
         oldest = request.query.get("oldest") or "0"
         latest = request.query.get("latest")
         inclusive = request.query.get("inclusive") in ("1", "true")
-        numbers = [k for k in range(self.org.message_count(channel), 0, -1)
-                   if self.org.message_exists(channel, k)]
-        messages = [m for m in (self.org.message(channel, k) for k in numbers)
-                    if _after(m.ts, oldest, inclusive) and (latest is None or _before(m.ts, latest, inclusive))]
-        page, next_cursor = self._cursor_page(request, messages, lambda m: m.ts, "next_ts", 100, 999)
-        body = {"messages": [self.message_json(m) for m in page], "has_more": bool(next_cursor),
+        # (ts, index) rows: only the page's messages are generated.
+        rows = [(ts, k) for k, ts in reversed(list(enumerate(self.org.message_times(channel), 1)))
+                if self.org.message_exists(channel, k) and _after(ts, oldest, inclusive)
+                and (latest is None or _before(ts, latest, inclusive))]
+        page, next_cursor = self._cursor_page(request, rows, lambda row: row[0], "next_ts", 100, 999)
+        body = {"messages": [self.message_json(self.org.message(channel, k)) for _, k in page],
+                "has_more": bool(next_cursor),
                 "pin_count": 0, "channel_actions_ts": None, "channel_actions_count": 0}
         if next_cursor:
             body["response_metadata"] = {"next_cursor": next_cursor}
