@@ -1,0 +1,195 @@
+"""Per-organization configuration the user owns: one YAML file per org, with defaults.
+
+``$SIEVE_HOME/config/<slug>.yaml`` (``sieve config init SLUG`` writes the documented defaults).
+It says what counts as a production deployment, what counts as an incident, which accounts are
+bots, who is on which team, which paths of a monorepo are which service, how identities are
+merged or split, the reporting time zone, and how long data is kept. Malformed files are
+reported with the file, the key and what was expected — never half-applied.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from resources.errors import SieveError
+
+
+class OrgConfigError(SieveError):
+    pass
+
+
+@dataclass(frozen=True)
+class ServiceRule:
+    """A service inside a repository: files under ``paths`` (glob prefixes) belong to it."""
+
+    name: str
+    repository: str
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OrgConfig:
+    # Production deployments: GitHub/GitLab deployment environments (regex, case-insensitive),
+    # release/tag names, and CI workflow/pipeline names that deploy to production.
+    production_environments: tuple[str, ...] = ("(?i)^prod(uction)?$", "(?i)^live$")
+    production_tag_patterns: tuple[str, ...] = (r"^v?\d+\.\d+\.\d+$",)
+    production_workflow_names: tuple[str, ...] = ("(?i)deploy.*prod", "(?i)^release$")
+    # Incidents: Jira issue types and labels, PR labels and title prefixes.
+    incident_issue_types: tuple[str, ...] = ("Incident",)
+    incident_labels: tuple[str, ...] = ("incident", "outage", "sev1", "sev2")
+    hotfix_labels: tuple[str, ...] = ("hotfix",)
+    revert_title_pattern: str = r'^Revert "'
+    # Incidents are attributed to the last production deployment before them, within this
+    # many hours; older deployments are never blamed.
+    incident_attribution_hours: int = 72
+    # Bots: logins/emails matched by regex, in addition to what each source marks as a bot.
+    bot_patterns: tuple[str, ...] = (r"\[bot\]$", r"(?i)^(dependabot|renovate|github-actions)",
+                                     r"(?i)-bot$", r"(?i)^ci[-_]")
+    # Teams: team name → member references ("github:login", "gitlab:username", "jira:accountId",
+    # "slack:U123", "email:someone@example.com").
+    teams: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    services: tuple[ServiceRule, ...] = ()
+    # Identity overrides: groups of references that are one person; references that must be
+    # separate people even if their emails match.
+    identity_merges: tuple[tuple[str, ...], ...] = ()
+    identity_splits: tuple[str, ...] = ()
+    stale_pr_days: int = 14
+    reporting_time_zone: str = "UTC"
+    working_hours: tuple[int, int] = (9, 18)
+    # Retention: metadata older than this is removed by the out-of-date sensor.
+    retention_days: int = 730
+    # On "forget a person": delete their rows, or keep rows de-linked (no identifier left).
+    person_deletion_mode: str = "delete"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_TUPLE_FIELDS = {"production_environments", "production_tag_patterns", "production_workflow_names",
+                 "incident_issue_types", "incident_labels", "hotfix_labels", "bot_patterns",
+                 "identity_splits"}
+_REGEX_FIELDS = {"production_environments", "production_tag_patterns",
+                 "production_workflow_names", "bot_patterns"}
+
+
+def config_path(sieve_home: Path, slug: str) -> Path:
+    return Path(sieve_home) / "config" / f"{slug}.yaml"
+
+
+def _fail(path: Path, key: str, expected: str) -> OrgConfigError:
+    return OrgConfigError(f"{path}: '{key}' must be {expected}. Fix the file (or delete it to "
+                          "use the defaults) and run again; nothing was changed.")
+
+
+def _string_list(path: Path, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(path, key, "a list of strings")
+    return tuple(value)
+
+
+def parse_org_config(data: Any, path: Path) -> OrgConfig:
+    if data is None:
+        return OrgConfig()
+    if not isinstance(data, dict):
+        raise OrgConfigError(f"{path}: expected a mapping of settings at the top level.")
+    defaults = OrgConfig()
+    known = set(defaults.as_dict())
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise OrgConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known settings "
+                             f"are {', '.join(sorted(known))}.")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _TUPLE_FIELDS:
+            values[key] = _string_list(path, key, value)
+            if key in _REGEX_FIELDS:
+                for pattern in values[key]:
+                    try:
+                        re.compile(pattern)
+                    except re.error as error:
+                        raise _fail(path, key, f"valid regular expressions ({pattern!r}: {error})")
+        elif key == "teams":
+            if not isinstance(value, dict):
+                raise _fail(path, key, "a mapping of team name to a list of member references")
+            values[key] = {str(team): _string_list(path, f"teams.{team}", members)
+                           for team, members in value.items()}
+        elif key == "services":
+            if not isinstance(value, list):
+                raise _fail(path, key, "a list of {name, repository, paths} mappings")
+            values[key] = tuple(_service(path, index, rule) for index, rule in enumerate(value))
+        elif key == "identity_merges":
+            if not isinstance(value, list):
+                raise _fail(path, key, "a list of lists of references")
+            values[key] = tuple(_string_list(path, f"{key}[{i}]", group)
+                                for i, group in enumerate(value))
+        elif key == "working_hours":
+            if (not isinstance(value, list) or len(value) != 2
+                    or not all(isinstance(h, int) and 0 <= h <= 24 for h in value)):
+                raise _fail(path, key, "two hours [start, end] between 0 and 24")
+            values[key] = tuple(value)
+        elif key in ("stale_pr_days", "retention_days", "incident_attribution_hours"):
+            if not isinstance(value, int) or value <= 0:
+                raise _fail(path, key, "a positive whole number")
+            values[key] = value
+        elif key == "person_deletion_mode":
+            if value not in ("delete", "delink"):
+                raise _fail(path, key, "'delete' or 'delink'")
+            values[key] = value
+        else:
+            if not isinstance(value, str):
+                raise _fail(path, key, "a string")
+            values[key] = value
+    return replace(defaults, **values)
+
+
+def _service(path: Path, index: int, rule: Any) -> ServiceRule:
+    where = f"services[{index}]"
+    if not isinstance(rule, dict) or not {"name", "repository", "paths"} <= set(rule):
+        raise _fail(path, where, "a mapping with name, repository and paths")
+    return ServiceRule(str(rule["name"]), str(rule["repository"]),
+                       _string_list(path, f"{where}.paths", rule["paths"]))
+
+
+def load_org_config(sieve_home: Path, slug: str) -> OrgConfig:
+    path = config_path(sieve_home, slug)
+    if not path.exists():
+        return OrgConfig()
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise OrgConfigError(f"{path}: not valid YAML{where}. Fix it or delete it to use the "
+                             "defaults; nothing was changed.") from None
+    return parse_org_config(data, path)
+
+
+def default_config_yaml() -> str:
+    """The documented defaults, as written by `sieve config init`."""
+    body = yaml.safe_dump(_plain(OrgConfig().as_dict()), sort_keys=False, allow_unicode=True)
+    return """\
+# Sieve organization settings. Every key is optional; delete a key to use its default.
+# Regular expressions are Python/RE2-compatible and matched case-sensitively unless (?i).
+#
+# Examples of the structured settings (empty by default):
+#   teams:
+#     payments: ["github:octo-alice", "jira:5b10ac8d82e05b22cc7d4ef5", "email:bob@example.com"]
+#   services:
+#     - {name: checkout, repository: shop, paths: ["services/checkout/"]}
+#   identity_merges:
+#     - ["github:octo-alice", "slack:U012AB3CD"]
+#   identity_splits: ["email:shared-inbox@example.com"]
+""" + body
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
