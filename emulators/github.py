@@ -466,12 +466,14 @@ class GitHubApp(ApiApp):
     def repository(self, request: Request) -> Response:
         return Response(body=self.repo_json(self._repo(request), request.base_url))
 
-    def _sorted_numbers(self, request: Request, repo: Repo, wants,
+    def _sorted_numbers(self, request: Request, repo: Repo, wants, pulls: bool,
                         since: datetime | None = None) -> list[int]:
         """Item numbers matching ``wants`` (and updated at or after ``since``) in the requested
         order; ``created`` is number order. Dates come from the repo's index, not whole items."""
         sort = request.query.get("sort", "created")
-        direction = request.query.get("direction", "desc" if sort in ("created", "updated") else "asc")
+        # Pulls default to desc only for sort=created; issues always default to desc.
+        default = "desc" if sort == "created" or not pulls else "asc"
+        direction = request.query.get("direction", default)
         if sort == "updated" or since is not None:
             rows = [k for updated, k in self.org.updated_index(repo) if since is None or updated >= since]
             numbers = rows if sort == "updated" else sorted(rows)
@@ -499,7 +501,7 @@ class GitHubApp(ApiApp):
             pr = self.org.pull_request(repo, k)
             return (state == "all" or pr.state == state) and (base_ref is None or pr.base_ref == base_ref)
 
-        numbers = self._sorted_numbers(request, repo, wants)
+        numbers = self._sorted_numbers(request, repo, wants, pulls=True)
         return self._paginate(request, numbers, lambda k: self.pr_json(
             self.org.pull_request(repo, k), request.base_url, full=False))
 
@@ -554,7 +556,7 @@ class GitHubApp(ApiApp):
         def wants(k: int) -> bool:
             return state == "all" or item(k).state == state
 
-        numbers = self._sorted_numbers(request, repo, wants, since)
+        numbers = self._sorted_numbers(request, repo, wants, pulls=False, since=since)
         return self._paginate(request, numbers, lambda k: self.issue_json(item(k), request.base_url))
 
     def _issue_or_pr(self, request: Request) -> Issue | PullRequest:

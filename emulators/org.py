@@ -660,6 +660,7 @@ class Org:
         self.created_at = ORG_START - timedelta(days=400)
         self._lock = threading.RLock()
         self._mut = _Mutations()
+        self._generation = 0
         self._build_people()
         self._build_repos()
         self._build_jira()
@@ -801,6 +802,7 @@ class Org:
 
     def advance_clock(self, seconds: float = 60.0) -> datetime:
         with self._lock:
+            self._generation += 1
             self._mut.clock += timedelta(seconds=seconds)
             return self._mut.clock
 
@@ -829,6 +831,7 @@ class Org:
 
     def reset_mutations(self) -> None:
         with self._lock:
+            self._generation += 1
             self._mut = _Mutations()
 
     def _repo_or_error(self, name: str, host: str) -> Repo:
@@ -1172,16 +1175,16 @@ class Org:
 
     # -- per-repo indexes (small tuples, cached for a bounded number of repos) -----------------
 
-    def _mutation_version(self) -> tuple:
-        m = self._mut
-        return (m.clock, len(m.touched), len(m.deleted), len(m.added_at))
+    def _mutation_version(self) -> int:
+        """Changes with every mutation (and reset), so cached indexes never go stale."""
+        return self._generation
 
     def updated_index(self, repo: Repo) -> tuple[tuple[datetime, int], ...]:
         """(updated_at, number) of every live item in the repo, oldest update first."""
         return self._updated_index(repo, self._mutation_version())
 
     @functools.lru_cache(maxsize=16)
-    def _updated_index(self, repo: Repo, _version: tuple) -> tuple[tuple[datetime, int], ...]:
+    def _updated_index(self, repo: Repo, _version: int) -> tuple[tuple[datetime, int], ...]:
         rows = [(self.item_updated_at(repo, k), k) for k in range(1, self.item_count(repo) + 1)
                 if self.item_exists(repo, k)]
         return tuple(sorted(rows))
@@ -1191,7 +1194,7 @@ class Org:
         return self._branch_index(repo, self._mutation_version())
 
     @functools.lru_cache(maxsize=16)
-    def _branch_index(self, repo: Repo, _version: tuple) -> tuple[tuple[datetime, str, int], ...]:
+    def _branch_index(self, repo: Repo, _version: int) -> tuple[tuple[datetime, str, int], ...]:
         rows = []
         for k in range(1, self.item_count(repo) + 1):
             pr = self.pull_request(repo, k)
@@ -1225,11 +1228,21 @@ class Org:
             return None
         return self._train(repo, train)[env]
 
+    def _train_time(self, repo: Repo, train: int) -> datetime:
+        """When a train's staging deployment starts (production follows two hours later)."""
+        jitter = rng(self.seed, "train", repo.index, train).uniform(-6, 6)
+        return ORG_START + timedelta(days=self.scale.deploy_interval_days * (train + 0.5), hours=jitter)
+
+    def incident_cause(self, number: int) -> tuple[Repo, int]:
+        """(repo, train) of the failed production deployment that OPS incident ``number``
+        follows. Production fails on every train ``t`` with ``t % 7 == 3``."""
+        repo = self.repos[number % len(self.repos)]
+        failures = max(1, (self.deployment_trains(repo) - 3 + 6) // 7)
+        return repo, 7 * ((number // len(self.repos)) % failures) + 3
+
     @functools.lru_cache(maxsize=4096)
     def _train(self, repo: Repo, train: int) -> tuple[Deployment, Deployment]:
-        gen = rng(self.seed, "train", repo.index, train)
-        at = ORG_START + timedelta(days=self.scale.deploy_interval_days * (train + 0.5),
-                                   hours=gen.uniform(-6, 6))
+        at = self._train_time(repo, train)
         sha = self.commit_on_branch_before(repo, at)
         out = []
         for env_index, env in enumerate(("staging", "production")):
@@ -1315,6 +1328,10 @@ class Org:
         added = self._added_at("jira", project.index, number)
         if added is not None:
             return added
+        if self.jira_issue_type(project, number) == "Incident":
+            repo, train = self.incident_cause(number)
+            delay = rng(self.seed, "incident", number).uniform(10, 50)
+            return self._train_time(repo, train) + timedelta(hours=2, minutes=delay)
         span = (ORG_NOW - ORG_START).total_seconds() - 2 * 86400
         jitter = rng(self.seed, "jira-created", project.index, number).uniform(0.05, 0.9)
         return ORG_START + timedelta(seconds=span * (number - 1 + jitter) / project.issues)
@@ -1337,8 +1354,8 @@ class Org:
             assignee = self.former
         base = f"{gen.choice(TITLE_VERBS)} {gen.choice(TITLE_OBJECTS)}"
         if issue_type == "Incident":
-            repo = self.repos[number % len(self.repos)]
-            base = f"Incident: {repo.name} production deploy degraded"
+            repo, train = self.incident_cause(number)
+            base = f"Incident: {repo.name} v1.{train}.0 production deploy failed"
         elif issue_type == "Epic":
             base = f"Epic: {gen.choice(TITLE_OBJECTS)}"
         decoration = TITLE_DECORATIONS[(number + project.index) % len(TITLE_DECORATIONS)]
@@ -1416,7 +1433,7 @@ class Org:
         return self._jira_index(project, self._mutation_version())
 
     @functools.lru_cache(maxsize=16)
-    def _jira_index(self, project: JiraProject, _version: tuple) -> tuple[tuple[datetime, int], ...]:
+    def _jira_index(self, project: JiraProject, _version: int) -> tuple[tuple[datetime, int], ...]:
         rows = []
         for k in range(1, self.jira_issue_count(project) + 1):
             issue = self.jira_issue(project, k)

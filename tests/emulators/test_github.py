@@ -254,3 +254,15 @@ def test_canaries_sit_in_bodies_and_pii_in_titles(emulator):
     assert all(any(c in f["patch"] for c in canaries) for f in files)
     commits = gh(emulator, f"/repos/{OWNER}/{REPO}/commits").json()
     assert all(c["commit"]["message"].split("\n\n", 1)[1].strip() for c in commits)
+
+
+def test_sort_updated_desc_puts_a_touched_pr_first(emulator):
+    """The incremental pattern for pulls (which have no ``since``): newest updates first."""
+    emulator.org.touch_pull_request(REPO, 1)
+    newest = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls",
+                params={"state": "all", "sort": "updated", "direction": "desc", "per_page": 3}).json()
+    assert newest[0]["number"] == 1
+    ascending = gh(emulator, f"/repos/{OWNER}/{REPO}/pulls",
+                   params={"state": "all", "sort": "updated", "per_page": 100}).json()
+    stamps = [p["updated_at"] for p in ascending]
+    assert stamps == sorted(stamps) and ascending[-1]["number"] == 1

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 
 import requests
 
@@ -143,3 +144,17 @@ def test_conditional_get_and_deleted_issue(emulator):
 def test_bad_jql_gets_jiras_400(emulator):
     r = jira(emulator, "/rest/api/3/search", params={"jql": "summary ~ secret"})
     assert r.status_code == 400 and r.json()["errorMessages"][0].startswith("Error in the JQL Query")
+
+
+def test_incidents_follow_failed_production_deployments(emulator):
+    failures = {(d.repo.name, d.train): d.statuses[-1].created_at for d in
+                emulator.org.failed_production_deployments()}
+    incidents = jira(emulator, "/rest/api/3/search",
+                     params={"jql": "project = OPS AND issuetype = Incident", "maxResults": 100,
+                             "fields": "summary,created"}).json()["issues"]
+    assert incidents
+    for incident in incidents:
+        cause = re.search(r"Incident: (\S+) v1\.(\d+)\.0 production", incident["fields"]["summary"])
+        repo, train = cause.group(1), int(cause.group(2))
+        created = datetime.strptime(incident["fields"]["created"], "%Y-%m-%dT%H:%M:%S.%f%z")
+        assert created > failures[(repo, train)] - timedelta(minutes=15)
