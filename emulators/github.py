@@ -23,18 +23,18 @@ from emulators.framework import (
     numbered_page,
     strip_prefix,
 )
-from emulators.org import (
+from emulators.model import (
     Commit,
     Deployment,
     FileChange,
     Issue,
-    Org,
     Person,
     PullRequest,
     Repo,
     WorkflowRun,
     stable_hex,
 )
+from emulators.org import Org
 
 HTML_ROOT = "https://github.sieve-demo.example"
 DOCS = "https://docs.github.com/rest"

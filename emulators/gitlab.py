@@ -24,7 +24,8 @@ from emulators.framework import (
     numbered_page,
     strip_prefix,
 )
-from emulators.org import Commit, Deployment, Org, Person, PullRequest, Repo, WorkflowRun, stable_hex
+from emulators.model import Commit, Deployment, Person, PullRequest, Repo, WorkflowRun, stable_hex
+from emulators.org import Org
 
 WEB_ROOT = "https://gitlab.sieve-demo.example"
 API = "/api/v4"

@@ -22,16 +22,16 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from emulators.framework import ApiApp, ApiError, RateLimitState, Request, Response, page_window
-from emulators.org import (
+from emulators.model import (
     JIRA_ISSUE_TYPES,
     JIRA_STATUSES,
     History,
     JiraIssue,
     JiraProject,
-    Org,
     Person,
     Sprint,
 )
+from emulators.org import Org
 
 API = "/rest/api/3"
 AGILE = "/rest/agile/1.0"

@@ -13,7 +13,6 @@ permitted PII (handles, emails of people). ``canaries()`` and ``forbidden_pii()`
 from __future__ import annotations
 
 import functools
-import hashlib
 import random
 import threading
 import unicodedata
@@ -21,7 +20,36 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from dataclasses import replace as _replace
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+
+from emulators.model import (
+    JIRA_STATUSES,
+    ChangeItem,
+    Channel,
+    Comment,
+    Commit,
+    Deployment,
+    DeploymentStatus,
+    FileChange,
+    History,
+    Issue,
+    JiraIssue,
+    JiraProject,
+    Message,
+    Person,
+    PullRequest,
+    Reaction,
+    Release,
+    Repo,
+    Review,
+    Sprint,
+    Team,
+    WorkflowRun,
+    rng,
+    slack_ts,
+    stable_hex,
+    stable_int,
+)
+from emulators.pii import build_pii_catalogue
 
 CANARY_PREFIX = "CANARY-"
 EMAIL_DOMAIN = "sieve-demo.example"
@@ -32,20 +60,6 @@ GITLAB_GROUP = "sieve-demo-infra"
 ORG_NOW = datetime(2026, 11, 16, 12, 0, tzinfo=timezone.utc)
 # ~6 months, spanning the EU (2026-10-25), US (2026-11-01) and Australian (2026-10-04) DST changes.
 ORG_START = ORG_NOW - timedelta(days=183)
-
-
-def stable_int(*parts: object) -> int:
-    """A 64-bit integer that depends only on ``parts`` (never on the process's hash seed)."""
-    digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
-def stable_hex(length: int, *parts: object) -> str:
-    return hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=32).hexdigest()[:length]
-
-
-def rng(*parts: object) -> random.Random:
-    return random.Random(stable_int(*parts))
 
 
 @dataclass(frozen=True)
@@ -75,57 +89,6 @@ SCALES = {
 # ---------------------------------------------------------------------------------------------
 # People and teams
 # ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Person:
-    """One human or bot, with the identity each tool knows them by.
-
-    Most people share one email everywhere; some deliberately differ (Jira email, Slack display
-    name, an unlinked commit email) so identity matching has real work to do.
-    """
-
-    index: int
-    login: str
-    name: str
-    email: str
-    tz: str
-    team: str | None
-    kind: str  # "human", "bot" or "former" (deleted account: GitHub shows it as "ghost")
-    github_id: int
-    gitlab_id: int
-    gitlab_username: str
-    commit_email: str
-    commit_linked: bool  # False: GitHub cannot map the commit email, so commit.author is null
-    jira_account_id: str
-    jira_email: str
-    jira_display_name: str
-    slack_id: str
-    slack_email: str
-    slack_display_name: str
-
-    @property
-    def is_bot(self) -> bool:
-        return self.kind == "bot"
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.kind == "former"
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return _zone(self.tz)
-
-
-@dataclass(frozen=True)
-class Team:
-    slug: str
-    name: str
-    members: tuple[str, ...]  # logins
-
-
-@functools.lru_cache(maxsize=None)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 TIME_ZONES = (
@@ -219,87 +182,8 @@ def _bot(seed: int, index: int, login: str, name: str, github_id: int) -> Person
 
 
 # ---------------------------------------------------------------------------------------------
-# Forbidden PII catalogue (kept text that the scrubber must clean)
-# ---------------------------------------------------------------------------------------------
-
-def _luhn_complete(prefix: str) -> str:
-    digits = [int(d) for d in prefix]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return prefix + str((10 - total % 10) % 10)
-
-
-def _iban_de(bank: str, account: str) -> str:
-    bban = bank + account
-    numeric = int(bban + "131400")  # "DE" -> 13 14, then "00"
-    check = 98 - numeric % 97
-    raw = f"DE{check:02d}{bban}"
-    return " ".join(raw[i:i + 4] for i in range(0, len(raw), 4))
-
-
-def _dni(number: int) -> str:
-    return f"{number:08d}{'TRWAGMYFPDXBNJZSQVHLCKE'[number % 23]}"
-
-
-def build_pii_catalogue(seed: int) -> tuple[tuple[str, str, str], ...]:
-    """(kind, value, sentence template) triples; ``{}`` in the template takes the value."""
-    gen = rng(seed, "pii")
-    card = _luhn_complete("4" + "".join(str(gen.randrange(10)) for _ in range(14)))
-    card_fmt = " ".join(card[i:i + 4] for i in range(0, 16, 4))
-    ssn = f"{gen.randrange(100, 665):03d}-{gen.randrange(10, 99):02d}-{gen.randrange(1000, 9999):04d}"
-    return (
-        ("phone", f"+1 (646) {gen.randrange(200, 999)}-{gen.randrange(1000, 9999)}",
-         "Customer asked to be called back at {}"),
-        ("phone", f"+44 20 7946 0{gen.randrange(100, 999)}", "UK support line {} misroutes refunds"),
-        ("phone", f"+49 30 {gen.randrange(2000, 2999)}{gen.randrange(1000, 9999)}",
-         "Rückruf an {} wegen Zahlungsfehler"),
-        ("phone", f"+91 98{gen.randrange(100, 999)} {gen.randrange(10000, 99999)}",
-         "OTP not delivered to {}"),
-        ("ipv4", f"203.0.113.{gen.randrange(1, 254)}", "Block scraper traffic from {}"),
-        ("ipv6", f"2001:db8:{gen.randrange(4096, 65535):x}::{gen.randrange(1, 4095):x}",
-         "IPv6 client {} hits stale cache"),
-        ("credit_card", card_fmt, "Payment with card {} charged twice"),
-        ("credit_card", card, "Refund failing for card {}"),
-        ("us_ssn", ssn, "Redact SSN {} from onboarding export"),
-        ("es_dni", _dni(gen.randrange(10_000_000, 99_999_999)), "KYC upload rejects DNI {}"),
-        ("iban", _iban_de(f"{gen.randrange(10000000, 99999999)}",
-                          f"{gen.randrange(10**9, 10**10 - 1)}"), "SEPA payout to {} bounced"),
-        ("date_of_birth", f"born {1970 + gen.randrange(30)}-0{gen.randrange(1, 9)}-1{gen.randrange(9)}",
-         "Age check wrong for user {}"),
-        ("date_of_birth", f"DOB: 1{gen.randrange(9)}/0{gen.randrange(1, 9)}/19{gen.randrange(60, 99)}",
-         "Signup form rejects {}"),
-        ("street_address", f"{gen.randrange(10, 999)} Larkspur Lane, Springfield, IL 62704",
-         "Shipping label printed for {}"),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # Repositories, pull requests, commits, deployments
 # ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Repo:
-    index: int
-    host: str  # "github" or "gitlab"
-    name: str
-    team: str
-    services: tuple[str, ...]  # path prefixes; more than one marks the monorepo
-    items: int  # numbers 1..items exist before any mutation
-    issue_every: int  # every n-th number is an issue rather than a PR (0: none)
-    repo_id: int
-    created_at: datetime
-
-    @property
-    def is_monorepo(self) -> bool:
-        return len(self.services) > 1
-
-    def is_issue_number(self, number: int) -> bool:
-        return bool(self.issue_every) and number % self.issue_every == 0
 
 
 REPO_NAMES = (
@@ -322,266 +206,14 @@ TITLE_OBJECTS = (
 REVIEW_STATES = ("APPROVED", "CHANGES_REQUESTED", "COMMENTED", "APPROVED", "DISMISSED")
 
 
-@dataclass(frozen=True)
-class Review:
-    review_id: int
-    author: Person
-    state: str
-    body: str
-    submitted_at: datetime
-    commit_id: str
-
-
-@dataclass(frozen=True)
-class Comment:
-    comment_id: int
-    author: Person
-    body: str
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class FileChange:
-    filename: str
-    status: str
-    additions: int
-    deletions: int
-    patch: str
-    sha: str
-
-
-@dataclass(frozen=True)
-class Commit:
-    sha: str
-    author: Person
-    committer: Person | None  # None: committed through the web UI ("GitHub" <noreply@github.com>)
-    authored_at: datetime
-    committed_at: datetime
-    message: str
-    parents: tuple[str, ...]
-    files: tuple[FileChange, ...]
-
-    @property
-    def additions(self) -> int:
-        return sum(f.additions for f in self.files)
-
-    @property
-    def deletions(self) -> int:
-        return sum(f.deletions for f in self.files)
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    repo: Repo
-    number: int
-    kind: str
-    title: str
-    body: str
-    author: Person
-    created_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None
-    merged_at: datetime | None
-    merged_by: Person | None
-    draft: bool
-    head_ref: str
-    base_ref: str
-    labels: tuple[str, ...]
-    commits: tuple[Commit, ...]
-    merge_commit_sha: str | None
-    landed: tuple[Commit, ...]  # what reached the default branch when merged
-    reviews: tuple[Review, ...]
-    comments: tuple[Comment, ...]
-    requested_reviewers: tuple[Person, ...]
-
-    @property
-    def state(self) -> str:
-        return "closed" if self.closed_at else "open"
-
-    @property
-    def files(self) -> tuple[FileChange, ...]:
-        return tuple(f for c in self.commits for f in c.files)
-
-    @property
-    def additions(self) -> int:
-        return sum(c.additions for c in self.commits)
-
-    @property
-    def deletions(self) -> int:
-        return sum(c.deletions for c in self.commits)
-
-    @property
-    def head_sha(self) -> str:
-        return self.commits[-1].sha
-
-
-@dataclass(frozen=True)
-class Issue:
-    repo: Repo
-    number: int
-    title: str
-    body: str
-    author: Person
-    created_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None
-    labels: tuple[str, ...]
-    comments: tuple[Comment, ...]
-    assignee: Person | None
-
-    @property
-    def state(self) -> str:
-        return "closed" if self.closed_at else "open"
-
-
-@dataclass(frozen=True)
-class DeploymentStatus:
-    status_id: int
-    state: str
-    created_at: datetime
-    description: str
-
-
-@dataclass(frozen=True)
-class Deployment:
-    repo: Repo
-    deployment_id: int
-    train: int
-    environment: str
-    sha: str
-    ref: str
-    creator: Person
-    created_at: datetime
-    statuses: tuple[DeploymentStatus, ...]  # oldest first
-
-    @property
-    def updated_at(self) -> datetime:
-        return self.statuses[-1].created_at
-
-    @property
-    def outcome(self) -> str:
-        return self.statuses[-1].state
-
-
-@dataclass(frozen=True)
-class Release:
-    repo: Repo
-    release_id: int
-    tag: str
-    sha: str
-    author: Person
-    created_at: datetime
-    published_at: datetime
-
-
-@dataclass(frozen=True)
-class WorkflowRun:
-    repo: Repo
-    run_id: int
-    name: str
-    event: str
-    head_branch: str
-    head_sha: str
-    status: str
-    conclusion: str | None
-    actor: Person
-    run_number: int
-    created_at: datetime
-    updated_at: datetime
-    pr_number: int | None
-
-
 # ---------------------------------------------------------------------------------------------
 # Jira
 # ---------------------------------------------------------------------------------------------
 
-JIRA_STATUSES = {  # name -> (id, status category key)
-    "To Do": ("10000", "new"),
-    "In Progress": ("3", "indeterminate"),
-    "In Review": ("10001", "indeterminate"),
-    "Done": ("10002", "done"),
-}
-JIRA_ISSUE_TYPES = {  # name -> (id, hierarchy level)
-    "Epic": ("10000", 1), "Story": ("10001", 0), "Task": ("10002", 0), "Bug": ("10004", 0),
-    "Incident": ("10005", 0),
-}
 DELIVERY_TYPES = ("Epic", "Story", "Story", "Bug", "Story", "Task", "Story", "Bug", "Story", "Task")
 OPS_TYPES = ("Incident", "Incident", "Task", "Incident")
 JIRA_PROJECT_KEYS = ("PAY", "PLAT", "MOB", "GRO", "DATA", "IDN", "SRCH", "BILL", "CHK")
 SPRINT_DAYS = 14
-
-
-@dataclass(frozen=True)
-class JiraProject:
-    index: int
-    key: str
-    name: str
-    project_id: str
-    lead: Person
-    issues: int
-    board_id: int
-    is_ops: bool
-
-
-@dataclass(frozen=True)
-class Sprint:
-    sprint_id: int
-    board_id: int
-    name: str
-    start: datetime
-    end: datetime
-    goal: str
-
-    def state(self, now: datetime) -> str:
-        if now >= self.end:
-            return "closed"
-        return "active" if now >= self.start else "future"
-
-
-@dataclass(frozen=True)
-class ChangeItem:
-    field: str
-    field_id: str
-    from_id: str | None
-    from_string: str | None
-    to_id: str | None
-    to_string: str | None
-
-
-@dataclass(frozen=True)
-class History:
-    history_id: str
-    author: Person
-    created: datetime
-    items: tuple[ChangeItem, ...]
-
-
-@dataclass(frozen=True)
-class JiraIssue:
-    project: JiraProject
-    number: int
-    issue_id: str
-    issue_type: str
-    summary: str
-    description: str
-    status: str
-    reporter: Person
-    assignee: Person | None
-    created: datetime
-    updated: datetime
-    resolution_date: datetime | None
-    priority: str
-    labels: tuple[str, ...]
-    story_points: float | None
-    parent_number: int | None
-    sprints: tuple[Sprint, ...]
-    histories: tuple[History, ...]
-    comments: tuple[Comment, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.project.key}-{self.number}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -592,44 +224,6 @@ PUBLIC_CHANNEL_NAMES = ("general", "engineering", "deploys", "incidents", "rando
                         "platform", "mobile", "data", "design", "support-escalations", "growth")
 PRIVATE_CHANNEL_NAMES = ("leadership-private", "hr-confidential", "security-response", "offsites")
 REACTIONS = ("thumbsup", "eyes", "tada", "white_check_mark", "rocket", "pray")
-
-
-@dataclass(frozen=True)
-class Channel:
-    index: int
-    channel_id: str
-    name: str
-    is_private: bool
-    created: datetime
-    creator: Person
-    messages: int
-    topic: str
-    purpose: str
-
-
-@dataclass(frozen=True)
-class Reaction:
-    name: str
-    users: tuple[Person, ...]
-
-
-@dataclass(frozen=True)
-class Message:
-    channel: Channel
-    index: int
-    reply_index: int  # 0: a top-level message; n >= 1: the n-th reply of its thread
-    ts: str
-    at: datetime
-    author: Person
-    text: str
-    reply_count: int
-    reactions: tuple[Reaction, ...]
-    thread_ts: str | None
-    is_bot: bool
-
-
-def slack_ts(at: datetime, unique: int) -> str:
-    return f"{int(at.timestamp())}.{unique % 1_000_000:06d}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from __future__ import annotations
 import base64
 
 from emulators.framework import ApiApp, ApiError, RateLimitState, Request, Response, page_window
-from emulators.org import Channel, Message, Org, Person, stable_hex
+from emulators.model import Channel, Message, Person, stable_hex
+from emulators.org import Org
 
 CONVERSATION_TYPES = ("public_channel", "private_channel", "mpim", "im")
 
