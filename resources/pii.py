@@ -70,13 +70,14 @@ _JOINER_NEXT_TO_DIGIT = re.compile(
 )
 _ANY_DIGIT = re.compile(r"\d")
 _NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")
-# Same-length mapping of exotic spaces and dashes, so spans found in the probe apply to
-# the text itself.
+# Same-length mapping of exotic spaces, dashes and full-width punctuation, so that spans
+# found in the probe apply to the text itself.
 _SEPARATORS_TO_ASCII = str.maketrans(
     {
         **{c: " " for c in "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
            "\u2007\u2008\u2009\u200a\u202f\u205f\u3000"},
         **{c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"},
+        "\uff0b": "+", "\uff08": "(", "\uff09": ")", "\uff0e": ".", "\uff0f": "/",
     }
 )
 
@@ -126,16 +127,16 @@ _IT_CODICE_FISCALE = re.compile(r"(?<!\w)[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3
 
 # A labelled identifier: the label stays, the value after it goes. Acronyms that are also
 # ordinary words in some language (SIN, TIN, DNI...) only count in capitals.
-_ID_VALUE = r"([A-Za-z]{0,3}\d[\dA-Za-z]*(?:[ ./-]\d+)*(?:[ -]?[A-Da-d](?!\w))?)"
+_ID_VALUE = r"([A-Za-z]{0,6}\d[\dA-Za-z]*(?:[ ./-]\d+)*(?:[ -]?[A-Da-d](?!\w))?)"
 _LABEL_GAP = r"(?:\s*(?:number|num|no\.?|nr\.?|#)\b)?[\s:#=.-]*(?:(?:is|was|es|ist)\s+)?"
 _LABELLED_NATIONAL_ID = re.compile(
     r"(?:(?i:\b(?:social\s+security(?:\s+number)?|national\s+(?:insurance|id(?:entity)?|"
     r"identification)(?:\s+(?:number|card))?|id\s+card|identity\s+card|tax\s+(?:id|"
     r"identification)(?:\s+number)?|burgerservicenummer|steuer-?id|"
-    r"steueridentifikationsnummer|identifikationsnummer|personnummer|nhs|aadhaar|"
+    r"steueridentifikationsnummer|identifikationsnummer|personnummer|nhs\s+(?:number|no)|aadhaar|"
     r"pesel|numéro\s+de\s+sécurité\s+sociale|personal\s+id(?:entification)?|ssn|bsn|"
     r"nino|itin|idnr))"
-    r"|\b(?:SIN|TIN|NIE|DNI|CPF|NIR|UID))\b"
+    r"|\b(?:SIN|TIN|NIE|DNI|CPF|NIR))\b"
     + _LABEL_GAP + _ID_VALUE
 )
 _LABELLED_PASSPORT = re.compile(r"(?i:\bpassport)\b" + _LABEL_GAP + _ID_VALUE)
@@ -159,7 +160,7 @@ _STREET_WORDS = frozenset(
 _NATIONAL_ID_LABEL_WORDS = frozenset(
     "social national id identity tax burgerservicenummer steuer steuerid "
     "steueridentifikationsnummer identifikationsnummer personnummer nhs aadhaar pesel numéro "
-    "personal ssn bsn nino itin idnr sin tin nie dni cpf nir uid".split()
+    "personal ssn bsn nino itin idnr sin tin nie dni cpf nir".split()
 )
 _STREET_SUFFIXES = ("straße", "strasse", "str", "gasse", "platz", "allee", "straat", "laan",
                     "gracht", "plein", "kade")
@@ -198,7 +199,8 @@ _ADDRESS = re.compile(
     # Hauptstraße 5, Berliner Str. 12a, Kerkstraat 3
     r"|\b[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|gasse|platz|allee|straat|laan|gracht|"
     r"plein|kade)\s+\d{1,3}\s?[a-z]?(?!\w)"
-    r"|\b[A-ZÄÖÜ][\wäöüß-]+\s+(?:Straße|Strasse|Str\.|Gasse|Platz|Allee|Weg)\s+\d{1,3}\s?[a-z]?(?!\w)"
+    r"|\b[A-ZÄÖÜ][\wäöüß-]+\s+(?:Straße|Strasse|Str\.|Gasse|Platz|Allee|Weg)"
+    r"\s+\d{1,3}\s?[a-z]?(?!\w)"
     # 12 rue de la Paix, 5 bis avenue Foch
     r"|(?<![\w.])\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|place|chemin|"
     r"allée|impasse|quai|route|cours)\s+(?:(?:de|du|des|la|le|l'|d')\s*)*[\w'’-]+"
@@ -316,7 +318,7 @@ class PiiScrubber:
         if "licence" in words or "license" in words or "DL" in probe:
             candidates += _find_labelled(probe, _LABELLED_DRIVER_LICENCE, "driver-licence")
         if not _BIRTH_WORDS.isdisjoint(words) or "d.o.b" in lowered or "b-day" in lowered:
-            candidates += _find_labelled(probe, _DATE_OF_BIRTH, "dob")
+            candidates += _find_labelled(probe, _DATE_OF_BIRTH, "dob", min_digits=1)
         if not _STREET_WORDS.isdisjoint(words) or any(
             word.endswith(_STREET_SUFFIXES) for word in words
         ):
@@ -531,11 +533,13 @@ def _find_national_ids(probe: str, words: set[str]) -> list[Span]:
     return spans
 
 
-def _find_labelled(probe: str, pattern: re.Pattern, kind: str) -> list[Span]:
+def _find_labelled(probe: str, pattern: re.Pattern, kind: str, min_digits: int = 4) -> list[Span]:
+    """The value group of each labelled match; identity numbers have at least four digits,
+    which keeps "DL 2 files" or "passport 3 pages" as they are."""
     return [
         (match.start(1), match.end(1), kind)
         for match in pattern.finditer(probe)
-        if _ANY_DIGIT.search(match.group(1))
+        if len(_ANY_DIGIT.findall(match.group(1))) >= min_digits
     ]
 
 
