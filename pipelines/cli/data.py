@@ -1,0 +1,130 @@
+"""``sieve sync``, ``sieve query`` and ``sieve config``: moving and reading an org's data."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import click
+
+from pipelines.cli.context import echo_table, sieve_from
+from pipelines.runs import run_org_job
+from resources.analyst import ANALYST_SCHEMA, run_query
+from resources.org_config import config_path, default_config_yaml, load_org_config
+
+
+@click.command()
+@click.argument("slug")
+@click.pass_context
+def sync(ctx: click.Context, slug: str) -> None:
+    """Sync organization SLUG now: fetch every connection, extract metadata, link identities
+    and rebuild its metric tables. Runs in the Dagster instance, so it shows in the UI.
+
+    \b
+    Example:
+      sieve sync acme
+    """
+    sieve = sieve_from(ctx)
+    org = sieve.control_plane.organization(slug)
+    load_org_config(sieve.settings.home, org.slug)  # a malformed settings file stops us here
+    click.echo(f"syncing {org.slug} ({len(sieve.control_plane.connections(org))} connections)…")
+    outcome = run_org_job(sieve.settings, org, "sync_organization")
+    idle_sources = {key.removeprefix("raw_") for key, metadata in outcome.materializations.items()
+                    if key.startswith("raw_") and metadata.get("connections") == 0}
+    for asset_key, metadata in sorted(outcome.materializations.items()):
+        if asset_key.removeprefix("raw_").removesuffix("_metadata") in idle_sources:
+            continue
+        counts = ", ".join(f"{k}={v}" for k, v in metadata.items() if "." not in k)
+        click.echo(f"  {asset_key}: {counts}")
+    if not outcome.success:
+        for failure in outcome.failures:
+            click.echo(f"error: {failure}", err=True)
+        click.echo(f"sync of {org.slug} failed (run {outcome.run_id}); data already stored is "
+                   "kept and the next sync resumes from it", err=True)
+        ctx.exit(1)
+    click.echo(f"sync of {org.slug} finished (run {outcome.run_id})")
+
+
+@click.command()
+@click.argument("slug")
+@click.argument("sql")
+@click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]),
+              default="table", show_default=True, help="csv/json print every row, untruncated.")
+@click.option("--operator", is_flag=True,
+              help="Also open the metadata schema (names, emails); the access is audited.")
+@click.option("--max-rows", default=50, show_default=True, help="Rows shown by --format table.")
+@click.pass_context
+def query(ctx, slug, sql, output_format, operator, max_rows) -> None:
+    """Run SQL on organization SLUG's metric tables (read-only).
+
+    Analysts see the marts (dora_weekly, pull_requests, …) unqualified; the metadata schema,
+    which holds names and emails, needs --operator.
+
+    \b
+    Examples:
+      sieve query acme "select * from dora_weekly order by week desc limit 8"
+      sieve query acme "select count(*) from metadata.github_pull_requests" --operator
+      sieve query acme "select * from pull_requests" --format csv > prs.csv
+    """
+    sieve = sieve_from(ctx)
+    org = sieve.control_plane.organization(slug)
+    try:
+        result = run_query(sieve, org, sql, operator=operator)
+    finally:
+        sieve.audit.append("data.queried", org_id=org.id,
+                           target=ANALYST_SCHEMA if not operator else "metadata",
+                           details={"interface": "sieve query", "operator": operator})
+    if output_format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    elif output_format == "json":
+        click.echo(json.dumps([dict(zip(result.columns, row)) for row in result.rows],
+                              default=str, ensure_ascii=False, indent=1))
+    else:
+        echo_table(result.columns, [list(r) for r in result.rows[:max_rows]])
+        if len(result.rows) > max_rows:
+            click.echo(f"({len(result.rows)} rows; showing {max_rows} — use --format csv for all)")
+
+
+@click.group()
+def config() -> None:
+    """Per-organization settings (deployments, incidents, bots, teams, services, retention).
+
+    \b
+    Example:
+      sieve config init acme && $EDITOR .sieve/config/acme.yaml
+    """
+
+
+@config.command("init")
+@click.argument("slug")
+@click.pass_context
+def config_init(ctx: click.Context, slug: str) -> None:
+    """Write SLUG's settings file with the documented defaults (never overwrites)."""
+    sieve = sieve_from(ctx)
+    org = sieve.control_plane.organization(slug)
+    path = config_path(sieve.settings.home, org.slug)
+    if path.exists():
+        raise click.ClickException(f"{path} already exists; edit it, or delete it first.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(default_config_yaml())
+    click.echo(f"wrote {path}")
+
+
+@config.command("show")
+@click.argument("slug")
+@click.pass_context
+def config_show(ctx: click.Context, slug: str) -> None:
+    """Print SLUG's effective settings (file merged over defaults), validated."""
+    sieve = sieve_from(ctx)
+    org = sieve.control_plane.organization(slug)
+    click.echo(json.dumps(load_org_config(sieve.settings.home, org.slug).as_dict(), indent=2,
+                          default=list))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(sync)
+    group.add_command(query)
+    group.add_command(config)

@@ -1,0 +1,23 @@
+"""Jobs. The organization sync runs every step in one process: raw pages are handed to
+extraction in memory inside a step, and the organization's DuckDB file takes one writer at a
+time, so steps must not run as parallel processes against it. Organizations run in parallel as
+separate runs (one per partition)."""
+
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+
+from resources.partitions import organization_partitions
+
+SYNC_GROUPS = ("raw", "metadata", "identities", "staging", "intermediate", "marts", "exports")
+
+sync_organization_job = define_asset_job(
+    name="sync_organization",
+    selection=AssetSelection.groups(*SYNC_GROUPS),
+    partitions_def=organization_partitions,
+    executor_def=in_process_executor,
+    description="Fetch every source of one organization, extract allow-listed metadata into its "
+                "encrypted DuckDB, link identities, and rebuild its metric tables and exports.",
+)
+
+
+def defs() -> Definitions:
+    return Definitions(jobs=[sync_organization_job])

@@ -1,0 +1,56 @@
+"""Running jobs in the local Dagster instance from the CLI (visible in the UI like any run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dagster import DagsterEventType, DagsterInstance
+
+from pipelines.instance import write_embedded_instance
+from resources.control_plane import Organization
+from resources.partitions import organization_partitions
+from resources.settings import SieveSettings
+
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def open_instance(settings: SieveSettings) -> DagsterInstance:
+    write_embedded_instance(settings.dagster_home)
+    return DagsterInstance.from_config(str(settings.dagster_home))
+
+
+def ensure_partition(instance: DagsterInstance, org: Organization) -> None:
+    if not instance.has_dynamic_partition(organization_partitions.name, org.id):
+        instance.add_dynamic_partitions(organization_partitions.name, [org.id])
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    run_id: str
+    success: bool
+    # asset key → materialization metadata (counts only)
+    materializations: dict[str, dict]
+    failures: list[str]
+
+
+def run_org_job(settings: SieveSettings, org: Organization, job_name: str,
+                tags: dict[str, str] | None = None) -> JobOutcome:
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    with open_instance(settings) as instance:
+        ensure_partition(instance, org)
+        result = job.execute_in_process(
+            instance=instance, partition_key=org.id, raise_on_error=False,
+            run_config=QUIET_LOGS, tags={"sieve/trigger": "cli", **(tags or {})})
+        materializations = {}
+        failures = []
+        for event in result.all_events:
+            if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+                materialization = event.event_specific_data.materialization
+                materializations[materialization.asset_key.to_user_string()] = {
+                    key: value.value for key, value in materialization.metadata.items()}
+            elif event.event_type == DagsterEventType.STEP_FAILURE:
+                error = event.event_specific_data.error
+                failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+        return JobOutcome(result.run_id, result.success, materializations, failures)
