@@ -63,6 +63,7 @@ class Request:
     query: dict[str, str]  # first value of each query (or form) parameter
     headers: dict[str, str]  # lower-cased names
     base_url: str  # the API root the client used, e.g. "http://127.0.0.1:8765/github/api/v3"
+    body: bytes = b""
     endpoint: str = ""
     params: dict[str, str] = field(default_factory=dict)  # captured from the route pattern
     repeat_page: bool = False  # fault: this page repeats the previous page's tail
@@ -390,8 +391,9 @@ class RequestLog(list):
     def per_endpoint(self, api: str | None = None) -> Counter:
         return Counter(r.endpoint for r in self if api is None or r.api == api)
 
-    def count(self, api: str | None = None, endpoint: str | None = None,  # type: ignore[override]
-              status: int | None = None) -> int:
+    def matching(self, api: str | None = None, endpoint: str | None = None,
+                 status: int | None = None) -> int:
+        """How many records match every given filter."""
         return sum(1 for r in self if (api is None or r.api == api)
                    and (endpoint is None or r.endpoint == endpoint)
                    and (status is None or r.status == status))

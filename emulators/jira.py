@@ -431,9 +431,9 @@ class JiraApp(ApiApp):
     def _params(self, request: Request) -> dict[str, object]:
         """Query parameters, merged with a JSON body for POST searches."""
         params: dict[str, object] = dict(request.query)
-        if request.method == "POST" and getattr(request, "body", b""):
+        if request.method == "POST" and request.body:
             try:
-                params.update(json.loads(request.body))  # type: ignore[attr-defined]
+                params.update(json.loads(request.body))
             except ValueError:
                 raise ApiError(400, {"errorMessages": ["Invalid request payload. Refer to the REST "
                                                        "API documentation and try again."]}) from None

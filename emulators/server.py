@@ -148,7 +148,7 @@ class EmulatorServer:
                        status: int | None = None) -> int:
         """How many requests matched (``endpoint`` is the route, e.g. ``GET /rate_limit``)."""
         with self._log_lock:
-            return self.requests.count(api, endpoint, status)
+            return self.requests.matching(api, endpoint, status)
 
     def requests_per_endpoint(self, api: str | None = None):
         with self._log_lock:
@@ -182,8 +182,7 @@ class EmulatorServer:
         if body and content_type.startswith("application/x-www-form-urlencoded"):
             for k, v in parse_qs(body.decode(), keep_blank_values=True).items():
                 query.setdefault(k, v[0])
-        request = Request(api, method, rel, query, headers, f"{self.root_url}/{api}{prefix}")
-        request.body = body  # type: ignore[attr-defined]
+        request = Request(api, method, rel, query, headers, f"{self.root_url}/{api}{prefix}", body)
         target = rel + (f"?{parsed.query}" if parsed.query else "")
         route, params = app.match(method, rel)
         request.params = params

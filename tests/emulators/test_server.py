@@ -10,20 +10,7 @@ import pytest
 import requests
 
 from emulators.org import Org
-
-
-def get(emu, api, path, **params):
-    creds = emu.credentials(api)
-    headers, auth = {}, None
-    if api == "github":
-        headers["Authorization"] = f"token {creds['token']}"
-    elif api == "gitlab":
-        headers["PRIVATE-TOKEN"] = creds["token"]
-    elif api == "slack":
-        headers["Authorization"] = f"Bearer {creds['token']}"
-    else:
-        auth = (creds["email"], creds["token"])
-    return requests.get(emu.base_url(api) + path, params=params, headers=headers, auth=auth, timeout=30)
+from tests.emulators.clients import get
 
 
 SAMPLES = {

@@ -1,0 +1,19 @@
+"""A plain-``requests`` GET against any emulated API, authenticated the way each service wants."""
+
+from __future__ import annotations
+
+import requests
+
+
+def get(emu, api: str, path: str, **params) -> requests.Response:
+    creds = emu.credentials(api)
+    headers, auth = {}, None
+    if api == "github":
+        headers["Authorization"] = f"token {creds['token']}"
+    elif api == "gitlab":
+        headers["PRIVATE-TOKEN"] = creds["token"]
+    elif api == "slack":
+        headers["Authorization"] = f"Bearer {creds['token']}"
+    else:
+        auth = (creds["email"], creds["token"])
+    return requests.get(emu.base_url(api) + path, params=params, headers=headers, auth=auth, timeout=30)
