@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.admin import init
 from pipelines.cli.context import sieve_from
 from pipelines.instance import write_embedded_instance
 
@@ -53,32 +52,6 @@ def emulate(scale: str, port: int, seed: int) -> None:
     serve(scale=scale, port=port, seed=seed)
 
 
-@click.command()
-@click.pass_context
-def demo(ctx: click.Context) -> None:
-    """Set up the built-in demo organization and check the Dagster code location loads.
-
-    \b
-    Example:
-      make demo      # or: sieve demo
-    """
-    from dagster import Definitions
-
-    ctx.invoke(init)
-    sieve = sieve_from(ctx)
-    slugs = {o.slug for o in sieve.control_plane.organizations()}
-    if "demo" not in slugs:
-        org = sieve.control_plane.add_organization("demo")
-        sieve.audit.append("organization.added", org_id=org.id)
-    org = sieve.control_plane.organization("demo")
-    from pipelines.definitions import defs
-
-    Definitions.validate_loadable(defs)
-    click.echo(f"demo organization ready (id {org.id}); the Dagster code location loads")
-    click.echo("open the Dagster UI with `make ui` (http://127.0.0.1:3000)")
-
-
 def register(group: click.Group) -> None:
     group.add_command(ui)
     group.add_command(emulate)
-    group.add_command(demo)

@@ -218,6 +218,19 @@ class ControlPlane:
             ))
         return self.connection(connection_id)
 
+    def update_connection(self, connection: ConnectionRecord, settings: dict,
+                          credentials: dict[str, Secret]) -> ConnectionRecord:
+        """Replace a connection's settings and credentials (re-sealed) — keeping its id, so its
+        data, cursors and validators stay attached to it."""
+        provider = self.key_provider()
+        sealed = {name: seal(provider, SecretBinding(connection.org_id, connection.id, name),
+                             value.reveal()) for name, value in credentials.items()}
+        with self.engine.begin() as conn:
+            conn.execute(update(connections).where(connections.c.id == connection.id).values(
+                settings=json.dumps(settings, sort_keys=True),
+                credentials=json.dumps(sealed, sort_keys=True) if sealed else None))
+        return self.connection(connection.id)
+
     def connection(self, connection_id: str) -> ConnectionRecord:
         with self.engine.connect() as conn:
             row = conn.execute(select(connections).where(connections.c.id == connection_id)).first()
