@@ -47,9 +47,9 @@ PLACEHOLDERS = {
     "passport": "[passport]",
     "driver-licence": "[driver-licence]",
     "dob": "[dob]",
+    "address": "[address]",
     "phone": "[phone]",
     "ip": "[ip]",
-    "address": "[address]",
 }
 # When two findings overlap, the merged span takes the kind listed first.
 _KIND_PRIORITY = {kind: rank for rank, kind in enumerate(PLACEHOLDERS)}
@@ -190,10 +190,25 @@ _STREET_TYPE = (
     r"Terrace|Way|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Square|Sq|Close|Crescent|Cres|"
     r"Gardens|Grove|Row|Mews|Alley|Trail|Walk)"
 )
+_US_STATE = (
+    r"(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|PR|"
+    r"RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY])"
+)
+# ", Springfield, IL 62704" or ", London SW1A 1AA": a city is only recognisable before a
+# postcode.
+_CITY_AND_POSTCODE = (
+    r"(?:,?\s+(?:[A-Z][\w'’.-]*\s+){0,2}[A-Z][\w'’.-]*,?\s+"
+    rf"(?:{_US_STATE}\s+\d{{5}}(?:-\d{{4}})?|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}})(?!\w))"
+)
+_US_STATE_AND_ZIP = re.compile(rf"\b{_US_STATE}\s+\d{{5}}\b")
 _ADDRESS = re.compile(
-    # 221B Baker Street, 1600 Pennsylvania Avenue NW, Apt 4
+    # 221B Baker Street, 1600 Pennsylvania Avenue NW, Apt 4, Springfield, IL 62704
     r"(?<![\w.])\d{1,5}[A-Za-z]?(?:-\d{1,5})?,?\s+(?:[A-Z][\w'’.-]*\s+){1,3}" + _STREET_TYPE
     + r"\b\.?(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor)\.?\s*#?\s*\w+)?"
+    + _CITY_AND_POSTCODE + "?"
+    # Springfield, IL 62704
+    + rf"|\b(?:[A-Z][\w'’.-]*\s+){{0,2}}[A-Z][\w'’.-]*,\s*{_US_STATE}"
+    + r"\s+\d{5}(?:-\d{4})?(?!\w)"
     # P.O. Box 1234
     r"|\b(?i:p\.?\s?o\.?\s+box)\s+\d{1,6}\b"
     # Hauptstraße 5, Berliner Str. 12a, Kerkstraat 3
@@ -319,8 +334,10 @@ class PiiScrubber:
             candidates += _find_labelled(probe, _LABELLED_DRIVER_LICENCE, "driver-licence")
         if not _BIRTH_WORDS.isdisjoint(words) or "d.o.b" in lowered or "b-day" in lowered:
             candidates += _find_labelled(probe, _DATE_OF_BIRTH, "dob", min_digits=1)
-        if not _STREET_WORDS.isdisjoint(words) or any(
-            word.endswith(_STREET_SUFFIXES) for word in words
+        if (
+            not _STREET_WORDS.isdisjoint(words)
+            or any(word.endswith(_STREET_SUFFIXES) for word in words)
+            or _US_STATE_AND_ZIP.search(probe)
         ):
             candidates += _find_addresses(probe)
         if candidates:

@@ -74,6 +74,9 @@ REMOVED = [
     ("12 rue de la Paix", "[address]"),
     ("Calle Mayor 5", "[address]"),
     ("PO Box 1234", "[address]"),
+    ("label for 302 Larkspur Lane, Springfield, IL 62704", "label for [address]"),
+    ("Ship to 221B Baker Street, London NW1 6XE today", "Ship to [address] today"),
+    ("office: Portland, OR 97201-1234", "office: [address]"),
 ]
 
 
@@ -123,6 +126,7 @@ KEPT = [
     "passport photo check takes 3 days",
     "NHS 2024 roadmap",
     "SSN validation for 12 fields",
+    "Merge branch 'main' into feature, OR 12345 rows",
 ]
 
 
