@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from emulators import github, gitlab, jira, slack
 from emulators.framework import (
+    JSON_TYPE,
     ApiApp,
     ApiError,
     Faults,
@@ -160,102 +161,117 @@ class EmulatorServer:
         self.clear_requests()
         self.org.reset_mutations()
 
-    def _record(self, record: RequestRecord) -> None:
-        with self._log_lock:
-            self.requests.append(record)
-
     # -- dispatch ----------------------------------------------------------------------------
 
     def dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes
                  ) -> tuple[int, dict[str, str], bytes] | None:
         """Answer one request; None means: drop the connection without answering."""
-        parsed = urlsplit(raw_path)
-        _, _, rest = parsed.path.partition("/")
-        api, _, tail = rest.partition("/")
-        app = self.apps.get(api)
-        split = app.split_path("/" + tail) if app else None
-        if app is None or split is None:
-            return 404, {"Content-Type": "application/json; charset=utf-8"}, b'{"message":"Not Found"}'
-        prefix, rel = split
-        query = {k: v[0] for k, v in parse_qs(parsed.query, keep_blank_values=True).items()}
-        content_type = headers.get("content-type", "")
-        if body and content_type.startswith("application/x-www-form-urlencoded"):
-            for k, v in parse_qs(body.decode(), keep_blank_values=True).items():
-                query.setdefault(k, v[0])
-        request = Request(api, method, rel, query, headers, f"{self.root_url}/{api}{prefix}", body)
-        target = rel + (f"?{parsed.query}" if parsed.query else "")
-        route, params = app.match(method, rel)
-        request.params = params
-        request.endpoint = route.endpoint if route else f"{method} (unknown)"
-        conditional = is_conditional(request)
-
-        def finish(status: int, out_headers: dict[str, str], payload: bytes):
-            self._record(RequestRecord(api, method, rel, query, status, conditional, request.endpoint))
-            return status, out_headers, payload
-
-        if self.faults.take("drop_connection", api, target):
-            self._record(RequestRecord(api, method, rel, query, 0, conditional, request.endpoint))
+        parsed = self._parse(method, raw_path, headers, body)
+        if parsed is None:
+            return 404, {"Content-Type": JSON_TYPE}, b'{"message":"Not Found"}'
+        app, route, request, target = parsed
+        if self.faults.take("drop_connection", request.api, target):
+            self._record(request, 0)
             return None
-        delay = self.faults.take("delay", api, target)
+        delay = self.faults.take("delay", request.api, target)
         if delay is not None:
             time.sleep(delay.seconds)
-        number = next(self._counter)
-        common = app.base_headers(request, number)
-
-        def error(err: ApiError, spend: bool = False) -> tuple[int, dict[str, str], bytes]:
-            state = self.rate_limits.spend(api) if spend else self.rate_limits.state(api)
-            out = {**common, **app.rate_limit_headers(state), **err.headers}
-            if isinstance(err.body, (bytes, str)):
-                payload = err.body.encode() if isinstance(err.body, str) else err.body
-                out.setdefault("Content-Type", "text/plain; charset=utf-8")
-            else:
-                payload = Response(body=err.body).encoded()
-                out.setdefault("Content-Type", "application/json; charset=utf-8")
-            return finish(err.status, out, payload)
-
-        auth_error = app.authenticate(request)
-        if auth_error is not None:
-            return error(auth_error)
-        if route is None:
-            return error(app.not_found(request), spend=True)
-        fault = self.faults.take("server_error", api, target)
-        if fault is not None:
-            return error(app.server_error(fault.status))
-        fault = self.faults.take("secondary_rate_limit", api, target)
-        if fault is not None:
-            return error(app.secondary_rate_limited(int(fault.seconds), request))
-        exhausted = None if request.endpoint in app.uncounted_endpoints else self.rate_limits.exhausted(api)
-        if exhausted is not None:
-            return error(app.rate_limited(exhausted, request))
-        request.repeat_page = self.faults.take("repeat_page", api, target) is not None
+        common = app.base_headers(request, next(self._counter))
+        refusal = self._refusal(app, route, request, target)
+        if refusal is not None:
+            # Of the refusals only an unknown path costs a request (as on GitHub).
+            return self._error(app, request, refusal, common, spend=route is None and refusal.status == 404)
+        request.repeat_page = self.faults.take("repeat_page", request.api, target) is not None
         try:
             response = route.handler(request)
         except ApiError as err:
-            return error(err, spend=True)
+            return self._error(app, request, err, common, spend=True)
+        return self._success(app, request, response, common, target)
+
+    def _parse(self, method: str, raw_path: str, headers: dict[str, str], body: bytes):
+        """(app, route or None, request, fault-matching target), or None for an unknown API."""
+        parsed = urlsplit(raw_path)
+        api, _, tail = parsed.path.lstrip("/").partition("/")
+        app = self.apps.get(api)
+        split = app.split_path("/" + tail) if app else None
+        if app is None or split is None:
+            return None
+        prefix, rel = split
+        query = {k: v[0] for k, v in parse_qs(parsed.query, keep_blank_values=True).items()}
+        if body and headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            for k, v in parse_qs(body.decode(), keep_blank_values=True).items():
+                query.setdefault(k, v[0])
+        request = Request(api, method, rel, query, headers, f"{self.root_url}/{api}{prefix}", body)
+        route, request.params = app.match(method, rel)
+        request.endpoint = route.endpoint if route else f"{method} (unknown)"
+        return app, route, request, rel + (f"?{parsed.query}" if parsed.query else "")
+
+    def _refusal(self, app: ApiApp, route, request: Request, target: str) -> ApiError | None:
+        """Why the request is not served: bad credentials, unknown route, an injected fault or
+        an exhausted rate limit (checked in that order, as the real services do)."""
+        api = request.api
+        auth_error = app.authenticate(request)
+        if auth_error is not None:
+            return auth_error
+        if route is None:
+            return app.not_found(request)
+        fault = self.faults.take("server_error", api, target)
+        if fault is not None:
+            return app.server_error(fault.status)
+        fault = self.faults.take("secondary_rate_limit", api, target)
+        if fault is not None:
+            return app.secondary_rate_limited(int(fault.seconds), request)
+        if request.endpoint not in app.uncounted_endpoints:
+            exhausted = self.rate_limits.exhausted(api)
+            if exhausted is not None:
+                return app.rate_limited(exhausted, request)
+        return None
+
+    def _error(self, app: ApiApp, request: Request, err: ApiError, common: dict[str, str],
+               spend: bool) -> tuple[int, dict[str, str], bytes]:
+        api = request.api
+        state = self.rate_limits.spend(api) if spend else self.rate_limits.state(api)
+        out = {**common, **app.rate_limit_headers(state), **err.headers}
+        if isinstance(err.body, str):
+            payload = err.body.encode()
+            out.setdefault("Content-Type", "text/plain; charset=utf-8")
+        else:
+            payload = Response(body=err.body).encoded()
+            out.setdefault("Content-Type", JSON_TYPE)
+        self._record(request, err.status)
+        return err.status, out, payload
+
+    def _success(self, app: ApiApp, request: Request, response: Response, common: dict[str, str],
+                 target: str) -> tuple[int, dict[str, str], bytes]:
+        api = request.api
         payload = response.encoded()
         out = dict(common)
-        if response.status == 200:
-            etag = etag_for(payload)
-            if not_modified(request, etag, response.last_modified):
-                state = self.rate_limits.spend(api) if app.counts_conditional else self.rate_limits.state(api)
-                out.update(app.rate_limit_headers(state))
-                out["ETag"] = etag
-                if response.last_modified is not None:
-                    out["Last-Modified"] = http_date(response.last_modified)
-                return finish(304, out, b"")
-            out["ETag"] = etag
-        free = request.endpoint in app.uncounted_endpoints
-        state = self.rate_limits.state(api) if free else self.rate_limits.spend(api)
-        out.update(app.rate_limit_headers(state))
         if response.last_modified is not None:
             out["Last-Modified"] = http_date(response.last_modified)
+        if response.status == 200:
+            out["ETag"] = etag_for(payload)
+            if not_modified(request, out["ETag"], response.last_modified):
+                # GitHub does not count a 304 against the limit; the others do.
+                state = self.rate_limits.spend(api) if app.counts_conditional else self.rate_limits.state(api)
+                out.update(app.rate_limit_headers(state))
+                self._record(request, 304)
+                return 304, out, b""
+        free = request.endpoint in app.uncounted_endpoints
+        out.update(app.rate_limit_headers(self.rate_limits.state(api) if free else self.rate_limits.spend(api)))
         out["Content-Type"] = response.content_type
         out.update(response.headers)
         if response.status == 200 and self.faults.take("truncate_json", api, target):
             payload = payload[: max(1, len(payload) // 2)]
         elif response.status == 200 and self.faults.take("invalid_json", api, target):
             payload = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-        return finish(response.status, out, payload)
+        self._record(request, response.status)
+        return response.status, out, payload
+
+    def _record(self, request: Request, status: int) -> None:
+        record = RequestRecord(request.api, request.method, request.path, request.query, status,
+                               is_conditional(request), request.endpoint)
+        with self._log_lock:
+            self.requests.append(record)
 
 
 def _check_api(api: str) -> None:
