@@ -9,6 +9,7 @@ and parameters follow docs.github.com/rest (API version 2022-11-28).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -192,8 +193,11 @@ class GitHubApp(ApiApp):
         return Response(body=body, headers={"Link": link_header(request, rels)} if rels else {})
 
     def user_json(self, person: Person | None, base: str) -> dict | None:
-        if person is None:
-            return None
+        return None if person is None else self._user_json(person, base)
+
+    @functools.lru_cache(maxsize=1024)
+    def _user_json(self, person: Person, base: str) -> dict:
+        """Cached: the same user object is embedded many times per page (never mutated)."""
         if person.is_deleted:
             login, uid, kind = "ghost", GHOST_ID, "User"
         else:
@@ -227,9 +231,13 @@ class GitHubApp(ApiApp):
                 "site_admin": False}
 
     def repo_json(self, repo: Repo, base: str) -> dict:
+        return self._repo_json(repo, base, self.org.now)
+
+    @functools.lru_cache(maxsize=256)
+    def _repo_json(self, repo: Repo, base: str, at: datetime) -> dict:
         full = f"{self.org.login}/{repo.name}"
         url = f"{base}/repos/{full}"
-        now = iso_z(self.org.now)
+        now = iso_z(at)
         return {
             "id": repo.repo_id, "node_id": _node_id("R", repo.repo_id), "name": repo.name,
             "full_name": full, "private": True, "owner": self._org_owner(base),
@@ -411,7 +419,7 @@ class GitHubApp(ApiApp):
                               "rate": core})
 
     def authenticated_user(self, request: Request) -> Response:
-        body = self.user_json(self.viewer, request.base_url)
+        body = dict(self.user_json(self.viewer, request.base_url))  # the cached one stays intact
         body.update({"name": self.viewer.name, "company": None, "email": None,
                      "created_at": iso_z(self.org.created_at), "updated_at": iso_z(self.org.created_at)})
         return Response(body=body)
@@ -423,7 +431,7 @@ class GitHubApp(ApiApp):
             person = self.org.former
         elif person is None or person.is_deleted:
             raise self.not_found(request)
-        body = self.user_json(person, request.base_url)
+        body = dict(self.user_json(person, request.base_url))
         shows_email = not person.is_bot and not person.is_deleted and person.index % 3 == 0
         body.update({
             "name": None if person.is_deleted else person.name, "company": None, "blog": "",

@@ -12,11 +12,16 @@ connectors over HTTP, the sync engine and the encrypted per-org DuckDB.
 
 from __future__ import annotations
 
+import importlib
+import time
 from dataclasses import dataclass
+from functools import partial
 
 from resources.keys import create_key_file
 from resources.metadata_store import open_store, org_database_path
 from resources.audit import create_audit_key_file
+from resources.connectors.base import ConnectorContext, SyncState
+from resources.http import HttpClient
 from resources.runtime import Sieve, open_sieve
 from resources.sync import SyncSummary, sync_organization_source
 from resources.vault import Secret
@@ -47,6 +52,13 @@ class SieveOrg:
     def sync(self, source: str, sleep=no_sleep) -> list[SyncSummary]:
         return sync_organization_source(self.sieve, self.org.id, source, sleep=sleep)
 
+    def connector_context(self, source: str) -> ConnectorContext:
+        """The context a sync gives the connector of this org's ``source`` connection."""
+        control_plane = self.sieve.control_plane
+        [connection] = [c for c in control_plane.connections(self.org) if c.source == source]
+        return ConnectorContext(self.slug, connection, control_plane.credentials(connection),
+                                SyncState(control_plane, connection.id), sleep=no_sleep)
+
     @property
     def database_path(self):
         return org_database_path(self.sieve.settings.orgs_dir, self.org.id)
@@ -66,6 +78,64 @@ class SieveOrg:
             names = tables or store.tables()
             return {name: sorted(store.connection.execute(
                 f'SELECT * FROM metadata."{name}"').fetchall(), key=repr) for name in names}
+
+    def content(self, tables: list[str] | None = None) -> dict[str, list[tuple]]:
+        """``snapshot`` without the connection id, to compare what two connections stored."""
+        return {name: sorted((row[1:] for row in rows), key=repr)
+                for name, rows in self.snapshot(tables).items()}
+
+    def stored_strings(self) -> list[str]:
+        """Every text value of every metadata table (list elements included), for scans."""
+        found = []
+        for rows in self.snapshot().values():
+            for row in rows:
+                for value in row:
+                    values = value if isinstance(value, list) else [value]
+                    found.extend(v for v in values if isinstance(v, str))
+        return found
+
+
+# Fault modes every API emulator offers; see ``sync_under_fault``.
+FAULT_MODES = ("server_errors", "retry_after", "rate_limit_window", "timeout", "truncated_json",
+               "invalid_json", "repeated_page", "dropped_connection")
+
+
+def sync_under_fault(org: SieveOrg, emulator, source: str, mode: str, pattern: str,
+                     monkeypatch) -> list[SyncSummary]:
+    """Sync ``source`` while the emulator injects ``mode`` on requests matching ``pattern``.
+
+    Rate-limit modes wait for real (one-second windows): the HTTP layer waits on the wall
+    clock. The timeout mode gives the connector's client a short read timeout.
+    """
+    faults = emulator.faults
+    sleep = no_sleep
+    if mode == "server_errors":
+        faults.server_errors(pattern, times=3, api=source)
+    elif mode == "retry_after":
+        faults.secondary_rate_limit(pattern, times=1, retry_after=1, api=source)
+        sleep = time.sleep
+    elif mode == "rate_limit_window":
+        faults.rate_limit(source, limit=8, window_seconds=1)
+        sleep = time.sleep
+    elif mode == "timeout":
+        module = importlib.import_module(f"resources.connectors.{source}")
+        monkeypatch.setattr(module, "HttpClient", partial(HttpClient, timeout=(2.0, 0.3)))
+        faults.slow(pattern, seconds=0.6, times=1, api=source)
+    elif mode == "truncated_json":
+        faults.truncated_json(pattern, times=2, api=source)
+    elif mode == "invalid_json":
+        faults.invalid_json(pattern, times=1, api=source)
+    elif mode == "repeated_page":
+        faults.repeated_page(pattern, times=1, api=source)
+    elif mode == "dropped_connection":
+        faults.dropped_connection(pattern, times=2, api=source)
+    else:
+        raise ValueError(f"unknown fault mode {mode!r}; choose one of {FAULT_MODES}")
+    summaries = org.sync(source, sleep=sleep)
+    # An exhausted window shows as a wait: the client does not send until the reset.
+    fired = faults.events or any(summary.http.get("wait_seconds") for summary in summaries)
+    assert fired, f"fault {mode!r} never fired on {pattern!r}"
+    return summaries
 
 
 def new_installation() -> Sieve:
