@@ -4,7 +4,9 @@ from __future__ import annotations
 
 pytest_plugins = ["emulators.pytest_plugin"]
 
+import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,41 @@ import pytest
 SIEVE_ENV_VARS = ("SIEVE_HOME", "SIEVE_CONTROL_PLANE_URL", "SIEVE_MASTER_KEY",
                   "SIEVE_PREVIOUS_MASTER_KEYS", "SIEVE_KEY_FILE", "SIEVE_AUDIT_KEY",
                   "SIEVE_AUDIT_KEY_FILE", "DAGSTER_HOME", "SIEVE_ACTOR")
+
+class NetworkBlocked(RuntimeError):
+    """Hard rule 9: tests (and the product under test) talk only to loopback."""
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch):
+    """Every in-process connection attempt to anything but loopback fails loudly."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def check(address) -> None:
+        if isinstance(address, tuple) and not is_loopback(str(address[0])):
+            raise NetworkBlocked(f"attempted network access to {address[0]}: only loopback is "
+                                 "allowed (hard rule 9: offline by default)")
+
+    def connect(self, address):
+        check(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        check(address)
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
 
 PG_URL_DEFAULT = "postgresql+psycopg2://sieve:sieve-test-only@127.0.0.1:5432/{db}"
 
