@@ -21,7 +21,9 @@ def stable_int(*parts: object) -> int:
 
 
 def stable_hex(length: int, *parts: object) -> str:
-    return hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=32).hexdigest()[:length]
+    """``length`` hex digits (at most 64) that depend only on ``parts``."""
+    digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=(length + 1) // 2)
+    return digest.hexdigest()[:length]
 
 
 def rng(*parts: object) -> random.Random:

@@ -704,14 +704,14 @@ class Org:
         single-commit lookups need no index."""
         head = stable_hex(20, self.seed, "sha", repo.index, number, role, i)
         where = int(f"{repo.index:04x}{number:08x}{role:02x}{i:06x}", 16)
-        return f"{head}{where ^ int(stable_hex(20, 'mask', head), 16):020x}"
+        return f"{head}{where ^ int(head, 16):020x}"
 
     def commit_by_sha(self, repo: Repo, sha: str) -> Commit | None:
-        try:
-            where = f"{int(sha[20:], 16) ^ int(stable_hex(20, 'mask', sha[:20]), 16):020x}"
-        except ValueError:
-            return None
         if len(sha) != 40:
+            return None
+        try:
+            where = f"{int(sha[20:], 16) ^ int(sha[:20], 16):020x}"
+        except ValueError:
             return None
         r, number, role, i = (int(where[:4], 16), int(where[4:12], 16), int(where[12:14], 16),
                               int(where[14:], 16))

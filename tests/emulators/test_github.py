@@ -266,3 +266,14 @@ def test_sort_updated_desc_puts_a_touched_pr_first(emulator):
                    params={"state": "all", "sort": "updated", "per_page": 100}).json()
     stamps = [p["updated_at"] for p in ascending]
     assert stamps == sorted(stamps) and ascending[-1]["number"] == 1
+
+
+def test_titles_span_unicode_and_length_extremes(emulator):
+    titles = [p["title"] for repo in emulator.org.repos
+              for p in gh(emulator, f"/repos/{OWNER}/{repo.name}/pulls",
+                          params={"state": "all", "per_page": 100}).json()]
+    assert any("\u200b" in t or "\u200d" in t for t in titles)  # zero-width
+    assert any("\u05ea" in t for t in titles)  # Hebrew (RTL)
+    assert any("🚀" in t for t in titles)
+    assert any(len(t) > 256 for t in titles)
+    assert any(p in " ".join(titles) for p in emulator.org.permitted_pii())

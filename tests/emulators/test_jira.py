@@ -158,3 +158,14 @@ def test_incidents_follow_failed_production_deployments(emulator):
         repo, train = cause.group(1), int(cause.group(2))
         created = datetime.strptime(incident["fields"]["created"], "%Y-%m-%dT%H:%M:%S.%f%z")
         assert created > failures[(repo, train)] - timedelta(minutes=15)
+
+
+def test_timestamps_carry_each_persons_offset_across_dst(emulator):
+    issues = jira(emulator, "/rest/api/3/search",
+                  params={"jql": "ORDER BY created ASC", "maxResults": 100,
+                          "fields": "created,reporter"}).json()["issues"]
+    offsets: dict[str, set[str]] = {}
+    for issue in issues:
+        offsets.setdefault(issue["fields"]["reporter"]["accountId"], set()).add(issue["fields"]["created"][-5:])
+    assert any(len(seen) == 2 for seen in offsets.values())  # summer and winter time
+    assert len(set().union(*offsets.values())) >= 4  # several zones
