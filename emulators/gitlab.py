@@ -24,7 +24,16 @@ from emulators.framework import (
     numbered_page,
     strip_prefix,
 )
-from emulators.model import Commit, Deployment, Person, PullRequest, Repo, WorkflowRun, stable_hex
+from emulators.model import (
+    Commit,
+    Deployment,
+    FileChange,
+    Person,
+    PullRequest,
+    Repo,
+    WorkflowRun,
+    stable_hex,
+)
 from emulators.org import Org
 
 WEB_ROOT = "https://gitlab.sieve-demo.example"
@@ -76,8 +85,10 @@ class GitLabApp(ApiApp):
         r("GET", "/projects/{id}/merge_requests/{iid}/approvals", self.approvals)
         r("GET", "/projects/{id}/merge_requests/{iid}/notes", self.notes)
         r("GET", "/projects/{id}/merge_requests/{iid}/commits", self.mr_commits)
+        r("GET", "/projects/{id}/merge_requests/{iid}/diffs", self.mr_diffs)
         r("GET", "/projects/{id}/repository/commits", self.commits)
         r("GET", "/projects/{id}/repository/commits/{sha}", self.commit)
+        r("GET", "/projects/{id}/repository/commits/{sha}/diff", self.commit_diff)
         r("GET", "/projects/{id}/pipelines", self.pipelines)
         r("GET", "/projects/{id}/deployments", self.deployments)
 
@@ -248,6 +259,13 @@ class GitLabApp(ApiApp):
                              "total": commit.additions + commit.deletions}
         return body
 
+    @staticmethod
+    def diff_json(f: FileChange) -> dict:
+        return {"diff": f.patch, "new_path": f.filename, "old_path": f.filename,
+                "a_mode": "0" if f.status == "added" else "100644", "b_mode": "100644",
+                "new_file": f.status == "added", "renamed_file": False, "deleted_file": False,
+                "generated_file": False}
+
     def pipeline_json(self, run: WorkflowRun) -> dict:
         path = f"{self.org.gitlab_group}/{run.repo.name}"
         return {"id": run.run_id, "iid": run.run_number, "project_id": run.repo.repo_id,
@@ -376,6 +394,10 @@ class GitLabApp(ApiApp):
         return self._paginate(request, list(reversed(mr.commits)),
                               lambda c: self.commit_json(c, mr.repo, with_stats=False))
 
+    def mr_diffs(self, request: Request) -> Response:
+        mr = self._mr(request)
+        return self._paginate(request, list(mr.files), self.diff_json)
+
     def commits(self, request: Request) -> Response:
         repo = self._project(request)
         since, until = _parse_time(request, "since"), _parse_time(request, "until")
@@ -385,11 +407,19 @@ class GitLabApp(ApiApp):
         return self._paginate(request, rows, lambda row: self.commit_json(
             self.org.commit_by_sha(repo, row[1]), repo, with_stats))
 
-    def commit(self, request: Request) -> Response:
+    def _commit(self, request: Request) -> tuple[Repo, Commit]:
         repo = self._project(request)
         commit = self.org.commit_by_sha(repo, request.params["sha"])
         if commit is None:
             raise ApiError(404, {"message": "404 Commit Not Found"})
+        return repo, commit
+
+    def commit_diff(self, request: Request) -> Response:
+        _, commit = self._commit(request)
+        return self._paginate(request, list(commit.files), self.diff_json)
+
+    def commit(self, request: Request) -> Response:
+        repo, commit = self._commit(request)
         body = self.commit_json(commit, repo, with_stats=True)
         body.update({"status": None, "project_id": repo.repo_id, "last_pipeline": None})
         return Response(body=body, last_modified=commit.committed_at)

@@ -38,10 +38,13 @@ AGILE = "/rest/agile/1.0"
 STATUS_CATEGORIES = {"new": ("2", "To Do", "blue-gray"), "indeterminate": ("4", "In Progress", "yellow"),
                      "done": ("3", "Done", "green")}
 PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4"}
+# Search returns the navigable fields by default, description included (as Jira does);
+# comments only when asked for.
 NAVIGABLE_FIELDS = ("summary", "issuetype", "project", "status", "priority", "assignee", "reporter",
                     "creator", "created", "updated", "resolutiondate", "resolution", "labels",
-                    "parent", "customfield_10016", "customfield_10020", "statuscategorychangedate")
-ALL_FIELDS = NAVIGABLE_FIELDS + ("description", "comment")
+                    "parent", "customfield_10016", "customfield_10020", "statuscategorychangedate",
+                    "description")
+ALL_FIELDS = NAVIGABLE_FIELDS + ("comment",)
 
 
 def jira_time(at: datetime | None, person: Person | None = None) -> str | None:

@@ -669,7 +669,8 @@ class Org:
                 merge_sha = self._sha(repo, number, 2, 0)
                 landed = (*commits, self._commit(
                     repo, number, 100, merge_sha, merged_by, None, merged, merged,
-                    f"Merge pull request #{number} from {ORG_LOGIN}/{head_ref}\n\n{title}",
+                    f"Merge pull request #{number} from {ORG_LOGIN}/{head_ref}\n\n{title}\n\n"
+                    f"{self.canary('commit-body', repo.index, number, 'merge')}",
                     (self._sha(repo, number, 9, 0), commits[-1].sha), gen))
             elif kind == "rebase":
                 rebased = []

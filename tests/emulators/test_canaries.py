@@ -1,0 +1,58 @@
+"""``canaries()`` is exactly the set of canaries the four APIs serve (tiny org)."""
+
+from __future__ import annotations
+
+import re
+
+from emulators.org import CANARY_PREFIX
+from tests.emulators.clients import get
+
+TOKEN = re.compile(re.escape(CANARY_PREFIX) + r"[a-z-]+-[0-9a-f]{16}")
+
+
+def served_github(emu) -> str:
+    out = []
+    for repo in emu.org.repos:
+        base = f"/repos/sieve-demo/{repo.name}"
+        for item in get(emu, "github", f"{base}/issues", state="all", per_page=100).json():
+            n = item["number"]
+            out += [item["body"], get(emu, "github", f"{base}/issues/{n}/comments").text]
+            if "pull_request" in item:
+                out += [get(emu, "github", f"{base}/pulls/{n}/{part}", per_page=100).text
+                        for part in ("reviews", "commits", "files")]
+        for commit in get(emu, "github", f"{base}/commits", per_page=100).json():
+            out.append(get(emu, "github", f"{base}/commits/{commit['sha']}").text)
+    return "\n".join(out)
+
+
+def served_gitlab(emu) -> str:
+    out = []
+    for project in emu.org.gitlab_projects:
+        base = f"/api/v4/projects/{project.repo_id}"
+        for mr in get(emu, "gitlab", f"{base}/merge_requests", per_page=100).json():
+            out.append(mr["description"])
+            out += [get(emu, "gitlab", f"{base}/merge_requests/{mr['iid']}/{part}", per_page=100).text
+                    for part in ("notes", "commits", "diffs")]
+        for commit in get(emu, "gitlab", f"{base}/repository/commits", per_page=100).json():
+            out.append(get(emu, "gitlab", f"{base}/repository/commits/{commit['id']}/diff").text)
+            out.append(commit["message"])
+    return "\n".join(out)
+
+
+def served_jira(emu) -> str:
+    return get(emu, "jira", "/rest/api/3/search", jql="ORDER BY key", maxResults=100, fields="*all").text
+
+
+def served_slack(emu) -> str:
+    out = []
+    for channel in emu.org.channels:
+        history = get(emu, "slack", "/api/conversations.history", channel=channel.channel_id, limit=999).json()
+        for message in history["messages"]:
+            out.append(get(emu, "slack", "/api/conversations.replies", channel=channel.channel_id,
+                           ts=message["ts"]).text)
+    return "\n".join(out)
+
+
+def test_canaries_are_exactly_what_the_apis_serve(emulator):
+    served = "\n".join(f(emulator) for f in (served_github, served_gitlab, served_jira, served_slack))
+    assert set(TOKEN.findall(served)) == set(emulator.canaries())
