@@ -25,6 +25,7 @@ Decisions (documented in docs/allow-list.md as well):
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 import unicodedata
@@ -235,6 +236,8 @@ _DATE_OR_TIME = re.compile(
     r"|(?<![\d:])\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?![\d:])"
 )
 _PHONE_WINDOW_MARGIN = 12
+_MAX_WINDOW_GROUPS = 12
+_MATCHER_WINDOW_LIMIT = 64  # phonenumbers' matcher is slow; no phone number is this long
 _DIGIT_GROUP = re.compile(r"\d+")
 _MIN_PHONE_DIGITS, _MAX_PHONE_DIGITS = 7, 17
 _PHONE_SEPARATOR = re.compile(r"[\s().\-/]")
@@ -324,10 +327,10 @@ class PiiScrubber:
         if _DIGIT_RUN.search(probe):
             numeric = _blank_spans(_DATE_OR_TIME.sub(_blank, probe), spans)
             if _DIGIT_RUN.search(numeric):
-                candidates += _find_cards(numeric)
-                candidates += _find_ibans(numeric)
-                candidates += _find_national_ids(numeric, words)
-                candidates += self._find_phones(numeric)
+                checksummed = _find_cards(numeric) + _find_ibans(numeric)
+                checksummed += _find_national_ids(numeric, words)
+                candidates += checksummed
+                candidates += self._find_phones(_blank_spans(numeric, checksummed))
         if "passport" in words:
             candidates += _find_labelled(probe, _LABELLED_PASSPORT, "passport")
         if "licence" in words or "license" in words or "DL" in probe:
@@ -356,7 +359,11 @@ class PiiScrubber:
                 for sub_start, sub_end in self._numbers_in_window(text)
                 if _plausible_phone(numeric, start + sub_start, text[sub_start:sub_end])
             ]
-            if not found and _PHONE_WORD_BEFORE.search(numeric, max(0, start - 40), start):
+            if (
+                not found
+                and len(text) <= _MATCHER_WINDOW_LIMIT
+                and _PHONE_WORD_BEFORE.search(numeric, max(0, start - 40), start)
+            ):
                 # Announced as a phone number but in no shape we split well: let
                 # phonenumbers' own matcher look, whatever it costs.
                 found = self._match_phones(numeric, window)
@@ -369,16 +376,19 @@ class PiiScrubber:
         if self._is_phone_number(text):
             return [(0, len(text))]
         groups = [match.span() for match in _DIGIT_GROUP.finditer(text)]
+        if len(groups) > _MAX_WINDOW_GROUPS:
+            return []  # a table of numbers, not a sentence holding a phone number
         longest_from: list[tuple[int, int, int]] = []  # (digit count, start, end)
         for first in range(len(groups)):
-            for last in range(len(groups) - 1, first - 1, -1):
-                if first == 0 and last == len(groups) - 1:
-                    continue  # the whole run, tried above
-                digit_count = sum(end - start for start, end in groups[first : last + 1])
-                if digit_count < _MIN_PHONE_DIGITS:
-                    break
+            runs = []  # (digit count, last group) of the runs starting at `first`
+            digit_count = 0
+            for last in range(first, len(groups)):
+                digit_count += groups[last][1] - groups[last][0]
                 if digit_count > _MAX_PHONE_DIGITS:
-                    continue
+                    break
+                if digit_count >= _MIN_PHONE_DIGITS and (first, last) != (0, len(groups) - 1):
+                    runs.append((digit_count, last))
+            for digit_count, last in reversed(runs):
                 start, end = groups[first][0], groups[last][1]
                 if start > 0 and text[start - 1] in "+(":
                     start -= 1
@@ -454,19 +464,30 @@ def _blank(match: re.Match) -> str:
 
 
 def _blank_spans(text: str, spans: list[Span]) -> str:
-    for start, end, _kind in spans:
-        text = text[:start] + " " * (end - start) + text[end:]
-    return text
+    if not spans:
+        return text
+    parts = []
+    position = 0
+    for start, end, _kind in sorted(spans):
+        start = max(start, position)
+        parts += (text[position:start], " " * (end - start))
+        position = max(position, end)
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 def _unprotected(spans: list[Span], protected: list[tuple[int, int]]) -> list[Span]:
+    """`spans` minus those overlapping a protected span (sorted, non-overlapping)."""
     if not protected or not spans:
         return spans
-    return [
-        span
-        for span in spans
-        if not any(span[0] < p_end and p_start < span[1] for p_start, p_end in protected)
-    ]
+    protected_starts = [start for start, _end in protected]
+    kept = []
+    for span in spans:
+        # Of the protected spans starting before this one ends, the last ends furthest.
+        index = bisect.bisect_left(protected_starts, span[1]) - 1
+        if index < 0 or protected[index][1] <= span[0]:
+            kept.append(span)
+    return kept
 
 
 def _merge(spans: list[Span]) -> list[Span]:
@@ -527,16 +548,28 @@ def _card_prefix(digits: str) -> bool:
 
 def _find_ibans(probe: str) -> list[Span]:
     spans = []
-    for match in _IBAN_CANDIDATE.finditer(probe):
-        # The candidate may run into following words; shorten it until a valid IBAN remains.
+    position = 0
+    while match := _IBAN_CANDIDATE.search(probe, position):
+        # The candidate may run into following words (or the next IBAN); shorten it until a
+        # valid IBAN remains, and look for the next one right after it.
         text = match.group()
-        end = len(text)
-        while end >= 15:
-            if text[end - 1] != " " and stdnum_iban.is_valid(text[:end]):
+        position = match.start() + 1
+        for end in range(len(text), 14, -1):
+            candidate = text[:end]
+            if candidate.endswith(" ") or not _iban_checksum_holds(candidate):
+                continue
+            if stdnum_iban.is_valid(candidate):
                 spans.append((match.start(), match.start() + end, "iban"))
+                position = match.start() + end
                 break
-            end -= 1
     return spans
+
+
+def _iban_checksum_holds(text: str) -> bool:
+    """ISO 13616 mod-97 alone: a fast pre-check before stdnum's full (slower) validation."""
+    compact = text.replace(" ", "").upper()
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
 
 
 def _find_national_ids(probe: str, words: set[str]) -> list[Span]:
