@@ -521,8 +521,10 @@ class Org:
     def _pii(self, *where: object) -> tuple[str, str, str]:
         return self.pii_catalogue[stable_int(self.seed, "pii-pick", *where) % len(self.pii_catalogue)]
 
-    def decorated_title(self, base: str, decoration: str, mention: Person, *where: object) -> str:
-        """A kept title/message carrying the decoration (unicode, long, PII) for ``where``."""
+    def decorated_title(self, base: str, decoration: str, mention: Person, *where: object,
+                        pii_index: int | None = None) -> str:
+        """A kept title/message carrying the decoration (unicode, long, PII) for ``where``;
+        the PII value is picked by hash of ``where`` unless ``pii_index`` names it."""
         if decoration == "emoji":
             return f"🚀 {base} ✅"
         if decoration == "rtl":
@@ -532,7 +534,8 @@ class Org:
         if decoration == "long":
             return (base + " — " + " / ".join(TITLE_OBJECTS)) * 2
         if decoration == "forbidden_pii":
-            _, value, template = self._pii(*where)
+            _, value, template = (self.pii_catalogue[pii_index] if pii_index is not None
+                                  else self._pii(*where))
             return f"{base}: {template.format(value)}"
         if decoration == "permitted_pii":
             return f"{base} (cc @{mention.login}, {mention.email})"
@@ -1086,9 +1089,15 @@ class Org:
             text = f"Deployed {self.repos[index % len(self.repos)].name} to production :rocket:"
         else:
             decoration = TITLE_DECORATIONS[(index + reply + channel.index) % len(TITLE_DECORATIONS)]
+            pii_index = None
+            if channel.index == 0 and reply == 0 and index <= len(self.pii_catalogue):
+                # The first messages of #general paste one of each forbidden value, so every
+                # kind is planted at every scale (an escalation pasted into the wrong channel).
+                decoration, pii_index = "forbidden_pii", index - 1
             mention = self.humans[(index + 3) % len(self.humans)]
             base = f"{gen.choice(('Heads up', 'FYI', 'Question', 'Update'))}: {gen.choice(TITLE_OBJECTS)}"
-            text = self.decorated_title(base, decoration, mention, "slack", channel.index, index, reply)
+            text = self.decorated_title(base, decoration, mention, "slack", channel.index, index, reply,
+                                        pii_index=pii_index)
             if index % 4 == 1:
                 text += f" <@{mention.slack_id}>"
         thread_parent = reply == 0 and index % 5 == 2 and added_at is None

@@ -103,3 +103,13 @@ def test_posted_and_deleted_messages(emulator):
     emulator.org.delete_slack_message("engineering", ts)
     after = slack(emulator, "conversations.history", channel=engineering, oldest=ts, inclusive="1").json()
     assert after["messages"] == []
+
+
+def test_every_forbidden_pii_value_is_planted_in_public_messages(emulator):
+    public_text = " ".join(
+        m["text"] for c in emulator.org.channels if not c.is_private
+        for m in slack(emulator, "conversations.history", channel=c.channel_id, limit=200).json()["messages"])
+    assert all(value in public_text for value in emulator.forbidden_pii())
+    kinds = {kind for kind, _, _ in emulator.org.pii_catalogue}
+    assert {"phone", "ipv4", "ipv6", "credit_card", "us_ssn", "es_dni", "iban", "date_of_birth",
+            "street_address"} == kinds
