@@ -1,0 +1,34 @@
+-- Commits of each pull/merge request, keyed to the unified PR.
+with github as (
+    select
+        'github:' || connection_id || ':' || repository_id as repository_key,
+        pull_number as number,
+        sha,
+        authored_at,
+        committed_at
+    from {{ ref('stg_github__pull_request_commits') }}
+),
+
+gitlab as (
+    select
+        'gitlab:' || connection_id || ':' || project_id as repository_key,
+        merge_request_iid as number,
+        sha,
+        authored_at,
+        committed_at
+    from {{ ref('stg_gitlab__mr_commits') }}
+),
+
+unioned as (
+    select * from github
+    union all
+    select * from gitlab
+)
+
+select
+    prs.pull_request_key,
+    unioned.sha,
+    unioned.authored_at,
+    unioned.committed_at
+from unioned
+inner join {{ ref('int_pull_requests') }} as prs using (repository_key, number)

@@ -1,0 +1,52 @@
+-- Submitted reviews (GitHub) and approvals (GitLab) on each PR, with the reviewer's person,
+-- and whether the review counts: a human who is not the PR's author.
+with github as (
+    select
+        'github:' || connection_id || ':' || repository_id as repository_key,
+        pull_number as number,
+        'github:' || connection_id || ':' || review_id as review_key,
+        'github' as system,
+        cast(reviewer_id as VARCHAR) as reviewer_account_key,
+        reviewer_login as reviewer_handle,
+        state,
+        submitted_at
+    from {{ ref('stg_github__pull_request_reviews') }}
+    -- Pending reviews are drafts nobody else has seen.
+    where state != 'PENDING' and submitted_at is not null
+),
+
+gitlab as (
+    select
+        'gitlab:' || connection_id || ':' || project_id as repository_key,
+        merge_request_iid as number,
+        'gitlab:' || connection_id || ':' || project_id || ':' || merge_request_iid || ':' || approver_id
+            as review_key,
+        'gitlab' as system,
+        cast(approver_id as VARCHAR) as reviewer_account_key,
+        approver_username as reviewer_handle,
+        'APPROVED' as state,
+        approved_at as submitted_at
+    from {{ ref('stg_gitlab__mr_approvals') }}
+),
+
+unioned as (
+    select * from github
+    union all
+    select * from gitlab
+)
+
+select
+    unioned.review_key,
+    prs.pull_request_key,
+    accounts.person_id as reviewer_person_id,
+    accounts.team as reviewer_team,
+    unioned.state,
+    unioned.submitted_at,
+    coalesce(accounts.is_bot, false)
+        or {{ matches_any('unioned.reviewer_handle', var('bot_patterns')) }} as is_bot,
+    coalesce(accounts.person_id = prs.author_person_id, false) as is_by_author
+from unioned
+inner join {{ ref('int_pull_requests') }} as prs using (repository_key, number)
+left join {{ ref('int_person_accounts') }} as accounts
+    on accounts.system = unioned.system
+    and accounts.account_key = unioned.reviewer_account_key

@@ -1,0 +1,124 @@
+-- GitHub pull requests and GitLab merge requests as one relation, with author, size, the
+-- shas that land on the base branch, and the PR's service when the repository has several.
+with github as (
+    select
+        'github' as source,
+        pr.connection_id,
+        'github:' || pr.connection_id || ':' || pr.pull_request_id as pull_request_key,
+        'github:' || pr.connection_id || ':' || pr.repository_id as repository_key,
+        pr.repository_id,
+        pr.number,
+        pr.title,
+        pr.labels,
+        pr.head_ref,
+        cast(pr.author_id as VARCHAR) as author_account_key,
+        pr.author_login as author_handle,
+        coalesce(pr.author_type = 'Bot', false) as is_source_bot,
+        pr.head_sha,
+        -- Squash and rebase merges: the commit GitHub put on the base branch.
+        pr.merge_commit_sha,
+        null::VARCHAR as squash_commit_sha,
+        pr.additions,
+        pr.deletions,
+        pr.changed_files,
+        pr.created_at,
+        pr.closed_at,
+        case when pr.is_merged then pr.merged_at end as merged_at
+    from {{ ref('stg_github__pull_requests') }} as pr
+),
+
+gitlab_commit_sizes as (
+    select
+        mr_commits.connection_id,
+        mr_commits.project_id,
+        mr_commits.merge_request_iid,
+        sum(commits.additions) as additions,
+        sum(commits.deletions) as deletions
+    from {{ ref('stg_gitlab__mr_commits') }} as mr_commits
+    inner join {{ ref('stg_gitlab__commits') }} as commits
+        using (connection_id, project_id, sha)
+    group by all
+),
+
+gitlab as (
+    select
+        'gitlab' as source,
+        mr.connection_id,
+        'gitlab:' || mr.connection_id || ':' || mr.merge_request_id as pull_request_key,
+        'gitlab:' || mr.connection_id || ':' || mr.project_id as repository_key,
+        mr.project_id as repository_id,
+        mr.iid as number,
+        mr.title,
+        mr.labels,
+        mr.source_branch as head_ref,
+        cast(mr.author_id as VARCHAR) as author_account_key,
+        mr.author_username as author_handle,
+        false as is_source_bot,
+        mr.head_sha,
+        mr.merge_commit_sha,
+        mr.squash_commit_sha,
+        sizes.additions,
+        sizes.deletions,
+        mr.changes_count as changed_files,
+        mr.created_at,
+        mr.closed_at,
+        case when mr.state = 'merged' or mr.merged_at is not null then mr.merged_at end as merged_at
+    from {{ ref('stg_gitlab__merge_requests') }} as mr
+    left join gitlab_commit_sizes as sizes
+        on mr.connection_id = sizes.connection_id
+        and mr.project_id = sizes.project_id
+        and mr.iid = sizes.merge_request_iid
+),
+
+unioned as (
+    select * from github
+    union all
+    select * from gitlab
+),
+
+-- A PR belongs to a configured service of its repository when it carries the service's name
+-- (or "service:<name>") as a label, or its branch starts with "<name>/".
+service_matches as (
+    select
+        unioned.pull_request_key,
+        min(services.service_name) as service_name
+    from unioned
+    inner join {{ ref('int_services') }} as services using (repository_key)
+    where list_contains(list_transform(unioned.labels, l -> lower(l)), lower(services.service_name))
+        or list_contains(list_transform(unioned.labels, l -> lower(l)), 'service:' || lower(services.service_name))
+        or starts_with(lower(unioned.head_ref), lower(services.service_name) || '/')
+    group by all
+)
+
+select
+    unioned.pull_request_key,
+    unioned.source,
+    unioned.connection_id,
+    unioned.repository_key,
+    coalesce(repositories.repository, cast(unioned.repository_id as VARCHAR)) as repository,
+    service_matches.service_name,
+    unioned.number,
+    unioned.title,
+    unioned.labels,
+    accounts.person_id as author_person_id,
+    accounts.team,
+    coalesce(accounts.is_bot, false)
+        or unioned.is_source_bot
+        or {{ matches_any('unioned.author_handle', var('bot_patterns')) }} as is_bot,
+    {{ matches_any('unioned.title', [var('revert_title_pattern')]) }} as is_revert,
+    {{ has_any_label('unioned.labels', var('hotfix_labels')) }} as is_hotfix,
+    unioned.head_sha,
+    unioned.merge_commit_sha,
+    unioned.squash_commit_sha,
+    unioned.additions,
+    unioned.deletions,
+    unioned.changed_files,
+    unioned.created_at,
+    unioned.closed_at,
+    unioned.merged_at
+from unioned
+left join {{ ref('int_repositories') }} as repositories using (repository_key)
+left join {{ ref('int_person_accounts') }} as accounts
+    on accounts.system = unioned.source
+    and accounts.account_key = unioned.author_account_key
+left join service_matches using (pull_request_key)

@@ -1,0 +1,34 @@
+-- GitHub repositories and GitLab projects under one key, with the service rules that apply.
+with github as (
+    select
+        'github' as source,
+        connection_id,
+        repository_id,
+        repository_full_name as repository
+    from {{ ref('stg_github__repositories') }}
+),
+
+gitlab as (
+    select
+        'gitlab' as source,
+        connection_id,
+        project_id as repository_id,
+        path_with_namespace as repository
+    from {{ ref('stg_gitlab__projects') }}
+),
+
+unioned as (
+    select * from github
+    union all
+    select * from gitlab
+)
+
+select
+    source || ':' || connection_id || ':' || repository_id as repository_key,
+    source,
+    connection_id,
+    repository_id,
+    repository,
+    -- The last path segment: service rules may name a repository either way.
+    split_part(repository, '/', -1) as repository_short_name
+from unioned

@@ -1,0 +1,8 @@
+select
+    connection_id,
+    id as deployment_status_id,
+    repository_id,
+    deployment_id,
+    lower(state) as state,
+    created_at
+from {{ source('metadata', 'github_deployment_statuses') }}

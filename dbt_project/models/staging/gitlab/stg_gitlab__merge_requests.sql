@@ -1,0 +1,22 @@
+select
+    connection_id,
+    id as merge_request_id,
+    iid,
+    project_id,
+    title,
+    state,
+    coalesce(is_draft, false) as is_draft,
+    author_id,
+    author_username,
+    coalesce(labels, []::VARCHAR[]) as labels,
+    source_branch,
+    target_branch,
+    sha as head_sha,
+    merge_commit_sha,
+    squash_commit_sha,
+    changes_count,
+    created_at,
+    updated_at,
+    merged_at,
+    closed_at
+from {{ source('metadata', 'gitlab_merge_requests') }}

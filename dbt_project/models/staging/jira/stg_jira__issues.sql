@@ -1,0 +1,20 @@
+select
+    connection_id,
+    id as issue_id,
+    key as issue_key,
+    project_key,
+    issue_type,
+    coalesce(is_subtask, false) as is_subtask,
+    status,
+    status_id,
+    status_category,
+    coalesce(labels, []::VARCHAR[]) as labels,
+    coalesce(parent_key, epic_link_key) as epic_key,
+    story_points,
+    coalesce(sprint_ids, []::BIGINT[]) as sprint_ids,
+    assignee_account_id,
+    reporter_account_id,
+    created_at,
+    updated_at,
+    resolved_at
+from {{ source('metadata', 'jira_issues') }}

@@ -1,0 +1,5 @@
+select
+    system,
+    account_key,
+    person_id
+from {{ source('metadata', 'identity_accounts') }}

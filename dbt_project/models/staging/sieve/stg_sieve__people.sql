@@ -1,0 +1,5 @@
+select
+    person_id,
+    team,
+    coalesce(is_bot, false) as is_bot
+from {{ source('metadata', 'people') }}
