@@ -208,8 +208,11 @@ class Entity:
     def __post_init__(self) -> None:
         names_ = [column.name for column in self.columns]
         duplicates = {name for name in names_ if names_.count(name) > 1}
-        if duplicates or "connection_id" in names_:
+        if duplicates:
             raise ValueError(f"entity {self.name}: duplicate columns {sorted(duplicates)}")
+        if "connection_id" in names_:
+            raise ValueError(f"entity {self.name}: connection_id is added to every table, "
+                             "do not declare it")
         unknown = set(self.natural_key) - set(names_)
         if unknown:
             raise ValueError(f"entity {self.name}: natural key names unknown {sorted(unknown)}")
