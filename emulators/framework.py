@@ -126,6 +126,7 @@ class ApiApp:
     """Routes and API-specific conventions. Subclasses override the hooks."""
 
     name = ""
+    supports_conditional = True  # ETag/Last-Modified validators and 304 answers
     counts_conditional = False  # GitHub: a 304 does not count against the rate limit
     uncounted_endpoints: frozenset[str] = frozenset()  # e.g. GitHub's GET /rate_limit
 

@@ -246,9 +246,9 @@ class EmulatorServer:
         api = request.api
         payload = response.encoded()
         out = dict(common)
-        if response.last_modified is not None:
+        if response.last_modified is not None and app.supports_conditional:
             out["Last-Modified"] = http_date(response.last_modified)
-        if response.status == 200:
+        if response.status == 200 and app.supports_conditional:
             out["ETag"] = etag_for(payload)
             if not_modified(request, out["ETag"], response.last_modified):
                 # GitHub does not count a 304 against the limit; the others do.
