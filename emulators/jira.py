@@ -238,6 +238,7 @@ class JiraApp(ApiApp):
         r("GET", f"{API}/project/search", self.project_search)
         r("GET", f"{API}/project/{{key}}", self.project)
         r("GET", f"{API}/issuetype", self.issue_types)
+        r("GET", f"{API}/field", self.fields)
         r("GET", f"{API}/users/search", self.users)
         r("GET", f"{API}/user", self.user)
         r("GET", f"{API}/search", self.search)
@@ -531,6 +532,30 @@ class JiraApp(ApiApp):
 
     def issue_types(self, request: Request) -> Response:
         return Response(body=[self.issue_type_json(n, request.base_url) for n in JIRA_ISSUE_TYPES])
+
+    def fields(self, request: Request) -> Response:
+        """Field catalogue: how a client finds the story-point and sprint custom fields."""
+        def system(field_id: str, name: str, kind: str) -> dict:
+            return {"id": field_id, "key": field_id, "name": name, "custom": False, "orderable": True,
+                    "navigable": True, "searchable": True, "clauseNames": [field_id],
+                    "schema": {"type": kind, "system": field_id}}
+
+        def custom(number: int, name: str, schema: dict) -> dict:
+            field_id = f"customfield_{number}"
+            return {"id": field_id, "key": field_id, "name": name, "untranslatedName": name,
+                    "custom": True, "orderable": True, "navigable": True, "searchable": True,
+                    "clauseNames": [f"cf[{number}]", name], "schema": {**schema, "customId": number}}
+
+        return Response(body=[
+            system("summary", "Summary", "string"), system("issuetype", "Issue Type", "issuetype"),
+            system("status", "Status", "status"), system("created", "Created", "datetime"),
+            system("updated", "Updated", "datetime"), system("description", "Description", "string"),
+            system("parent", "Parent", "issuelink"),
+            custom(10016, "Story point estimate", {
+                "type": "number", "custom": "com.pyxis.greenhopper.jira:jsw-story-points"}),
+            custom(10020, "Sprint", {"type": "array", "items": "json",
+                                     "custom": "com.pyxis.greenhopper.jira:gh-sprint"}),
+        ])
 
     def users(self, request: Request) -> Response:
         start = request.int_param("startAt", 0)

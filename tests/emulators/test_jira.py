@@ -170,3 +170,10 @@ def test_timestamps_carry_each_persons_offset_across_dst(emulator):
         offsets.setdefault(issue["fields"]["reporter"]["accountId"], set()).add(issue["fields"]["created"][-5:])
     assert any(len(seen) == 2 for seen in offsets.values())  # summer and winter time
     assert len(set().union(*offsets.values())) >= 4  # several zones
+
+
+def test_field_catalogue_names_story_points_and_sprint(emulator):
+    fields = {f["name"]: f["id"] for f in jira(emulator, "/rest/api/3/field").json()}
+    issue = jira(emulator, "/rest/api/3/issue/PAY-2").json()["fields"]
+    assert issue[fields["Story point estimate"]] in (1.0, 2.0, 3.0, 5.0, 8.0)
+    assert issue[fields["Sprint"]][0]["name"].startswith("PAY Sprint")
