@@ -131,3 +131,132 @@ def test_people_teams_bots_and_flags(org):
     assert [n for n, pr in sorted(prs.items()) if pr["is_hotfix"]] == [7]
     assert {n: pr["service_name"] for n, pr in prs.items() if pr["service_name"]} == {
         6: "checkout", 7: "search"}
+
+
+# --- deployments ----------------------------------------------------------------------------
+#
+# Production deployments that count (7): api D1 2d16:00, D2 3d10:00, D5 4d09:00, D6 4d12:00
+# (first "success" status of a production-environment deployment; D3 failed, D4 went to
+# staging, api's deploy workflow and release v1.0.0 are not second counts since api reports
+# deployments); shop W1 search 9d12:00, W2 checkout 9d13:00, W3 search 9d16:00 ("Deploy <svc>
+# to prod" runs that succeeded; the skipped and failed runs and "CI" do not count).
+#
+# key   service   changes (lead h)         failed by                       recovered  rec h rework
+# D1    acme/api  PR1 8, PR2 7 → med 7.5   revert PR5 (reverts PR1)        4d12:00    44    no
+# D2    acme/api  PR3 19                   incident OPS-1 3d14:00 (D2 is   3d18:00     8    no
+#                                          the last deploy ≤ 72 h before)
+# D5    acme/api  PR4 (bot: no lead time)  -                                                 no
+# D6    acme/api  PR5 2.5                  -                                                 yes (revert)
+# W1    search    none                     hotfix PR7 opened 9d14:00       9d16:00     4    no
+#                                          (W2 is checkout: not blamed)
+# W2    checkout  PR6 5                    -                                                 no
+# W3    search    PR7 2.5                  -                                                 yes (hotfix)
+# OPS-2 (12d20:00) is 76 h after W3: no deployment is blamed.
+DEPLOYMENTS_EXPECTED = {
+    # deployed_at: (service, change_count, bot_change_count, lead median, lead max,
+    #               failure_kinds, recovered_at, recovery_hours, is_rework)
+    golden.t(2, 16): ("acme/api", 2, 0, 7.5, 8.0, ["revert"], golden.t(4, 12), 44.0, False),
+    golden.t(3, 10): ("acme/api", 1, 0, 19.0, 19.0, ["incident"], golden.t(3, 18), 8.0, False),
+    golden.t(4, 9): ("acme/api", 1, 1, None, None, [], None, None, False),
+    golden.t(4, 12): ("acme/api", 1, 0, 2.5, 2.5, [], None, None, True),
+    golden.t(9, 12): ("search", 0, 0, None, None, ["hotfix"], golden.t(9, 16), 4.0, False),
+    golden.t(9, 13): ("checkout", 1, 0, 5.0, 5.0, [], None, None, False),
+    golden.t(9, 16): ("search", 1, 0, 2.5, 2.5, [], None, None, True),
+}
+
+
+def test_deployments(org):
+    rows = org.rows("select * from marts.deployments")
+    actual = {row["deployed_at"]: (
+        row["service"], row["change_count"], row["bot_change_count"],
+        row["lead_time_median_hours"], row["lead_time_max_hours"], row["failure_kinds"],
+        row["recovered_at"], row["recovery_hours"], row["is_rework"]) for row in rows}
+    assert actual == DEPLOYMENTS_EXPECTED
+    assert all(row["is_failed"] == bool(row["failure_kinds"]) for row in rows)
+
+
+def test_failed_and_skipped_ci_runs_are_not_deployments(org):
+    kinds = org.query("select kind, count(*) from marts.deployments group by all order by 1")
+    assert kinds == [("deployment", 4), ("workflow_run", 3)]
+
+
+def test_incidents_are_attributed_within_the_time_window_only(org):
+    # OPS-2 started 76 h after the last deployment: blamed on none.
+    assert org.query("select count(*) from marts.deployments "
+                     "where list_contains(failure_kinds, 'incident')") == [(1,)]
+
+
+# --- dora_weekly / dora_monthly --------------------------------------------------------------
+#
+# Lead time = each human change's first commit → its first production deployment (PR cycle).
+# CFR = failed / deployments; rework = deployments shipping a revert or hotfix / deployments;
+# recovery = median (deployed → recovered) of the period's failed deployments.
+#
+# organization W10: D1 D2 D5 D6 → 4 deployments on 3 days; changes PR1 8, PR2 7, PR3 19,
+#   PR5 2.5 → sorted 2.5 7 8 19: median 7.5, p75 (pos 2.25) 8 + .25·11 = 10.75; failed D1 D2
+#   → 0.5; recovery 44, 8 → 26; rework D6 → 0.25
+# organization W11: W1 W2 W3 → 3 on 1 day; PR6 5, PR7 2.5 → median 3.75, p75 (pos .75)
+#   2.5 + .75·2.5 = 4.375; failed W1 → 1/3; recovery 4; rework W3 → 1/3
+# payments (alice, bob) W10: D1 (PR1, PR2), D6 (PR5) → 2 on 2 days; 8 7 2.5 → median 7,
+#   p75 (pos 1.5) 7.5; failed D1 → 0.5, recovery 44; rework D6 → 0.5
+# payments W11: W3 (PR7) → 1; 2.5; failed 0 → 0.0; rework 1 → 1.0
+# platform (carol) W10: D2 (PR3) → 1; 19; failed → 1.0, recovery 8; rework 0.0. W11: nothing.
+# service acme/api W10 = organization W10; W11 nothing.
+# service search W11: W1, W3 → 2 on 1 day; PR7 2.5; failed W1 → 0.5, recovery 4;
+#   rework W3 → 0.5. W10 nothing.  service checkout W11: W2 → 1; PR6 5; 0.0; rework 0.0.
+# Dan's PR6 has no team: it counts for the organization and its service, for no team.
+# Bands: frequency per day ≥1 elite, ≥1/7 high, ≥1/30 medium, else low; lead < 24 h elite;
+#   CFR ≤ 5 % elite … > 15 % low; recovery < 1 h elite, < 24 h high, < 1 week medium.
+DORA_WEEKLY_EXPECTED = {
+    # (week, level, team, service): (deployments, days, changes, lead median, lead p75,
+    #   failed, CFR, recovery median, rework, rework rate, bands (freq, lead, CFR, recovery))
+    (W10, "organization", None, None): (4, 3, 4, 7.5, 10.75, 2, 0.5, 26.0, 1, 0.25,
+                                         ("high", "elite", "low", "medium")),
+    (W11, "organization", None, None): (3, 1, 2, 3.75, 4.375, 1, 1 / 3, 4.0, 1, 1 / 3,
+                                         ("high", "elite", "low", "high")),
+    (W10, "team", "payments", None): (2, 2, 3, 7.0, 7.5, 1, 0.5, 44.0, 1, 0.5,
+                                      ("high", "elite", "low", "medium")),
+    (W11, "team", "payments", None): (1, 1, 1, 2.5, 2.5, 0, 0.0, None, 1, 1.0,
+                                      ("high", "elite", "elite", None)),
+    (W10, "team", "platform", None): (1, 1, 1, 19.0, 19.0, 1, 1.0, 8.0, 0, 0.0,
+                                      ("high", "elite", "low", "high")),
+    (W11, "team", "platform", None): (0, 0, 0, None, None, 0, None, None, 0, None,
+                                      ("low", None, None, None)),
+    (W10, "service", None, "acme/api"): (4, 3, 4, 7.5, 10.75, 2, 0.5, 26.0, 1, 0.25,
+                                         ("high", "elite", "low", "medium")),
+    (W11, "service", None, "acme/api"): (0, 0, 0, None, None, 0, None, None, 0, None,
+                                         ("low", None, None, None)),
+    (W10, "service", None, "search"): (0, 0, 0, None, None, 0, None, None, 0, None,
+                                       ("low", None, None, None)),
+    (W11, "service", None, "search"): (2, 1, 1, 2.5, 2.5, 1, 0.5, 4.0, 1, 0.5,
+                                       ("high", "elite", "low", "high")),
+    (W10, "service", None, "checkout"): (0, 0, 0, None, None, 0, None, None, 0, None,
+                                         ("low", None, None, None)),
+    (W11, "service", None, "checkout"): (1, 1, 1, 5.0, 5.0, 0, 0.0, None, 0, 0.0,
+                                         ("high", "elite", "elite", None)),
+}
+
+
+def dora_rows(org, table: str) -> dict:
+    return {(row["period_start"], row["grouping_level"], row["team"], row["service"]): (
+        row["deployment_count"], row["deployment_days"], row["change_count"],
+        row["lead_time_median_hours"], row["lead_time_p75_hours"],
+        row["failed_deployment_count"], row["change_fail_rate"],
+        row["failed_deployment_recovery_median_hours"], row["rework_deployment_count"],
+        row["deployment_rework_rate"],
+        (row["deployment_frequency_band"], row["lead_time_band"], row["change_fail_rate_band"],
+         row["recovery_time_band"])) for row in org.rows(f"select * from marts.{table}")}
+
+
+def test_dora_weekly(org):
+    assert dora_rows(org, "dora_weekly") == DORA_WEEKLY_EXPECTED
+
+
+def test_dora_monthly_organization(org):
+    # March 2026 (31 days), organization: 7 deployments on 4 days (2, 3, 4, 9 March), 7/31
+    # per day → high; changes 2.5 2.5 5 7 8 19 → median 6, p75 (pos 3.75) 7.75; failed D1 D2
+    # W1 → 3/7, recovery 44 8 4 → 8; rework D6 W3 → 2/7.
+    rows = dora_rows(org, "dora_monthly")
+    assert rows[(date(2026, 3, 1), "organization", None, None)] == (
+        7, 4, 6, 6.0, 7.75, 3, 3 / 7, 8.0, 2, 2 / 7, ("high", "elite", "low", "high"))
+    assert len(rows) == 6  # one month × (organization, 2 teams, 3 services)

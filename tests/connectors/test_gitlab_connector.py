@@ -1,0 +1,358 @@
+"""The GitLab connector against the GitLab emulator, through the product's real sync path.
+
+Expected counts come from the emulator's org model. Stored content is compared without the
+``connection_id`` column, so a faulted sync in one installation can be compared with a clean
+sync in another.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from functools import partial
+
+import pytest
+
+from emulators import server
+from emulators.framework import ApiError, Response
+from emulators.gitlab import gl_time
+from resources.connectors import gitlab
+from resources.connectors.gitlab import GitLabConnector, api_root, project_path, project_streams
+from resources.http import AuthenticationError
+
+GROUP = "sieve-demo-infra"
+CURSOR_PARAMS = ("updated_after", "since")
+
+
+# -- the emulator as these tests need it -------------------------------------------------------
+
+
+def _pipeline_detail(app, request) -> Response:
+    """GET /projects/:id/pipelines/:pipeline_id as GitLab documents it (list fields plus user,
+    tag, times and durations)."""
+    repo = app._project(request)
+    run = next((r for r in app.org.workflow_runs(repo)
+                if str(r.run_id) == request.params["pipeline_id"]), None)
+    if run is None:
+        raise ApiError(404, {"message": "404 Not found"})
+    finished = run.updated_at if run.status == "completed" else None
+    body = app.pipeline_json(run)
+    body.update({
+        "before_sha": "0" * 40, "tag": False, "yaml_errors": None, "user": app.user_json(run.actor),
+        "started_at": gl_time(run.created_at), "finished_at": gl_time(finished),
+        "committed_at": None, "coverage": None, "queued_duration": 1.5,
+        "duration": (finished - run.created_at).total_seconds() if finished else None,
+    })
+    return Response(body=body)
+
+
+@pytest.fixture
+def emulated(emulator, monkeypatch):
+    """The tiny emulator, with two stopgaps until the emulator has them itself: the
+    single-pipeline endpoint, and answers sent without Nagle's delay."""
+    app = emulator.apps["gitlab"]
+    route, _ = app.match("GET", "/projects/1/pipelines/2")
+    if route is None:
+        app.route("GET", "/projects/{id}/pipelines/{pipeline_id}", partial(_pipeline_detail, app))
+    setup = server._Handler.setup
+
+    def setup_without_nagle(handler) -> None:
+        # Headers and body go out in two writes; with Nagle's algorithm on, each answer
+        # then waits ~40 ms for the client's delayed ACK.
+        setup(handler)
+        handler.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    monkeypatch.setattr(server._Handler, "setup", setup_without_nagle)
+    return emulator
+
+
+def connect(org, emulator, **settings):
+    return org.connect_emulator(emulator, "gitlab", group=GROUP, **settings)
+
+
+def content(org) -> dict[str, list[tuple]]:
+    """Every stored row without its connection_id (the first column), sorted."""
+    return {table: sorted((row[1:] for row in rows), key=repr)
+            for table, rows in org.snapshot().items()}
+
+
+_clean_contents: list[dict[str, list[tuple]]] = []
+
+
+def clean_content(sieve_org, emulator) -> dict[str, list[tuple]]:
+    """What a clean sync of the unchanged tiny org stores (synced once per test session)."""
+    if not _clean_contents:
+        org = sieve_org("clean")
+        connect(org, emulator)
+        org.sync("gitlab")
+        emulator.clear_requests()
+        _clean_contents.append(content(org))
+    return _clean_contents[0]
+
+
+def expected_counts(emulator) -> dict[str, int]:
+    """What the tiny org holds, from the emulator's model and its GitLab identities."""
+    org, app = emulator.org, emulator.apps["gitlab"]
+    counts = dict.fromkeys(GitLabConnector.entities, 0)
+    people: set[int] = set()
+
+    def see(person) -> None:
+        if person is not None and not person.is_deleted:
+            people.add(person.gitlab_id)
+
+    counts["gitlab_projects"] = len(org.gitlab_projects)
+    for repo in org.gitlab_projects:
+        for number in range(1, org.item_count(repo) + 1):
+            merge_request = org.pull_request(repo, number)
+            if merge_request is None:
+                continue
+            counts["gitlab_merge_requests"] += 1
+            counts["gitlab_mr_commits"] += len({c.sha for c in merge_request.commits})
+            approvers = {app.user_json(r.author)["id"] for r in merge_request.reviews
+                         if r.state == "APPROVED"}
+            counts["gitlab_mr_approvals"] += len(approvers)
+            for person in (merge_request.author, merge_request.merged_by,
+                           *(r.author for r in merge_request.reviews)):
+                see(person)
+        counts["gitlab_commits"] += len(org.default_branch_commits(repo))
+        runs = org.workflow_runs(repo)
+        counts["gitlab_pipelines"] += len(runs)
+        for run in runs:
+            see(run.actor)
+        deployments = org.deployments(repo)
+        counts["gitlab_deployments"] += len(deployments)
+        for deployment in deployments:
+            see(deployment.creator)
+    counts["gitlab_users"] = len(people)
+    return counts
+
+
+def stored_counts(org) -> dict[str, int]:
+    return {table: org.count(table) for table in GitLabConnector.entities}
+
+
+def is_limited(record) -> bool:
+    """A request that can only return what changed: conditional, or filtered by a cursor."""
+    return record.conditional or any(record.query.get(name) for name in CURSOR_PARAMS)
+
+
+# -- full, incremental and changed syncs ---------------------------------------------------------
+
+
+def test_first_sync_stores_every_entity_of_the_org(sieve_org, emulated):
+    org = sieve_org("acme")
+    connect(org, emulated)
+
+    [summary] = org.sync("gitlab")
+
+    expected = expected_counts(emulated)
+    assert stored_counts(org) == expected
+    assert all(expected[name] > 0 for name in GitLabConnector.entities)
+    assert summary.http["requests"] == len(emulated.requests)
+    assert all(record.query.get("per_page") in (None, "100") for record in emulated.requests)
+
+
+def test_second_sync_without_changes_makes_only_limited_requests_and_changes_nothing(
+        sieve_org, emulated):
+    org = sieve_org("acme")
+    connect(org, emulated)
+    org.sync("gitlab")
+    first_sync_requests = len(emulated.requests)
+    before = org.snapshot()
+    emulated.clear_requests()
+
+    [summary] = org.sync("gitlab")
+
+    requests = list(emulated.requests)
+    projects = len(emulated.org.gitlab_projects)
+    # The projects listing answered 304, then one empty cursor-limited page per stream.
+    assert len(requests) == 1 + 4 * projects < first_sync_requests
+    assert all(is_limited(record) for record in requests)
+    assert [r.status for r in requests if r.conditional] == [304]
+    assert summary.pages_not_modified == 1
+    assert sum(summary.rows_upserted.values()) == 0
+    assert org.snapshot() == before
+
+
+def test_next_sync_picks_up_changed_and_new_merge_requests(sieve_org, emulated):
+    org = sieve_org("acme")
+    connect(org, emulated)
+    org.sync("gitlab")
+    project = emulated.org.gitlab_projects[0]
+    touched_at = emulated.org.touch_merge_request(project.name, 2)
+    new_iid = emulated.org.add_pull_request(project.name, host="gitlab")
+    emulated.clear_requests()
+
+    org.sync("gitlab")
+
+    assert stored_counts(org) == expected_counts(emulated)
+    [[updated_at]] = org.query(
+        "SELECT updated_at FROM metadata.gitlab_merge_requests WHERE project_id = ? AND iid = 2",
+        [project.repo_id])
+    assert updated_at == touched_at.replace(tzinfo=None)
+    assert org.query("SELECT count(*) FROM metadata.gitlab_merge_requests WHERE iid = ?",
+                     [new_iid]) == [(1,)]
+    details = emulated.count_requests("gitlab", "GET /projects/{id}/merge_requests/{iid}")
+    assert details == 2  # only the touched and the new merge request are fetched again
+    assert emulated.count_requests("gitlab", "GET /users/{id}", status=304) > 0
+
+
+def test_configured_projects_are_synced_alone_and_conditionally(sieve_org, emulated):
+    project = emulated.org.gitlab_projects[0]
+    org = sieve_org("acme")
+    connect(org, emulated, projects=[project.name])
+    org.sync("gitlab")
+    assert org.query("SELECT id, path_with_namespace FROM metadata.gitlab_projects") == [
+        (project.repo_id, f"{GROUP}/{project.name}")]
+    emulated.clear_requests()
+
+    org.sync("gitlab")
+
+    assert emulated.count_requests("gitlab", "GET /projects/{id}", status=304) == 1
+    assert all(is_limited(record) for record in emulated.requests)
+
+
+# -- faults, interruptions, privacy --------------------------------------------------------------
+
+
+FAULTS = {
+    "5xx burst": lambda faults: faults.server_errors(r"/merge_requests\?", times=3, status=503),
+    "truncated json": lambda faults: faults.truncated_json(r"/repository/commits", times=2),
+    "invalid json": lambda faults: faults.invalid_json(r"/approvals", times=1),
+    "dropped connection": lambda faults: faults.dropped_connection(r"/users/", times=2),
+    "repeated page": lambda faults: faults.repeated_page(r"page=2", times=4),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_sync_under_a_fault_ends_identical_to_a_clean_sync(sieve_org, emulated, monkeypatch,
+                                                           fault):
+    monkeypatch.setattr(gitlab, "PAGE_SIZE", 5)  # several pages per listing, to repeat one
+    clean = clean_content(sieve_org, emulated)
+    FAULTS[fault](emulated.faults)
+    org = sieve_org("faulty")
+    connect(org, emulated)
+
+    org.sync("gitlab")
+
+    assert emulated.faults.events, "the fault never fired"
+    assert content(org) == clean
+
+
+def test_sync_waits_out_a_rate_limit_and_ends_identical(sieve_org, emulated):
+    clean = clean_content(sieve_org, emulated)
+    emulated.faults.secondary_rate_limit(r"/pipelines\?", times=1, retry_after=1, api="gitlab")
+    org = sieve_org("limited")
+    connect(org, emulated)
+
+    started = time.monotonic()
+    org.sync("gitlab", sleep=time.sleep)  # the emulator's window is wall-clock time
+
+    assert [event.kind for event in emulated.faults.events] == ["secondary_rate_limit"]
+    limited = [r for r in emulated.requests if r.status == 429]
+    assert len(limited) == 1
+    assert time.monotonic() - started >= 1.0
+    assert content(org) == clean
+
+
+def test_sync_retries_a_timed_out_request_and_ends_identical(sieve_org, emulated, monkeypatch):
+    clean = clean_content(sieve_org, emulated)
+    monkeypatch.setattr(gitlab, "REQUEST_TIMEOUT", (2.0, 0.3))
+    emulated.faults.slow(r"/deployments\?", seconds=0.6, times=1)
+    org = sieve_org("slow")
+    connect(org, emulated)
+
+    [summary] = org.sync("gitlab")
+
+    assert summary.http["retries"] >= 1
+    assert content(org) == clean
+
+
+class Killed(Exception):
+    """Stands for the process dying mid-sync."""
+
+
+@pytest.mark.parametrize("batches_before_kill", [1, 4, 12, 25])
+def test_killed_sync_rerun_converges_to_a_clean_sync(sieve_org, emulated, monkeypatch,
+                                                     batches_before_kill):
+    clean = clean_content(sieve_org, emulated)
+    org = sieve_org("killed")
+    connect(org, emulated)
+    fetch = GitLabConnector.fetch
+
+    def dying_fetch(self):
+        for number, batch in enumerate(fetch(self), start=1):
+            if number > batches_before_kill:
+                raise Killed
+            yield batch
+
+    monkeypatch.setattr(GitLabConnector, "fetch", dying_fetch)
+    with pytest.raises(Killed):
+        org.sync("gitlab")
+    monkeypatch.setattr(GitLabConnector, "fetch", fetch)
+
+    org.sync("gitlab")
+
+    assert content(org) == clean
+
+
+def test_no_canary_and_no_forbidden_pii_is_stored(sieve_org, emulated):
+    org = sieve_org("acme")
+    connect(org, emulated)
+    org.sync("gitlab")
+
+    values = [str(value) for rows in org.snapshot().values() for row in rows for value in row
+              if value is not None]
+    stored = "\n".join(values)
+    assert len(values) > 1000
+    assert [c for c in emulated.canaries() if c in stored] == []
+    assert [p for p in emulated.forbidden_pii() if p in stored] == []
+
+
+def test_a_rejected_token_says_which_connection_to_reconnect(sieve_org, emulated):
+    org = sieve_org("acme")
+    connection = org.connect("gitlab", {"base_url": emulated.base_url("gitlab"), "group": GROUP},
+                             {"token": "not-the-token"})
+
+    with pytest.raises(AuthenticationError) as raised:
+        org.sync("gitlab")
+
+    message = str(raised.value)
+    assert "'acme'" in message and connection.id in message
+    assert "sieve connect acme gitlab" in message
+    assert "not-the-token" not in message
+
+
+# -- check and plain helpers ------------------------------------------------------------------
+
+
+def test_check_makes_one_request_and_describes_the_group(sieve_org, emulated):
+    from resources.connectors.base import ConnectorContext, SyncState
+
+    org = sieve_org("acme")
+    connection = connect(org, emulated)
+    control_plane = org.sieve.control_plane
+    context = ConnectorContext("acme", connection, control_plane.credentials(connection),
+                               SyncState(control_plane, connection.id))
+
+    description = GitLabConnector(context).check()
+
+    assert GROUP in description and "1 project(s) visible" in description
+    assert len(emulated.requests) == 1
+
+
+def test_project_streams_skip_switched_off_features():
+    assert project_streams({}) == ("merge_requests", "commits", "pipelines", "deployments")
+    assert project_streams({"empty_repo": True, "builds_access_level": "disabled",
+                            "environments_access_level": "private"}) == (
+        "merge_requests", "deployments")
+    assert project_streams({"merge_requests_enabled": False, "jobs_enabled": True,
+                            "repository_access_level": "disabled"}) == (
+        "pipelines", "deployments")
+
+
+def test_base_url_and_project_paths():
+    assert api_root("https://gitlab.example.com/") == "https://gitlab.example.com/api/v4"
+    assert api_root("https://host/gitlab/api/v4") == "https://host/gitlab/api/v4"
+    assert project_path("acme/platform", "api") == "acme/platform/api"
+    assert project_path("acme/platform", "acme/platform/sub/api") == "acme/platform/sub/api"
