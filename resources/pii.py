@@ -17,8 +17,10 @@ Decisions (documented in docs/allow-list.md as well):
   passes their checksum. Distinctively formatted ones (dashed SSN, UK NINO, ES DNI/NIE,
   FR NIR, IT codice fiscale, BR CPF, grouped Aadhaar) are removed wherever they appear.
 - Phone numbers: international numbers anywhere; domestic numbers when formatted with
-  separators and valid for one of the configured regions; a bare digit run only next to a
-  phone word ("call 5551234567"), because bare runs are usually ids and timestamps.
+  separators, valid for one of the configured regions and written as people there write
+  them (with the trunk prefix, e.g. "030 1234567", or in the NANP/Indian/Brazilian grouping
+  without it); a bare digit run only next to a phone word ("call 5551234567"), because
+  bare runs and odd groupings are usually ids, ranges and timestamps.
 - Inside URLs, emails and Slack mentions only IP addresses are looked for: long numeric ids
   in links are common and are not phone or card numbers.
 """
@@ -229,7 +231,8 @@ _ADDRESS = re.compile(
 # Six or more digits, possibly separated: every card, IBAN, national id and phone number has
 # such a run. Phone numbers need seven.
 _DIGIT_RUN = re.compile(r"\d(?:[\s().\-/]{0,3}\d){5}")
-_PHONE_WINDOW = re.compile(r"\+?\(?\d(?:[\s().\-/]{0,3}\d){6,}")
+# Not inside a word, a dotted number or a dashed id ("CVE-2024-12345", a UUID's tail).
+_PHONE_WINDOW = re.compile(r"(?<![\w.+/-])\+?\(?\d(?:[\s().\-/]{0,3}\d){6,}")
 _DATE_OR_TIME = re.compile(
     r"(?<![\d.])(?:\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2\d{4})"
     r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\d.])"
@@ -237,6 +240,13 @@ _DATE_OR_TIME = re.compile(
 )
 _PHONE_WINDOW_MARGIN = 12
 _MAX_WINDOW_GROUPS = 12
+_NANP_GROUPINGS = frozenset({(3, 3, 4), (1, 3, 3, 4), (10,), (11,)})
+_UNPREFIXED_GROUPINGS = {
+    "US": _NANP_GROUPINGS,
+    "CA": _NANP_GROUPINGS,
+    "IN": frozenset({(5, 5), (3, 3, 4), (4, 3, 3), (10,)}),
+    "BR": frozenset({(2, 4, 4), (2, 5, 4), (2, 8), (2, 9), (10,), (11,)}),
+}
 _MATCHER_WINDOW_LIMIT = 64  # phonenumbers' matcher is slow; no phone number is this long
 _DIGIT_GROUP = re.compile(r"\d+")
 _MIN_PHONE_DIGITS, _MAX_PHONE_DIGITS = 7, 17
@@ -409,12 +419,16 @@ class PiiScrubber:
                 return phonenumbers.is_valid_number(phonenumbers.parse(stripped, None))
             if stripped.startswith("00"):
                 return phonenumbers.is_valid_number(phonenumbers.parse("+" + stripped[2:], None))
-            digits = "".join(_DIGIT_GROUP.findall(text))
+            groups = _DIGIT_GROUP.findall(text)
+            digits = "".join(groups)
+            grouping = tuple(len(group) for group in groups)
             for region, national_prefix, national_number in self._region_number_patterns:
                 if national_prefix and digits.startswith(national_prefix):
                     candidate = digits[len(national_prefix):]
-                else:
+                elif _written_without_prefix(region, national_prefix, grouping):
                     candidate = digits
+                else:
+                    continue
                 if national_number.fullmatch(candidate) and phonenumbers.is_valid_number(
                     phonenumbers.parse(text, region)
                 ):
@@ -595,6 +609,19 @@ def _find_labelled(probe: str, pattern: re.Pattern, kind: str, min_digits: int =
 
 def _find_addresses(probe: str) -> list[Span]:
     return [(match.start(), match.end(), "address") for match in _ADDRESS.finditer(probe)]
+
+
+def _written_without_prefix(region: str, national_prefix: str, grouping: tuple[int, ...]) -> bool:
+    """Whether digits without the trunk prefix are a domestic number as people write them.
+
+    phonenumbers also accepts e.g. German numbers without their leading 0, which turns
+    ids like "2024-000123" into valid numbers; but in countries with a trunk prefix people
+    write it, except in the few where the conventional grouping omits it (NANP, Indian
+    mobiles, Brazilian area codes).
+    """
+    if not national_prefix:
+        return len(grouping) == 1 or max(grouping) <= 5
+    return grouping in _UNPREFIXED_GROUPINGS.get(region, ())
 
 
 def _may_be_phone(window: str, numeric: str, start: int) -> bool:

@@ -24,6 +24,12 @@ REMOVED = [
     ("mobile +91 98765 43210", "mobile [phone]"),
     ("call 5551234567 now", "call [phone] now"),
     ("ticket 12 020 7946 0958", "ticket 12 [phone]"),
+    ("call (11) 91234-5678", "call [phone]"),
+    ("cell 347 123 4567", "cell [phone]"),
+    ("móvil 612 34 56 78", "móvil [phone]"),
+    ("AU 0412 345 678", "AU [phone]"),
+    ("NL 06-12345678", "NL [phone]"),
+    ("dial 1-415-555-2671", "dial [phone]"),
     # IP addresses, v4 and v6, also inside URLs
     ("server 10.0.0.1:8080 is down", "server [ip]:8080 is down"),
     ("from 192.168.1.254.", "from [ip]."),
@@ -128,6 +134,18 @@ KEPT = [
     "NHS 2024 roadmap",
     "SSN validation for 12 fields",
     "Merge branch 'main' into feature, OR 12345 rows",
+    "id 123e4567-e89b-12d3-a456-426614174000",
+    "fixes CVE-2024-12345",
+    "ISBN 978-3-16-148410-0",
+    "order 2024-000123 shipped",
+    "build 20240105.3",
+    "NodePort range 30000-32767",
+    "calver 2024.01.05.1",
+    "555-0100",
+    "semver 1.2.3+20130313144700",
+    "mac 00:1a:2b:3c:4d:5e",
+    "error code 0x80070005",
+    "lat 40.7128 lon -74.0060",
 ]
 
 
