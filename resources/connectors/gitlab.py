@@ -257,27 +257,38 @@ class GitLabConnector(Connector):
         cursor = self.context.state.cursor(cursor_key)
         return format_time(parse_time(cursor) + step) if cursor else None
 
-    def _merge_requests(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
-        params = {"state": "all", "scope": "all", "order_by": "updated_at", "sort": "desc",
-                  "per_page": PAGE_SIZE,
-                  "updated_after": self._since(f"{MERGE_REQUESTS}:{project_id}", API_TIME_STEP)}
+    def _updated_after(self, stream: str, project_id: int, **extra: str) -> dict:
+        """Params of a listing newest first, limited by the stream's cursor."""
+        return {"order_by": "updated_at", "sort": "desc", "per_page": PAGE_SIZE,
+                "updated_after": self._since(f"{stream}:{project_id}", API_TIME_STEP), **extra}
+
+    def _with_details(self, path: str, params: dict, key: str
+                      ) -> Iterator[tuple[list[dict], datetime | None]]:
+        """Each page of a listing as the details (``{path}/{item[key]}``) of its items not
+        seen earlier in the walk, with the newest ``updated_at`` listed so far. The listing's
+        own timestamps make the cursor: a detail may already show a later update."""
         newest = None
-        fresh = Deduplicator(lambda merge_request: merge_request["iid"])
-        for page in self.client.paginate(f"/projects/{project_id}/merge_requests", params,
-                                         style=PaginationStyle.GITLAB):
+        fresh = Deduplicator(lambda item: item[key])
+        for page in self.client.paginate(path, params, style=PaginationStyle.GITLAB):
             details = []
-            for merge_request in fresh.fresh(page.items):
-                newest = later(newest, merge_request["updated_at"])
-                iid = merge_request["iid"]
-                detail = self.client.get_json(
-                    f"/projects/{project_id}/merge_requests/{iid}").data
+            for item in fresh.fresh(page.items):
+                newest = later(newest, item["updated_at"])
+                details.append(self.client.get_json(f"{path}/{item[key]}").data)
+            yield details, newest
+
+    def _merge_requests(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
+        newest = None
+        for details, newest in self._with_details(
+                f"/projects/{project_id}/merge_requests",
+                self._updated_after(MERGE_REQUESTS, project_id, state="all", scope="all"), "iid"):
+            for detail in details:
                 for field in _MERGE_REQUEST_PEOPLE:
                     self._see(detail.get(field))
-                details.append(detail)
-                yield from self._approvals(project_id, iid)
-                yield from self._merge_request_commits(project_id, iid)
             if details:
                 yield RawBatch("gitlab_merge_requests", details)
+            for detail in details:
+                yield from self._approvals(project_id, detail["iid"])
+                yield from self._merge_request_commits(project_id, detail["iid"])
         return newest
 
     def _approvals(self, project_id: int, iid: int) -> Iterator[RawBatch]:
@@ -321,28 +332,19 @@ class GitLabConnector(Connector):
         return newest
 
     def _pipelines(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
-        params = {"order_by": "updated_at", "sort": "desc", "per_page": PAGE_SIZE,
-                  "updated_after": self._since(f"{PIPELINES}:{project_id}", API_TIME_STEP)}
         newest = None
-        fresh = Deduplicator(lambda pipeline: pipeline["id"])
-        for page in self.client.paginate(f"/projects/{project_id}/pipelines", params,
-                                         style=PaginationStyle.GITLAB):
-            details = []
-            for pipeline in fresh.fresh(page.items):
-                newest = later(newest, pipeline["updated_at"])
-                detail = self.client.get_json(
-                    f"/projects/{project_id}/pipelines/{pipeline['id']}").data
+        for details, newest in self._with_details(f"/projects/{project_id}/pipelines",
+                                                  self._updated_after(PIPELINES, project_id), "id"):
+            for detail in details:
                 self._see(detail.get("user"))
-                details.append(detail)
             if details:
                 yield RawBatch("gitlab_pipelines", details)
         return newest
 
     def _deployments(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
-        params = {"order_by": "updated_at", "sort": "desc", "per_page": PAGE_SIZE,
-                  "updated_after": self._since(f"{DEPLOYMENTS}:{project_id}", API_TIME_STEP)}
         newest = None
-        for page in self.client.paginate(f"/projects/{project_id}/deployments", params,
+        for page in self.client.paginate(f"/projects/{project_id}/deployments",
+                                         self._updated_after(DEPLOYMENTS, project_id),
                                          style=PaginationStyle.GITLAB):
             for deployment in page.items:
                 newest = later(newest, deployment["updated_at"])
