@@ -1,0 +1,568 @@
+"""GitHub connector (github.com, or Enterprise Server with a base URL such as
+``https://HOST/api/v3``): repositories, pull requests with their reviews and commits, default-
+branch commits, issues, deployments and their statuses, releases, tags, Actions workflow runs
+and the people seen in them.
+
+Settings: ``{"owner": ORG_OR_USER, "repos": [names] (empty: every repository of the owner),
+"base_url"}``; credentials: ``{"token"}`` (a classic token with ``repo`` and ``read:org``, or a
+fine-grained token with read access to metadata, contents, pull requests, issues, deployments
+and actions).
+
+Request plan for one sync (every listing asks for ``per_page=100``; "cond." marks a conditional
+request: ``If-None-Match`` with the ETag stored when its data became durable):
+
+1. Repositories — ``GET /orgs/{owner}/repos?sort=pushed&direction=desc`` (cond. first page;
+   ``/users/{owner}/repos?type=owner`` when the owner is a user), or cond.
+   ``GET /repos/{owner}/{name}`` for each configured name. The repositories' ids, names and
+   ``pushed_at`` are kept as a cursor, so a 304 still tells which repositories to walk.
+2. Per repository:
+
+   - Pull requests — ``GET /repos/{o}/{r}/pulls?state=all&sort=updated&direction=desc``
+     (cond. first page); paging stops at the first pull request older than the stream's
+     high-water mark. Only *changed* pull requests (updated after the mark, or at the mark
+     but not seen there) get ``GET /pulls/{n}`` (the listing lacks additions, deletions,
+     changed_files, commits, merged, merged_by and the comment counts the allow-list keeps),
+     ``GET /pulls/{n}/reviews`` and ``GET /pulls/{n}/commits``. An unchanged pull request costs
+     nothing. ``/pulls/{n}/files`` is never requested: the allow-list keeps only the counts the
+     detail carries, not file paths, and that endpoint returns patches.
+   - Issues — ``GET /repos/{o}/{r}/issues?state=all&sort=updated&direction=desc&since=CURSOR``
+     (cond. first page). The listing also returns pull requests; the allow-list refuses them.
+   - Default branch — only when the repository's ``pushed_at`` moved since its commits and
+     tags were last stored (both change only by a push): ``GET /repos/{o}/{r}/commits?since=
+     CURSOR`` (cond. first page) and every page of ``GET /repos/{o}/{r}/tags``. Commit detail
+     (``/commits/{sha}``) is never requested: it would cost one request per commit and carries
+     patches; the sizes of what lands come from the pull request detail, so the
+     additions/deletions/files_changed columns of ``github_commits`` stay empty.
+   - Deployments — ``GET /repos/{o}/{r}/deployments`` (cond. first page; all pages when it
+     changed) and ``GET /deployments/{id}/statuses`` only for deployments whose ``updated_at``
+     moved past the stream's high-water mark (a new status updates its deployment).
+   - Releases — ``GET /repos/{o}/{r}/releases`` (cond. first page; all pages when it changed).
+   - Workflow runs — ``GET /repos/{o}/{r}/actions/runs`` (cond. first page, newest created
+     first); paging stops below the floor: the creation time of the oldest run still unfinished
+     at the last sync (runs stuck for more than three days are not waited for), or else of the
+     newest run. A 404 (Actions unavailable, e.g. on an Enterprise Server without it) skips it.
+3. Users — cond. ``GET /users/{login}`` once per login referenced by a record fetched in this
+   sync (authors, reviewers, committers, assignees, creators, actors); a 404 (deleted account)
+   is skipped. Validators are keyed by a hash of the login, so no login is kept in sync state.
+
+Requests per stored record, first sync: about 1/100 per listed record, plus 3 per pull request
+(detail, reviews, commits — the API's minimum for the fields kept) and 1 per deployment
+(statuses). A second sync of an unchanged organization costs one 304 for the repositories and
+five per repository (pulls, issues, deployments, releases, runs), except that the issues
+request right after the first sync returns the cursor's boundary issue once (``since`` is
+inclusive) and becomes a 304 from the sync after. No user, detail or sub-listing is requested.
+
+Incremental correctness: cursors and validators travel on the last batch of their stream, so
+they are committed only after everything the stream fetched is durable; a killed sync refetches
+from the last committed state and the natural-key upserts absorb what is fetched twice.
+Known approximations: a first page answered 304 vouches for the whole listing, which is exact
+for listings ordered by recency and for any listing of one page (repositories beyond the first
+hundred can carry a stale star or issue count until a push moves them up); ``since`` on commits
+compares commit dates, so a commit pushed long after it was committed (a fast-forward of old
+commits) is missed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from resources.connectors.base import Connector, RawBatch
+from resources.errors import SieveError
+from resources.http import (
+    BearerToken,
+    ClientStats,
+    Deduplicator,
+    HttpClient,
+    NotFoundError,
+    Page,
+    PaginationStyle,
+    RequestRejectedError,
+    SourceKind,
+    Validators,
+)
+
+log = logging.getLogger("sieve.connectors.github")
+
+DEFAULT_BASE_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+PAGE_SIZE = 100
+# (connect, read) seconds for one request.
+REQUEST_TIMEOUT = (5.0, 30.0)
+# A workflow run unfinished for longer than this is treated as abandoned (stuck "queued" runs
+# exist); waiting for it would make every sync walk all runs created since.
+RUN_WAIT_LIMIT = timedelta(days=3)
+
+REPOSITORIES = "github_repositories"
+PULL_REQUESTS = "github_pull_requests"
+REVIEWS = "github_pull_request_reviews"
+PULL_REQUEST_COMMITS = "github_pull_request_commits"
+COMMITS = "github_commits"
+ISSUES = "github_issues"
+DEPLOYMENTS = "github_deployments"
+DEPLOYMENT_STATUSES = "github_deployment_statuses"
+RELEASES = "github_releases"
+TAGS = "github_tags"
+WORKFLOW_RUNS = "github_workflow_runs"
+USERS = "github_users"
+
+REPOSITORIES_STREAM = "repositories"
+
+
+def parse_timestamp(text: str) -> datetime:
+    """GitHub's ISO 8601 UTC timestamps ("2024-05-01T10:00:00Z") as aware datetimes."""
+    return datetime.fromisoformat(text)
+
+
+def format_timestamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class HighWaterMark:
+    """How far a stream ordered by ``updated_at`` has been stored: the newest ``updated_at``
+    and the keys of the items stored at exactly that instant.
+
+    GitHub's timestamps have one-second resolution, so an item updated in the same second as
+    the newest one stored, but after it was read, shares the mark; the keys tell the two apart,
+    so such an item is neither skipped nor is the stored one fetched again.
+    """
+
+    at: datetime | None = None
+    keys: set[str] = field(default_factory=set)
+
+    @classmethod
+    def parse(cls, text: str | None) -> HighWaterMark:
+        if not text:
+            return cls()
+        value = json.loads(text)
+        return cls(parse_timestamp(value["at"]), set(value["keys"]))
+
+    def dumps(self) -> str | None:
+        if self.at is None:
+            return None
+        return json.dumps({"at": format_timestamp(self.at), "keys": sorted(self.keys)})
+
+    def copy(self) -> HighWaterMark:
+        return HighWaterMark(self.at, set(self.keys))
+
+    def is_past(self, at: datetime) -> bool:
+        """Whether an item updated at ``at`` is older than everything not yet stored."""
+        return self.at is not None and at < self.at
+
+    def is_new(self, at: datetime, key: str) -> bool:
+        return self.at is None or at > self.at or (at == self.at and key not in self.keys)
+
+    def advance(self, at: datetime, key: str) -> None:
+        if self.at is None or at > self.at:
+            self.at, self.keys = at, {key}
+        elif at == self.at:
+            self.keys.add(key)
+
+
+@dataclass(frozen=True)
+class RepositoryRef:
+    """What the per-repository walk needs to know of a repository."""
+
+    id: int
+    full_name: str
+    pushed_at: str | None
+
+    @classmethod
+    def of(cls, record: dict) -> RepositoryRef:
+        return cls(record["id"], record["full_name"], record.get("pushed_at"))
+
+
+def dump_repository_index(repositories: list[RepositoryRef]) -> str:
+    return json.dumps([[r.id, r.full_name, r.pushed_at] for r in repositories])
+
+
+def parse_repository_index(text: str | None) -> list[RepositoryRef]:
+    return [RepositoryRef(*entry) for entry in json.loads(text)] if text else []
+
+
+def run_floor(newest_created: datetime, oldest_unfinished: datetime | None) -> datetime:
+    """Where the next walk of workflow runs (newest created first) may stop."""
+    if oldest_unfinished is not None and oldest_unfinished >= newest_created - RUN_WAIT_LIMIT:
+        return oldest_unfinished
+    return newest_created
+
+
+class GitHubConnector(Connector):
+    source = "github"
+    entities = (REPOSITORIES, PULL_REQUESTS, REVIEWS, PULL_REQUEST_COMMITS, COMMITS, ISSUES,
+                DEPLOYMENTS, DEPLOYMENT_STATUSES, RELEASES, TAGS, WORKFLOW_RUNS, USERS)
+
+    def __init__(self, context):
+        super().__init__(context)
+        self._client: HttpClient | None = None
+        # Logins referenced by the records fetched in this sync, in first-seen order.
+        self._logins: dict[str, None] = {}
+
+    # -- Connector -------------------------------------------------------------------------
+
+    def check(self) -> str:
+        owner = self._owner()
+        client = self._http()
+        try:
+            client.get_json(f"/orgs/{owner}")
+            kind = "organization"
+        except NotFoundError:
+            client.get_json(f"/users/{owner}")
+            kind = "user account"
+        return f"GitHub {kind} {owner!r} on {urlsplit(client.base_url).netloc}"
+
+    def fetch(self) -> Iterator[RawBatch]:
+        try:
+            repositories = yield from self._repositories()
+            for repo in repositories:
+                yield from self._pull_requests(repo)
+                yield from self._issues(repo)
+                yield from self._default_branch(repo)
+                yield from self._deployments(repo)
+                yield from self._releases(repo)
+                yield from self._workflow_runs(repo)
+            yield from self._users()
+        finally:
+            if self._client is not None:
+                self._client.close()
+
+    def stats(self) -> ClientStats | None:
+        return self._client.stats if self._client is not None else None
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _owner(self) -> str:
+        owner = (self.context.settings.get("owner") or "").strip()
+        if not owner:
+            slug = self.context.org_slug
+            raise SieveError(
+                f"GitHub connection {self.context.connection.id!r} of organization {slug!r} "
+                f"names no owner. Re-connect with `sieve connect {slug} github --owner "
+                "ORG_OR_USER --token-env VAR`."
+            )
+        return owner
+
+    def _http(self) -> HttpClient:
+        if self._client is None:
+            context = self.context
+            optional = {"sleep": context.sleep} if context.sleep is not None else {}
+            self._client = HttpClient(
+                context.settings.get("base_url") or DEFAULT_BASE_URL,
+                BearerToken(context.credentials["token"].reveal()),
+                source=SourceKind.GITHUB,
+                context=context.error_context(),
+                timeout=REQUEST_TIMEOUT,
+                limits=context.limits,
+                validators=context.state,
+                headers={"Accept": "application/vnd.github+json",
+                         "X-GitHub-Api-Version": API_VERSION},
+                **optional,
+            )
+        return self._client
+
+    def _pages(self, path: str, params: dict | None = None, *, conditional_key: str | None = None,
+               items_field: str | None = None) -> Iterator[Page]:
+        return self._http().paginate(
+            path, {"per_page": PAGE_SIZE, **(params or {})}, style=PaginationStyle.GITHUB,
+            items_field=items_field, conditional_key=conditional_key)
+
+    def _cursor(self, stream: str) -> str | None:
+        return self.context.state.cursor(stream)
+
+    def _note_people(self, records: list[dict], *fields: str) -> None:
+        """Remember the logins in ``fields`` (user objects or lists of them) for /users."""
+        for record in records:
+            for name in fields:
+                value = record.get(name)
+                for user in value if isinstance(value, list) else (value,):
+                    if isinstance(user, dict) and user.get("login"):
+                        self._logins[user["login"]] = None
+
+    def _user_validator_key(self, login: str) -> str:
+        salted = f"{self.context.connection.id}\0{login}".encode()
+        return "user:" + hashlib.sha256(salted).hexdigest()[:32]
+
+    # -- repositories ----------------------------------------------------------------------
+
+    def _repositories(self) -> Generator[RawBatch, None, list[RepositoryRef]]:
+        known = parse_repository_index(self._cursor(REPOSITORIES_STREAM))
+        names = self.context.settings.get("repos") or []
+        if names:
+            return (yield from self._configured_repositories(names, known))
+        return (yield from self._owner_repositories(known))
+
+    def _owner_repositories(self, known: list[RepositoryRef]
+                            ) -> Generator[RawBatch, None, list[RepositoryRef]]:
+        found: list[RepositoryRef] = []
+        validators: tuple[Validators, ...] = ()
+        unique = Deduplicator(lambda record: record["id"])
+        for page in self._owner_repository_pages():
+            if page.not_modified:
+                yield RawBatch(REPOSITORIES, [], not_modified=True)
+                return known
+            validators = (page.validators,) if page.validators else validators
+            found += [RepositoryRef.of(record) for record in unique.fresh(page.items)]
+            yield RawBatch(REPOSITORIES, page.items)
+        yield RawBatch(REPOSITORIES, [], cursors={REPOSITORIES_STREAM: dump_repository_index(found)},
+                       validators=validators)
+        return found
+
+    def _owner_repository_pages(self) -> Iterator[Page]:
+        owner = self._owner()
+        params = {"sort": "pushed", "direction": "desc"}
+        try:
+            pages = self._pages(f"/orgs/{owner}/repos", {**params, "type": "all"},
+                                conditional_key=REPOSITORIES_STREAM)
+            first = next(pages)
+        except NotFoundError:
+            # Not an organization: the owner is a user account.
+            pages = self._pages(f"/users/{owner}/repos", {**params, "type": "owner"},
+                                conditional_key=REPOSITORIES_STREAM)
+            first = next(pages)
+        yield first
+        yield from pages
+
+    def _configured_repositories(self, names: list[str], known: list[RepositoryRef]
+                                 ) -> Generator[RawBatch, None, list[RepositoryRef]]:
+        owner = self._owner()
+        by_name = {ref.full_name.lower(): ref for ref in known}
+        found: list[RepositoryRef] = []
+        validators: list[Validators] = []
+        for name in names:
+            full_name = f"{owner}/{name}"
+            response = self._http().get_json(f"/repos/{full_name}",
+                                             conditional_key=f"repository:{full_name}")
+            if response.not_modified:
+                # Its validator was committed after the index that holds it (same batch).
+                found.append(by_name[full_name.lower()])
+                yield RawBatch(REPOSITORIES, [], not_modified=True)
+                continue
+            found.append(RepositoryRef.of(response.data))
+            if response.validators:
+                validators.append(response.validators)
+            yield RawBatch(REPOSITORIES, [response.data])
+        yield RawBatch(REPOSITORIES, [], cursors={REPOSITORIES_STREAM: dump_repository_index(found)},
+                       validators=tuple(validators))
+        return found
+
+    # -- pull requests ---------------------------------------------------------------------
+
+    def _pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        stream = f"pulls:{repo.id}"
+        stored = HighWaterMark.parse(self._cursor(stream))
+        newest = stored.copy()
+        validators: tuple[Validators, ...] = ()
+        unique = Deduplicator(lambda pull: pull["number"])
+        params = {"state": "all", "sort": "updated", "direction": "desc"}
+        for page in self._pages(f"/repos/{repo.full_name}/pulls", params, conditional_key=stream):
+            if page.not_modified:
+                yield RawBatch(PULL_REQUESTS, [], not_modified=True)
+                return
+            validators = (page.validators,) if page.validators else validators
+            changed, reached_stored = [], False
+            for pull in unique.fresh(page.items):
+                updated, number = parse_timestamp(pull["updated_at"]), pull["number"]
+                if stored.is_past(updated):
+                    reached_stored = True
+                    break
+                if stored.is_new(updated, str(number)):
+                    changed.append(number)
+                    newest.advance(updated, str(number))
+            yield from self._changed_pull_requests(repo, changed)
+            if reached_stored:
+                break
+        cursors = {stream: newest.dumps()} if newest.at else {}
+        yield RawBatch(PULL_REQUESTS, [], cursors=cursors, validators=validators)
+
+    def _changed_pull_requests(self, repo: RepositoryRef, numbers: list[int]
+                               ) -> Iterator[RawBatch]:
+        details = []
+        for number in numbers:
+            try:
+                details.append(self._http().get_json(f"/repos/{repo.full_name}/pulls/{number}").data)
+            except NotFoundError:
+                log.info("GitHub repository %s: pull request %s vanished while syncing; skipped",
+                         repo.id, number)
+        if not details:
+            return
+        self._note_people(details, "user", "merged_by", "assignees")
+        yield RawBatch(PULL_REQUESTS, details)
+        for detail in details:
+            number = detail["number"]
+            parent = {"repository_id": repo.id, "pull_number": number}
+            base = f"/repos/{repo.full_name}/pulls/{number}"
+            for page in self._pages(f"{base}/reviews"):
+                self._note_people(page.items, "user")
+                yield RawBatch(REVIEWS, page.items, parent=parent)
+            for page in self._pages(f"{base}/commits"):
+                self._note_people(page.items, "author", "committer")
+                yield RawBatch(PULL_REQUEST_COMMITS, page.items, parent=parent)
+
+    # -- issues ----------------------------------------------------------------------------
+
+    def _issues(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        stream = f"issues:{repo.id}"
+        since = self._cursor(stream)
+        newest = since
+        validators: tuple[Validators, ...] = ()
+        params = {"state": "all", "sort": "updated", "direction": "desc"}
+        if since:
+            params["since"] = since
+        parent = {"repository_id": repo.id}
+        for page in self._pages(f"/repos/{repo.full_name}/issues", params, conditional_key=stream):
+            if page.not_modified:
+                yield RawBatch(ISSUES, [], parent, not_modified=True)
+                return
+            validators = (page.validators,) if page.validators else validators
+            newest = _latest(newest, (issue["updated_at"] for issue in page.items))
+            self._note_people(page.items, "user", "assignees")
+            yield RawBatch(ISSUES, page.items, parent=parent)
+        yield RawBatch(ISSUES, [], parent, cursors={stream: newest} if newest else {},
+                       validators=validators)
+
+    # -- default branch: commits and tags --------------------------------------------------
+
+    def _default_branch(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        pushed_stream = f"pushed:{repo.id}"
+        if repo.pushed_at is None or self._cursor(pushed_stream) == repo.pushed_at:
+            return
+        stream = f"commits:{repo.id}"
+        since = self._cursor(stream)
+        newest = since
+        validators: tuple[Validators, ...] = ()
+        parent = {"repository_id": repo.id}
+        try:
+            for page in self._pages(f"/repos/{repo.full_name}/commits",
+                                    {"since": since} if since else None, conditional_key=stream):
+                if page.not_modified:
+                    yield RawBatch(COMMITS, [], parent, not_modified=True)
+                    break
+                validators = (page.validators,) if page.validators else validators
+                newest = _latest(newest, (c["commit"]["committer"]["date"] for c in page.items))
+                self._note_people(page.items, "author", "committer")
+                yield RawBatch(COMMITS, page.items, parent=parent)
+        except RequestRejectedError as error:
+            if error.status != 409:  # 409: the repository is empty
+                raise
+        for page in self._pages(f"/repos/{repo.full_name}/tags"):
+            yield RawBatch(TAGS, page.items, parent=parent)
+        cursors = {pushed_stream: repo.pushed_at, **({stream: newest} if newest else {})}
+        yield RawBatch(COMMITS, [], parent, cursors=cursors, validators=validators)
+
+    # -- deployments and their statuses ----------------------------------------------------
+
+    def _deployments(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        stream = f"deployments:{repo.id}"
+        stored = HighWaterMark.parse(self._cursor(stream))
+        newest = stored.copy()
+        validators: tuple[Validators, ...] = ()
+        unique = Deduplicator(lambda deployment: deployment["id"])
+        parent = {"repository_id": repo.id}
+        base = f"/repos/{repo.full_name}/deployments"
+        for page in self._pages(base, conditional_key=stream):
+            if page.not_modified:
+                yield RawBatch(DEPLOYMENTS, [], parent, not_modified=True)
+                return
+            validators = (page.validators,) if page.validators else validators
+            self._note_people(page.items, "creator")
+            yield RawBatch(DEPLOYMENTS, page.items, parent=parent)
+            for deployment in unique.fresh(page.items):
+                updated, key = parse_timestamp(deployment["updated_at"]), str(deployment["id"])
+                if not stored.is_new(updated, key):
+                    continue
+                newest.advance(updated, key)
+                status_parent = {**parent, "deployment_id": deployment["id"]}
+                for status_page in self._pages(f"{base}/{deployment['id']}/statuses"):
+                    self._note_people(status_page.items, "creator")
+                    yield RawBatch(DEPLOYMENT_STATUSES, status_page.items, parent=status_parent)
+        cursors = {stream: newest.dumps()} if newest.at else {}
+        yield RawBatch(DEPLOYMENTS, [], parent, cursors=cursors, validators=validators)
+
+    # -- releases --------------------------------------------------------------------------
+
+    def _releases(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        stream = f"releases:{repo.id}"
+        validators: tuple[Validators, ...] = ()
+        parent = {"repository_id": repo.id}
+        for page in self._pages(f"/repos/{repo.full_name}/releases", conditional_key=stream):
+            if page.not_modified:
+                yield RawBatch(RELEASES, [], parent, not_modified=True)
+                return
+            validators = (page.validators,) if page.validators else validators
+            self._note_people(page.items, "author")
+            yield RawBatch(RELEASES, page.items, parent=parent)
+        yield RawBatch(RELEASES, [], parent, validators=validators)
+
+    # -- Actions workflow runs -------------------------------------------------------------
+
+    def _workflow_runs(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        stream = f"workflow-runs:{repo.id}"
+        stored_floor = self._cursor(stream)
+        floor = parse_timestamp(stored_floor) if stored_floor else None
+        newest: datetime | None = None
+        oldest_unfinished: datetime | None = None
+        validators: tuple[Validators, ...] = ()
+        pages = self._pages(f"/repos/{repo.full_name}/actions/runs", conditional_key=stream,
+                            items_field="workflow_runs")
+        try:
+            for page in pages:
+                if page.not_modified:
+                    yield RawBatch(WORKFLOW_RUNS, [], not_modified=True)
+                    return
+                validators = (page.validators,) if page.validators else validators
+                current = [(run, parse_timestamp(run["created_at"])) for run in page.items]
+                current = [(run, at) for run, at in current if floor is None or at >= floor]
+                for run, at in current:
+                    newest = at if newest is None or at > newest else newest
+                    if run.get("status") != "completed" and (
+                            oldest_unfinished is None or at < oldest_unfinished):
+                        oldest_unfinished = at
+                runs = [run for run, _ in current]
+                self._note_people(runs, "actor", "triggering_actor")
+                yield RawBatch(WORKFLOW_RUNS, runs)
+                if len(current) < len(page.items):
+                    break
+        except NotFoundError:
+            log.info("GitHub repository %s: Actions is not available; workflow runs skipped",
+                     repo.id)
+            return
+        cursors = {stream: format_timestamp(run_floor(newest, oldest_unfinished))} if newest else {}
+        yield RawBatch(WORKFLOW_RUNS, [], cursors=cursors, validators=validators)
+
+    # -- users -----------------------------------------------------------------------------
+
+    def _users(self) -> Iterator[RawBatch]:
+        records: list[dict] = []
+        validators: list[Validators] = []
+        for login in self._logins:
+            try:
+                response = self._http().get_json(
+                    f"/users/{login}", conditional_key=self._user_validator_key(login))
+            except NotFoundError:
+                log.info("GitHub user seen in a record no longer exists; skipped")
+                continue
+            if response.not_modified:
+                yield RawBatch(USERS, [], not_modified=True)
+                continue
+            records.append(response.data)
+            if response.validators:
+                validators.append(response.validators)
+            if len(records) == PAGE_SIZE:
+                yield RawBatch(USERS, records, validators=tuple(validators))
+                records, validators = [], []
+        if records:
+            yield RawBatch(USERS, records, validators=tuple(validators))
+
+
+def _latest(current: str | None, timestamps: Iterator[str]) -> str | None:
+    """The latest of an ISO timestamp and more of them (compared as instants, kept as text)."""
+    for text in timestamps:
+        if current is None or parse_timestamp(text) > parse_timestamp(current):
+            current = text
+    return current

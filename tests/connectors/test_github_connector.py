@@ -1,0 +1,343 @@
+"""The GitHub connector against the GitHub emulator, through the product's real sync path
+(control plane, vault, HTTP layer, sync engine, encrypted DuckDB)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from emulators import server as emulator_server
+from resources.connectors import github
+from resources.connectors.base import ConnectorContext, SyncState
+from resources.connectors.github import GitHubConnector, HighWaterMark, run_floor
+from resources.http import AuthenticationError
+from emulators.org import CANARY_PREFIX
+
+OWNER = "sieve-demo"
+USERS_ENDPOINT = "GET /users/{login}"
+ONE_REPO = {"repos": ["web-app"]}
+
+
+@pytest.fixture(autouse=True)
+def _emulator_without_nagle_delay(monkeypatch):
+    """The emulator writes headers and body in separate sends without TCP_NODELAY, so every
+    answer waits ~40 ms for a delayed ACK (reported to the emulators' owner). Setting it on
+    each accepted connection keeps these tests within their time budget."""
+    setup = emulator_server._Handler.setup
+
+    def setup_without_nagle(handler):
+        setup(handler)
+        handler.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    monkeypatch.setattr(emulator_server._Handler, "setup", setup_without_nagle)
+
+
+# -- expectations from the emulator's org model ------------------------------------------------
+
+
+def pulls_of(org, repo):
+    return [pr for k in range(1, org.item_count(repo) + 1)
+            if (pr := org.pull_request(repo, k)) is not None]
+
+
+def issues_of(org, repo):
+    return [issue for k in range(1, org.item_count(repo) + 1)
+            if (issue := org.issue(repo, k)) is not None]
+
+
+def expected_counts(org, repo_names=None) -> dict[str, int]:
+    repos = [r for r in org.repos if repo_names is None or r.name in repo_names]
+    pulls = [pr for repo in repos for pr in pulls_of(org, repo)]
+    deployments = [d for repo in repos for d in org.deployments(repo)]
+    releases = [rel for repo in repos for rel in org.releases(repo)]
+    return {
+        "github_repositories": len(repos),
+        "github_pull_requests": len(pulls),
+        "github_pull_request_reviews": sum(len(pr.reviews) for pr in pulls),
+        "github_pull_request_commits": sum(len(pr.commits) for pr in pulls),
+        "github_issues": sum(len(issues_of(org, repo)) for repo in repos),
+        "github_commits": sum(len(org.default_branch_commits(repo)) for repo in repos),
+        "github_deployments": len(deployments),
+        "github_deployment_statuses": sum(len(d.statuses) for d in deployments),
+        "github_releases": len(releases),
+        "github_tags": len({(rel.repo.name, rel.tag) for rel in releases}),
+        "github_workflow_runs": sum(len(org.workflow_runs(repo)) for repo in repos),
+    }
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def connect(org, emulator, **settings):
+    return org.connect_emulator(emulator, "github", owner=OWNER, **settings)
+
+
+def counts(org) -> dict[str, int]:
+    return {table: org.count(table) for table in org.snapshot()}
+
+
+def rows_without_connection(org) -> dict[str, list[tuple]]:
+    """The snapshot minus the connection id (first column), to compare two connections."""
+    return {table: sorted((row[1:] for row in rows), key=repr)
+            for table, rows in org.snapshot().items()}
+
+
+def stored_strings(org) -> list[str]:
+    values = []
+    for rows in org.snapshot().values():
+        for row in rows:
+            for value in row:
+                values += value if isinstance(value, list) else [value]
+    return [value for value in values if isinstance(value, str)]
+
+
+def referenced_logins(org) -> set[str]:
+    columns = {
+        "github_pull_requests": ("author_login", "merged_by_login"),
+        "github_pull_request_reviews": ("reviewer_login",),
+        "github_pull_request_commits": ("author_login", "committer_login"),
+        "github_commits": ("author_login", "committer_login"),
+        "github_issues": ("author_login",),
+        "github_deployments": ("creator_login",),
+        "github_deployment_statuses": ("creator_login",),
+        "github_releases": ("author_login",),
+        "github_workflow_runs": ("actor_login", "triggering_actor_login"),
+    }
+    logins = set()
+    for table, names in columns.items():
+        for name in names:
+            logins |= {row[0] for row in org.query(
+                f"SELECT DISTINCT {name} FROM metadata.{table} WHERE {name} IS NOT NULL")}
+    for table in ("github_pull_requests", "github_issues"):
+        logins |= {row[0] for row in org.query(
+            f"SELECT DISTINCT unnest(assignee_logins) FROM metadata.{table}")}
+    return logins
+
+
+def connector_for(org, connection) -> GitHubConnector:
+    control_plane = org.sieve.control_plane
+    return GitHubConnector(ConnectorContext(
+        org.slug, connection, control_plane.credentials(connection),
+        SyncState(control_plane, connection.id)))
+
+
+# -- first and unchanged syncs ------------------------------------------------------------------
+
+
+def test_first_sync_lands_every_entity_and_an_unchanged_resync_is_conditional(
+        sieve_org, emulator):
+    org = sieve_org("acme")
+    connect(org, emulator)
+
+    org.sync("github")
+    first = emulator.requests_per_endpoint("github")
+    after_first = org.snapshot()
+    emulator.clear_requests()
+    org.sync("github")
+    second = list(emulator.requests)
+    emulator.clear_requests()
+    org.sync("github")
+    third = list(emulator.requests)
+
+    stored = counts(org)
+    assert {t: n for t, n in stored.items() if t != "github_users"} == \
+        expected_counts(emulator.org)
+    assert first["GET /repos/{owner}/{repo}/pulls/{number}"] == stored["github_pull_requests"]
+    assert "GET /repos/{owner}/{repo}/pulls/{number}/files" not in first
+    assert "GET /repos/{owner}/{repo}/commits/{sha}" not in first
+    # The emulator answers 404 for bots (it does not decode "%5Bbot%5D") and for web-flow.
+    missing_users = {p.login for p in emulator.org.bots} | {"web-flow"}
+    user_logins = {row[0] for row in org.query("SELECT login FROM metadata.github_users")}
+    assert user_logins == referenced_logins(org) - missing_users
+    assert first[USERS_ENDPOINT] == len(referenced_logins(org))
+
+    assert org.snapshot() == after_first
+    assert all(r.conditional for r in second)
+    # Only the issue listings' `since` boundary answers 200 once (GitHub's since is inclusive),
+    # and the people on that boundary issue are asked for, conditionally.
+    assert {r.endpoint for r in second if r.status != 304} <= {
+        "GET /repos/{owner}/{repo}/issues"}
+    assert all(r.conditional and r.status == 304 for r in third)
+    assert len(third) == 1 + 5 * len(emulator.org.repos)
+
+    strings = stored_strings(org)
+    assert not [s for s in strings if CANARY_PREFIX in s]
+    assert not [pii for pii in emulator.forbidden_pii() if any(pii in s for s in strings)]
+
+
+# -- upstream changes --------------------------------------------------------------------------
+
+
+def test_upstream_changes_are_picked_up_without_refetching_unchanged_pull_requests(
+        sieve_org, emulator):
+    org = sieve_org("acme")
+    connect(org, emulator, **ONE_REPO)
+    org.sync("github")
+    repo = emulator.org.repo("web-app")
+    touched = pulls_of(emulator.org, repo)[0].number
+    touched_at = emulator.org.touch_pull_request("web-app", touched)
+    added = emulator.org.add_pull_request("web-app")
+
+    emulator.clear_requests()
+    org.sync("github")
+
+    assert counts(org)["github_pull_requests"] == \
+        expected_counts(emulator.org, ONE_REPO["repos"])["github_pull_requests"]
+    assert org.query("SELECT updated_at FROM metadata.github_pull_requests "
+                     "WHERE repository_id = ? AND number = ?", [repo.repo_id, touched]) == \
+        [(touched_at.astimezone(UTC).replace(tzinfo=None),)]
+    assert org.query("SELECT count(*) FROM metadata.github_pull_requests "
+                     "WHERE repository_id = ? AND number = ?", [repo.repo_id, added]) == [(1,)]
+    per_endpoint = emulator.requests_per_endpoint("github")
+    for child in ("", "/reviews", "/commits"):
+        assert per_endpoint[f"GET /repos/{{owner}}/{{repo}}/pulls/{{number}}{child}"] == 2
+    assert "GET /repos/{owner}/{repo}/deployments/{id}/statuses" not in per_endpoint
+
+
+# -- faults ------------------------------------------------------------------------------------
+
+# fault name -> (install it, whether the sync must really sleep: rate-limit waits are timed
+# against the wall clock, so a sync that does not sleep would give up instead of waiting).
+FAULTS = {
+    "5xx burst": (lambda faults: faults.server_errors(r"/pulls/\d+$", times=4), False),
+    "secondary rate limit": (lambda faults: faults.secondary_rate_limit(
+        "/deployments", times=1, retry_after=1), True),
+    "primary rate limit": (lambda faults: faults.rate_limit("github", 60, window_seconds=1),
+                           True),
+    "timeout": (lambda faults: faults.slow("/issues", seconds=0.6, times=1), False),
+    "truncated json": (lambda faults: faults.truncated_json("/statuses", times=3), False),
+    "invalid json": (lambda faults: faults.invalid_json("/reviews", times=2), False),
+    "page repeating items": (lambda faults: faults.repeated_page("page=2", times=6), False),
+    "dropped connection": (lambda faults: faults.dropped_connection("/commits", times=2), False),
+}
+
+
+@pytest.fixture(scope="module")
+def clean_rows() -> dict:
+    """Clean-sync tables by settings, computed once: the emulator is deterministic."""
+    return {}
+
+
+def clean_sync_rows(sieve_org, emulator, cache: dict, name: str, **settings):
+    key = repr(sorted(settings.items()))
+    if key not in cache:
+        clean = sieve_org(name)
+        connect(clean, emulator, **settings)
+        clean.sync("github")
+        cache[key] = rows_without_connection(clean)
+        emulator.reset()
+    return cache[key]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_sync_under_a_fault_ends_with_the_clean_tables(sieve_org, emulator, monkeypatch,
+                                                       clean_rows, fault):
+    # Small pages so listings have second pages to repeat; a short read timeout for "timeout".
+    monkeypatch.setattr(github, "PAGE_SIZE", 10)
+    monkeypatch.setattr(github, "REQUEST_TIMEOUT", (2.0, 0.3))
+    expected = clean_sync_rows(sieve_org, emulator, clean_rows, "clean", **ONE_REPO)
+    org = sieve_org("faulty")
+    connect(org, emulator, **ONE_REPO)
+    install, really_sleep = FAULTS[fault]
+    install(emulator.faults)
+
+    summaries = (org.sync("github", sleep=time.sleep) if really_sleep else org.sync("github"))
+
+    if fault == "primary rate limit":
+        assert summaries[0].http["wait_seconds"] > 0
+    else:
+        assert emulator.faults.events
+    assert rows_without_connection(org) == expected
+
+
+def test_killed_sync_rerun_converges_to_the_clean_tables(sieve_org, emulator, monkeypatch,
+                                                         clean_rows):
+    expected = clean_sync_rows(sieve_org, emulator, clean_rows, "clean", **ONE_REPO)
+    org = sieve_org("killed")
+    connect(org, emulator, **ONE_REPO)
+    fetch = GitHubConnector.fetch
+
+    def fetch_then_die(self):
+        for number, batch in enumerate(fetch(self)):
+            if number == 40:
+                raise RuntimeError("killed mid-run")
+            yield batch
+
+    monkeypatch.setattr(GitHubConnector, "fetch", fetch_then_die)
+    with pytest.raises(RuntimeError, match="killed mid-run"):
+        org.sync("github")
+    monkeypatch.setattr(GitHubConnector, "fetch", fetch)
+    org.sync("github")
+
+    assert rows_without_connection(org) == expected
+
+
+# -- connection settings and errors ------------------------------------------------------------
+
+
+def test_enterprise_base_url_and_a_repository_list(sieve_org, emulator):
+    org = sieve_org("acme")
+    names = [repo.name for repo in emulator.org.repos[1:]]
+    connection = org.connect(
+        "github", {"owner": OWNER, "repos": names,
+                   "base_url": emulator.base_url("github") + "/api/v3"},
+        emulator.credentials("github"))
+
+    description = connector_for(org, connection).check()
+    org.sync("github")
+    before = org.snapshot()
+    emulator.clear_requests()
+    org.sync("github")
+
+    assert description == f"GitHub organization {OWNER!r} on 127.0.0.1:{emulator.port}"
+    stored = counts(org)
+    assert {t: n for t, n in stored.items() if t != "github_users"} == \
+        expected_counts(emulator.org, names)
+    assert org.snapshot() == before
+    assert emulator.requests_per_endpoint("github")["GET /repos/{owner}/{repo}"] == len(names)
+    assert all(r.conditional for r in emulator.requests)
+
+
+def test_a_rejected_token_names_the_org_and_connection_and_says_to_reconnect(
+        sieve_org, emulator):
+    org = sieve_org("acme")
+    connection = org.connect("github", {"owner": OWNER, "base_url": emulator.base_url("github")},
+                             {"token": "not-the-token"})
+
+    with pytest.raises(AuthenticationError) as raised:
+        org.sync("github")
+
+    message = str(raised.value)
+    assert "'acme'" in message and repr(connection.id) in message
+    assert "sieve connect acme github" in message
+    assert "not-the-token" not in message
+
+
+# -- cursor arithmetic -------------------------------------------------------------------------
+
+T0 = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
+
+
+def test_high_water_mark_tells_a_same_second_update_from_the_item_already_stored():
+    mark = HighWaterMark()
+    assert mark.is_new(T0, "1") and not mark.is_past(T0)
+    mark.advance(T0, "1")
+    mark.advance(T0 - timedelta(seconds=1), "2")
+
+    stored = HighWaterMark.parse(mark.dumps())
+
+    assert stored == HighWaterMark(T0, {"1"})
+    assert not stored.is_new(T0, "1")
+    assert stored.is_new(T0, "3")
+    assert stored.is_new(T0 + timedelta(seconds=1), "1")
+    assert stored.is_past(T0 - timedelta(seconds=1))
+    assert HighWaterMark().dumps() is None
+
+
+def test_run_floor_waits_for_unfinished_runs_but_not_for_stuck_ones():
+    assert run_floor(T0, None) == T0
+    assert run_floor(T0, T0 - timedelta(hours=5)) == T0 - timedelta(hours=5)
+    assert run_floor(T0, T0 - timedelta(days=4)) == T0
