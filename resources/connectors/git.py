@@ -20,9 +20,12 @@ from __future__ import annotations
 import io
 import os
 import subprocess
+import threading
+from collections import deque
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from resources.connectors.base import Connector, RawBatch
 from resources.errors import SieveError
@@ -33,6 +36,7 @@ _FIELDS = ("sha", "parents", "author_name", "author_email", "author_date",
            "committer_name", "committer_email", "committer_date")
 _FORMAT = "%x1e" + "%x1f".join(("%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI"))
 _RECORD_START = "\x1e"
+_ERROR_TAIL_LINES = 20
 
 
 class GitReadError(SieveError):
@@ -59,6 +63,11 @@ def read_git_commits(path: str, since: str | None = None) -> Iterator[dict]:
     if since is not None:
         command.append(f"--since={_checked_since(since)}")
     process = _start(command, repo)
+    # Drained on the side: warnings (rename limits on huge commits) could otherwise fill the
+    # pipe and stall git while we wait on stdout. Only the last lines are kept for errors.
+    error_tail: deque[str] = deque(maxlen=_ERROR_TAIL_LINES)
+    drain = threading.Thread(target=_drain, args=(process.stderr, error_tail), daemon=True)
+    drain.start()
     finished = False
     try:
         yield from _parse_log(io.TextIOWrapper(process.stdout, encoding="utf-8",
@@ -68,10 +77,16 @@ def read_git_commits(path: str, since: str | None = None) -> Iterator[dict]:
         # Also reached when the consumer stops early: git then ends on a closed pipe.
         process.stdout.close()
         return_code = process.wait()
-        error = process.stderr.read().decode("utf-8", "replace").strip()
+        drain.join()
         process.stderr.close()
     if finished and return_code != 0:
+        error = " ".join(error_tail).strip()
         raise GitReadError(f"git log failed in {repo} (exit {return_code}): {error}")
+
+
+def _drain(stream: IO[bytes], tail: deque[str]) -> None:
+    for line in stream:
+        tail.append(line.decode("utf-8", "replace").strip())
 
 
 def _checked_repository(path: str) -> Path:

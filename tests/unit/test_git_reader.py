@@ -146,3 +146,10 @@ def test_git_not_installed(repo: Path, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     with pytest.raises(GitReadError, match=f"cannot read {repo}: the git executable is not"):
         list(read_git_commits(str(repo)))
+
+
+def test_git_failing_midway_is_reported_with_its_message(repo: Path) -> None:
+    first = git(repo, "rev-list", "--max-parents=0", "HEAD")
+    (repo / ".git" / "objects" / first[:2] / first[2:]).unlink()
+    with pytest.raises(GitReadError, match=f"git log failed in {repo} \\(exit 128\\): .*{first}"):
+        list(read_git_commits(str(repo)))
