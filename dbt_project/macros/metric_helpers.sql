@@ -71,3 +71,15 @@
     ) as services (service_name, repository)
     {%- endif -%}
 {%- endmacro %}
+
+{#- ISO weeks (their Monday) from the week of the first timestamp of a relation's column to the
+    week of as_of, as a one-column relation `week_start`. -#}
+{% macro week_spine(relation, column) -%}
+    select cast(unnest(generate_series(
+        date_trunc('week', min({{ column }})),
+        date_trunc('week', greatest(max({{ column }}), {{ as_of() }})),
+        interval 1 week
+    )) as date) as week_start
+    from {{ relation }}
+    where {{ column }} is not null
+{%- endmacro %}

@@ -209,6 +209,48 @@ JIRA_ISSUES = [
     _issue(1, "OPS-1", "Incident", t(3, 14), resolved=t(3, 18)),
     # 76 hours after the last deployment (W3, 9 March 16:00): beyond the 72-hour window.
     _issue(2, "OPS-2", "Incident", t(12, 20), resolved=t(12, 22)),
+    _issue(11, "PAY-1", "Story", t(2, 9), resolved=t(4, 12), assignee="j-alice", points=3,
+           sprints=(1,)),
+    _issue(12, "PAY-2", "Bug", t(3, 9), resolved=t(3, 14), assignee="j-bob", points=2,
+           sprints=(1,)),
+    _issue(13, "PAY-3", "Story", t(2, 8), status="In Progress", category="indeterminate",
+           assignee="j-carol", points=5, sprints=(1, 2)),
+    _issue(14, "PAY-4", "Task", t(9, 9), resolved=t(10, 10), assignee="j-alice",
+           sprints=(2,), epic="PAY-10"),
+    _issue(15, "PAY-5", "Story", t(10, 9), status="To Do", category="new"),
+]
+
+
+def _change(history_id, issue_id, from_status, to_status, changed):
+    return {"history_id": str(history_id), "issue_id": str(issue_id),
+            "issue_key": f"PAY-{issue_id - 10}", "author_account_id": "j-alice",
+            "changed_at": changed, "from_status_id": from_status, "from_status": from_status,
+            "to_status_id": to_status, "to_status": to_status}
+
+
+STATUS_CHANGES = [
+    # PAY-1: in progress 2d12:00, blocked 3d12:00–4d00:00, done 4d12:00.
+    _change(1, 11, "To Do", "In Progress", t(2, 12)),
+    _change(2, 11, "In Progress", "Blocked", t(3, 12)),
+    _change(3, 11, "Blocked", "In Progress", t(4, 0)),
+    _change(4, 11, "In Progress", "Done", t(4, 12)),
+    # PAY-2: created mid-sprint, in progress 3d10:00, done 3d14:00.
+    _change(5, 12, "To Do", "In Progress", t(3, 10)),
+    _change(6, 12, "In Progress", "Done", t(3, 14)),
+    # PAY-3: in progress since 5d09:00, carried over into sprint 2.
+    _change(7, 13, "To Do", "In Progress", t(5, 9)),
+    # PAY-4: in progress 9d10:00, done 10d10:00.
+    _change(8, 14, "To Do", "In Progress", t(9, 10)),
+    _change(9, 14, "In Progress", "Done", t(10, 10)),
+]
+
+SPRINTS = [
+    {"id": 1, "name": "Sprint 1", "state": "closed", "origin_board_id": 1,
+     "created_at": t(1, 9), "start_at": t(2, 10), "end_at": t(6, 18), "completed_at": t(6, 18)},
+    {"id": 2, "name": "Sprint 2", "state": "active", "origin_board_id": 1,
+     "created_at": t(6, 18), "start_at": t(9, 9, 30), "end_at": t(13, 18), "completed_at": None},
+    {"id": 3, "name": "Sprint 3", "state": "future", "origin_board_id": 1,
+     "created_at": t(9, 9), "start_at": None, "end_at": None, "completed_at": None},
 ]
 
 GITHUB = {
@@ -221,5 +263,6 @@ GITHUB = {
     "github_workflow_runs": WORKFLOW_RUNS,
     "github_releases": RELEASES,
 }
-JIRA = {"jira_issues": JIRA_ISSUES}
+JIRA = {"jira_issues": JIRA_ISSUES, "jira_issue_status_changes": STATUS_CHANGES,
+        "jira_sprints": SPRINTS}
 IDENTITIES = {"identity_accounts": IDENTITY_ACCOUNTS, "people": PEOPLE}

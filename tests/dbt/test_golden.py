@@ -260,3 +260,126 @@ def test_dora_monthly_organization(org):
     assert rows[(date(2026, 3, 1), "organization", None, None)] == (
         7, 4, 6, 6.0, 7.75, 3, 3 / 7, 8.0, 2, 2 / 7, ("high", "elite", "low", "high"))
     assert len(rows) == 6  # one month × (organization, 2 teams, 3 services)
+
+
+# --- pr_flow_weekly -------------------------------------------------------------------------
+#
+# Human PRs only (PR4 is dependabot's: bot_prs_merged). Snapshots at week end: W10 ends
+# 9 March 00:00; W11 is cut at AS_OF, 13 March 00:00.
+# organization W10: opened 1 2 3 5 8 9 → 6; merged 1 2 3 5 → 4, bot 1
+#   cycle 8 7 19 2.5 → median 7.5, p75 10.75 · coding 2 2 1 .5 → 1.5, p75 (pos 2.25) 2
+#   pickup 2 2 4 .5 → 2, 2.5 · review 2 0 2 .5 → 1.25, 2 · deploy 2 3 12 1 → 2.5, 5.25
+#   lines 40 7 300 40 → median 40; ≤10 xs: PR2; ≤50 s: PR1 PR5; ≤1000 l: PR3
+#   reviewed 1 3 5 → coverage .75; merged without review: PR2
+#   WIP at 9 March: PR8; its last activity (creation 5d10:00) is more than 3 days old: stale.
+# organization W11: opened 6 7; merged 6 7 → cycle 5 2.5 → 3.75, 4.375 · coding 1 .5 → .75,
+#   .875 · pickup 1 1 → 1, 1 · review 1 0 → .5, .75 · deploy 2 1 → 1.5, 1.75
+#   lines 1100 2 → median 551; xs PR7, xl PR6; coverage .5; without review PR7; WIP PR8, stale.
+# payments W10: opened 1 2 5 9; merged 1 2 5 → cycle 8 7 2.5 → 7, 7.5 · coding 2 2 .5 → 2, 2
+#   pickup 2 2 .5 → 2, 2 · review 2 0 .5 → .5, 1.25 · deploy 2 3 1 → 2, 2.5 · lines 40 7 40
+#   → 40; xs 1, s 2; coverage 2/3; without review 1; WIP 0.
+# payments W11: PR7 → cycle 2.5, coding .5, pickup 1, review 0, deploy 1; xs 1; coverage 0.
+# platform W10: opened 3 8; merged 3 → cycle 19, coding 1, pickup 4, review 2, deploy 12;
+#   l 1; coverage 1; WIP PR8 stale.  platform W11: nothing merged; WIP PR8 stale.
+PR_FLOW_COLUMNS = (
+    "prs_opened", "prs_merged", "bot_prs_merged", "wip_at_week_end", "stale_prs_at_week_end",
+    "cycle_median_hours", "cycle_p75_hours", "coding_median_hours", "coding_p75_hours",
+    "pickup_median_hours", "pickup_p75_hours", "review_median_hours", "review_p75_hours",
+    "deploy_median_hours", "deploy_p75_hours", "size_median_lines", "size_xs_count",
+    "size_s_count", "size_m_count", "size_l_count", "size_xl_count", "review_coverage",
+    "merged_without_review_count")
+PR_FLOW_EXPECTED = {
+    (W10, None): (6, 4, 1, 1, 1, 7.5, 10.75, 1.5, 2.0, 2.0, 2.5, 1.25, 2.0, 2.5, 5.25,
+                  40.0, 1, 2, 0, 1, 0, 0.75, 1),
+    (W11, None): (2, 2, 0, 1, 1, 3.75, 4.375, 0.75, 0.875, 1.0, 1.0, 0.5, 0.75, 1.5, 1.75,
+                  551.0, 1, 0, 0, 0, 1, 0.5, 1),
+    (W10, "payments"): (4, 3, 0, 0, 0, 7.0, 7.5, 2.0, 2.0, 2.0, 2.0, 0.5, 1.25, 2.0, 2.5,
+                        40.0, 1, 2, 0, 0, 0, 2 / 3, 1),
+    (W11, "payments"): (1, 1, 0, 0, 0, 2.5, 2.5, 0.5, 0.5, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0,
+                        2.0, 1, 0, 0, 0, 0, 0.0, 1),
+    (W10, "platform"): (2, 1, 0, 1, 1, 19.0, 19.0, 1.0, 1.0, 4.0, 4.0, 2.0, 2.0, 12.0, 12.0,
+                        300.0, 0, 0, 0, 1, 0, 1.0, 0),
+    (W11, "platform"): (0, 0, 0, 1, 1, None, None, None, None, None, None, None, None, None,
+                        None, None, 0, 0, 0, 0, 0, None, 0),
+}
+
+
+def test_pr_flow_weekly(org):
+    rows = org.rows("select * from marts.pr_flow_weekly")
+    actual = {(row["week_start"], row["team"]): tuple(row[c] for c in PR_FLOW_COLUMNS)
+              for row in rows}
+    assert actual == PR_FLOW_EXPECTED
+    assert {row["grouping_level"] for row in rows if row["team"] is None} == {"organization"}
+
+
+# --- issue_flow_weekly / issue_investment_weekly ---------------------------------------------
+#
+# issue  team      created   started   done      lead  cycle  active (blocked is waiting)
+# PAY-1  payments  2d09:00   2d12:00   4d12:00   51    48     24 + 12 = 36 (12 h blocked)
+# PAY-2  payments  3d09:00   3d10:00   3d14:00    5     4      4   (a bug)
+# PAY-3  platform  2d08:00   5d09:00   -         in progress at both week ends
+# PAY-4  payments  9d09:00   9d10:00   10d10:00  25    24     24   (epic PAY-10)
+# PAY-5  -         10d09:00  -         -         to do
+# OPS-1  -         3d14:00   -         3d18:00    4    -      (no transitions: resolution date)
+# OPS-2  -         12d20:00  -         12d22:00   2    -
+# organization W10: created PAY-1 2 3 OPS-1 → 4; completed PAY-1 PAY-2 OPS-1 → 3, points 5;
+#   lead 51 5 4 → median 5, p75 (pos 1.5) 5 + .5·46 = 28; cycle 48 4 → 26, p75 4 + .75·44 = 37;
+#   flow efficiency (36 + 4) / (48 + 4) = 40/52; bugs 1/3; WIP PAY-3 → 1
+# organization W11: created PAY-4 PAY-5 OPS-2 → 3; completed PAY-4 OPS-2 → 2, points 0;
+#   lead 25 2 → 13.5, p75 2 + .75·23 = 19.25; cycle 24; efficiency 1; bugs 0; WIP PAY-3
+# payments W10: created 2, completed 2 (5 points); lead 51 5 → 28, p75 39.5; cycle 26, 37;
+#   efficiency 40/52; bugs 1/2; WIP 0.  payments W11: PAY-4: 1, 1, 0 points, 25, 24, 1.0, 0.
+# platform W10: created PAY-3; nothing completed; WIP 1.  W11: WIP 1.
+ISSUE_FLOW_COLUMNS = (
+    "issues_created", "issues_completed", "points_completed", "wip_at_week_end",
+    "lead_time_median_hours", "lead_time_p75_hours", "cycle_time_median_hours",
+    "cycle_time_p75_hours", "flow_efficiency", "bug_ratio")
+ISSUE_FLOW_EXPECTED = {
+    (W10, None): (4, 3, 5.0, 1, 5.0, 28.0, 26.0, 37.0, 40 / 52, 1 / 3),
+    (W11, None): (3, 2, 0.0, 1, 13.5, 19.25, 24.0, 24.0, 1.0, 0.0),
+    (W10, "payments"): (2, 2, 5.0, 0, 28.0, 39.5, 26.0, 37.0, 40 / 52, 0.5),
+    (W11, "payments"): (1, 1, 0.0, 0, 25.0, 25.0, 24.0, 24.0, 1.0, 0.0),
+    (W10, "platform"): (1, 0, 0.0, 1, None, None, None, None, None, None),
+    (W11, "platform"): (0, 0, 0.0, 1, None, None, None, None, None, None),
+}
+
+
+def test_issue_flow_weekly(org):
+    rows = org.rows("select * from marts.issue_flow_weekly")
+    actual = {(row["week_start"], row["team"]): tuple(row[c] for c in ISSUE_FLOW_COLUMNS)
+              for row in rows}
+    assert actual == ISSUE_FLOW_EXPECTED
+
+
+def test_issue_investment_weekly(org):
+    rows = org.query("select week_start, team, issue_type, epic_key, issues_completed, "
+                     "points_completed from marts.issue_investment_weekly order by all")
+    assert rows == [
+        (W10, "payments", "Bug", None, 1, 2.0),
+        (W10, "payments", "Story", None, 1, 3.0),
+        (W10, None, "Incident", None, 1, 0.0),
+        (W11, "payments", "Task", "PAY-10", 1, 0.0),
+        (W11, None, "Incident", None, 1, 0.0),
+    ]
+
+
+# --- sprint_outcomes ------------------------------------------------------------------------
+#
+# Sprint 1 (2d10:00 → completed 6d18:00): PAY-1 (3 points, existed before the start: committed,
+#   done 4d12:00), PAY-3 (5, committed, not done), PAY-2 (2, created 3d09:00: added, done).
+#   committed 2 issues / 8 points; added 1 / 2; completed 2 / 5; committed and completed
+#   1 / 3; not completed 1; predictability 3/8 points, 1/2 issues.
+# Sprint 2 (active, 9d09:30 → planned end 13d18:00): PAY-3 (5, committed, not done), PAY-4 (no
+#   points, created 9d09:00: committed, done 10d10:00). committed 2 / 5; added 0; completed
+#   1 / 0; committed and completed 1 / 0; not completed 1; predictability 0/5 = 0, 1/2.
+# Sprint 3 has not started: no row.
+def test_sprint_outcomes(org):
+    rows = org.query(
+        "select sprint_id, state, committed_issues, committed_points, added_issues, "
+        "added_points, completed_issues, completed_points, completed_committed_issues, "
+        "completed_committed_points, not_completed_issues, predictability_points, "
+        "predictability_issues from marts.sprint_outcomes order by sprint_id")
+    assert rows == [
+        (1, "closed", 2, 8.0, 1, 2.0, 2, 5.0, 1, 3.0, 1, 0.375, 0.5),
+        (2, "active", 2, 5.0, 0, 0.0, 1, 0.0, 1, 0.0, 1, 0.0, 0.5),
+    ]

@@ -1,0 +1,94 @@
+-- Jira issue flow per ISO week, for the organization and per team (the assignee's team).
+-- Sub-tasks are left out (their parent is the unit of delivery). Completed = moved into a
+-- done status during the week; WIP = in an in-progress status at week end (or at as_of).
+with issues as (
+    select * from {{ ref('int_issues') }}
+    where not is_subtask
+),
+
+weeks as (
+    {{ week_spine(ref('int_issues'), 'created_at') }}
+),
+
+scoped_issues as (
+    select 'organization' as grouping_level, null::VARCHAR as team, issues.* from issues
+    union all
+    select 'team', issues.team, issues.* from issues where issues.team is not null
+),
+
+groups as (
+    select distinct grouping_level, team from scoped_issues
+),
+
+created as (
+    select grouping_level, team, {{ iso_week_start('created_at') }} as week_start,
+        count(*) as issues_created
+    from scoped_issues
+    group by all
+),
+
+completed as (
+    select
+        grouping_level,
+        team,
+        {{ iso_week_start('done_at') }} as week_start,
+        count(*) as issues_completed,
+        {{ median('lead_time_hours') }} as lead_time_median_hours,
+        {{ percentile('lead_time_hours', 0.75) }} as lead_time_p75_hours,
+        {{ median('cycle_time_hours') }} as cycle_time_median_hours,
+        {{ percentile('cycle_time_hours', 0.75) }} as cycle_time_p75_hours,
+        sum(active_hours) / nullif(sum(cycle_time_hours) filter (where active_hours is not null), 0)
+            as flow_efficiency,
+        count(*) filter (where is_bug) / count(*) as bug_ratio,
+        sum(story_points) as points_completed
+    from scoped_issues
+    where done_at is not null
+    group by all
+),
+
+in_progress as (
+    select
+        scoped_issues.grouping_level,
+        scoped_issues.team,
+        weeks.week_start,
+        count(*) as wip_at_week_end
+    from weeks
+    inner join {{ ref('int_issue_status_intervals') }} as intervals
+        on intervals.started_at < least(weeks.week_start + interval 7 day, {{ as_of() }})
+        and (intervals.ended_at is null
+            or intervals.ended_at >= least(weeks.week_start + interval 7 day, {{ as_of() }}))
+    inner join scoped_issues
+        on scoped_issues.connection_id = intervals.connection_id
+        and scoped_issues.issue_id = intervals.issue_id
+    where intervals.status_category = 'indeterminate'
+    group by all
+)
+
+select
+    weeks.week_start,
+    groups.grouping_level,
+    groups.team,
+    coalesce(created.issues_created, 0) as issues_created,
+    coalesce(completed.issues_completed, 0) as issues_completed,
+    coalesce(completed.points_completed, 0) as points_completed,
+    coalesce(in_progress.wip_at_week_end, 0) as wip_at_week_end,
+    completed.lead_time_median_hours,
+    completed.lead_time_p75_hours,
+    completed.cycle_time_median_hours,
+    completed.cycle_time_p75_hours,
+    completed.flow_efficiency,
+    completed.bug_ratio
+from weeks
+cross join groups
+left join created
+    on created.grouping_level = groups.grouping_level
+    and created.team is not distinct from groups.team
+    and created.week_start = weeks.week_start
+left join completed
+    on completed.grouping_level = groups.grouping_level
+    and completed.team is not distinct from groups.team
+    and completed.week_start = weeks.week_start
+left join in_progress
+    on in_progress.grouping_level = groups.grouping_level
+    and in_progress.team is not distinct from groups.team
+    and in_progress.week_start = weeks.week_start
