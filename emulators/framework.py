@@ -64,6 +64,7 @@ class Request:
     headers: dict[str, str]  # lower-cased names
     base_url: str  # the API root the client used, e.g. "http://127.0.0.1:8765/github/api/v3"
     body: bytes = b""
+    log_epoch: int = 0  # the request log generation this request belongs to
     endpoint: str = ""
     params: dict[str, str] = field(default_factory=dict)  # captured from the route pattern
     repeat_page: bool = False  # fault: this page repeats the previous page's tail

@@ -250,7 +250,6 @@ class Org:
         self.login = ORG_LOGIN
         self.gitlab_group = GITLAB_GROUP
         self.org_id = 5_000_000 + seed
-        self.start = ORG_START
         self.created_at = ORG_START - timedelta(days=400)
         self._lock = threading.RLock()
         self._mut = _Mutations()
@@ -288,7 +287,6 @@ class Org:
         self.teams: tuple[Team, ...] = tuple(
             Team(_ascii_slug(t), t, tuple(p.login for p in humans if p.team == t)) for t in team_names)
         self._people_by_login = {p.login: p for p in self.people}
-        self._people_by_gh_id = {p.github_id: p for p in self.people}
 
     def _build_repos(self) -> None:
         s = self.scale
@@ -357,14 +355,8 @@ class Org:
     def person(self, login: str) -> Person | None:
         return self._people_by_login.get(login)
 
-    def person_by_github_id(self, github_id: int) -> Person | None:
-        return self._people_by_gh_id.get(github_id)
-
     def person_by_gitlab_id(self, gitlab_id: int) -> Person | None:
         return next((p for p in self.people if p.gitlab_id == gitlab_id), None)
-
-    def person_by_slack_id(self, slack_id: str) -> Person | None:
-        return next((p for p in self.people if p.slack_id == slack_id), None)
 
     def person_by_jira_account(self, account_id: str) -> Person | None:
         return next((p for p in self.people if p.jira_account_id == account_id), None)
@@ -434,30 +426,43 @@ class Org:
             raise KeyError(f"no {host} repository named {name!r} in the {self.scale.name} org")
         return repo
 
-    def touch_pull_request(self, repo: str, number: int) -> datetime:
-        """Mark a PR (GitHub) updated now: its updated_at and ETag change."""
-        return self._touch(("gh", self._repo_or_error(repo, "github").index, number))
+    def _existing(self, repo: str, number: int, host: str, wants_pr: bool) -> tuple:
+        """The mutation key of an existing PR/MR (or issue), or a KeyError naming it."""
+        r = self._repo_or_error(repo, host)
+        item = self.pull_request(r, number) if wants_pr else self.issue(r, number)
+        if item is None:
+            kind = "pull request" if wants_pr else "issue"
+            raise KeyError(f"no {kind} #{number} in {host} repository {repo!r}")
+        return ("gh", r.index, number)
 
-    def touch_issue(self, repo: str, number: int) -> datetime:
-        return self._touch(("gh", self._repo_or_error(repo, "github").index, number))
+    def touch_pull_request(self, repo: str, number: int, host: str = "github") -> datetime:
+        """Mark a PR (or GitLab MR) updated now: its updated_at and ETag change."""
+        return self._touch(self._existing(repo, number, host, wants_pr=True))
 
     def touch_merge_request(self, project: str, iid: int) -> datetime:
-        return self._touch(("gh", self._repo_or_error(project, "gitlab").index, iid))
+        return self.touch_pull_request(project, iid, host="gitlab")
+
+    def touch_issue(self, repo: str, number: int) -> datetime:
+        return self._touch(self._existing(repo, number, "github", wants_pr=False))
 
     def add_pull_request(self, repo: str, host: str = "github") -> int:
         """Open a new PR (or GitLab MR) created now; returns its number."""
         r = self._repo_or_error(repo, host)
         k = self._add("gh", r.index, r.items)
-        while r.is_issue_number(k):  # keep the number a PR in repos that interleave issues
+        while r.is_issue_number(k):
+            # The number belongs to an issue slot: consume it as an issue opened and deleted
+            # (GitHub numbers PRs and issues in one sequence, so gaps are real).
+            self._delete(("gh", r.index, k))
             k = self._add("gh", r.index, r.items)
         return k
 
     def delete_issue(self, repo: str, number: int) -> None:
-        """Delete an item upstream (GitHub issue, or a PR for tests of disappearance): 404 after."""
-        self._delete(("gh", self._repo_or_error(repo, "github").index, number))
+        """Delete an issue upstream: 404 afterwards, gone from every list."""
+        self._delete(self._existing(repo, number, "github", wants_pr=False))
 
     def delete_pull_request(self, repo: str, number: int, host: str = "github") -> None:
-        self._delete(("gh", self._repo_or_error(repo, host).index, number))
+        """Make a PR/MR disappear upstream (as after a repository purge), for deletion tests."""
+        self._delete(self._existing(repo, number, host, wants_pr=True))
 
     def touch_jira_issue(self, key: str) -> datetime:
         project, number = self._jira_key(key)
@@ -496,7 +501,7 @@ class Org:
     def _jira_key(self, key: str) -> tuple[JiraProject, int]:
         project_key, _, number = key.rpartition("-")
         project = self.jira_project(project_key)
-        if project is None or not number.isdigit():
+        if project is None or not number.isdigit() or self.jira_issue(project, int(number)) is None:
             raise KeyError(f"no Jira issue {key!r} in the {self.scale.name} org")
         return project, int(number)
 

@@ -62,6 +62,9 @@ class EmulatorServer:
         self.requests = RequestLog()
         self._log_lock = threading.Lock()
         self._counter = itertools.count(1)
+        # Bumped by clear_requests(): a request still in flight from before (a slow fault's
+        # sleeper, say) must not land in the fresh log.
+        self._log_epoch = 0
         self._tokens = {"github": DEMO_TOKEN, "gitlab": DEMO_TOKEN, "jira": DEMO_TOKEN,
                         "slack": SLACK_TOKEN}
         self.apps: dict[str, ApiApp] = {
@@ -144,6 +147,7 @@ class EmulatorServer:
     def clear_requests(self) -> None:
         with self._log_lock:
             self.requests.clear()
+            self._log_epoch += 1
 
     def count_requests(self, api: str | None = None, endpoint: str | None = None,
                        status: int | None = None) -> int:
@@ -176,6 +180,8 @@ class EmulatorServer:
         delay = self.faults.take("delay", request.api, target)
         if delay is not None:
             time.sleep(delay.seconds)
+            if request.log_epoch != self._log_epoch:
+                return None  # reset while asleep: its client is gone; leave the new faults be
         common = app.base_headers(request, next(self._counter))
         refusal = self._refusal(app, route, request, target)
         if refusal is not None:
@@ -201,7 +207,8 @@ class EmulatorServer:
         if body and headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             for k, v in parse_qs(body.decode(), keep_blank_values=True).items():
                 query.setdefault(k, v[0])
-        request = Request(api, method, rel, query, headers, f"{self.root_url}/{api}{prefix}", body)
+        request = Request(api, method, rel, query, headers, f"{self.root_url}/{api}{prefix}", body,
+                          log_epoch=self._log_epoch)
         route, request.params = app.match(method, rel)
         request.endpoint = route.endpoint if route else f"{method} (unknown)"
         return app, route, request, rel + (f"?{parsed.query}" if parsed.query else "")
@@ -271,7 +278,8 @@ class EmulatorServer:
         record = RequestRecord(request.api, request.method, request.path, request.query, status,
                                is_conditional(request), request.endpoint)
         with self._log_lock:
-            self.requests.append(record)
+            if request.log_epoch == self._log_epoch:
+                self.requests.append(record)
 
 
 def _check_api(api: str) -> None:
