@@ -19,6 +19,7 @@ from emulators.gitlab import gl_time
 from resources.connectors import gitlab
 from resources.connectors.gitlab import GitLabConnector, api_root, project_path, project_streams
 from resources.http import AuthenticationError
+from tests.unit.test_http_loopback import FakeClock, LoopbackServer, Reply
 
 GROUP = "sieve-demo-infra"
 CURSOR_PARAMS = ("updated_after", "since")
@@ -272,7 +273,7 @@ class Killed(Exception):
     """Stands for the process dying mid-sync."""
 
 
-@pytest.mark.parametrize("batches_before_kill", [1, 4, 12, 25])
+@pytest.mark.parametrize("batches_before_kill", [1, 9, 25])
 def test_killed_sync_rerun_converges_to_a_clean_sync(sieve_org, emulated, monkeypatch,
                                                      batches_before_kill):
     clean = clean_content(sieve_org, emulated)
@@ -321,6 +322,72 @@ def test_a_rejected_token_says_which_connection_to_reconnect(sieve_org, emulated
     assert "'acme'" in message and connection.id in message
     assert "sieve connect acme gitlab" in message
     assert "not-the-token" not in message
+
+
+# -- what the emulator does not show: a scripted GitLab on loopback ----------------------------
+
+
+@pytest.fixture
+def scripted():
+    server = LoopbackServer(FakeClock())
+    yield server
+    server.close()
+
+
+def _project(project_id: int, **features) -> dict:
+    return {"id": project_id, "name": f"p{project_id}", "path": f"p{project_id}",
+            "path_with_namespace": f"g/p{project_id}", "namespace": {"id": 5, "full_path": "g"},
+            "created_at": "2026-01-01T00:00:00.000Z", **features}
+
+
+def _merge_request(iid: int) -> dict:
+    return {"id": 900 + iid, "iid": iid, "project_id": 2, "title": f"change {iid}",
+            "state": "merged", "author": {"id": 7, "username": "dev"},
+            "created_at": "2026-02-01T10:00:00.000Z", "updated_at": f"2026-02-0{iid}T10:00:00.123Z"}
+
+
+def test_group_listing_feature_switches_and_missing_approvals(sieve_org, scripted):
+    """A two-page projects listing is walked whole and not made conditional; streams of
+    switched-off features and of empty repositories are not requested; an instance without
+    the approvals API is asked once per project; the token goes as a Bearer header."""
+    listing = "/api/v4/groups/g/projects"
+    scripted.route(listing, lambda received: Reply(
+        json=[_project(1, empty_repo=True)],
+        headers={"ETag": 'W/"page-1"', "Link": f'<{scripted.url}{listing}?page=2>; rel="next"'},
+    ) if received.query.get("page") != "2" else Reply(json=[_project(
+        2, repository_access_level="disabled", builds_access_level="disabled",
+        environments_access_level="disabled")]))
+    scripted.script("/api/v4/projects/2/merge_requests", Reply(json=[_merge_request(1),
+                                                                      _merge_request(2)]))
+    for iid in (1, 2):
+        scripted.script(f"/api/v4/projects/2/merge_requests/{iid}", Reply(json=_merge_request(iid)))
+        scripted.script(f"/api/v4/projects/2/merge_requests/{iid}/commits", Reply(json=[]))
+    scripted.script("/api/v4/users/7", Reply(json={"id": 7, "username": "dev", "bot": False}))
+    for stream in ("merge_requests", "pipelines", "deployments"):
+        scripted.script(f"/api/v4/projects/1/{stream}", Reply(json=[]))
+    org = sieve_org("acme")
+    org.connect("gitlab", {"base_url": scripted.url, "group": "g"}, {"token": "glpat-test"})
+
+    org.sync("gitlab")
+
+    requested = {received.path for received in scripted.received}
+    assert requested == {
+        listing, "/api/v4/projects/1/merge_requests", "/api/v4/projects/1/pipelines",
+        "/api/v4/projects/1/deployments", "/api/v4/projects/2/merge_requests",
+        "/api/v4/projects/2/merge_requests/1", "/api/v4/projects/2/merge_requests/2",
+        "/api/v4/projects/2/merge_requests/1/approvals",
+        "/api/v4/projects/2/merge_requests/1/commits",
+        "/api/v4/projects/2/merge_requests/2/commits", "/api/v4/users/7",
+    }
+    assert {r.headers.get("authorization") for r in scripted.received} == {"Bearer glpat-test"}
+    assert org.count("gitlab_projects") == 2 and org.count("gitlab_merge_requests") == 2
+    scripted.received.clear()
+
+    org.sync("gitlab")
+
+    assert all("if-none-match" not in r.headers for r in scripted.received if r.path == listing)
+    assert [r.query["updated_after"] for r in scripted.received
+            if r.path == "/api/v4/projects/2/merge_requests"] == ["2026-02-02T10:00:00.124Z"]
 
 
 # -- check and plain helpers ------------------------------------------------------------------
