@@ -253,7 +253,24 @@ SPRINTS = [
      "created_at": t(9, 9), "start_at": None, "end_at": None, "completed_at": None},
 ]
 
+def _repo_commit(repo, sha, author, authored):
+    return {"repository_id": repo, "sha": sha, "parent_shas": [],
+            "author_email": f"{author}@acme.test", "authored_at": authored,
+            "committed_at": authored, "author_id": LOGINS[author]}
+
+
+REPOSITORY_COMMITS = [
+    _repo_commit(API, "m1", "alice", t(2, 14)), _repo_commit(API, "s2", "bob", t(2, 13)),
+    _repo_commit(API, "s3", "carol", t(2, 22)), _repo_commit(API, "m5", "alice", t(4, 11)),
+    _repo_commit(API, "x1", "alice", t(5, 9)), _repo_commit(API, "m4", "dependabot[bot]", t(3, 1)),
+    # Outside the 90-day knowledge window before AS_OF.
+    _repo_commit(API, "old", "dan", datetime(2025, 10, 1, 12, 0)),
+    _repo_commit(SHOP, "m6", "dan", t(9, 11)), _repo_commit(SHOP, "x2", "dan", t(9, 12)),
+    _repo_commit(SHOP, "m7", "bob", t(9, 15)), _repo_commit(SHOP, "x3", "bob", t(9, 17)),
+]
+
 GITHUB = {
+    "github_commits": REPOSITORY_COMMITS,
     "github_repositories": REPOSITORIES,
     "github_pull_requests": PULL_REQUESTS,
     "github_pull_request_commits": PULL_REQUEST_COMMITS,
@@ -265,4 +282,31 @@ GITHUB = {
 }
 JIRA = {"jira_issues": JIRA_ISSUES, "jira_issue_status_changes": STATUS_CHANGES,
         "jira_sprints": SPRINTS}
+def _message(channel, ts, user, posted, *, thread=None, replies=0, bot_id=None, subtype=None):
+    return {"channel_id": channel, "ts": ts, "posted_at": posted, "thread_ts": thread,
+            "user_id": user, "bot_id": bot_id, "subtype": subtype, "reply_count": replies,
+            "reply_users_count": None, "reactions_count": 0, "text": "…", "text_length": 1}
+
+
+SLACK = {
+    "slack_channels": [
+        {"id": "C_ENG", "name": "eng", "is_archived": False, "is_general": False},
+        {"id": "C_RANDOM", "name": "random", "is_archived": False, "is_general": True},
+    ],
+    "slack_messages": [
+        _message("C_ENG", "a", "U_ALICE", t(2, 9), thread="a", replies=2),
+        _message("C_ENG", "a1", "U_BOB", t(2, 9, 30), thread="a"),
+        _message("C_ENG", "a2", "U_ALICE", t(2, 10), thread="a"),
+        _message("C_ENG", "b", "U_BOB", t(2, 11), thread="b", replies=2),
+        _message("C_ENG", "b1", "U_BOB", t(2, 11, 15), thread="b"),  # the poster's own
+        _message("C_ENG", "b2", "U_CAROL", t(2, 13), thread="b"),
+        _message("C_ENG", "c", "U_CAROL", t(3, 9)),
+        _message("C_ENG", "bot", None, t(3, 10), bot_id="B_DEPLOY", subtype="bot_message"),
+        _message("C_ENG", "join", "U_ALICE", t(3, 11), subtype="channel_join"),
+        _message("C_ENG", "d", "U_UNKNOWN", t(9, 9), thread="d", replies=1),
+        _message("C_ENG", "d1", "U_ALICE", t(9, 10), thread="d"),
+        _message("C_RANDOM", "r", "U_BOB", t(4, 12)),
+    ],
+}
+
 IDENTITIES = {"identity_accounts": IDENTITY_ACCOUNTS, "people": PEOPLE}

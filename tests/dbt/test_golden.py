@@ -23,6 +23,7 @@ def org(dbt_org_factory):
     org = dbt_org_factory("golden", golden.CONFIG_YAML)
     org.write(golden.GITHUB, connection_id="conn_gh")
     org.write(golden.JIRA, connection_id="conn_jira")
+    org.write(golden.SLACK, connection_id="conn_slack")
     org.write(golden.IDENTITIES)
     build_org_marts(org.sieve, org.org_id, as_of=golden.AS_OF)
     return org
@@ -382,4 +383,56 @@ def test_sprint_outcomes(org):
     assert rows == [
         (1, "closed", 2, 8.0, 1, 2.0, 2, 5.0, 1, 3.0, 1, 0.375, 0.5),
         (2, "active", 2, 5.0, 0, 0.0, 1, 0.0, 1, 0.0, 1, 0.0, 0.5),
+    ]
+
+
+# --- review_load ----------------------------------------------------------------------------
+#
+# Counted reviews: bob → PR1 (alice) 2d12:00, alice → PR3 (carol) 2d20:00, bob → PR3 2d21:00,
+# carol → PR5 (alice) 4d10:30, carol → PR6 (dan) 9d10:00. ci-bot's comment, carol's comment on
+# her own PR8 and bob's pending review do not count. PRs authored (humans): W10 alice 1 5 9,
+# bob 2, carol 3 8; W11 dan 6, bob 7.
+def test_review_load(org):
+    rows = org.query("select week_start, person_id, team, reviews_given, prs_reviewed, "
+                     "reviews_received, prs_authored from marts.review_load order by all")
+    assert rows == [
+        (W10, "p_alice", "payments", 1, 1, 2, 3),
+        (W10, "p_bob", "payments", 2, 2, 0, 1),
+        (W10, "p_carol", "platform", 1, 1, 2, 2),
+        (W11, "p_bob", "payments", 0, 0, 0, 1),
+        (W11, "p_carol", "platform", 1, 1, 0, 0),
+        (W11, "p_dan", None, 0, 0, 1, 1),
+    ]
+
+
+# --- knowledge_concentration ----------------------------------------------------------------
+#
+# Window: the 90 days before AS_OF (dan's October commit is outside; dependabot is a bot).
+# acme/api commits: alice m1 m5 x1, bob s2, carol s3 → 5; top share 3/5; alice alone is more
+#   than half → bus factor 1. Reviews: bob 2, alice 1, carol 1 → 4; top 2/4; bob + one more
+#   = 3 > 2 → bus factor 2.
+# acme/shop commits: dan 2, bob 2 → 4; top 0.5; bus factor 2. Reviews: carol 1 → 1.0, 1.
+def test_knowledge_concentration(org):
+    rows = org.query("select * from marts.knowledge_concentration order by repository")
+    assert rows == [
+        ("acme/api", 5, 3, 0.6, 1, 4, 3, 0.5, 2),
+        ("acme/shop", 4, 2, 0.5, 2, 1, 1, 1.0, 1),
+    ]
+
+
+# --- channel_activity_weekly ----------------------------------------------------------------
+#
+# #eng W10: a (alice) + replies bob 0.5 h later and alice; b (bob) + his own reply and carol's
+#   2 h later; c (carol) alone. The deploy bot's message and alice's join notice do not count.
+#   messages 7, top-level 3, replies 4, threads 2, members 3, first reply median (0.5, 2) 1.25
+# #eng W11: d (an account without a person) + alice's reply 1 h later: 2, 1, 1, 1, 2, 1.0
+# #random W10: one message by bob: 1, 1, 0, 0, 1, no reply.
+def test_channel_activity_weekly(org):
+    rows = org.query("select week_start, channel_name, messages, top_level_messages, replies, "
+                     "threads_started, active_members, first_reply_median_hours "
+                     "from marts.channel_activity_weekly order by all")
+    assert rows == [
+        (W10, "eng", 7, 3, 4, 2, 3, 1.25),
+        (W10, "random", 1, 1, 0, 0, 1, None),
+        (W11, "eng", 2, 1, 1, 1, 2, 1.0),
     ]
