@@ -12,8 +12,9 @@ import pytest
 from emulators import server as emulator_server
 from resources.connectors import github
 from resources.connectors.base import ConnectorContext, SyncState
-from resources.connectors.github import GitHubConnector, HighWaterMark, run_floor
-from resources.http import AuthenticationError
+from resources.connectors.base import RawBatch
+from resources.connectors.github import GitHubConnector, HighWaterMark, RepositoryRef, run_floor
+from resources.http import AuthenticationError, NotFoundError
 from emulators.org import CANARY_PREFIX
 
 OWNER = "sieve-demo"
@@ -280,7 +281,7 @@ def test_killed_sync_rerun_converges_to_the_clean_tables(sieve_org, emulator, mo
 
 def test_enterprise_base_url_and_a_repository_list(sieve_org, emulator):
     org = sieve_org("acme")
-    names = [repo.name for repo in emulator.org.repos[1:]]
+    names = [emulator.org.repos[1].name]
     connection = org.connect(
         "github", {"owner": OWNER, "repos": names,
                    "base_url": emulator.base_url("github") + "/api/v3"},
@@ -341,3 +342,16 @@ def test_run_floor_waits_for_unfinished_runs_but_not_for_stuck_ones():
     assert run_floor(T0, None) == T0
     assert run_floor(T0, T0 - timedelta(hours=5)) == T0 - timedelta(hours=5)
     assert run_floor(T0, T0 - timedelta(days=4)) == T0
+
+
+def test_a_disabled_optional_stream_is_skipped_after_what_it_yielded(sieve_org, emulator):
+    org = sieve_org("acme")
+    connector = connector_for(org, connect(org, emulator))
+    first = RawBatch("github_workflow_runs", [])
+
+    def disabled_after_one_batch():
+        yield first
+        raise NotFoundError("Actions is disabled")
+
+    repo = RepositoryRef(1, f"{OWNER}/web-app", None)
+    assert list(connector._optional(disabled_after_one_batch(), repo, "workflow runs")) == [first]
