@@ -163,6 +163,10 @@ class GitHubApp(ApiApp):
 
     # -- helpers -----------------------------------------------------------------------------
 
+    def _check_org(self, request: Request) -> None:
+        if request.params["org"] != self.org.login:
+            raise self.not_found(request)
+
     def _repo(self, request: Request) -> Repo:
         owner, name = request.params["owner"], request.params["repo"]
         repo = self.org.repo(name, "github") if owner == self.org.login else None
@@ -264,7 +268,7 @@ class GitHubApp(ApiApp):
         }
 
     def _label(self, name: str, base: str, repo: Repo) -> dict:
-        return {"id": stable_int_label(name), "node_id": _node_id("LA", stable_int_label(name)),
+        return {"id": _label_id(name), "node_id": _node_id("LA", _label_id(name)),
                 "url": f"{base}/repos/{self.org.login}/{repo.name}/labels/{name}", "name": name,
                 "color": LABEL_COLOURS.get(name, "ededed"), "default": name == "bug",
                 "description": None}
@@ -443,8 +447,7 @@ class GitHubApp(ApiApp):
         return Response(body=body, last_modified=self.org.created_at)
 
     def organization(self, request: Request) -> Response:
-        if request.params["org"] != self.org.login:
-            raise self.not_found(request)
+        self._check_org(request)
         body = self._org_owner(request.base_url)
         body.update({"name": "Sieve Demo Org", "description": "Synthetic organization",
                      "public_repos": 0, "total_private_repos": len(self.org.repos),
@@ -452,14 +455,12 @@ class GitHubApp(ApiApp):
         return Response(body=body)
 
     def org_members(self, request: Request) -> Response:
-        if request.params["org"] != self.org.login:
-            raise self.not_found(request)
-        members = [p for p in self.org.humans]
+        self._check_org(request)
+        members = list(self.org.humans)
         return self._paginate(request, members, lambda p: self.user_json(p, request.base_url))
 
     def org_repos(self, request: Request) -> Response:
-        if request.params["org"] != self.org.login:
-            raise self.not_found(request)
+        self._check_org(request)
         repos = list(self.org.repos)
         sort = request.query.get("sort", "created")
         if sort == "full_name":
@@ -763,12 +764,13 @@ class GitHubApp(ApiApp):
         }
 
 
-def stable_int_label(name: str) -> int:
+def _label_id(name: str) -> int:
     return int(stable_hex(9, "label", name), 16)
 
 
 def _created_range(value: str) -> tuple[datetime | None, datetime | None]:
-    """GitHub's search-style date filter: ``>=D``, ``>D``, ``<=D``, ``<D`` or ``A..B``."""
+    """GitHub's search-style date filter: ``>=D``, ``>D``, ``<=D``, ``<D`` or ``A..B``
+    (bounds are treated as inclusive; runs never share a second with a bound in practice)."""
     def parse(text: str) -> datetime | None:
         return _parse_since(text, "created")
 
