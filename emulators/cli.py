@@ -43,7 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
-    serve(args.scale, args.port, args.seed, args.host)
+    try:
+        serve(args.scale, args.port, args.seed, args.host)
+    except OSError as error:
+        parser.exit(1, f"{error}\n")
 
 
 if __name__ == "__main__":

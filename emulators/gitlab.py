@@ -206,8 +206,8 @@ class GitLabApp(ApiApp):
         squash = mr.kind not in ("merge", "rebase")
         body = {
             "id": 700_000_000 + mr.repo.index * 1_000_000 + mr.number, "iid": mr.number,
-            "project_id": mr.repo.repo_id, "title": mr.title, "description": mr.body,
-            "state": self.mr_state(mr), "created_at": gl_time(mr.created_at),
+            "project_id": mr.repo.repo_id, "title": f"Draft: {mr.title}" if mr.draft else mr.title,
+            "description": mr.body, "state": self.mr_state(mr), "created_at": gl_time(mr.created_at),
             "updated_at": gl_time(mr.updated_at),
             "merged_by": self.user_json(mr.merged_by), "merge_user": self.user_json(mr.merged_by),
             "merged_at": gl_time(mr.merged_at),

@@ -85,7 +85,11 @@ class EmulatorServer:
         if self._httpd is not None:
             return self
         handler = type("EmulatorHandler", (_Handler,), {"emulator": self})
-        self._httpd = ThreadingHTTPServer((self._host, self._requested_port), handler)
+        try:
+            self._httpd = ThreadingHTTPServer((self._host, self._requested_port), handler)
+        except OSError as error:
+            raise OSError(f"the emulator cannot listen on {self._host}:{self._requested_port} "
+                          f"({error.strerror or error}); choose another --port") from error
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"emulator-{self.port}", daemon=True)

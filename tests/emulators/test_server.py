@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from emulators.org import Org
+from emulators.server import EmulatorServer
 from tests.emulators.clients import get
 
 
@@ -136,3 +137,8 @@ def test_serve_prints_its_lines_and_stops_on_signal(stop_signal):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_busy_port_is_reported_clearly(emulator):
+    with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{emulator.port}.*choose another --port"):
+        EmulatorServer(port=emulator.port).start()
