@@ -91,6 +91,7 @@ from resources.http import (
     Page,
     PaginationStyle,
     RequestRejectedError,
+    RetryPolicy,
     SourceKind,
     Validators,
 )
@@ -102,6 +103,8 @@ API_VERSION = "2022-11-28"
 PAGE_SIZE = 100
 # (connect, read) seconds for one request.
 REQUEST_TIMEOUT = (5.0, 30.0)
+# A connection check answers the person running `sieve connect`: it must not wait for long.
+CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
 # A workflow run unfinished for longer than this is treated as abandoned (stuck "queued" runs
 # exist); waiting for it would make every sync walk all runs created since.
 RUN_WAIT_LIMIT = timedelta(days=3)
@@ -216,14 +219,14 @@ class GitHubConnector(Connector):
 
     def check(self) -> str:
         owner = self._owner()
-        client = self._http()
-        try:
-            client.get_json(f"/orgs/{owner}")
-            kind = "organization"
-        except NotFoundError:
-            client.get_json(f"/users/{owner}")
-            kind = "user account"
-        return f"GitHub {kind} {owner!r} on {urlsplit(client.base_url).netloc}"
+        with self._new_client(CHECK_RETRY) as client:
+            try:
+                client.get_json(f"/orgs/{owner}")
+                kind = "organization"
+            except NotFoundError:
+                client.get_json(f"/users/{owner}")
+                kind = "user account"
+            return f"GitHub {kind} {owner!r} on {urlsplit(client.base_url).netloc}"
 
     def fetch(self) -> Iterator[RawBatch]:
         try:
@@ -257,22 +260,26 @@ class GitHubConnector(Connector):
         return owner
 
     def _http(self) -> HttpClient:
+        """The sync's client, whose retries wait out a full rate-limit window if need be."""
         if self._client is None:
-            context = self.context
-            optional = {"sleep": context.sleep} if context.sleep is not None else {}
-            self._client = HttpClient(
-                context.settings.get("base_url") or DEFAULT_BASE_URL,
-                BearerToken(context.credentials["token"].reveal()),
-                source=SourceKind.GITHUB,
-                context=context.error_context(),
-                timeout=REQUEST_TIMEOUT,
-                limits=context.limits,
-                validators=context.state,
-                headers={"Accept": "application/vnd.github+json",
-                         "X-GitHub-Api-Version": API_VERSION},
-                **optional,
-            )
+            self._client = self._new_client(RetryPolicy())
         return self._client
+
+    def _new_client(self, retry: RetryPolicy) -> HttpClient:
+        context = self.context
+        optional = {"sleep": context.sleep} if context.sleep is not None else {}
+        return HttpClient(
+            context.settings.get("base_url") or DEFAULT_BASE_URL,
+            BearerToken(context.credentials["token"].reveal()),
+            source=SourceKind.GITHUB,
+            context=context.error_context(),
+            timeout=REQUEST_TIMEOUT,
+            retry=retry,
+            limits=context.limits,
+            validators=context.state,
+            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
+            **optional,
+        )
 
     def _pages(self, path: str, params: dict | None = None, *, conditional_key: str | None = None,
                items_field: str | None = None) -> Iterator[Page]:

@@ -302,6 +302,17 @@ def test_enterprise_base_url_and_a_repository_list(sieve_org, emulator):
     assert all(r.conditional for r in emulator.requests)
 
 
+def test_check_falls_back_to_a_user_account_owner(sieve_org, emulator):
+    org = sieve_org("acme")
+    login = emulator.org.humans[1].login
+    connection = org.connect_emulator(emulator, "github", owner=login)
+
+    description = connector_for(org, connection).check()
+
+    assert description == f"GitHub user account {login!r} on 127.0.0.1:{emulator.port}"
+    assert [r.endpoint for r in emulator.requests] == ["GET /orgs/{org}", USERS_ENDPOINT]
+
+
 def test_a_rejected_token_names_the_org_and_connection_and_says_to_reconnect(
         sieve_org, emulator):
     org = sieve_org("acme")
