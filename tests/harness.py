@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -136,6 +137,47 @@ def sync_under_fault(org: SieveOrg, emulator, source: str, mode: str, pattern: s
     fired = faults.events or any(summary.http.get("wait_seconds") for summary in summaries)
     assert fired, f"fault {mode!r} never fired on {pattern!r}"
     return summaries
+
+
+_clean_contents: dict[str, dict[str, list[tuple]]] = {}
+
+
+def clean_sync_content(sieve_org, emulator, source: str, tables: list[str]) -> dict:
+    """``content`` after a clean full sync of ``source`` from the (deterministic) emulator.
+
+    Computed once per session and source, in an org of its own named ``clean-<source>``.
+    """
+    if source not in _clean_contents:
+        org = sieve_org(f"clean-{source}")
+        org.connect_emulator(emulator, source)
+        org.sync(source)
+        _clean_contents[source] = org.content(tables)
+        emulator.reset()
+    return _clean_contents[source]
+
+
+def kill_fetch_after(monkeypatch, connector_class, batches: int) -> Callable[[], None]:
+    """Make ``connector_class.fetch`` die (KeyboardInterrupt) after ``batches`` batches, as a
+    killed run would; returns the function that restores it."""
+    original = connector_class.fetch
+
+    def dying_fetch(self):
+        for number, batch in enumerate(original(self), start=1):
+            if number > batches:
+                raise KeyboardInterrupt("killed mid-run")
+            yield batch
+
+    monkeypatch.setattr(connector_class, "fetch", dying_fetch)
+    return lambda: monkeypatch.setattr(connector_class, "fetch", original)
+
+
+def assert_reconnect_message(error: Exception, org: SieveOrg, connection, secret: str) -> None:
+    """A credential failure names the org and connection, says how to re-connect, hides
+    the secret."""
+    message = str(error)
+    assert f"'{org.slug}'" in message and connection.id in message
+    assert f"sieve connect {org.slug} {connection.source}" in message
+    assert secret not in message
 
 
 def new_installation() -> Sieve:

@@ -160,9 +160,10 @@ class JiraConnector(Connector):
         missing = sorted(set(wanted) - found)
         if missing:
             raise JiraSettingsError(
-                f"Jira project(s) {', '.join(missing)} of {self.context.error_context().describe()} "
-                f"are not visible to the connected account at {self.client.base_url}. Check the "
-                f"keys, or grant the account Browse Projects there, then re-connect with "
+                f"Jira project(s) {', '.join(missing)} of "
+                f"{self.context.error_context().describe()} are not visible to the connected "
+                f"account at {self.client.base_url}. Check the keys, or grant the account "
+                f"Browse Projects there, then re-connect with "
                 f"`sieve connect {self.context.org_slug} jira --projects ...`."
             )
 

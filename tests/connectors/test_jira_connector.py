@@ -9,7 +9,13 @@ from resources.connectors import jira as jira_module
 from resources.connectors.base import RawBatch
 from resources.connectors.jira import JiraConnector, JiraSettingsError
 from resources.http import AuthenticationError
-from tests.harness import FAULT_MODES, sync_under_fault
+from tests.harness import (
+    FAULT_MODES,
+    assert_reconnect_message,
+    clean_sync_content,
+    kill_fetch_after,
+    sync_under_fault,
+)
 
 SEARCH = "GET /rest/api/3/search/jql"
 CHANGELOG = "GET /rest/api/3/issue/{key}/changelog"
@@ -36,7 +42,8 @@ def expected_counts(org) -> dict[str, int]:
     issues = list(model_issues(org))
     people = {p.lead.jira_account_id for p in org.jira_projects}
     for issue in issues:
-        people |= {issue.reporter.jira_account_id, *(h.author.jira_account_id for h in issue.histories)}
+        people.add(issue.reporter.jira_account_id)
+        people.update(history.author.jira_account_id for history in issue.histories)
         if issue.assignee is not None:
             people.add(issue.assignee.jira_account_id)
     return {
@@ -63,20 +70,6 @@ def small_pages(monkeypatch):
     monkeypatch.setattr(jira_module, "SEARCH_PAGE_SIZE", 7)
     monkeypatch.setattr(jira_module, "AGILE_PAGE_SIZE", 4)
     monkeypatch.setattr(jira_module, "PROJECT_PAGE_SIZE", 1)
-
-
-_clean: dict[str, dict] = {}
-
-
-def clean_content(sieve_org, emulator) -> dict:
-    """What a clean full sync stores (computed once per session: the emulator is deterministic)."""
-    if "content" not in _clean:
-        org = sieve_org("clean")
-        org.connect_emulator(emulator, "jira")
-        org.sync("jira")
-        _clean["content"] = org.content(TABLES)
-        emulator.reset()
-    return _clean["content"]
 
 
 # -- tests ----------------------------------------------------------------------------------------
@@ -124,7 +117,7 @@ def test_unchanged_second_sync_is_cursor_limited_and_changes_nothing(sieve_org, 
     # small project, board and sprint listings, once each.
     others = emulator.requests_per_endpoint("jira")
     del others[SEARCH]
-    assert set(others) <= listings | {"GET /rest/api/3/myself", "GET (unknown)"}
+    assert set(others) <= listings | {"GET /rest/api/3/myself", "GET /rest/api/3/field"}
     assert max(others.values()) == 1
 
 
@@ -144,12 +137,13 @@ def test_next_sync_picks_up_touched_and_added_issues(sieve_org, emulator):
     [(updated_at,)] = org.query("SELECT updated_at FROM metadata.jira_issues WHERE key = ?",
                                 [touched_key])
     assert updated_at == touched.updated.replace(tzinfo=None)
-    assert org.query("SELECT count(*) FROM metadata.jira_issues WHERE key = ?", [added_key]) == [(1,)]
+    added = org.query("SELECT count(*) FROM metadata.jira_issues WHERE key = ?", [added_key])
+    assert added == [(1,)]
 
 
 @pytest.mark.parametrize("mode", FAULT_MODES)
 def test_sync_under_fault_equals_a_clean_sync(sieve_org, emulator, monkeypatch, small_pages, mode):
-    expected = clean_content(sieve_org, emulator)
+    expected = clean_sync_content(sieve_org, emulator, "jira", TABLES)
     org = sieve_org("faulty")
     org.connect_emulator(emulator, "jira")
     sync_under_fault(org, emulator, "jira", mode, r"/search/jql|/board", monkeypatch)
@@ -157,22 +151,14 @@ def test_sync_under_fault_equals_a_clean_sync(sieve_org, emulator, monkeypatch, 
 
 
 def test_killed_sync_rerun_converges(sieve_org, emulator, monkeypatch, small_pages):
-    expected = clean_content(sieve_org, emulator)
+    expected = clean_sync_content(sieve_org, emulator, "jira", TABLES)
     org = sieve_org("killed")
     org.connect_emulator(emulator, "jira")
-    original = JiraConnector.fetch
-
-    def dies_after_thirty_batches(self):
-        for number, batch in enumerate(original(self), start=1):
-            if number > 30:
-                raise KeyboardInterrupt("killed mid-run")
-            yield batch
-
-    monkeypatch.setattr(JiraConnector, "fetch", dies_after_thirty_batches)
+    revive = kill_fetch_after(monkeypatch, JiraConnector, 30)
     with pytest.raises(KeyboardInterrupt):
         org.sync("jira")
     assert 0 < org.count("jira_issues") < expected_counts(emulator.org)["jira_issues"]
-    monkeypatch.setattr(JiraConnector, "fetch", original)
+    revive()
     emulator.clear_requests()
 
     org.sync("jira")
@@ -205,16 +191,18 @@ def test_truncated_embedded_changelog_is_read_from_the_changelog_endpoint(
     assert org.count("jira_issue_status_changes") == expected
 
 
-def test_story_points_field_is_discovered_from_the_site_field_list(sieve_org, emulator, monkeypatch):
+def test_story_points_field_is_discovered_from_the_site_field_list(
+        sieve_org, emulator, monkeypatch):
     site_fields = [
         {"id": "summary", "name": "Summary", "schema": {"type": "string"}},
         {"id": "customfield_10028", "name": "Story Points",
-         "schema": {"type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float"}},
+         "schema": {"type": "number",
+                    "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float"}},
         {"id": "customfield_10011", "name": "Sprint",
          "schema": {"type": "array", "custom": "com.pyxis.greenhopper.jira:gh-sprint"}},
     ]
     app = emulator.apps["jira"]
-    # The emulator has no GET /rest/api/3/field; this test serves a site's answer itself.
+    # A site whose story points and sprint fields are not the usual ids.
     route = Route("GET", compile_route("/rest/api/3/field"), "GET /rest/api/3/field",
                   lambda request: Response(body=site_fields))
     monkeypatch.setattr(app, "routes", [route, *app.routes])
@@ -269,9 +257,7 @@ def test_bad_token_names_org_and_connection_and_says_reconnect(sieve_org, emulat
                              {**emulator.credentials("jira"), "token": "not-the-token"})
     with pytest.raises(AuthenticationError) as caught:
         org.sync("jira")
-    message = str(caught.value)
-    assert "'acme'" in message and connection.id in message
-    assert "sieve connect acme jira" in message and "not-the-token" not in message
+    assert_reconnect_message(caught.value, org, connection, "not-the-token")
 
 
 def test_check_makes_one_request_and_reveals_no_personal_data(sieve_org, emulator):

@@ -11,7 +11,13 @@ import pytest
 from resources.connectors import slack as slack_module
 from resources.connectors.slack import PrivateConversationRefused, SlackConnector
 from resources.http import AuthenticationError
-from tests.harness import FAULT_MODES, sync_under_fault
+from tests.harness import (
+    FAULT_MODES,
+    assert_reconnect_message,
+    clean_sync_content,
+    kill_fetch_after,
+    sync_under_fault,
+)
 
 LIST = "GET /api/conversations.list"
 HISTORY = "GET /api/conversations.history"
@@ -67,20 +73,6 @@ def small_pages(monkeypatch):
     monkeypatch.setattr(slack_module, "USERS_PAGE_SIZE", 6)
 
 
-_clean: dict[str, dict] = {}
-
-
-def clean_content(sieve_org, emulator) -> dict:
-    """What a clean full sync stores (computed once per session: the emulator is deterministic)."""
-    if "content" not in _clean:
-        org = sieve_org("clean")
-        org.connect_emulator(emulator, "slack")
-        org.sync("slack")
-        _clean["content"] = org.content(TABLES)
-        emulator.reset()
-    return _clean["content"]
-
-
 # -- tests ----------------------------------------------------------------------------------------
 
 
@@ -91,13 +83,15 @@ def test_first_sync_stores_public_channels_only_with_the_model_counts(sieve_org,
 
     assert counts(org) == expected_counts(emulator.org)
     assert_public_only(emulator)
-    stored_channels = {row[0] for row in org.query("SELECT DISTINCT channel_id FROM metadata.slack_messages")}
+    stored_channels = {row[0] for row in org.query(
+        "SELECT DISTINCT channel_id FROM metadata.slack_messages")}
     assert stored_channels == {c.channel_id for c in public_channels(emulator.org)}
     # Replies were asked for once per thread, never for a message without replies.
     threads = sum(1 for channel in public_channels(emulator.org)
                   for message in top_level_messages(emulator.org, channel) if message.reply_count)
     assert emulator.count_requests("slack", REPLIES) == threads
-    assert {r.query["limit"] for r in emulator.requests if r.endpoint != "GET /api/users.list"} == {"999"}
+    conversation_requests = [r for r in emulator.requests if r.endpoint != "GET /api/users.list"]
+    assert {r.query["limit"] for r in conversation_requests} == {"999"}
     assert summary.http["requests"] == len(emulator.requests)
 
 
@@ -110,7 +104,8 @@ def test_no_private_canary_and_no_forbidden_pii_is_stored(sieve_org, emulator):
     assert [c for c in emulator.canaries() if c in stored] == []
     assert [p for p in emulator.forbidden_pii() if p in stored] == []
     # Public text is kept, scrubbed: most messages still have some.
-    [(with_text,)] = org.query("SELECT count(*) FROM metadata.slack_messages WHERE length(text) > 0")
+    [(with_text,)] = org.query(
+        "SELECT count(*) FROM metadata.slack_messages WHERE length(text) > 0")
     assert with_text > org.count("slack_messages") // 2
 
 
@@ -197,7 +192,7 @@ def test_next_sync_picks_up_a_new_message(sieve_org, emulator):
 
 @pytest.mark.parametrize("mode", FAULT_MODES)
 def test_sync_under_fault_equals_a_clean_sync(sieve_org, emulator, monkeypatch, small_pages, mode):
-    expected = clean_content(sieve_org, emulator)
+    expected = clean_sync_content(sieve_org, emulator, "slack", TABLES)
     org = sieve_org("faulty")
     org.connect_emulator(emulator, "slack")
     sync_under_fault(org, emulator, "slack", mode, r"conversations\.(history|replies)|users\.list",
@@ -207,22 +202,14 @@ def test_sync_under_fault_equals_a_clean_sync(sieve_org, emulator, monkeypatch, 
 
 
 def test_killed_sync_rerun_converges(sieve_org, emulator, monkeypatch, small_pages):
-    expected = clean_content(sieve_org, emulator)
+    expected = clean_sync_content(sieve_org, emulator, "slack", TABLES)
     org = sieve_org("killed")
     org.connect_emulator(emulator, "slack")
-    original = SlackConnector.fetch
-
-    def dies_after_twenty_batches(self):
-        for number, batch in enumerate(original(self), start=1):
-            if number > 20:
-                raise KeyboardInterrupt("killed mid-run")
-            yield batch
-
-    monkeypatch.setattr(SlackConnector, "fetch", dies_after_twenty_batches)
+    revive = kill_fetch_after(monkeypatch, SlackConnector, 20)
     with pytest.raises(KeyboardInterrupt):
         org.sync("slack")
     assert 0 < org.count("slack_messages") < expected_counts(emulator.org)["slack_messages"]
-    monkeypatch.setattr(SlackConnector, "fetch", original)
+    revive()
     emulator.clear_requests()
 
     org.sync("slack")
@@ -238,9 +225,7 @@ def test_bad_token_names_org_and_connection_and_says_reconnect(sieve_org, emulat
                              {"token": "xoxb-not-the-token"})
     with pytest.raises(AuthenticationError) as caught:
         org.sync("slack")
-    message = str(caught.value)
-    assert "'acme'" in message and connection.id in message
-    assert "sieve connect acme slack" in message and "xoxb-not-the-token" not in message
+    assert_reconnect_message(caught.value, org, connection, "xoxb-not-the-token")
 
 
 def test_check_makes_one_request(sieve_org, emulator):
