@@ -52,9 +52,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from urllib.parse import quote
 
 from resources.connectors.base import Connector, ConnectorContext, RawBatch
@@ -151,18 +152,12 @@ class GitLabConnector(Connector):
         return f"GitLab group {self.group} on {self.client.base_url}: {visible}"
 
     def fetch(self) -> Iterator[RawBatch]:
+        walks = {MERGE_REQUESTS: self._merge_requests, COMMITS: self._commits,
+                 PIPELINES: self._pipelines, DEPLOYMENTS: self._deployments}
         plans = yield from self._discover_projects()
         for project_id, streams in plans:
-            if MERGE_REQUESTS in streams:
-                yield from self._stream(f"{MERGE_REQUESTS}:{project_id}",
-                                        self._merge_requests(project_id))
-            if COMMITS in streams:
-                yield from self._stream(f"{COMMITS}:{project_id}", self._commits(project_id))
-            if PIPELINES in streams:
-                yield from self._stream(f"{PIPELINES}:{project_id}", self._pipelines(project_id))
-            if DEPLOYMENTS in streams:
-                yield from self._stream(f"{DEPLOYMENTS}:{project_id}",
-                                        self._deployments(project_id))
+            for stream in streams:
+                yield from self._stream(cursor_key(stream, project_id), walks[stream](project_id))
 
     # -- projects ----------------------------------------------------------------------------
 
@@ -182,32 +177,31 @@ class GitLabConnector(Connector):
              "sort": "asc", "per_page": PAGE_SIZE},
             style=PaginationStyle.GITLAB, conditional_key=key if conditional else None,
         )
+        first = next(pages)
+        if first.not_modified:
+            stored = self._stored_plans(key)
+            if stored is None:  # validators kept without their plans: list afresh
+                return (yield from self._group_projects(conditional=False))
+            yield RawBatch("gitlab_projects", [], not_modified=True)
+            return stored
         plans: dict[int, tuple[str, ...]] = {}
-        first_page_validators: Validators | None = None
-        last: RawBatch | None = None
         page_count = 0
-        for page in pages:
-            if page.not_modified:
-                stored = self._stored_plans(key)
-                if stored is None:  # validators kept without their plans: list afresh
-                    return (yield from self._group_projects(conditional=False))
-                yield RawBatch("gitlab_projects", [], not_modified=True)
-                return stored
-            page_count = page.number
-            if page.number == 1:
-                first_page_validators = page.validators
-            for project in page.items:
-                plans[project["id"]] = project_streams(project)
-            if last is not None:
-                yield last
-            last = RawBatch("gitlab_projects", page.items)
-        found = list(plans.items())
-        if last is not None:
+
+        def batches() -> Iterator[RawBatch]:
+            nonlocal page_count
+            for page in chain([first], pages):
+                page_count += 1
+                for project in page.items:
+                    plans[project["id"]] = project_streams(project)
+                yield RawBatch("gitlab_projects", page.items)
+
+        def with_plans(last: RawBatch) -> RawBatch:
             # Page 1's validators vouch for the whole listing only when it is the only page.
-            single_page = page_count == 1 and first_page_validators is not None
-            validators = (first_page_validators,) if single_page else ()
-            yield replace(last, cursors={key: dump_plans(found)}, validators=validators)
-        return found
+            validators = (first.validators,) if page_count == 1 and first.validators else ()
+            return replace(last, cursors={key: dump_plans(plans.items())}, validators=validators)
+
+        yield from with_closing(batches(), with_plans)
+        return list(plans.items())
 
     def _configured_project(self, path: str) -> Generator[RawBatch, None, list[ProjectPlan]]:
         key = f"project:{path}"
@@ -231,7 +225,7 @@ class GitLabConnector(Connector):
 
     # -- per-project streams -----------------------------------------------------------------
 
-    def _stream(self, cursor_key: str,
+    def _stream(self, key: str,
                 batches: Generator[RawBatch, None, datetime | None]) -> Iterator[RawBatch]:
         """A stream's batches, then the users they referenced. The last batch carries the
         stream's new cursor, so it is committed only once all of that is durable."""
@@ -242,25 +236,22 @@ class GitLabConnector(Connector):
             newest = yield from batches
             yield from self._pending_users()
 
-        last: RawBatch | None = None
-        for batch in stream_then_users():
-            if last is not None:
-                yield last
-            last = batch
-        if last is None:
-            return
-        if newest is not None:
-            last = replace(last, cursors={**last.cursors, cursor_key: format_time(newest)})
-        yield last
+        def with_cursor(last: RawBatch) -> RawBatch:
+            if newest is None:
+                return last
+            return replace(last, cursors={**last.cursors, key: format_time(newest)})
 
-    def _since(self, cursor_key: str, step: timedelta) -> str | None:
-        cursor = self.context.state.cursor(cursor_key)
+        yield from with_closing(stream_then_users(), with_cursor)
+
+    def _since(self, stream: str, project_id: int, step: timedelta) -> str | None:
+        """Where the stream's inclusive time filter starts: just past its stored cursor."""
+        cursor = self.context.state.cursor(cursor_key(stream, project_id))
         return format_time(parse_time(cursor) + step) if cursor else None
 
     def _updated_after(self, stream: str, project_id: int, **extra: str) -> dict:
         """Params of a listing newest first, limited by the stream's cursor."""
         return {"order_by": "updated_at", "sort": "desc", "per_page": PAGE_SIZE,
-                "updated_after": self._since(f"{stream}:{project_id}", API_TIME_STEP), **extra}
+                "updated_after": self._since(stream, project_id, API_TIME_STEP), **extra}
 
     def _with_details(self, path: str, params: dict, key: str
                       ) -> Iterator[tuple[list[dict], datetime | None]]:
@@ -321,7 +312,7 @@ class GitLabConnector(Connector):
 
     def _commits(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
         params = {"with_stats": "true", "per_page": PAGE_SIZE,
-                  "since": self._since(f"{COMMITS}:{project_id}", COMMIT_TIME_STEP)}
+                  "since": self._since(COMMITS, project_id, COMMIT_TIME_STEP)}
         newest = None
         for page in self.client.paginate(f"/projects/{project_id}/repository/commits", params,
                                          style=PaginationStyle.GITLAB):
@@ -388,6 +379,23 @@ class GitLabConnector(Connector):
 
 
 # -- plain helpers ---------------------------------------------------------------------------
+
+
+def with_closing(batches: Iterable[RawBatch],
+                 closing: Callable[[RawBatch], RawBatch]) -> Iterator[RawBatch]:
+    """The batches, the last one passed through ``closing`` once all are produced: it adds
+    what may only be committed after every batch before it is durable (cursors, validators)."""
+    last: RawBatch | None = None
+    for batch in batches:
+        if last is not None:
+            yield last
+        last = batch
+    if last is not None:
+        yield closing(last)
+
+
+def cursor_key(stream: str, project_id: int) -> str:
+    return f"{stream}:{project_id}"
 
 
 def api_root(base_url: str) -> str:
