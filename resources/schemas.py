@@ -62,6 +62,11 @@ def epoch_timestamp(value: str | int | float) -> datetime:
     return datetime.fromtimestamp(float(value), UTC).replace(tzinfo=None)
 
 
+def text(value: str | int) -> str:
+    """Jira ids are strings in the REST API but numbers in the Agile API: store them alike."""
+    return str(value)
+
+
 def text_length(value: str) -> int:
     return len(value)
 
@@ -702,7 +707,7 @@ JIRA_BOARDS = Entity(
     "jira_boards", "jira", "GET /rest/agile/1.0/board",
     (
         col("id", "BIGINT"), col("name", "VARCHAR", scrub=True), col("type", "VARCHAR"),
-        col("project_id", "VARCHAR", "location.projectId"),
+        col("project_id", "VARCHAR", "location.projectId", text),
         col("project_key", "VARCHAR", "location.projectKey"),
     ),
     ("id",),

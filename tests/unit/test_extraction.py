@@ -364,6 +364,12 @@ def test_slack_message_metadata_and_scrubbed_text(scrubber: PiiScrubber) -> None
     assert (row["channel_id"], row["ts"], row["reply_count"]) == ("C0123", raw["ts"], 2)
 
 
+def test_jira_ids_are_text_in_both_apis(scrubber: PiiScrubber) -> None:
+    board = project("jira_boards", RAW["jira_boards"][0], "c", scrubber)
+    issue = project("jira_issues", RAW["jira_issues"][0], "c", scrubber)
+    assert board["project_id"] == issue["project_id"] == "10000"
+
+
 def test_gitlab_changes_count_past_the_limit(scrubber: PiiScrubber) -> None:
     raw, _ = RAW["gitlab_merge_requests"]
     assert project("gitlab_merge_requests", raw, "c", scrubber)["changes_count"] == 1000
