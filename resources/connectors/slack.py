@@ -21,6 +21,9 @@ Request plan for one sync (Web API, bot token; Slack answers failures with HTTP 
    window whose ``latest_reply`` is newer than the channel's previous cursor (every thread on
    the first sync). The answer starts with the parent, which refreshes its reply counts.
 
+A bot token reads the history of public channels its bot is a member of; other channels are
+answered ``not_in_channel`` and skipped with a warning (the channel itself is still stored).
+
 New replies are seen only on threads whose parent lies in the lookback window: Slack offers
 no "threads updated since" listing to a bot, and re-reading every thread ever started would
 cost a request per thread per sync. Slack sends no validators, so users and channels (a few
@@ -29,14 +32,25 @@ pages) are listed in full on every sync.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from decimal import Decimal
 from functools import cached_property
 
 from resources.connectors.base import Connector, RawBatch
 from resources.errors import SieveError
-from resources.http import BearerToken, ClientStats, HttpClient, Page, PaginationStyle, SourceKind
+from resources.http import (
+    BearerToken,
+    ClientStats,
+    HttpClient,
+    Page,
+    PaginationStyle,
+    RequestRejectedError,
+    SourceKind,
+)
 from resources.schemas import is_private_conversation
+
+log = logging.getLogger("sieve.connectors.slack")
 
 PUBLIC_CHANNEL = "public_channel"
 CONVERSATIONS_PAGE_SIZE = 999  # Slack: "an integer under 1000" for conversations.*
@@ -141,7 +155,15 @@ class SlackConnector(Connector):
             channel_ids.extend(channel["id"] for channel in channels)
             yield RawBatch("slack_channels", channels)
         for channel_id in channel_ids:
-            yield from self._messages(channel_id)
+            try:
+                yield from self._messages(channel_id)
+            except RequestRejectedError as error:
+                # A bot token reads only the public channels its bot was added to.
+                if error.api_message != "not_in_channel":
+                    raise
+                log.warning("Slack channel %s of %s skipped: the bot is not a member; invite "
+                            "it to the channel to sync its messages", channel_id,
+                            self.context.error_context().describe())
 
     def _messages(self, channel_id: str) -> Iterator[RawBatch]:
         stream = f"messages:{channel_id}"

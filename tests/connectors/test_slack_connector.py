@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 
+from emulators.framework import ApiError
 from resources.connectors import slack as slack_module
 from resources.connectors.slack import PrivateConversationRefused, SlackConnector
 from resources.http import AuthenticationError
@@ -217,6 +218,30 @@ def test_killed_sync_rerun_converges(sieve_org, emulator, monkeypatch, small_pag
     assert org.content(TABLES) == expected
     # The channel finished before the kill kept its cursor: the rerun reads only its window.
     assert any("oldest" in r.query for r in emulator.requests if r.endpoint == HISTORY)
+
+
+def test_a_channel_the_bot_is_not_in_is_skipped_and_the_rest_synced(
+        sieve_org, emulator, monkeypatch):
+    app = emulator.apps["slack"]
+    [route] = [r for r in app.routes if r.endpoint == HISTORY]
+    outside = public_channels(emulator.org)[0]
+    served = route.handler
+
+    def not_a_member_of_the_first(request):
+        if request.query.get("channel") == outside.channel_id:
+            raise ApiError(200, {"ok": False, "error": "not_in_channel"})
+        return served(request)
+
+    monkeypatch.setattr(route, "handler", not_a_member_of_the_first)
+    org = sieve_org("acme")
+    org.connect_emulator(emulator, "slack")
+    org.sync("slack")
+
+    assert org.count("slack_channels") == expected_counts(emulator.org)["slack_channels"]
+    by_channel = dict(org.query(
+        "SELECT channel_id, count(*) FROM metadata.slack_messages GROUP BY channel_id"))
+    assert outside.channel_id not in by_channel
+    assert set(by_channel) == {c.channel_id for c in public_channels(emulator.org)[1:]}
 
 
 def test_bad_token_names_org_and_connection_and_says_reconnect(sieve_org, emulator):
