@@ -63,7 +63,8 @@ def epoch_timestamp(value: str | int | float) -> datetime:
 
 
 def text(value: str | int) -> str:
-    """Jira ids are strings in the REST API but numbers in the Agile API: store them alike."""
+    """Jira ids are strings in the REST API but numbers in the Agile API (and in some
+    older payloads): store them alike so they join."""
     return str(value)
 
 
@@ -616,7 +617,8 @@ DEFAULT_JIRA_EPIC_LINK_FIELD = "customfield_10014"
 JIRA_PROJECTS = Entity(
     "jira_projects", "jira", "GET /rest/api/3/project/search",
     (
-        col("id", "VARCHAR"), col("key", "VARCHAR"), col("name", "VARCHAR", scrub=True),
+        col("id", "VARCHAR", "id", text), col("key", "VARCHAR"),
+        col("name", "VARCHAR", scrub=True),
         col("project_type_key", "VARCHAR", "projectTypeKey"),
         col("style", "VARCHAR"), col("is_simplified", "BOOLEAN", "simplified"),
         col("is_private", "BOOLEAN", "isPrivate"),
@@ -637,16 +639,16 @@ def jira_issues_entity(
     return Entity(
         "jira_issues", "jira", "GET /rest/api/3/search/jql (fields=*navigable)",
         (
-            col("id", "VARCHAR"), col("key", "VARCHAR"),
-            col("project_id", "VARCHAR", "fields.project.id"),
+            col("id", "VARCHAR", "id", text), col("key", "VARCHAR"),
+            col("project_id", "VARCHAR", "fields.project.id", text),
             col("project_key", "VARCHAR", "fields.project.key"),
             col("summary", "VARCHAR", "fields.summary", scrub=True),
             col("issue_type", "VARCHAR", "fields.issuetype.name"),
-            col("issue_type_id", "VARCHAR", "fields.issuetype.id"),
+            col("issue_type_id", "VARCHAR", "fields.issuetype.id", text),
             col("is_subtask", "BOOLEAN", "fields.issuetype.subtask"),
             col("hierarchy_level", "INTEGER", "fields.issuetype.hierarchyLevel"),
             col("status", "VARCHAR", "fields.status.name"),
-            col("status_id", "VARCHAR", "fields.status.id"),
+            col("status_id", "VARCHAR", "fields.status.id", text),
             col("status_category", "VARCHAR", "fields.status.statusCategory.key"),
             col("priority", "VARCHAR", "fields.priority.name"),
             col("resolution", "VARCHAR", "fields.resolution.name"),
@@ -675,7 +677,7 @@ JIRA_ISSUE_STATUS_CHANGES = Entity(
     "jira_issue_status_changes", "jira",
     "GET /rest/api/3/issue/{key}/changelog (or expand=changelog): one record per history",
     (
-        col("history_id", "VARCHAR", "id"), parent("issue_id", "VARCHAR"),
+        col("history_id", "VARCHAR", "id", text), parent("issue_id", "VARCHAR"),
         parent("issue_key", "VARCHAR"),
         col("author_account_id", "VARCHAR", "author.accountId"),
         ts("changed_at", "created"),
