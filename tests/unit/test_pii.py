@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from resources.pii import PLACEHOLDERS, PiiScrubber, visible_text
@@ -205,16 +207,16 @@ def test_visible_text_strips_only_invisible_controls() -> None:
 
 
 def test_very_long_strings(scrubber: PiiScrubber) -> None:
-    filler = "lorem ipsum 12 dolor " * 50_000
+    filler = "lorem ipsum 12 dolor " * 20_000
     text = filler + "call +1 415 555 2671" + "x" * 500_000
     scrubbed = scrubber.scrub(text)
     assert scrubbed == filler + "call [phone]" + "x" * 500_000
     word = "a" * 1_000_000
     assert scrubber.scrub(word + " 7") == word + " 7"
-    table = "12 34 56 78 " * 20_000
+    table = "12 34 56 78 " * 10_000
     assert scrubber.scrub(table) == table
-    many = "card 4111 1111 1111 1111, ip 10.0.0.1 via https://x.test/1 " * 5_000
-    assert scrubber.scrub(many) == "card [card], ip [ip] via https://x.test/1 " * 5_000
+    many = "card 4111 1111 1111 1111, ip 10.0.0.1 via https://x.test/1 " * 2_000
+    assert scrubber.scrub(many) == "card [card], ip [ip] via https://x.test/1 " * 2_000
 
 
 def test_several_kinds_in_one_message(scrubber: PiiScrubber) -> None:
@@ -234,3 +236,13 @@ def test_phone_regions_are_configurable() -> None:
     assert us_only.scrub("ring +44 20 7946 0958") == "ring [phone]"
     with pytest.raises(ValueError, match="unknown phone region 'XX'"):
         PiiScrubber(phone_regions=("XX",))
+
+
+def test_random_text_never_breaks_and_scrubbing_is_stable(scrubber: PiiScrubber) -> None:
+    alphabet = "0123456789 +-().:/@#,abcXYZ\u200b\u00a0\u0663\uff15é🎉ש"
+    generator = random.Random(20240105)
+    for _ in range(3000):
+        text = "".join(generator.choice(alphabet) for _ in range(generator.randrange(1, 60)))
+        once = scrubber.scrub(text)
+        assert "\u200b" not in once
+        assert scrubber.scrub(once) == once
