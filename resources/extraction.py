@@ -97,6 +97,7 @@ def _project(
         return None
     row: dict[str, Any] = {"connection_id": connection_id}
     name = ""
+    failure = None
     try:
         for name, get, transform, scrub_mode in plan:
             value = get(raw, parent)
@@ -109,11 +110,14 @@ def _project(
                     value = [scrubber.scrub(item) for item in value]
             row[name] = value
     except (TypeError, ValueError, KeyError, AttributeError) as error:
-        # The value itself stays out of the message: it is raw data.
+        failure = type(error).__name__
+    if failure is not None:
+        # Raised outside the handler so the original exception, whose message may quote the
+        # raw value, is not chained to this one.
         raise ExtractionError(
-            f"{entity.name}: cannot read column {name!r} ({type(error).__name__}); "
+            f"{entity.name}: cannot read column {name!r} ({failure}); "
             "the record does not have the shape of the API this entity declares"
-        ) from None
+        )
     for key in entity.natural_key:
         if row[key] is None:
             raise ExtractionError(

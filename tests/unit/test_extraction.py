@@ -422,7 +422,7 @@ def test_malformed_value_is_an_error_without_raw_values(scrubber: PiiScrubber) -
     with pytest.raises(ExtractionError, match="column 'created_at'") as error:
         project("github_pull_requests", raw, "c", scrubber)
     assert CANARY not in str(error.value)
-    assert error.value.__cause__ is None and error.value.__suppress_context__
+    assert error.value.__cause__ is None and error.value.__context__ is None
 
 
 def test_a_record_that_is_not_an_object_is_rejected(scrubber: PiiScrubber) -> None:
