@@ -184,14 +184,14 @@ class JiraConnector(Connector):
         latest = datetime.fromisoformat(cursor) if cursor is not None else None
         for page in self.client.paginate(f"{API}/search/jql", params,
                                          style=PaginationStyle.JIRA_SEARCH):
+            if not page.items:
+                continue
             yield RawBatch("jira_issues", page.items)
             for issue in page.items:
                 yield from self._status_changes(issue, users)
-            latest = max(filter(None, [latest, *(_updated_utc(issue) for issue in page.items)]),
-                         default=None)
-            cursors = {stream: latest.isoformat()} if latest is not None else {}
+            latest = max(filter(None, [latest, *(_updated_utc(issue) for issue in page.items)]))
             seen = (issue["fields"].get(name) for issue in page.items for name in USER_FIELDS)
-            yield from users.batch(seen, cursors=cursors)
+            yield from users.batch(seen, cursors={stream: latest.isoformat()})
 
     def _issue_fields(self) -> list[str]:
         declared = self.issues_entity
