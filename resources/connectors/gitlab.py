@@ -34,8 +34,11 @@ Request plan (``per_page=100`` everywhere; ``n/100`` below means one request per
      every environment.
 3. Users seen: ``GET /users/:id`` once per run for each account referenced by the records
    fetched (authors, assignees, reviewers, approvers, pipeline and deployment users), because
-   only the user endpoint says ``bot``, ``public_email`` and ``created_at``. Conditional, keyed
-   by user id; a user GitLab no longer shows (404, e.g. the "Ghost User") is skipped.
+   only the user endpoint says ``bot``, ``public_email`` and ``created_at``; a user GitLab no
+   longer shows (404) is skipped. Not conditional: GitLab counts a 304 against the rate limit
+   like a 200, so validators would save only bytes, while their keys would keep a per-person
+   identifier in the control plane. A sync with nothing new references nobody, so asks for
+   nobody.
 
 Cursors: GitLab's ``updated_after`` and ``since`` are inclusive and its timestamps have
 millisecond precision (git's commit dates whole seconds), so the next request asks from the
@@ -67,7 +70,6 @@ from resources.http import (
     NotFoundError,
     PaginationStyle,
     SourceKind,
-    Validators,
 )
 
 log = logging.getLogger("sieve.connectors.gitlab")
@@ -354,28 +356,20 @@ class GitLabConnector(Connector):
                 self._users_pending.add(user_id)
 
     def _pending_users(self) -> Iterator[RawBatch]:
-        """Each user referenced since the last call, fetched once per run, conditionally."""
+        """Each user referenced since the last call, fetched once per run."""
         pending, self._users_pending = sorted(self._users_pending), set()
         records: list[dict] = []
-        validators: list[Validators] = []
         for user_id in pending:
             self._users_fetched.add(user_id)
             try:
-                response = self.client.get_json(f"/users/{user_id}",
-                                                conditional_key=f"user:{user_id}")
+                records.append(self.client.get_json(f"/users/{user_id}").data)
             except NotFoundError:
                 continue  # deleted, blocked or hidden from this token: nothing to store
-            if response.not_modified:
-                yield RawBatch("gitlab_users", [], not_modified=True)
-                continue
-            records.append(response.data)
-            if response.validators:
-                validators.append(response.validators)
             if len(records) == USERS_PER_BATCH:
-                yield RawBatch("gitlab_users", records, validators=tuple(validators))
-                records, validators = [], []
+                yield RawBatch("gitlab_users", records)
+                records = []
         if records:
-            yield RawBatch("gitlab_users", records, validators=tuple(validators))
+            yield RawBatch("gitlab_users", records)
 
 
 # -- plain helpers ---------------------------------------------------------------------------
