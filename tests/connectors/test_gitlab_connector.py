@@ -258,6 +258,20 @@ def test_sync_waits_out_a_rate_limit_and_ends_identical(sieve_org, emulated):
     assert content(org) == clean
 
 
+def test_sync_pauses_at_an_exhausted_budget_without_being_refused(sieve_org, emulated):
+    clean = clean_content(sieve_org, emulated)
+    emulated.faults.rate_limit("gitlab", limit=50, window_seconds=1.0)
+    org = sieve_org("budgeted")
+    connect(org, emulated)
+
+    org.sync("gitlab", sleep=time.sleep)  # the emulator's window is wall-clock time
+
+    # RateLimit-Remaining: 0 said when to stop; nothing was sent until RateLimit-Reset.
+    assert len(emulated.requests) > 50
+    assert [r for r in emulated.requests if r.status == 429] == []
+    assert content(org) == clean
+
+
 def test_sync_retries_a_timed_out_request_and_ends_identical(sieve_org, emulated, monkeypatch):
     clean = clean_content(sieve_org, emulated)
     monkeypatch.setattr(gitlab, "REQUEST_TIMEOUT", (2.0, 0.3))
