@@ -21,8 +21,9 @@ Decisions (documented in docs/allow-list.md as well):
   them (with the trunk prefix, e.g. "030 1234567", or in the NANP/Indian/Brazilian grouping
   without it); a bare digit run only next to a phone word ("call 5551234567"), because
   bare runs and odd groupings are usually ids, ranges and timestamps.
-- Inside URLs, emails and Slack mentions only IP addresses are looked for: long numeric ids
-  in links are common and are not phone or card numbers.
+- Inside URLs, emails and Slack mentions phone numbers are not looked for: long numeric ids
+  in links are common and often valid as some country's number. Everything checksummed or
+  labelled (cards, IBANs, national ids...) and IP addresses are removed there too.
 """
 
 from __future__ import annotations
@@ -326,8 +327,8 @@ class PiiScrubber:
         probe = _ascii_probe(clean)
         lowered = probe.lower()
         words = set(_WORD.findall(lowered))
-        spans = _find_ips(probe)
-        candidates = [
+        ips = _find_ips(probe)
+        spans = ips + [
             (match.start(), match.end(), "national-id")
             for match in _IT_CODICE_FISCALE.finditer(probe)
             if codicefiscale.is_valid(match.group())
@@ -335,27 +336,28 @@ class PiiScrubber:
         # Dates, times and the IP addresses just found are the commonest digit runs in text
         # and none of the numeric kinds; blanking them spares the checksum and phone matchers.
         if _DIGIT_RUN.search(probe):
-            numeric = _blank_spans(_DATE_OR_TIME.sub(_blank, probe), spans)
+            numeric = _blank_spans(_DATE_OR_TIME.sub(_blank, probe), ips)
             if _DIGIT_RUN.search(numeric):
                 checksummed = _find_cards(numeric) + _find_ibans(numeric)
                 checksummed += _find_national_ids(numeric, words)
-                candidates += checksummed
-                candidates += self._find_phones(_blank_spans(numeric, checksummed))
+                spans += checksummed
+                phones = self._find_phones(_blank_spans(numeric, checksummed))
+                if phones:
+                    # Long numeric ids in links and emails are common; phone numbers there
+                    # are not.
+                    spans += _unprotected(phones, [m.span() for m in _PROTECTED.finditer(probe)])
         if "passport" in words:
-            candidates += _find_labelled(probe, _LABELLED_PASSPORT, "passport")
+            spans += _find_labelled(probe, _LABELLED_PASSPORT, "passport")
         if "licence" in words or "license" in words or "DL" in probe:
-            candidates += _find_labelled(probe, _LABELLED_DRIVER_LICENCE, "driver-licence")
+            spans += _find_labelled(probe, _LABELLED_DRIVER_LICENCE, "driver-licence")
         if not _BIRTH_WORDS.isdisjoint(words) or "d.o.b" in lowered or "b-day" in lowered:
-            candidates += _find_labelled(probe, _DATE_OF_BIRTH, "dob", min_digits=1)
+            spans += _find_labelled(probe, _DATE_OF_BIRTH, "dob", min_digits=1)
         if (
             not _STREET_WORDS.isdisjoint(words)
             or any(word.endswith(_STREET_SUFFIXES) for word in words)
             or _US_STATE_AND_ZIP.search(probe)
         ):
-            candidates += _find_addresses(probe)
-        if candidates:
-            protected = [m.span() for m in _PROTECTED.finditer(probe)]
-            spans += _unprotected(candidates, protected)
+            spans += _find_addresses(probe)
         return _merge(spans)
 
     def _find_phones(self, numeric: str) -> list[Span]:

@@ -43,6 +43,7 @@ REMOVED = [
     ("card 4111 1111 1111 1111 ok", "card [card] ok"),
     ("amex 3782-822463-10005", "amex [card]"),
     ("mc 5555555555554444", "mc [card]"),
+    ("https://pay.example.test/?card=4111111111111111", "https://pay.example.test/?card=[card]"),
     # IBANs
     ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN [iban] please"),
     ("pay to GB82WEST12345698765432", "pay to [iban]"),
