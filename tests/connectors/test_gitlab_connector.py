@@ -18,7 +18,7 @@ from emulators.framework import ApiError, Response
 from emulators.gitlab import gl_time
 from resources.connectors import gitlab
 from resources.connectors.gitlab import GitLabConnector, api_root, project_path, project_streams
-from resources.http import AuthenticationError
+from resources.http import AuthenticationError, NotFoundError
 from tests.unit.test_http_loopback import FakeClock, LoopbackServer, Reply
 
 GROUP = "sieve-demo-infra"
@@ -338,6 +338,19 @@ def test_a_rejected_token_says_which_connection_to_reconnect(sieve_org, emulated
     assert "'acme'" in message and connection.id in message
     assert "sieve connect acme gitlab" in message
     assert "not-the-token" not in message
+
+
+def test_an_unknown_group_names_the_connection_and_what_to_check(sieve_org, emulated):
+    org = sieve_org("acme")
+    connection = org.connect_emulator(emulated, "gitlab", group="no-such-group")
+
+    with pytest.raises(NotFoundError) as raised:
+        org.sync("gitlab")
+
+    message = str(raised.value)
+    assert "groups/no-such-group/projects" in message and connection.id in message
+    assert "group/project names" in message
+    assert len(emulated.requests) == 1
 
 
 # -- what the emulator does not show: a scripted GitLab on loopback ----------------------------
