@@ -60,9 +60,9 @@ repositories, 36 pull requests, 180 deployments): 326 requests for 1,161 rows on
 
 Incremental correctness: cursors and validators travel on the last batch of their stream, so
 they are committed only after everything the stream fetched is durable; a killed sync refetches
-from the last committed state and the natural-key upserts absorb what is fetched twice. A pull
-request walk is newest first, so its cursor is only committed at its end: a sync killed during a
-repository's first walk fetches that repository's changed pull requests again.
+from the last committed state and the natural-key upserts absorb what is fetched twice. The
+pull request walk also commits its progress after each listing page (``NewestFirstWalk``), so
+a sync killed in the middle of a large repository does not fetch its stored pull requests again.
 Known approximations: a first page answered 304 vouches for the whole listing, which is exact
 for listings ordered by recency and for any listing of one page (repositories beyond the first
 hundred can carry a stale star or issue count until a push moves them up); ``since`` on commits
@@ -149,15 +149,19 @@ class HighWaterMark:
 
     @classmethod
     def parse(cls, text: str | None) -> HighWaterMark:
-        if not text:
-            return cls()
-        value = json.loads(text)
-        return cls(parse_timestamp(value["at"]), set(value["keys"]))
+        return cls.from_json(json.loads(text)) if text else cls()
 
-    def dumps(self) -> str | None:
+    @classmethod
+    def from_json(cls, value: dict | None) -> HighWaterMark:
+        return cls(parse_timestamp(value["at"]), set(value["keys"])) if value else cls()
+
+    def to_json(self) -> dict | None:
         if self.at is None:
             return None
-        return json.dumps({"at": format_timestamp(self.at), "keys": sorted(self.keys)})
+        return {"at": format_timestamp(self.at), "keys": sorted(self.keys)}
+
+    def dumps(self) -> str | None:
+        return json.dumps(self.to_json()) if self.at is not None else None
 
     def copy(self) -> HighWaterMark:
         return HighWaterMark(self.at, set(self.keys))
@@ -174,6 +178,69 @@ class HighWaterMark:
             self.at, self.keys = at, {key}
         elif at == self.at:
             self.keys.add(key)
+
+    # The same arithmetic mirrored, for the lower bound of a walk in progress.
+
+    def is_under(self, at: datetime, key: str) -> bool:
+        return self.at is None or at < self.at or (at == self.at and key not in self.keys)
+
+    def lower(self, at: datetime, key: str) -> None:
+        if self.at is None or at < self.at:
+            self.at, self.keys = at, {key}
+        elif at == self.at:
+            self.keys.add(key)
+
+
+@dataclass
+class NewestFirstWalk:
+    """The cursor of a listing walked newest ``updated_at`` first, resumable after a kill.
+
+    ``done`` is where the last complete walk ended. A walk stores items newest first, so
+    ``done`` can only move once it ends; until then ``top`` and ``floor`` bound the span it has
+    stored (every item it needed between them) and are committed page by page, so a rerun
+    skips that span: it fetches what changed above ``top``, then continues below ``floor``.
+    """
+
+    done: HighWaterMark = field(default_factory=HighWaterMark)
+    top: HighWaterMark = field(default_factory=HighWaterMark)
+    floor: HighWaterMark = field(default_factory=HighWaterMark)
+
+    @classmethod
+    def parse(cls, text: str | None) -> NewestFirstWalk:
+        if not text:
+            return cls()
+        value = json.loads(text)
+        return cls(*(HighWaterMark.from_json(value.get(name)) for name in ("done", "top", "floor")))
+
+    def dumps(self) -> str:
+        marks = ("done", "top", "floor")
+        return json.dumps({name: getattr(self, name).to_json() for name in marks})
+
+    def copy(self) -> NewestFirstWalk:
+        return NewestFirstWalk(self.done.copy(), self.top.copy(), self.floor.copy())
+
+    def needs(self, at: datetime, key: str) -> bool:
+        """Whether the item must be fetched: changed since it was stored, or never stored."""
+        if self.top.at is not None:
+            if self.top.is_new(at, key):
+                return True
+            if not self.floor.is_under(at, key):
+                return False
+        return self.done.is_new(at, key)
+
+    def is_past(self, at: datetime) -> bool:
+        """Whether the walk can stop: this item and every older one are stored."""
+        return self.done.is_past(at)
+
+    def stored(self, at: datetime, key: str) -> None:
+        self.top.advance(at, key)
+        self.floor.lower(at, key)
+
+    def completed(self) -> NewestFirstWalk:
+        done = self.done.copy()
+        for key in self.top.keys:
+            done.advance(self.top.at, key)
+        return NewestFirstWalk(done)
 
 
 @dataclass(frozen=True)
@@ -195,6 +262,14 @@ def dump_repository_index(repositories: list[RepositoryRef]) -> str:
 
 def parse_repository_index(text: str | None) -> list[RepositoryRef]:
     return [RepositoryRef(*entry) for entry in json.loads(text)] if text else []
+
+
+def repository_index_batch(found: list[RepositoryRef], validators: tuple[Validators, ...]
+                           ) -> RawBatch:
+    """The repositories' last batch: the index and its listing's validators, committed together
+    so that a 304 always finds the index it stands for."""
+    return RawBatch(REPOSITORIES, [], cursors={REPOSITORIES_STREAM: dump_repository_index(found)},
+                    validators=validators)
 
 
 def run_floor(newest_created: datetime, oldest_unfinished: datetime | None) -> datetime:
@@ -332,8 +407,7 @@ class GitHubConnector(Connector):
             validators = (page.validators,) if page.validators else validators
             found += [RepositoryRef.of(record) for record in unique.fresh(page.items)]
             yield RawBatch(REPOSITORIES, page.items)
-        yield RawBatch(REPOSITORIES, [], cursors={REPOSITORIES_STREAM: dump_repository_index(found)},
-                       validators=validators)
+        yield repository_index_batch(found, validators)
         return found
 
     def _owner_repository_pages(self) -> Iterator[Page]:
@@ -362,7 +436,7 @@ class GitHubConnector(Connector):
             response = self._http().get_json(f"/repos/{full_name}",
                                              conditional_key=f"repository:{full_name}")
             if response.not_modified:
-                # Its validator was committed after the index that holds it (same batch).
+                # Its validator was committed with the index that holds it.
                 found.append(by_name[full_name.lower()])
                 yield RawBatch(REPOSITORIES, [], not_modified=True)
                 continue
@@ -370,16 +444,15 @@ class GitHubConnector(Connector):
             if response.validators:
                 validators.append(response.validators)
             yield RawBatch(REPOSITORIES, [response.data])
-        yield RawBatch(REPOSITORIES, [], cursors={REPOSITORIES_STREAM: dump_repository_index(found)},
-                       validators=tuple(validators))
+        yield repository_index_batch(found, tuple(validators))
         return found
 
     # -- pull requests ---------------------------------------------------------------------
 
     def _pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
         stream = f"pulls:{repo.id}"
-        stored = HighWaterMark.parse(self._cursor(stream))
-        newest = stored.copy()
+        stored = NewestFirstWalk.parse(self._cursor(stream))
+        progress = stored.copy()
         validators: tuple[Validators, ...] = ()
         unique = Deduplicator(lambda pull: pull["number"])
         params = {"state": "all", "sort": "updated", "direction": "desc"}
@@ -394,21 +467,24 @@ class GitHubConnector(Connector):
                 if stored.is_past(updated):
                     reached_stored = True
                     break
-                if stored.is_new(updated, str(number)):
+                if stored.needs(updated, str(number)):
                     changed.append(number)
-                    newest.advance(updated, str(number))
-            yield from self._changed_pull_requests(repo, changed)
+                    progress.stored(updated, str(number))
+            if changed:
+                yield from self._changed_pull_requests(repo, changed)
+                yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.dumps()})
             if reached_stored:
                 break
-        cursors = {stream: newest.dumps()} if newest.at else {}
-        yield RawBatch(PULL_REQUESTS, [], cursors=cursors, validators=validators)
+        yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.completed().dumps()},
+                       validators=validators)
 
     def _changed_pull_requests(self, repo: RepositoryRef, numbers: list[int]
                                ) -> Iterator[RawBatch]:
         details = []
         for number in numbers:
             try:
-                details.append(self._http().get_json(f"/repos/{repo.full_name}/pulls/{number}").data)
+                path = f"/repos/{repo.full_name}/pulls/{number}"
+                details.append(self._http().get_json(path).data)
             except NotFoundError:
                 log.info("GitHub repository %s: pull request %s vanished while syncing; skipped",
                          repo.id, number)

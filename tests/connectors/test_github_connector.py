@@ -13,7 +13,13 @@ from emulators import server as emulator_server
 from resources.connectors import github
 from resources.connectors.base import ConnectorContext, SyncState
 from resources.connectors.base import RawBatch
-from resources.connectors.github import GitHubConnector, HighWaterMark, RepositoryRef, run_floor
+from resources.connectors.github import (
+    GitHubConnector,
+    HighWaterMark,
+    NewestFirstWalk,
+    RepositoryRef,
+    run_floor,
+)
 from resources.http import AuthenticationError, NotFoundError
 from emulators.org import CANARY_PREFIX
 
@@ -200,14 +206,18 @@ def test_upstream_changes_are_picked_up_without_refetching_unchanged_pull_reques
 
 # -- faults ------------------------------------------------------------------------------------
 
+def exhaust_a_short_rate_limit_window(faults):
+    faults.rate_limit("github", 1000, window_seconds=1)
+    faults.exhaust_rate_limit("github")
+
+
 # fault name -> (install it, whether the sync must really sleep: rate-limit waits are timed
 # against the wall clock, so a sync that does not sleep would give up instead of waiting).
 FAULTS = {
     "5xx burst": (lambda faults: faults.server_errors(r"/pulls/\d+$", times=4), False),
     "secondary rate limit": (lambda faults: faults.secondary_rate_limit(
         "/deployments", times=1, retry_after=1), True),
-    "primary rate limit": (lambda faults: faults.rate_limit("github", 60, window_seconds=1),
-                           True),
+    "primary rate limit": (exhaust_a_short_rate_limit_window, True),
     "timeout": (lambda faults: faults.slow("/issues", seconds=0.6, times=1), False),
     "truncated json": (lambda faults: faults.truncated_json("/statuses", times=3), False),
     "invalid json": (lambda faults: faults.invalid_json("/reviews", times=2), False),
@@ -274,6 +284,32 @@ def test_killed_sync_rerun_converges_to_the_clean_tables(sieve_org, emulator, mo
     org.sync("github")
 
     assert rows_without_connection(org) == expected
+
+
+def test_a_killed_pull_request_walk_resumes_below_what_it_stored(sieve_org, emulator,
+                                                                 monkeypatch):
+    monkeypatch.setattr(github, "PAGE_SIZE", 5)
+    org = sieve_org("acme")
+    connect(org, emulator, **ONE_REPO)
+    fetch = GitHubConnector.fetch
+
+    def fetch_until_first_listing_page_is_stored(self):
+        for batch in fetch(self):
+            yield batch
+            if any(stream.startswith("pulls:") for stream in batch.cursors):
+                raise RuntimeError("killed mid-run")
+
+    monkeypatch.setattr(GitHubConnector, "fetch", fetch_until_first_listing_page_is_stored)
+    with pytest.raises(RuntimeError, match="killed mid-run"):
+        org.sync("github")
+    monkeypatch.setattr(GitHubConnector, "fetch", fetch)
+    emulator.clear_requests()
+    org.sync("github")
+
+    pulls = expected_counts(emulator.org, ONE_REPO["repos"])["github_pull_requests"]
+    assert counts(org)["github_pull_requests"] == pulls
+    assert emulator.requests_per_endpoint("github")[
+        "GET /repos/{owner}/{repo}/pulls/{number}"] == pulls - 5
 
 
 # -- connection settings and errors ------------------------------------------------------------
@@ -347,6 +383,28 @@ def test_high_water_mark_tells_a_same_second_update_from_the_item_already_stored
     assert stored.is_new(T0 + timedelta(seconds=1), "1")
     assert stored.is_past(T0 - timedelta(seconds=1))
     assert HighWaterMark().dumps() is None
+
+
+def test_a_resumed_walk_fetches_what_changed_above_it_and_what_lies_below_it():
+    walk = NewestFirstWalk()
+    walk.stored(T0, "9")
+    walk.stored(T0 - timedelta(hours=2), "7")
+    walk.stored(T0 - timedelta(hours=2), "6")
+
+    resumed = NewestFirstWalk.parse(walk.dumps())
+
+    assert resumed.needs(T0 + timedelta(seconds=1), "9")  # changed since it was stored
+    assert resumed.needs(T0, "10")  # same second as the top, not stored there
+    assert not resumed.needs(T0, "9")
+    assert not resumed.needs(T0 - timedelta(hours=1), "8")  # inside the stored span
+    assert not resumed.needs(T0 - timedelta(hours=2), "6")
+    assert resumed.needs(T0 - timedelta(hours=2), "5")  # at the floor, not stored yet
+    assert resumed.needs(T0 - timedelta(days=1), "1")
+    assert not resumed.is_past(T0 - timedelta(days=1))
+    finished = resumed.completed()
+    assert finished == NewestFirstWalk(HighWaterMark(T0, {"9"}))
+    assert not finished.needs(T0 - timedelta(hours=1), "8")
+    assert finished.is_past(T0 - timedelta(hours=1))
 
 
 def test_run_floor_waits_for_unfinished_runs_but_not_for_stuck_ones():
