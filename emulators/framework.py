@@ -184,9 +184,14 @@ class ApiApp:
 
 @dataclass
 class RateLimitState:
+    """One window of a primary budget. ``reset_at`` is wall-clock epoch seconds."""
+
     limit: int
     window_seconds: float
-    window_start: float
+    reset_at: float
+    # A budget a test configured rolls over only once used up, so exhaustion comes after
+    # exactly ``limit`` requests however slow the client (a loaded machine cannot dodge it).
+    rolls_over_only_when_exhausted: bool = False
     used: int = 0
 
     @property
@@ -195,32 +200,43 @@ class RateLimitState:
 
     @property
     def reset_epoch(self) -> int:
-        return math.ceil(self.window_start + self.window_seconds)
+        return math.ceil(self.reset_at)
 
     def seconds_to_reset(self, now: float) -> int:
-        return max(1, math.ceil(self.window_start + self.window_seconds - now))
+        return max(1, math.ceil(self.reset_at - now))
 
 
 DEFAULT_RATE_LIMITS = {"github": 5000, "gitlab": 2000, "jira": 1000, "slack": 1000}
+DEFAULT_WINDOW_SECONDS = 3600.0
 
 
 class RateLimits:
-    """One primary budget per API: ``limit`` requests per ``window_seconds`` (wall clock)."""
+    """One primary budget per API: ``limit`` requests per ``window_seconds`` (wall clock).
+
+    The default budgets behave like the real ones: a window starts at its first request and
+    refills when it ends. Budgets set with ``configure`` (tests) are deterministic: the window
+    refills only after it has been used up, ``window_seconds`` after it began or after the
+    exhausting request, whichever is later."""
 
     def __init__(self, clock: Callable[[], float] = time.time):
-        self._clock = clock
+        self._default_clock = clock
+        self.clock = clock  # wall clock of the windows; a test may swap it (reset restores it)
         self._lock = threading.Lock()
         self._states: dict[str, RateLimitState] = {}
-        self._config = {api: (limit, 3600.0) for api, limit in DEFAULT_RATE_LIMITS.items()}
+        self._configured: dict[str, tuple[int, float]] = {}
 
-    def configure(self, api: str, limit: int, window_seconds: float = 3600.0) -> None:
+    def configure(self, api: str, limit: int, window_seconds: float = DEFAULT_WINDOW_SECONDS) -> None:
+        if limit < 1 or window_seconds <= 0:
+            raise ValueError(f"a {api} rate limit needs limit >= 1 and window_seconds > 0, "
+                             f"got {limit} per {window_seconds}s")
         with self._lock:
-            self._config[api] = (limit, window_seconds)
+            self._configured[api] = (limit, window_seconds)
             self._states.pop(api, None)
 
     def reset(self) -> None:
         with self._lock:
-            self._config = {api: (limit, 3600.0) for api, limit in DEFAULT_RATE_LIMITS.items()}
+            self.clock = self._default_clock
+            self._configured.clear()
             self._states.clear()
 
     def state(self, api: str) -> RateLimitState:
@@ -228,11 +244,17 @@ class RateLimits:
             return self._current(api)
 
     def _current(self, api: str) -> RateLimitState:
-        now = self._clock()
+        now = self.clock()
         state = self._states.get(api)
-        if state is None or now >= state.window_start + state.window_seconds:
-            limit, window = self._config[api]
-            state = RateLimitState(limit, window, now)
+        if state is not None and now >= state.reset_at:
+            if state.rolls_over_only_when_exhausted and state.remaining > 0:
+                state.reset_at = now + state.window_seconds  # not used up: keep counting
+            else:
+                state = None
+        if state is None:
+            configured = self._configured.get(api)
+            limit, window = configured or (DEFAULT_RATE_LIMITS[api], DEFAULT_WINDOW_SECONDS)
+            state = RateLimitState(limit, window, now + window, configured is not None)
             self._states[api] = state
         return state
 
@@ -245,15 +267,19 @@ class RateLimits:
         with self._lock:
             state = self._current(api)
             state.used += 1
+            if state.remaining == 0 and state.rolls_over_only_when_exhausted:
+                state.reset_at = max(state.reset_at, self.clock() + state.window_seconds)
             return state
 
     def exhaust(self, api: str) -> None:
         with self._lock:
             state = self._current(api)
             state.used = state.limit
+            if state.rolls_over_only_when_exhausted:
+                state.reset_at = max(state.reset_at, self.clock() + state.window_seconds)
 
     def now(self) -> float:
-        return self._clock()
+        return self.clock()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,8 +365,11 @@ class Faults:
         """GitHub: 403 with Retry-After and the secondary-limit message; others: 429."""
         return self._add("secondary_rate_limit", pattern, api, times, after, seconds=retry_after)
 
-    def rate_limit(self, api: str, limit: int, window_seconds: float = 3600.0) -> None:
-        """Set the primary budget of ``api``: ``limit`` requests per window (starts afresh)."""
+    def rate_limit(self, api: str, limit: int, window_seconds: float = DEFAULT_WINDOW_SECONDS) -> None:
+        """Set the primary budget of ``api``: ``limit`` requests per window (starts afresh).
+        Deterministic: the ``limit + 1``-th counted request is refused however long the
+        requests took, and the window refills ``window_seconds`` after it began or after the
+        exhausting request, whichever is later."""
         self.rate_limits.configure(api, limit, window_seconds)
 
     def exhaust_rate_limit(self, api: str) -> None:

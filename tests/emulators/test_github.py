@@ -279,3 +279,17 @@ def test_titles_span_unicode_and_length_extremes(emulator):
     assert any("🚀" in t for t in titles)
     assert any(len(t) > 256 for t in titles)
     assert any(p in " ".join(titles) for p in emulator.org.permitted_pii())
+
+
+def test_a_configured_budget_is_exhausted_after_exactly_limit_requests(emulator):
+    """However slow the client: the window does not refill before it has been used up."""
+    clock = [1000.0]
+    emulator.rate_limits.clock = lambda: clock[0]
+    emulator.faults.rate_limit("github", limit=2, window_seconds=1)
+    assert gh(emulator, "/user").status_code == 200
+    clock[0] += 5  # far past the nominal reset
+    assert gh(emulator, "/user").headers["X-RateLimit-Remaining"] == "0"
+    refused = gh(emulator, "/user")
+    assert refused.status_code == 403 and refused.headers["X-RateLimit-Reset"] == "1006"
+    clock[0] += 1
+    assert gh(emulator, "/user").status_code == 200
