@@ -11,11 +11,14 @@ from dagster import (
     AssetSpec,
     Backoff,
     Definitions,
+    Failure,
     MaterializeResult,
     RetryPolicy,
     multi_asset,
 )
 
+from resources.errors import SieveError
+from resources.http import RateLimitExhaustedError, SourceUnavailableError
 from resources.partitions import organization_partitions
 from resources.sieve_resource import SieveResource
 from resources.sync import SyncSummary, sync_organization_source
@@ -25,6 +28,20 @@ OWNERS = ["team:sieve-data-platform"]
 SOURCE_LABELS = {"github": "GitHub", "gitlab": "GitLab", "jira": "Jira", "slack": "Slack",
                  "git": "local git clones"}
 API_RETRY_POLICY = RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL)
+# Worth another attempt later: the source was down or out of budget. Anything else people-facing
+# (a rejected token, a missing scope, a malformed settings file) fails once, with its message.
+TRANSIENT_ERRORS = (SourceUnavailableError, RateLimitExhaustedError)
+
+
+def run_step(work):
+    """Run a step's work; a people-facing error becomes a Dagster Failure carrying its message,
+    retried only when retrying can help."""
+    try:
+        return work()
+    except TRANSIENT_ERRORS:
+        raise
+    except SieveError as error:
+        raise Failure(description=str(error), allow_retries=False) from None
 
 
 def raw_metadata(summaries: list[SyncSummary]) -> dict:
@@ -72,8 +89,11 @@ def source_sync_asset(source: str):
         pool=f"{source}_api",
     )
     def sync(context: AssetExecutionContext, sieve: SieveResource):
-        with sieve.open() as opened:
-            summaries = sync_organization_source(opened, context.partition_key, source)
+        def work():
+            with sieve.open() as opened:
+                return sync_organization_source(opened, context.partition_key, source)
+
+        summaries = run_step(work)
         yield MaterializeResult(asset_key=f"raw_{source}", metadata=raw_metadata(summaries))
         yield MaterializeResult(asset_key=f"{source}_metadata",
                                 metadata=extracted_metadata(summaries))

@@ -4,8 +4,10 @@ from dagster import Definitions
 
 from assets import identities, ingestion
 from pipelines import jobs
+from pipelines import retention as retention_jobs
 from resources import sieve_resource
 from sensors import partition_sync
+from sensors import retention as retention_sensors
 
 defs = Definitions.merge(
     sieve_resource.defs(),
@@ -13,4 +15,6 @@ defs = Definitions.merge(
     identities.defs(),
     jobs.defs(),
     partition_sync.defs(),
+    retention_jobs.defs(),
+    retention_sensors.defs(),
 )

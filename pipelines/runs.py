@@ -11,7 +11,9 @@ from resources.control_plane import Organization
 from resources.partitions import organization_partitions
 from resources.settings import SieveSettings
 
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Failures are summarised by the caller with their people-facing message; the full event log
+# (with stack traces) stays in the instance for the UI.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def open_instance(settings: SieveSettings) -> DagsterInstance:
@@ -44,13 +46,33 @@ def run_org_job(settings: SieveSettings, org: Organization, job_name: str,
             instance=instance, partition_key=org.id, raise_on_error=False,
             run_config=QUIET_LOGS, tags={"sieve/trigger": "cli", **(tags or {})})
         materializations = {}
-        failures = []
+        last_error: dict[str, str] = {}
+        failed_steps = []
         for event in result.all_events:
             if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
                 materialization = event.event_specific_data.materialization
                 materializations[materialization.asset_key.to_user_string()] = {
                     key: value.value for key, value in materialization.metadata.items()}
-            elif event.event_type == DagsterEventType.STEP_FAILURE:
-                error = event.event_specific_data.error
-                failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+            elif event.event_type in (DagsterEventType.STEP_FAILURE,
+                                      DagsterEventType.STEP_UP_FOR_RETRY):
+                message = step_error_message(event)
+                # "Exceeded max_retries" hides the cause: keep the error that triggered it.
+                if message and not message.startswith("Exceeded max_retries"):
+                    last_error[event.step_key] = message
+                if event.event_type == DagsterEventType.STEP_FAILURE:
+                    failed_steps.append(event.step_key)
+        failures = [f"{step}: {last_error.get(step, 'failed')}" for step in failed_steps]
         return JobOutcome(result.run_id, result.success, materializations, failures)
+
+
+def step_error_message(event) -> str | None:
+    data = event.event_specific_data
+    error = getattr(data, "error", None)
+    user_failure = getattr(data, "user_failure_data", None)
+    if user_failure is not None and user_failure.description:
+        return user_failure.description.strip()
+    while error is not None:
+        if error.cause is None:
+            return error.message.strip()
+        error = error.cause
+    return None

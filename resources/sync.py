@@ -28,6 +28,7 @@ from resources.identities import (
 from resources.metadata_store import MetadataStore, TableSpec, open_store, org_database_path
 from resources.org_config import load_org_config
 from resources.pii import PiiScrubber
+from resources.retention.tombstones import TombstoneCheck
 from resources.runtime import Sieve
 from resources.schemas import ENTITIES, Entity, entity
 
@@ -49,6 +50,8 @@ class SyncSummary:
     records_fetched: int = 0
     records_refused: int = 0
     rows_upserted: Counter = field(default_factory=Counter)
+    # Rows dropped or cleaned because they were about someone forgotten (tombstones).
+    rows_forgotten: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     http: dict = field(default_factory=dict)
 
@@ -59,13 +62,15 @@ class SyncSummary:
             "records_fetched": self.records_fetched,
             "records_refused": self.records_refused,
             "rows_upserted": sum(self.rows_upserted.values()),
+            "rows_forgotten": sum(self.rows_forgotten.values()),
             "seconds": round(self.seconds, 3),
             **{f"http_{k}": v for k, v in self.http.items()},
         }
 
 
 def sync_connection(connector: Connector, store: MetadataStore, state: SyncState,
-                    scrubber: PiiScrubber) -> SyncSummary:
+                    scrubber: PiiScrubber,
+                    tombstones: TombstoneCheck | None = None) -> SyncSummary:
     started = time.monotonic()
     connection_id = connector.context.connection.id
     summary = SyncSummary(connector.source, connection_id)
@@ -79,6 +84,10 @@ def sync_connection(connector: Connector, store: MetadataStore, state: SyncState
         rows = list(project_many(batch.entity, batch.records, connection_id, scrubber,
                                  parent=batch.parent))
         summary.records_refused += len(batch.records) - len(rows)
+        if tombstones is not None:
+            # Checked before every write: a deletion may have arrived since the last page.
+            rows, forgotten = tombstones.apply(store, batch.entity, rows)
+            summary.rows_forgotten[batch.entity] += forgotten
         with store.transaction():
             summary.rows_upserted[batch.entity] += store.upsert(specs[batch.entity], rows)
         state.commit(batch.cursors, batch.validators)
@@ -99,13 +108,16 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
     scrubber = PiiScrubber()
     summaries = []
     path = org_database_path(sieve.settings.orgs_dir, org.id)
-    with open_store(path, control_plane.org_data_key(org)) as store:
+    key = control_plane.org_data_key(org)
+    delink = load_org_config(sieve.settings.home, org.slug).person_deletion_mode == "delink"
+    tombstones = TombstoneCheck(control_plane, org.id, key, delink=delink)
+    with open_store(path, key) as store:
         for connection in connections:
             state = SyncState(control_plane, connection.id)
             context = ConnectorContext(org.slug, connection, control_plane.credentials(connection),
                                        state, sleep=sleep)
             connector = connector_class(source)(context)
-            summaries.append(sync_connection(connector, store, state, scrubber))
+            summaries.append(sync_connection(connector, store, state, scrubber, tombstones))
             control_plane.mark_synced(connection.id)
     return summaries
 

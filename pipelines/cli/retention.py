@@ -1,0 +1,224 @@
+"""``sieve forget``, ``sieve org terminate|delete``, ``sieve deletions``, ``sieve retention run``
+and ``sieve audit report``: deletion requests and the routine access audit.
+
+Requests return at once; the retention sensors carry them out (or ``sieve retention run``,
+without a Dagster daemon). The subject of ``forget`` is sealed at once and never reaches
+Dagster: runs carry the request id only.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from pipelines.cli.context import echo_table, sieve_from
+from pipelines.retention import run_retention_once
+from pipelines.runs import open_instance
+from resources.retention.report import access_report
+from resources.retention.requests import (
+    MAX_GRACE_DAYS,
+    list_requests,
+    record_request,
+    terminate_organization,
+)
+from resources.vault import Secret
+
+
+@click.command()
+@click.argument("slug")
+@click.option("--email", help="Forget the person with this email address.")
+@click.option("--login", help="Forget the person with this login or handle (any source).")
+@click.option("--person", "person_id", help="Forget this pseudonymous person id (p_…).")
+@click.pass_context
+def forget(ctx: click.Context, slug: str, email: str | None, login: str | None,
+           person_id: str | None) -> None:
+    """Forget one person of organization SLUG: every row about them (or, with
+    person_deletion_mode: delink, every identifier in their rows), in every store.
+
+    \b
+    Examples:
+      sieve forget acme --email someone@example.com
+      sieve forget acme --person p_0123456789abcdef
+    """
+    given = [(kind, value) for kind, value in (("email", email), ("login", login),
+                                               ("person", person_id)) if value]
+    if len(given) != 1:
+        raise click.UsageError("Name the person with exactly one of --email, --login, --person.")
+    kind, value = given[0]
+    sieve = sieve_from(ctx)
+    org = sieve.control_plane.organization(slug)
+    request = record_request(sieve.control_plane, org, "person", subject_kind=kind,
+                             subject=Secret(value) if kind != "person" else None,
+                             subject_ref=value if kind == "person" else None)
+    sieve.audit.append("deletion.requested", org_id=org.id, target=request.id,
+                       details={"scope": "person", "subject_kind": kind})
+    click.echo(f"deletion request {request.id} recorded: the {kind} is sealed until the "
+               "deletion is verified, then wiped. `sieve deletions` shows its progress.")
+
+
+@click.command("terminate")
+@click.argument("slug")
+@click.option("--grace-days", default=MAX_GRACE_DAYS, show_default=True,
+              type=click.IntRange(0, MAX_GRACE_DAYS),
+              help="Days before everything of the org is purged (at most 30).")
+@click.pass_context
+def org_terminate(ctx: click.Context, slug: str, grace_days: int) -> None:
+    """Terminate organization SLUG's account: syncing stops and all its data is purged when
+    the grace period ends.
+
+    \b
+    Example:
+      sieve org terminate acme --grace-days 30
+    """
+    sieve = sieve_from(ctx)
+    org = sieve.control_plane.organization(slug)
+    request = terminate_organization(sieve.control_plane, org, grace_days=grace_days)
+    sieve.audit.append("organization.terminated", org_id=org.id, target=request.id,
+                       details={"grace_days": grace_days})
+    click.echo(f"organization {org.slug} terminated: purge {request.id} is due at "
+               f"{request.not_before.isoformat(timespec='seconds')}")
+
+
+@click.command("delete")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def org_delete(ctx: click.Context, slug: str, yes: bool) -> None:
+    """Delete organization SLUG now: its database and exports are shredded, its data key
+    destroyed, its Dagster partition and runs removed. This cannot be undone.
+
+    \b
+    Example:
+      sieve org delete acme --yes
+    """
+    sieve = sieve_from(ctx)
+    org = sieve.control_plane.organization(slug)
+    if not yes:
+        click.confirm(f"Delete organization {org.slug} and all its data for good?", abort=True)
+    request = record_request(sieve.control_plane, org, "organization",
+                             subject_kind="organization", subject_ref=org.id)
+    sieve.audit.append("deletion.requested", org_id=org.id, target=request.id,
+                       details={"scope": "organization"})
+    click.echo(f"deletion request {request.id} recorded for organization {org.slug}")
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value else ""
+
+
+@click.command()
+@click.argument("slug", required=False)
+@click.pass_context
+def deletions(ctx: click.Context, slug: str | None) -> None:
+    """List deletion requests (all organizations, or SLUG's) and their status.
+
+    \b
+    Example:
+      sieve deletions acme
+    """
+    control_plane = sieve_from(ctx).control_plane
+    org_id = control_plane.organization(slug).id if slug else None
+    slugs = {o.id: o.slug for o in control_plane.organizations()}
+    rows = []
+    for request in list_requests(control_plane, org_id=org_id):
+        certificate = request.certificate or {}
+        verified = {True: "yes", False: "NO"}.get(certificate.get("verified"), "")
+        rows.append([request.id, slugs.get(request.org_id, request.org_id), request.scope,
+                     request.subject_kind, request.status, _when(request.requested_at),
+                     _when(request.not_before), _when(request.completed_at), verified,
+                     sum(certificate.get("rows", {}).values()) if certificate else ""])
+    if not rows:
+        click.echo("no deletion requests")
+        return
+    echo_table(["id", "org", "scope", "subject", "status", "requested_at", "not_before",
+                "completed_at", "verified", "rows"], rows)
+
+
+@click.group()
+def retention() -> None:
+    """Retention and deletion without a Dagster daemon.
+
+    \b
+    Example:
+      sieve retention run acme
+    """
+
+
+@retention.command("run")
+@click.argument("slug", required=False)
+@click.pass_context
+def retention_run(ctx: click.Context, slug: str | None) -> None:
+    """Evaluate the retention sensors once and run the deletion jobs they launch, here and now
+    (in the local Dagster instance, so the runs show in the UI)."""
+    sieve = sieve_from(ctx)
+    org_id = sieve.control_plane.organization(slug).id if slug else None
+    with open_instance(sieve.settings) as instance:
+        outcomes = run_retention_once(sieve, instance, org_id)
+    failed = False
+    for outcome in outcomes:
+        if outcome.skipped is not None:
+            click.echo(f"{outcome.sensor}: skipped ({outcome.skipped})")
+        else:
+            click.echo(f"{outcome.sensor}: {outcome.job} for {outcome.request_id}: "
+                       f"{'done' if outcome.success else 'FAILED'}")
+            failed = failed or not outcome.success
+    if failed:
+        click.echo("some deletions failed: `sieve deletions` shows their certificates", err=True)
+        ctx.exit(1)
+
+
+def parse_since(value: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([dhw])", value.strip())
+    if not match:
+        raise click.BadParameter(f"'{value}': use a number and d, h or w (e.g. 7d, 12h, 2w).")
+    amount, unit = int(match.group(1)), match.group(2)
+    return timedelta(**{"d": {"days": amount}, "h": {"hours": amount},
+                        "w": {"weeks": amount}}[unit])
+
+
+@click.command("report")
+@click.option("--since", default="7d", show_default=True, help="Period to cover: 7d, 12h, 2w…")
+@click.pass_context
+def audit_report(ctx: click.Context, since: str) -> None:
+    """The routine access audit: who accessed which organization's data and how often, and
+    the deletions done and pending (from the hash-chained audit log).
+
+    \b
+    Example:
+      sieve audit report --since 30d
+    """
+    sieve = sieve_from(ctx)
+    start = datetime.now(UTC) - parse_since(since)
+    slugs = {o.id: o.slug for o in sieve.control_plane.organizations()}
+    report = access_report(sieve.audit.entries(since=start),
+                           list_requests(sieve.control_plane), slugs)
+    click.echo(f"access audit since {start.isoformat(timespec='seconds')} "
+               f"({report.entries} audit entries)")
+    click.echo("\ndata access (who, organization, what, how often, last):")
+    if report.accesses:
+        echo_table(["actor", "org", "action", "interface", "count", "last_at"],
+                   [[a.actor, a.org, a.action, a.interface, a.count, _when(a.last_at)]
+                    for a in report.accesses])
+    else:
+        click.echo("  none")
+    click.echo(f"\ndeletions done in the period: {len(report.done)}")
+    if report.done:
+        echo_table(["id", "org", "scope", "completed_at", "verified", "rows"],
+                   [[d.id, d.org, d.scope, _when(d.completed_at), d.verified, d.rows]
+                    for d in report.done])
+    click.echo(f"\ndeletions pending: {len(report.pending)}")
+    if report.pending:
+        echo_table(["id", "org", "scope", "status", "requested_at", "not_before"],
+                   [[p.id, p.org, p.scope, p.status, _when(p.requested_at), _when(p.not_before)]
+                    for p in report.pending])
+
+
+def register(group: click.Group) -> None:
+    group.add_command(forget)
+    group.add_command(deletions)
+    group.add_command(retention)
+    group.commands["org"].add_command(org_terminate)
+    group.commands["org"].add_command(org_delete)
+    group.commands["audit"].add_command(audit_report)

@@ -1,0 +1,86 @@
+"""The routine access audit, read from the hash-chained audit log: who accessed which
+organization's data, how often, and which deletions are done or still pending."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from resources.audit import AuditEntry
+from resources.retention.requests import DeletionRequest
+
+# Reads of an org's data: queries, exports and reports (``data.queried``, ``data.exported``,
+# ``report.generated`` …), whatever the interface.
+ACCESS_PREFIXES = ("data.", "export.", "report.")
+PENDING_STATUSES = ("pending", "running", "failed")
+
+
+@dataclass(frozen=True)
+class Access:
+    actor: str
+    org: str
+    action: str
+    interface: str
+    count: int
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class DoneDeletion:
+    id: str
+    org: str
+    scope: str
+    completed_at: datetime
+    verified: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class PendingDeletion:
+    id: str
+    org: str
+    scope: str
+    status: str
+    requested_at: datetime
+    not_before: datetime | None
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    entries: int
+    accesses: list[Access]
+    done: list[DoneDeletion]
+    pending: list[PendingDeletion]
+
+
+def is_access(entry: AuditEntry) -> bool:
+    return entry.action.startswith(ACCESS_PREFIXES)
+
+
+def access_report(entries: Iterable[AuditEntry], requests: Iterable[DeletionRequest],
+                  slugs: dict[str, str]) -> AccessReport:
+    entries = list(entries)
+    grouped: dict[tuple, list[AuditEntry]] = defaultdict(list)
+    done = []
+    for entry in entries:
+        org = slugs.get(entry.org_id, entry.org_id) if entry.org_id else "-"
+        if is_access(entry):
+            interface = str(entry.details.get("interface", entry.target or "-"))
+            grouped[(entry.actor, org, entry.action, interface)].append(entry)
+        elif entry.action == "deletion.certified":
+            certificate = entry.details
+            verified = "no-op" if certificate.get("noop") else (
+                "yes" if certificate.get("verified") else "NO")
+            done.append(DoneDeletion(entry.target or "", org, str(certificate.get("scope")),
+                                     entry.recorded_at, verified,
+                                     sum(certificate.get("rows", {}).values())))
+    accesses = sorted((Access(actor, org, action, interface, len(items),
+                              max(e.recorded_at for e in items))
+                       for (actor, org, action, interface), items in grouped.items()),
+                      key=lambda a: (-a.count, a.actor, a.org, a.action))
+    pending = [PendingDeletion(r.id, slugs.get(r.org_id, r.org_id), r.scope, r.status,
+                               r.requested_at, r.not_before)
+               for r in requests if r.status in PENDING_STATUSES]
+    return AccessReport(len(entries), accesses, done, pending)

@@ -1,0 +1,114 @@
+"""Hard rules 1–3 end to end: a full sync of the emulated organization — every source — then
+every byte Sieve could have written is scanned for the emulator's canaries (content that must
+never be stored: bodies, diffs, patches, commit message bodies, comments, private messages), and
+every stored value is read back through DuckDB with the org's key and checked for canaries and
+forbidden PII (phone numbers, IPs, cards, national ids, dates of birth…).
+
+Runs on the embedded default (SQLite) and on the production storage (PostgreSQL control plane
+and Dagster instance from deploy/dagster.yaml, scanned through pg_dump).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from pipelines.cli.demo import prepare_demo_org
+from pipelines.instance import PRODUCTION_TEMPLATE
+from pipelines.runs import run_org_job
+from resources.metadata_store import open_store, org_database_path
+from tests.harness import new_installation
+
+pytestmark = pytest.mark.slow
+
+
+def files_containing(root: Path, needles: list[bytes]) -> dict[str, list[str]]:
+    hits: dict[str, list[str]] = {}
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            found = [n.decode() for n in needles if n in data]
+            if found:
+                hits[str(path)] = found
+    return hits
+
+
+def every_stored_string(sieve, org) -> list[str]:
+    values = []
+    key = sieve.control_plane.org_data_key(org)
+    with open_store(org_database_path(sieve.settings.orgs_dir, org.id), key, read_only=True) as store:
+        tables = store.connection.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_catalog = 'org'").fetchall()
+        for schema, table in tables:
+            for row in store.connection.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall():
+                values.extend(repr(value) for value in row if value is not None)
+    return values
+
+
+def storage(kind: str, request, monkeypatch, sieve_home: Path):
+    """Point the installation at the production PostgreSQL stores when asked."""
+    if kind == "embedded":
+        return None
+    control_url = request.getfixturevalue("control_plane_pg_url")
+    dagster_url = request.getfixturevalue("dagster_pg_url")
+    from tests.postgres.test_postgres import reset_database
+
+    for url in (control_url, dagster_url):
+        reset_database(url)
+    monkeypatch.setenv("SIEVE_CONTROL_PLANE_URL", control_url)
+    parsed = make_url(dagster_url)
+    for name, value in {"DAGSTER_PG_USERNAME": parsed.username,
+                        "DAGSTER_PG_PASSWORD": parsed.password, "DAGSTER_PG_HOST": parsed.host,
+                        "DAGSTER_PG_DB": parsed.database,
+                        "DAGSTER_PG_PORT": str(parsed.port or 5432)}.items():
+        monkeypatch.setenv(name, value)
+    dagster_home = sieve_home / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PRODUCTION_TEMPLATE, dagster_home / "dagster.yaml")
+    return control_url, dagster_url
+
+
+@pytest.mark.parametrize("kind", ["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_no_canary_reaches_any_store_and_no_forbidden_pii_is_kept(
+        kind, request, sieve_home, emulator, monkeypatch, caplog, capfd, tmp_path):
+    caplog.set_level(logging.DEBUG)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    pg = storage(kind, request, monkeypatch, sieve_home)
+
+    sieve = new_installation()
+    org = prepare_demo_org(sieve, emulator)
+    outcome = run_org_job(sieve.settings, org, "sync_organization")
+    assert outcome.success, outcome.failures
+
+    canaries = emulator.canaries()
+    assert len(canaries) > 20
+    needles = [c.encode() for c in canaries]
+    stored = every_stored_string(sieve, org)
+    assert len(stored) > 1000, "the sync stored too little for this test to mean anything"
+    joined = "\n".join(stored)
+    assert [c for c in canaries if c in joined] == []
+    forbidden = emulator.forbidden_pii()
+    assert forbidden and [p for p in forbidden if p in joined] == []
+
+    assert files_containing(sieve_home, needles) == {}
+    assert files_containing(scratch, needles) == {}
+    assert files_containing(Path(__file__).resolve().parents[2] / "dbt_project", needles) == {}
+    out, err = capfd.readouterr()
+    assert [c for c in canaries if c in out + err + caplog.text] == []
+    if pg is not None:
+        from tests.postgres.test_postgres import pg_dump
+
+        for url in pg:
+            dump = pg_dump(url)
+            assert b"CREATE TABLE" in dump
+            assert [c for c in canaries if c.encode() in dump] == []
+    sieve.close()

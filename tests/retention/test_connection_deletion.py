@@ -1,0 +1,48 @@
+"""Deleting a removed connection's data: its rows, cursors and credentials go; the other
+connections' rows stay exactly as they were."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from resources.control_plane.schema import connections, sync_state
+from resources.retention.execute import execute_request
+from resources.retention.requests import get_request
+
+
+def other_connections_rows(org, removed_id: str) -> dict[str, list[tuple]]:
+    """Every metadata row of the other connections (the first column is connection_id)."""
+    return {table: [row for row in rows if row[0] != removed_id]
+            for table, rows in org.snapshot().items()
+            if table not in ("identity_accounts", "people")}
+
+
+def test_disconnecting_removes_data_credentials_and_cursors_only(synced_org):
+    org = synced_org
+    control_plane = org.sieve.control_plane
+    slack = next(c for c in control_plane.connections(org.org) if c.source == "slack")
+    assert org.count("slack_messages") > 0 and control_plane.sync_state(slack.id, "cursor")
+    others_before = other_connections_rows(org, slack.id)
+
+    control_plane.remove_connection(slack)
+    request_id = control_plane.request_deletion(org.org, "connection", subject_ref=slack.id,
+                                                subject_kind="connection")
+    certificate = execute_request(org.sieve, request_id)
+
+    assert certificate["verified"] and certificate["rows"]["slack_messages"] > 0
+    assert certificate["verification"]["control_plane"] == {"credentials_wiped": True,
+                                                            "sync_state_rows": 0}
+    assert org.count("slack_messages") == org.count("slack_users") == 0
+    assert other_connections_rows(org, slack.id) == others_before
+    with control_plane.engine.connect() as conn:
+        assert conn.execute(select(connections.c.credentials)
+                            .where(connections.c.id == slack.id)).scalar_one() is None
+        assert conn.execute(select(func.count()).select_from(sync_state)
+                            .where(sync_state.c.connection_id == slack.id)).scalar_one() == 0
+    # Identities were rebuilt without the removed source.
+    assert not org.query("SELECT * FROM metadata.identity_accounts WHERE system = 'slack'")
+
+    rerun = execute_request(org.sieve, request_id)
+    assert rerun["noop"] and rerun["verified"] and rerun["rows"] == {}
+    assert get_request(control_plane, request_id).status == "done"
+    assert org.sieve.audit.verify().ok
