@@ -80,7 +80,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from resources.connectors.base import Connector, RawBatch
+from resources.connectors.base import Connector, ConnectorContext, RawBatch
 from resources.errors import SieveError
 from resources.http import (
     BearerToken,
@@ -284,7 +284,7 @@ class GitHubConnector(Connector):
     entities = (REPOSITORIES, PULL_REQUESTS, REVIEWS, PULL_REQUEST_COMMITS, COMMITS, ISSUES,
                 DEPLOYMENTS, DEPLOYMENT_STATUSES, RELEASES, TAGS, WORKFLOW_RUNS, USERS)
 
-    def __init__(self, context):
+    def __init__(self, context: ConnectorContext):
         super().__init__(context)
         self._client: HttpClient | None = None
         # Logins referenced by the records fetched in this sync, in first-seen order.
