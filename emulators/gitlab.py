@@ -90,6 +90,7 @@ class GitLabApp(ApiApp):
         r("GET", "/projects/{id}/repository/commits/{sha}", self.commit)
         r("GET", "/projects/{id}/repository/commits/{sha}/diff", self.commit_diff)
         r("GET", "/projects/{id}/pipelines", self.pipelines)
+        r("GET", "/projects/{id}/pipelines/{pipeline_id}", self.pipeline)
         r("GET", "/projects/{id}/deployments", self.deployments)
 
     # -- conventions -------------------------------------------------------------------------
@@ -434,6 +435,24 @@ class GitLabApp(ApiApp):
                 and (ref is None or r.head_branch == ref)]
         runs.sort(key=lambda r: r.run_id, reverse=request.query.get("sort", "desc") == "desc")
         return self._paginate(request, runs, self.pipeline_json)
+
+    def pipeline(self, request: Request) -> Response:
+        """One pipeline as GitLab documents it: the list fields plus user, tag, times and
+        durations."""
+        repo = self._project(request)
+        run = next((r for r in self.org.workflow_runs(repo)
+                    if str(r.run_id) == request.params["pipeline_id"]), None)
+        if run is None:
+            raise ApiError(404, {"message": "404 Not found"})
+        finished = run.updated_at if run.status == "completed" else None
+        body = self.pipeline_json(run)
+        body.update({
+            "before_sha": "0" * 40, "tag": False, "yaml_errors": None, "user": self.user_json(run.actor),
+            "started_at": gl_time(run.created_at), "finished_at": gl_time(finished),
+            "committed_at": None, "coverage": None, "queued_duration": 1.5,
+            "duration": (finished - run.created_at).total_seconds() if finished else None,
+        })
+        return Response(body=body, last_modified=run.updated_at)
 
     def deployments(self, request: Request) -> Response:
         repo = self._project(request)

@@ -54,6 +54,7 @@ def emulated(emulator, monkeypatch):
     app = emulator.apps["gitlab"]
     route, _ = app.match("GET", "/projects/1/pipelines/2")
     if route is None:
+        monkeypatch.setattr(app, "routes", list(app.routes))  # restored after the test
         app.route("GET", "/projects/{id}/pipelines/{pipeline_id}", partial(_pipeline_detail, app))
     setup = server._Handler.setup
 

@@ -112,3 +112,13 @@ def test_users_list_bots_and_deleted_authors_show_as_ghost(emulator):
     authors = {m["author"]["username"] for m in gl(
         emulator, f"/projects/{repo.repo_id}/merge_requests", params={"per_page": 100}).json()}
     assert "ghost" in authors  # a deleted account's MRs show GitLab's Ghost User
+
+
+def test_single_pipeline_detail(emulator):
+    repo = project(emulator)
+    listed = gl(emulator, f"/projects/{repo.repo_id}/pipelines", params={"per_page": 100}).json()
+    done = next(p for p in listed if p["status"] == "success")
+    detail = gl(emulator, f"/projects/{repo.repo_id}/pipelines/{done['id']}").json()
+    assert {k: detail[k] for k in done} == done
+    assert detail["duration"] > 0 and detail["user"]["username"]
+    assert gl(emulator, f"/projects/{repo.repo_id}/pipelines/1").status_code == 404
