@@ -54,6 +54,7 @@ from resources.retention.physical import rewrite_database, shred_file, shred_tre
 from resources.retention.subjects import PersonIdentifiers, certificate_hash, normalize_identifier
 from resources.retention.tombstones import record_tombstones
 from resources.retention.verify import (
+    SqlCheck,
     files_under,
     scan_files,
     sql_check_connection,
@@ -178,11 +179,15 @@ class _Deletion:
                                        "emails": len(person.emails)}
         self.verify_person(key, person)
 
+    def sql_check(self, key: Secret, check: Callable[..., SqlCheck], subject) -> dict:
+        """Run an SQL check on the org's database (none to check when it was never synced)."""
+        if not self.database_path.exists():
+            return SqlCheck().as_dict()
+        with self.store(key) as store:
+            return check(store.connection, subject).as_dict()
+
     def verify_person(self, key: Secret, person: PersonIdentifiers) -> None:
-        sql = {"relations_checked": 0, "hits": 0, "hit_relations": {}}
-        if self.database_path.exists():
-            with self.store(key) as store:
-                sql = sql_check_person(store.connection, person).as_dict()
+        sql = self.sql_check(key, sql_check_person, person)
         scan = scan_files(self.plaintext_store_files(), person.scannable())
         self.verification = {"sql": sql, "bytes": scan.as_dict(self.sieve.settings.home)}
         config = config_path(self.sieve.settings.home, self.org.slug)
@@ -214,10 +219,7 @@ class _Deletion:
         self.verify_connection(key, connection_id)
 
     def verify_connection(self, key: Secret, connection_id: str) -> None:
-        sql = {"relations_checked": 0, "hits": 0, "hit_relations": {}}
-        if self.database_path.exists():
-            with self.store(key) as store:
-                sql = sql_check_connection(store.connection, connection_id).as_dict()
+        sql = self.sql_check(key, sql_check_connection, connection_id)
         with self.control_plane.engine.connect() as conn:
             credentials = conn.execute(select(connections.c.credentials).where(
                 connections.c.id == connection_id)).scalar_one()

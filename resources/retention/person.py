@@ -165,23 +165,16 @@ def _accounts_from_references(connection, tables: set[str], found: PersonIdentif
     (identities may not be built yet, or may be older than the last sync)."""
     if not (found.logins or found.emails):
         return
+    by_name = PersonIdentifiers(logins=found.logins, emails=found.emails)
     for ref in person_references(ENTITIES.values()):
         if ref.table not in tables or ref.system == "email":
             continue
-        conditions, values = [], []
-        if ref.login and found.logins:
-            placeholders, logins = _in_list(found.logins)
-            conditions.append(f"lower({ref.login}) IN {placeholders}")
-            values += logins
-        if ref.email and found.emails:
-            placeholders, emails = _in_list(found.emails)
-            conditions.append(f"lower({ref.email}) IN {placeholders}")
-            values += emails
-        if not conditions:
+        condition, values = reference_match(ref, by_name)
+        if condition == "FALSE":
             continue
         for (key,) in connection.execute(
                 f"SELECT DISTINCT CAST({ref.key} AS VARCHAR) FROM metadata.{ref.table} "
-                f"WHERE {' OR '.join(conditions)}", values).fetchall():
+                f"WHERE {condition}", values).fetchall():
             found.add_account(ref.system, key)
 
 
