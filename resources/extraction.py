@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import cycle, islice
 from typing import Any, Protocol
 
+from resources.errors import SieveError
 from resources.schemas import Entity, entity as entity_named
 
 _NOT_SCRUBBED, _SCRUB_TEXT, _SCRUB_LIST = 0, 1, 2
@@ -35,7 +36,7 @@ class Scrubber(Protocol):
     def scrub(self, text: str | None) -> str | None: ...
 
 
-class ExtractionError(ValueError):
+class ExtractionError(SieveError, ValueError):
     """A raw record cannot be projected. The message names entity and column, never values."""
 
 
