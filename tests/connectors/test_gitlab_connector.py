@@ -7,15 +7,10 @@ sync in another.
 
 from __future__ import annotations
 
-import socket
 import time
-from functools import partial
 
 import pytest
 
-from emulators import server
-from emulators.framework import ApiError, Response
-from emulators.gitlab import gl_time
 from resources.connectors import gitlab
 from resources.connectors.gitlab import GitLabConnector, api_root, project_path, project_streams
 from resources.http import AuthenticationError, NotFoundError
@@ -23,49 +18,6 @@ from tests.unit.test_http_loopback import FakeClock, LoopbackServer, Reply
 
 GROUP = "sieve-demo-infra"
 CURSOR_PARAMS = ("updated_after", "since")
-
-
-# -- the emulator as these tests need it -------------------------------------------------------
-
-
-def _pipeline_detail(app, request) -> Response:
-    """GET /projects/:id/pipelines/:pipeline_id as GitLab documents it (list fields plus user,
-    tag, times and durations)."""
-    repo = app._project(request)
-    run = next((r for r in app.org.workflow_runs(repo)
-                if str(r.run_id) == request.params["pipeline_id"]), None)
-    if run is None:
-        raise ApiError(404, {"message": "404 Not found"})
-    finished = run.updated_at if run.status == "completed" else None
-    body = app.pipeline_json(run)
-    body.update({
-        "before_sha": "0" * 40, "tag": False, "yaml_errors": None, "user": app.user_json(run.actor),
-        "started_at": gl_time(run.created_at), "finished_at": gl_time(finished),
-        "committed_at": None, "coverage": None, "queued_duration": 1.5,
-        "duration": (finished - run.created_at).total_seconds() if finished else None,
-    })
-    return Response(body=body)
-
-
-@pytest.fixture
-def emulated(emulator, monkeypatch):
-    """The tiny emulator, with two stopgaps until the emulator has them itself: the
-    single-pipeline endpoint, and answers sent without Nagle's delay."""
-    app = emulator.apps["gitlab"]
-    route, _ = app.match("GET", "/projects/1/pipelines/2")
-    if route is None:
-        monkeypatch.setattr(app, "routes", list(app.routes))  # restored after the test
-        app.route("GET", "/projects/{id}/pipelines/{pipeline_id}", partial(_pipeline_detail, app))
-    setup = server._Handler.setup
-
-    def setup_without_nagle(handler) -> None:
-        # Headers and body go out in two writes; with Nagle's algorithm on, each answer
-        # then waits ~40 ms for the client's delayed ACK.
-        setup(handler)
-        handler.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    monkeypatch.setattr(server._Handler, "setup", setup_without_nagle)
-    return emulator
 
 
 def connect(org, emulator, **settings):
@@ -141,32 +93,32 @@ def is_limited(record) -> bool:
 # -- full, incremental and changed syncs ---------------------------------------------------------
 
 
-def test_first_sync_stores_every_entity_of_the_org(sieve_org, emulated):
+def test_first_sync_stores_every_entity_of_the_org(sieve_org, emulator):
     org = sieve_org("acme")
-    connect(org, emulated)
+    connect(org, emulator)
 
     [summary] = org.sync("gitlab")
 
-    expected = expected_counts(emulated)
+    expected = expected_counts(emulator)
     assert stored_counts(org) == expected
     assert all(expected[name] > 0 for name in GitLabConnector.entities)
-    assert summary.http["requests"] == len(emulated.requests)
-    assert all(record.query.get("per_page") in (None, "100") for record in emulated.requests)
+    assert summary.http["requests"] == len(emulator.requests)
+    assert all(record.query.get("per_page") in (None, "100") for record in emulator.requests)
 
 
 def test_second_sync_without_changes_makes_only_limited_requests_and_changes_nothing(
-        sieve_org, emulated):
+        sieve_org, emulator):
     org = sieve_org("acme")
-    connect(org, emulated)
+    connect(org, emulator)
     org.sync("gitlab")
-    first_sync_requests = len(emulated.requests)
+    first_sync_requests = len(emulator.requests)
     before = org.snapshot()
-    emulated.clear_requests()
+    emulator.clear_requests()
 
     [summary] = org.sync("gitlab")
 
-    requests = list(emulated.requests)
-    projects = len(emulated.org.gitlab_projects)
+    requests = list(emulator.requests)
+    projects = len(emulator.org.gitlab_projects)
     # The projects listing answered 304, then one empty cursor-limited page per stream.
     assert len(requests) == 1 + 4 * projects < first_sync_requests
     assert all(is_limited(record) for record in requests)
@@ -176,44 +128,44 @@ def test_second_sync_without_changes_makes_only_limited_requests_and_changes_not
     assert org.snapshot() == before
 
 
-def test_next_sync_picks_up_changed_and_new_merge_requests(sieve_org, emulated):
+def test_next_sync_picks_up_changed_and_new_merge_requests(sieve_org, emulator):
     org = sieve_org("acme")
-    connect(org, emulated)
+    connect(org, emulator)
     org.sync("gitlab")
-    users_first_sync = emulated.count_requests("gitlab", "GET /users/{id}")
-    project = emulated.org.gitlab_projects[0]
-    touched_at = emulated.org.touch_merge_request(project.name, 2)
-    new_iid = emulated.org.add_pull_request(project.name, host="gitlab")
-    emulated.clear_requests()
+    users_first_sync = emulator.count_requests("gitlab", "GET /users/{id}")
+    project = emulator.org.gitlab_projects[0]
+    touched_at = emulator.org.touch_merge_request(project.name, 2)
+    new_iid = emulator.org.add_pull_request(project.name, host="gitlab")
+    emulator.clear_requests()
 
     org.sync("gitlab")
 
-    assert stored_counts(org) == expected_counts(emulated)
+    assert stored_counts(org) == expected_counts(emulator)
     [[updated_at]] = org.query(
         "SELECT updated_at FROM metadata.gitlab_merge_requests WHERE project_id = ? AND iid = 2",
         [project.repo_id])
     assert updated_at == touched_at.replace(tzinfo=None)
     assert org.query("SELECT count(*) FROM metadata.gitlab_merge_requests WHERE iid = ?",
                      [new_iid]) == [(1,)]
-    details = emulated.count_requests("gitlab", "GET /projects/{id}/merge_requests/{iid}")
+    details = emulator.count_requests("gitlab", "GET /projects/{id}/merge_requests/{iid}")
     assert details == 2  # only the touched and the new merge request are fetched again
     # Only the people on what changed are asked for again.
-    assert 0 < emulated.count_requests("gitlab", "GET /users/{id}") < users_first_sync
+    assert 0 < emulator.count_requests("gitlab", "GET /users/{id}") < users_first_sync
 
 
-def test_configured_projects_are_synced_alone_and_conditionally(sieve_org, emulated):
-    project = emulated.org.gitlab_projects[0]
+def test_configured_projects_are_synced_alone_and_conditionally(sieve_org, emulator):
+    project = emulator.org.gitlab_projects[0]
     org = sieve_org("acme")
-    connect(org, emulated, projects=[project.name])
+    connect(org, emulator, projects=[project.name])
     org.sync("gitlab")
     assert org.query("SELECT id, path_with_namespace FROM metadata.gitlab_projects") == [
         (project.repo_id, f"{GROUP}/{project.name}")]
-    emulated.clear_requests()
+    emulator.clear_requests()
 
     org.sync("gitlab")
 
-    assert emulated.count_requests("gitlab", "GET /projects/{id}", status=304) == 1
-    assert all(is_limited(record) for record in emulated.requests)
+    assert emulator.count_requests("gitlab", "GET /projects/{id}", status=304) == 1
+    assert all(is_limited(record) for record in emulator.requests)
 
 
 # -- faults, interruptions, privacy --------------------------------------------------------------
@@ -229,57 +181,57 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_sync_under_a_fault_ends_identical_to_a_clean_sync(sieve_org, emulated, monkeypatch,
+def test_sync_under_a_fault_ends_identical_to_a_clean_sync(sieve_org, emulator, monkeypatch,
                                                            fault):
-    clean = clean_content(sieve_org, emulated)
+    clean = clean_content(sieve_org, emulator)
     if fault == "repeated page":
         monkeypatch.setattr(gitlab, "PAGE_SIZE", 5)  # several pages per listing, to repeat one
-    FAULTS[fault](emulated.faults)
+    FAULTS[fault](emulator.faults)
     org = sieve_org("faulty")
-    connect(org, emulated)
+    connect(org, emulator)
 
     org.sync("gitlab")
 
-    assert emulated.faults.events, "the fault never fired"
+    assert emulator.faults.events, "the fault never fired"
     assert content(org) == clean
 
 
-def test_sync_waits_out_a_rate_limit_and_ends_identical(sieve_org, emulated):
-    clean = clean_content(sieve_org, emulated)
-    emulated.faults.secondary_rate_limit(r"/pipelines\?", times=1, retry_after=1, api="gitlab")
+def test_sync_waits_out_a_rate_limit_and_ends_identical(sieve_org, emulator):
+    clean = clean_content(sieve_org, emulator)
+    emulator.faults.secondary_rate_limit(r"/pipelines\?", times=1, retry_after=1, api="gitlab")
     org = sieve_org("limited")
-    connect(org, emulated)
+    connect(org, emulator)
 
     started = time.monotonic()
     org.sync("gitlab", sleep=time.sleep)  # the emulator's window is wall-clock time
 
-    assert [event.kind for event in emulated.faults.events] == ["secondary_rate_limit"]
-    limited = [r for r in emulated.requests if r.status == 429]
+    assert [event.kind for event in emulator.faults.events] == ["secondary_rate_limit"]
+    limited = [r for r in emulator.requests if r.status == 429]
     assert len(limited) == 1
     assert time.monotonic() - started >= 1.0
     assert content(org) == clean
 
 
-def test_sync_pauses_at_an_exhausted_budget_without_being_refused(sieve_org, emulated):
-    clean = clean_content(sieve_org, emulated)
-    emulated.faults.rate_limit("gitlab", limit=50, window_seconds=3.0)
+def test_sync_pauses_at_an_exhausted_budget_without_being_refused(sieve_org, emulator):
+    clean = clean_content(sieve_org, emulator)
+    emulator.faults.rate_limit("gitlab", limit=50, window_seconds=3.0)
     org = sieve_org("budgeted")
-    connect(org, emulated)
+    connect(org, emulator)
 
     [summary] = org.sync("gitlab", sleep=time.sleep)  # the emulator's window is wall-clock
 
     # RateLimit-Remaining: 0 said when to stop; nothing was sent until RateLimit-Reset.
-    assert len(emulated.requests) > 50 and summary.http["wait_seconds"] > 0
-    assert [r for r in emulated.requests if r.status == 429] == []
+    assert len(emulator.requests) > 50 and summary.http["wait_seconds"] > 0
+    assert [r for r in emulator.requests if r.status == 429] == []
     assert content(org) == clean
 
 
-def test_sync_retries_a_timed_out_request_and_ends_identical(sieve_org, emulated, monkeypatch):
-    clean = clean_content(sieve_org, emulated)
+def test_sync_retries_a_timed_out_request_and_ends_identical(sieve_org, emulator, monkeypatch):
+    clean = clean_content(sieve_org, emulator)
     monkeypatch.setattr(gitlab, "REQUEST_TIMEOUT", (2.0, 1.0))
-    emulated.faults.slow(r"/deployments\?", seconds=1.5, times=1)
+    emulator.faults.slow(r"/deployments\?", seconds=1.5, times=1)
     org = sieve_org("slow")
-    connect(org, emulated)
+    connect(org, emulator)
 
     [summary] = org.sync("gitlab")
 
@@ -292,11 +244,11 @@ class Killed(Exception):
 
 
 @pytest.mark.parametrize("batches_before_kill", [1, 9, 25])
-def test_killed_sync_rerun_converges_to_a_clean_sync(sieve_org, emulated, monkeypatch,
+def test_killed_sync_rerun_converges_to_a_clean_sync(sieve_org, emulator, monkeypatch,
                                                      batches_before_kill):
-    clean = clean_content(sieve_org, emulated)
+    clean = clean_content(sieve_org, emulator)
     org = sieve_org("killed")
-    connect(org, emulated)
+    connect(org, emulator)
     fetch = GitLabConnector.fetch
 
     def dying_fetch(self):
@@ -315,22 +267,22 @@ def test_killed_sync_rerun_converges_to_a_clean_sync(sieve_org, emulated, monkey
     assert content(org) == clean
 
 
-def test_no_canary_and_no_forbidden_pii_is_stored(sieve_org, emulated):
+def test_no_canary_and_no_forbidden_pii_is_stored(sieve_org, emulator):
     org = sieve_org("acme")
-    connect(org, emulated)
+    connect(org, emulator)
     org.sync("gitlab")
 
     values = [str(value) for rows in org.snapshot().values() for row in rows for value in row
               if value is not None]
     stored = "\n".join(values)
     assert len(values) > 1000
-    assert [c for c in emulated.canaries() if c in stored] == []
-    assert [p for p in emulated.forbidden_pii() if p in stored] == []
+    assert [c for c in emulator.canaries() if c in stored] == []
+    assert [p for p in emulator.forbidden_pii() if p in stored] == []
 
 
-def test_a_rejected_token_says_which_connection_to_reconnect(sieve_org, emulated):
+def test_a_rejected_token_says_which_connection_to_reconnect(sieve_org, emulator):
     org = sieve_org("acme")
-    connection = org.connect("gitlab", {"base_url": emulated.base_url("gitlab"), "group": GROUP},
+    connection = org.connect("gitlab", {"base_url": emulator.base_url("gitlab"), "group": GROUP},
                              {"token": "not-the-token"})
 
     with pytest.raises(AuthenticationError) as raised:
@@ -342,9 +294,9 @@ def test_a_rejected_token_says_which_connection_to_reconnect(sieve_org, emulated
     assert "not-the-token" not in message
 
 
-def test_an_unknown_group_names_the_connection_and_what_to_check(sieve_org, emulated):
+def test_an_unknown_group_names_the_connection_and_what_to_check(sieve_org, emulator):
     org = sieve_org("acme")
-    connection = org.connect_emulator(emulated, "gitlab", group="no-such-group")
+    connection = org.connect_emulator(emulator, "gitlab", group="no-such-group")
 
     with pytest.raises(NotFoundError) as raised:
         org.sync("gitlab")
@@ -352,7 +304,7 @@ def test_an_unknown_group_names_the_connection_and_what_to_check(sieve_org, emul
     message = str(raised.value)
     assert "groups/no-such-group/projects" in message and connection.id in message
     assert "group/project names" in message
-    assert len(emulated.requests) == 1
+    assert len(emulator.requests) == 1
 
 
 # -- what the emulator does not show: a scripted GitLab on loopback ----------------------------
@@ -424,11 +376,11 @@ def test_group_listing_feature_switches_and_missing_approvals(sieve_org, scripte
 # -- check and plain helpers ------------------------------------------------------------------
 
 
-def test_check_makes_one_request_and_describes_the_group(sieve_org, emulated):
+def test_check_makes_one_request_and_describes_the_group(sieve_org, emulator):
     from resources.connectors.base import ConnectorContext, SyncState
 
     org = sieve_org("acme")
-    connection = connect(org, emulated)
+    connection = connect(org, emulator)
     control_plane = org.sieve.control_plane
     context = ConnectorContext("acme", connection, control_plane.credentials(connection),
                                SyncState(control_plane, connection.id))
@@ -436,7 +388,7 @@ def test_check_makes_one_request_and_describes_the_group(sieve_org, emulated):
     description = GitLabConnector(context).check()
 
     assert GROUP in description and "1 project(s) visible" in description
-    assert len(emulated.requests) == 1
+    assert len(emulator.requests) == 1
 
 
 def test_project_streams_skip_switched_off_features():
