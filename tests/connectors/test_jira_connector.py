@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from emulators.framework import Response, Route, compile_route
@@ -218,6 +222,35 @@ def test_story_points_field_is_discovered_from_the_site_field_list(
     sources = {column.name: column.source for column in declared.columns}
     assert sources["story_points"] == "fields.customfield_10028"
     assert sources["sprint_ids"] == "fields.customfield_10011"
+
+
+@pytest.mark.parametrize("zone", ["Australia/Sydney", "America/Los_Angeles", "Not/A_Zone"])
+def test_cursor_is_rendered_in_the_reader_time_zone_with_an_overlap(
+        sieve_org, emulator, monkeypatch, zone):
+    org = sieve_org("acme")
+    org.connect_emulator(emulator, "jira")
+    org.sync("jira")
+    app = emulator.apps["jira"]
+    [route] = [r for r in app.routes if r.endpoint == "GET /rest/api/3/myself"]
+    answer = route.handler
+
+    def reader_in_zone(request):
+        response = answer(request)
+        return dataclasses.replace(response, body={**response.body, "timeZone": zone})
+
+    monkeypatch.setattr(route, "handler", reader_in_zone)
+    emulator.clear_requests()
+    org.sync("jira")
+
+    project = emulator.org.jira_projects[0]
+    cursor = org.connector_context("jira").state.cursor(f"issues:{project.project_id}")
+    since = datetime.fromisoformat(cursor).replace(tzinfo=UTC) - timedelta(hours=1)
+    if zone == "Not/A_Zone":  # unknown: UTC, widened by the largest UTC offset
+        rendered = since - timedelta(hours=14)
+    else:
+        rendered = since.astimezone(ZoneInfo(zone))
+    [query] = [q for q in search_queries(emulator) if f'"{project.key}"' in q["jql"]]
+    assert f'updated >= "{rendered:%Y-%m-%d %H:%M}"' in query["jql"]
 
 
 def test_configured_projects_limit_issues_and_boards(sieve_org, emulator):
