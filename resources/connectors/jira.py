@@ -49,6 +49,7 @@ from resources.http import (
     NotFoundError,
     PaginationStyle,
     RequestRejectedError,
+    RetryPolicy,
     SourceKind,
 )
 from resources.schemas import Entity, entity, jira_field_ids, jira_issues_entity
@@ -65,6 +66,8 @@ CURSOR_OVERLAP = timedelta(hours=1)
 # Without the reader's zone the cursor is rendered in UTC and widened by the largest UTC offset.
 UNKNOWN_ZONE_OVERLAP = timedelta(hours=14)
 JQL_DATE_FORMAT = "%Y-%m-%d %H:%M"
+# A connection check answers the person running `sieve connect`: it must not wait for long.
+CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
 # The issue fields the allow-list reads, apart from the site's custom fields.
 STANDARD_ISSUE_FIELDS = (
     "summary", "project", "issuetype", "status", "priority", "resolution", "labels", "parent",
@@ -86,14 +89,17 @@ class JiraConnector(Connector):
 
     @cached_property
     def client(self) -> HttpClient:
-        settings = self.context.settings
+        return self._new_client(RetryPolicy())
+
+    def _new_client(self, retry: RetryPolicy) -> HttpClient:
         credentials = self.context.credentials
         extra = {"sleep": self.context.sleep} if self.context.sleep is not None else {}
         return HttpClient(
-            settings["base_url"],
+            self.context.settings["base_url"],
             BasicEmailToken(credentials["email"].reveal(), credentials["token"].reveal()),
             source=SourceKind.JIRA,
             context=self.context.error_context(),
+            retry=retry,
             limits=self.context.limits,
             validators=self.context.state,
             **extra,
@@ -103,9 +109,10 @@ class JiraConnector(Connector):
         return self.client.stats
 
     def check(self) -> str:
-        account = self.client.get_json(f"{API}/myself").data
-        kind = account.get("accountType", "unknown") if isinstance(account, dict) else "unknown"
-        return f"Jira site {self.client.base_url} accepted the credentials ({kind} account)"
+        with self._new_client(CHECK_RETRY) as client:
+            account = client.get_json(f"{API}/myself").data
+            kind = account.get("accountType", "unknown") if isinstance(account, dict) else "unknown"
+            return f"Jira site {client.base_url} accepted the credentials ({kind} account)"
 
     def declared_entity(self, name: str) -> Entity:
         """The allow-list entity to project ``name`` with: issues use this site's field ids."""

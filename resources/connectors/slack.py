@@ -46,16 +46,20 @@ from resources.http import (
     Page,
     PaginationStyle,
     RequestRejectedError,
+    RetryPolicy,
     SourceKind,
 )
 from resources.schemas import is_private_conversation
 
 log = logging.getLogger("sieve.connectors.slack")
 
+DEFAULT_BASE_URL = "https://slack.com"
 PUBLIC_CHANNEL = "public_channel"
 CONVERSATIONS_PAGE_SIZE = 999  # Slack: "an integer under 1000" for conversations.*
 USERS_PAGE_SIZE = 1000
 THREAD_LOOKBACK_SECONDS = 7 * 24 * 3600
+# A connection check answers the person running `sieve connect`: it must not wait for long.
+CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
 # Slack ids of direct messages start with D; legacy private channels and group DMs with G.
 PRIVATE_ID_PREFIXES = ("D", "G")
 
@@ -123,12 +127,16 @@ class SlackConnector(Connector):
 
     @cached_property
     def client(self) -> HttpClient:
+        return self._new_client(RetryPolicy())
+
+    def _new_client(self, retry: RetryPolicy) -> HttpClient:
         extra = {"sleep": self.context.sleep} if self.context.sleep is not None else {}
         return HttpClient(
-            self.context.settings["base_url"],
+            self.context.settings.get("base_url") or DEFAULT_BASE_URL,
             BearerToken(self.context.credentials["token"].reveal()),
             source=SourceKind.SLACK,
             context=self.context.error_context(),
+            retry=retry,
             limits=self.context.limits,
             validators=self.context.state,
             **extra,
@@ -142,7 +150,8 @@ class SlackConnector(Connector):
         return self.client.stats
 
     def check(self) -> str:
-        identity = self.client.get_json("/api/auth.test").data
+        with self._new_client(CHECK_RETRY) as client:
+            identity = client.get_json("/api/auth.test").data
         team = identity.get("team_id", "unknown") if isinstance(identity, dict) else "unknown"
         return f"Slack workspace {team} accepted the bot token"
 
