@@ -20,6 +20,11 @@ Request plan for one sync (REST v3 and Agile 1.0, Basic auth with email and API 
    ``projectKeyOrId``), then ``GET /rest/agile/1.0/board/{id}/sprint`` (50 per page) for each
    board that can hold sprints.
 
+The discovered ids select which fields the search asks for, and ``declared_entity("jira_issues")``
+is the issues schema reading them. The sync engine projects every batch with the default
+declaration (``customfield_10016`` for story points) until it asks the connector for its
+declaration, so on a site with other ids story points and sprints are stored empty until then.
+
 Users are not listed: the allow-list keeps the people seen in issues (assignee, reporter,
 creator), changelog authors and project leads, each once per sync, by ``accountId``.
 
