@@ -68,29 +68,51 @@ class SyncSummary:
         }
 
 
+# Projected rows are written in transactions of up to this many rows (fewer when a page carries
+# cursors or validators, which are committed right after the rows they describe are durable).
+FLUSH_ROWS = 5000
+
+
 def sync_connection(connector: Connector, store: MetadataStore, state: SyncState,
                     scrubber: PiiScrubber,
                     tombstones: TombstoneCheck | None = None) -> SyncSummary:
     started = time.monotonic()
     connection_id = connector.context.connection.id
     summary = SyncSummary(connector.source, connection_id)
-    specs = {name: table_spec(entity(name)) for name in connector.entities}
+    declared = {name: connector.declared_entity(name) for name in connector.entities}
+    specs = {name: table_spec(entity_) for name, entity_ in declared.items()}
     store.ensure_tables(specs.values())
+    pending: dict[str, list[dict]] = {}
+    cursors: dict[str, str] = {}
+    validators: list = []
+
+    def flush() -> None:
+        with store.transaction():
+            for name, rows in pending.items():
+                if tombstones is not None:
+                    # Checked before every write: a deletion may have arrived meanwhile.
+                    rows, forgotten = tombstones.apply(store, name, rows)
+                    summary.rows_forgotten[name] += forgotten
+                summary.rows_upserted[name] += store.upsert(specs[name], rows)
+        state.commit(dict(cursors), tuple(validators))
+        pending.clear()
+        cursors.clear()
+        validators.clear()
+
     for batch in connector.fetch():
         summary.pages += 1
         if batch.not_modified:
             summary.pages_not_modified += 1
         summary.records_fetched += len(batch.records)
-        rows = list(project_many(batch.entity, batch.records, connection_id, scrubber,
+        rows = list(project_many(declared[batch.entity], batch.records, connection_id, scrubber,
                                  parent=batch.parent))
         summary.records_refused += len(batch.records) - len(rows)
-        if tombstones is not None:
-            # Checked before every write: a deletion may have arrived since the last page.
-            rows, forgotten = tombstones.apply(store, batch.entity, rows)
-            summary.rows_forgotten[batch.entity] += forgotten
-        with store.transaction():
-            summary.rows_upserted[batch.entity] += store.upsert(specs[batch.entity], rows)
-        state.commit(batch.cursors, batch.validators)
+        pending.setdefault(batch.entity, []).extend(rows)
+        cursors.update(batch.cursors)
+        validators.extend(batch.validators)
+        if batch.cursors or batch.validators or sum(map(len, pending.values())) >= FLUSH_ROWS:
+            flush()
+    flush()
     stats = connector.stats()
     summary.http = stats.as_metadata() if stats else {}
     summary.seconds = time.monotonic() - started

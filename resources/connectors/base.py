@@ -16,6 +16,7 @@ from typing import Callable, ClassVar, Iterator
 
 from resources.control_plane import ConnectionRecord, ControlPlane
 from resources.http import ClientStats, ConcurrencyLimits, ErrorContext, Validators
+from resources.schemas import Entity, entity
 from resources.vault import Secret
 
 
@@ -107,6 +108,11 @@ class Connector(ABC):
     @abstractmethod
     def fetch(self) -> Iterator[RawBatch]:
         """Yield raw pages, one at a time, never holding more than one page."""
+
+    def declared_entity(self, name: str) -> Entity:
+        """The allow-list entity records of ``name`` are projected with (a connector overrides
+        it when the schema depends on the source, e.g. a Jira site's custom field ids)."""
+        return entity(name)
 
     def stats(self) -> ClientStats | None:
         """Request counters of this run, when the connector talks HTTP."""
