@@ -12,7 +12,7 @@ from dagster import (
     DagsterInstance,
     Definitions,
     OpExecutionContext,
-    RetryPolicy,
+    RetryRequested,
     build_sensor_context,
     in_process_executor,
     job,
@@ -20,6 +20,7 @@ from dagster import (
 )
 
 from assets.dbt import build_org_marts
+from resources.metadata_store import StoreBusyError
 from resources.retention.execute import execute_request
 from resources.retention.requests import get_request
 from resources.retention.runs import DELETION_OP, JOB_FOR_SCOPE, REQUEST_TAG, DeletionRequestConfig
@@ -27,16 +28,21 @@ from resources.runtime import Sieve
 from resources.sieve_resource import SieveResource
 from sensors.retention import RETENTION_SENSORS
 
+BUSY_RETRIES = 3
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-@op(name=DELETION_OP, retry_policy=RetryPolicy(max_retries=3, delay=60),
+@op(name=DELETION_OP,
     description="Delete, rewrite the stores physically, verify, and certify in the audit log.")
 def execute_deletion(context: OpExecutionContext, config: DeletionRequestConfig,
                      sieve: SieveResource) -> None:
     with sieve.open() as opened:
-        certificate = execute_request(opened, config.request_id, instance=context.instance,
-                                      rebuild_marts=build_org_marts)
+        try:
+            certificate = execute_request(opened, config.request_id, instance=context.instance,
+                                          rebuild_marts=build_org_marts)
+        except StoreBusyError as error:
+            # A sync held the org's database for the whole wait: try again later, same run.
+            raise RetryRequested(max_retries=BUSY_RETRIES, seconds_to_wait=60) from error
     context.log.info(f"deletion request {config.request_id}: verified={certificate['verified']}"
                      f", noop={certificate['noop']}, rows={sum(certificate['rows'].values())}")
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from dagster import DagsterInstance, RunsFilter
+from dagster import AssetKey, DagsterInstance, RunsFilter
+from dagster._core.storage.event_log.schema import AssetKeyTable
+from dagster._serdes import serialize_value
+from sqlalchemy import select, update
 
 from resources.partitions import organization_partitions
 from resources.retention.physical import shred_file, shred_tree
@@ -33,7 +36,31 @@ def purge_organization_runs(instance: DagsterInstance, org_id: str) -> dict[str,
     if asset_keys:
         # Cached partition status lists partition keys; it is recomputed from the events left.
         instance.wipe_asset_cached_status(asset_keys)
-    return {"runs_deleted": len(run_ids), "partitions_deleted": removed_partition}
+    return {"runs_deleted": len(run_ids), "partitions_deleted": removed_partition,
+            "latest_materializations_repointed": repoint_latest_materializations(instance,
+                                                                                 org_id)}
+
+
+def repoint_latest_materializations(instance: DagsterInstance, org_id: str) -> int:
+    """Dagster keeps a copy of each asset's latest materialization event beside the event log
+    (``asset_keys.last_materialization``); deleting runs does not touch it. Where that copy is
+    of the deleted org's partition, point it at the latest event left (or at none).
+
+    Dagster offers no public call for this: the row is updated through the event log
+    storage's own SQL connection, which is the same for SQLite and PostgreSQL storage."""
+    storage = instance.event_log_storage
+    with storage.index_connection() as conn:
+        rows = conn.execute(select(AssetKeyTable.c.asset_key).where(
+            AssetKeyTable.c.last_materialization.contains(org_id))).fetchall()
+    for (db_key,) in rows:
+        asset_key = AssetKey.from_db_string(db_key)
+        remaining = instance.fetch_materializations(asset_key, limit=1).records
+        latest = remaining[0] if remaining else None
+        with storage.index_transaction() as conn:
+            conn.execute(update(AssetKeyTable).where(AssetKeyTable.c.asset_key == db_key).values(
+                last_materialization=serialize_value(latest) if latest else None,
+                last_run_id=latest.run_id if latest else None))
+    return len(rows)
 
 
 def remove_named_paths(dagster_home: Path, org_id: str) -> int:
