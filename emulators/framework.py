@@ -206,7 +206,11 @@ class RateLimitState:
         return max(1, math.ceil(self.reset_at - now))
 
 
-DEFAULT_RATE_LIMITS = {"github": 5000, "gitlab": 2000, "jira": 1000, "slack": 1000}
+# (requests, window seconds) as the real services document them: GitHub 5,000 per hour for a
+# token; gitlab.com 2,000 per minute for an authenticated user; Jira Cloud and Slack meter per
+# minute (Slack by method tier — one generous budget stands in for the tiers here).
+DEFAULT_RATE_LIMITS = {"github": (5000, 3600.0), "gitlab": (2000, 60.0), "jira": (1000, 60.0),
+                       "slack": (1000, 60.0)}
 DEFAULT_WINDOW_SECONDS = 3600.0
 
 
@@ -253,7 +257,7 @@ class RateLimits:
                 state = None
         if state is None:
             configured = self._configured.get(api)
-            limit, window = configured or (DEFAULT_RATE_LIMITS[api], DEFAULT_WINDOW_SECONDS)
+            limit, window = configured or DEFAULT_RATE_LIMITS[api]
             state = RateLimitState(limit, window, now + window, configured is not None)
             self._states[api] = state
         return state
