@@ -195,6 +195,11 @@ class GitLabApp(ApiApp):
                           "kind": "group", "full_path": self.org.gitlab_group, "parent_id": None,
                           "avatar_url": None, "web_url": f"{WEB_ROOT}/groups/{self.org.gitlab_group}"},
             "visibility": "private", "archived": False, "empty_repo": False,
+            "issues_enabled": False, "merge_requests_enabled": True, "jobs_enabled": True,
+            "wiki_enabled": False, "snippets_enabled": False,
+            "issues_access_level": "disabled", "repository_access_level": "enabled",
+            "merge_requests_access_level": "enabled", "builds_access_level": "enabled",
+            "environments_access_level": "enabled", "wiki_access_level": "disabled",
         }
 
     def mr_state(self, mr: PullRequest) -> str:
