@@ -235,13 +235,13 @@ class GitHubApp(ApiApp):
                 "site_admin": False}
 
     def repo_json(self, repo: Repo, base: str) -> dict:
-        return self._repo_json(repo, base, self.org.now)
+        return self._repo_json(repo, base, self.org.version)
 
     @functools.lru_cache(maxsize=256)
-    def _repo_json(self, repo: Repo, base: str, at: datetime) -> dict:
+    def _repo_json(self, repo: Repo, base: str, _version: int) -> dict:
         full = f"{self.org.login}/{repo.name}"
         url = f"{base}/repos/{full}"
-        now = iso_z(at)
+        now = iso_z(self.org.now)
         return {
             "id": repo.repo_id, "node_id": _node_id("R", repo.repo_id), "name": repo.name,
             "full_name": full, "private": True, "owner": self._org_owner(base),
@@ -257,7 +257,7 @@ class GitHubApp(ApiApp):
             "clone_url": f"{HTML_ROOT}/{full}.git", "homepage": None, "size": 1000 + repo.index * 37,
             "stargazers_count": repo.index % 5, "watchers_count": repo.index % 5,
             "language": "Python" if repo.index % 2 == 0 else "TypeScript",
-            "has_issues": True, "has_projects": True, "has_downloads": True, "has_wiki": False,
+            "has_issues": self.org.issues_enabled(repo), "has_projects": True, "has_downloads": True, "has_wiki": False,
             "has_pages": False, "has_discussions": False, "forks_count": 0, "mirror_url": None,
             "archived": False, "disabled": False, "open_issues_count": 0, "license": None,
             "allow_forking": False, "is_template": False, "web_commit_signoff_required": False,
@@ -553,9 +553,16 @@ class GitHubApp(ApiApp):
         return self._paginate(request, list(pr.files),
                               lambda f: self.file_json(f, pr.repo, pr.head_sha, request.base_url))
 
+    def _issues_repo(self, request: Request) -> Repo:
+        repo = self._repo(request)
+        if not self.org.issues_enabled(repo):
+            raise ApiError(410, {"message": "Issues are disabled for this repo",
+                                 "documentation_url": DOCS, "status": "410"})
+        return repo
+
     def issues(self, request: Request) -> Response:
         """Issues and pull requests (PRs carry a ``pull_request`` key), like the real endpoint."""
-        repo = self._repo(request)
+        repo = self._issues_repo(request)
         state = request.query.get("state", "open")
         since = _parse_since(request.query.get("since"))
 
@@ -569,9 +576,12 @@ class GitHubApp(ApiApp):
         return self._paginate(request, numbers, lambda k: self.issue_json(item(k), request.base_url))
 
     def _issue_or_pr(self, request: Request) -> Issue | PullRequest:
+        """A PR's issue side stays reachable when issues are switched off; an issue does not."""
         repo = self._repo(request)
         number = self._number(request)
-        item = self.org.pull_request(repo, number) or self.org.issue(repo, number)
+        item = self.org.pull_request(repo, number)
+        if item is None:
+            item = self.org.issue(self._issues_repo(request), number)
         if item is None:
             raise self.not_found(request)
         return item

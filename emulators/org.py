@@ -237,6 +237,7 @@ class _Mutations:
     deleted: set[tuple] = field(default_factory=set)
     added_at: dict[tuple, datetime] = field(default_factory=dict)  # (ns, container, k) -> created
     added_count: dict[tuple, int] = field(default_factory=dict)  # (ns, container) -> n added
+    issues_disabled: set[int] = field(default_factory=set)  # GitHub repo indexes
 
 
 class Org:
@@ -463,6 +464,17 @@ class Org:
     def delete_pull_request(self, repo: str, number: int, host: str = "github") -> None:
         """Make a PR/MR disappear upstream (as after a repository purge), for deletion tests."""
         self._delete(self._existing(repo, number, host, wants_pr=True))
+
+    def disable_issues(self, repo: str) -> None:
+        """Switch a GitHub repository's issues off: ``has_issues`` false, the issue endpoints
+        answer 410 "Issues are disabled for this repo"."""
+        r = self._repo_or_error(repo, "github")
+        with self._lock:
+            self._tick()
+            self._mut.issues_disabled.add(r.index)
+
+    def issues_enabled(self, repo: Repo) -> bool:
+        return repo.index not in self._mut.issues_disabled
 
     def touch_jira_issue(self, key: str) -> datetime:
         project, number = self._jira_key(key)
@@ -778,13 +790,14 @@ class Org:
 
     # -- per-repo indexes (small tuples, cached for a bounded number of repos) -----------------
 
-    def _mutation_version(self) -> int:
-        """Changes with every mutation (and reset), so cached indexes never go stale."""
+    @property
+    def version(self) -> int:
+        """Changes with every mutation (and reset), so caches keyed by it never go stale."""
         return self._generation
 
     def updated_index(self, repo: Repo) -> tuple[tuple[datetime, int], ...]:
         """(updated_at, number) of every live item in the repo, oldest update first."""
-        return self._updated_index(repo, self._mutation_version())
+        return self._updated_index(repo, self.version)
 
     @functools.lru_cache(maxsize=16)
     def _updated_index(self, repo: Repo, _version: int) -> tuple[tuple[datetime, int], ...]:
@@ -794,7 +807,7 @@ class Org:
 
     def default_branch_commits(self, repo: Repo) -> tuple[tuple[datetime, str, int], ...]:
         """(committed_at, sha, pr number) of the default branch, newest first."""
-        return self._branch_index(repo, self._mutation_version())
+        return self._branch_index(repo, self.version)
 
     @functools.lru_cache(maxsize=16)
     def _branch_index(self, repo: Repo, _version: int) -> tuple[tuple[datetime, str, int], ...]:
@@ -1033,7 +1046,7 @@ class Org:
             histories=tuple(histories), comments=comments)
 
     def jira_updated_index(self, project: JiraProject) -> tuple[tuple[datetime, int], ...]:
-        return self._jira_index(project, self._mutation_version())
+        return self._jira_index(project, self.version)
 
     @functools.lru_cache(maxsize=16)
     def _jira_index(self, project: JiraProject, _version: int) -> tuple[tuple[datetime, int], ...]:

@@ -293,3 +293,11 @@ def test_a_configured_budget_is_exhausted_after_exactly_limit_requests(emulator)
     assert refused.status_code == 403 and refused.headers["X-RateLimit-Reset"] == "1006"
     clock[0] += 1
     assert gh(emulator, "/user").status_code == 200
+
+
+def test_disabled_issues_answer_410(emulator):
+    emulator.org.disable_issues(REPO)
+    assert gh(emulator, f"/repos/{OWNER}/{REPO}").json()["has_issues"] is False
+    gone = gh(emulator, f"/repos/{OWNER}/{REPO}/issues", params={"state": "all"})
+    assert gone.status_code == 410 and gone.json()["message"] == "Issues are disabled for this repo"
+    assert gh(emulator, f"/repos/{OWNER}/{REPO}/pulls").status_code == 200
