@@ -112,6 +112,9 @@ class Jql:
         self.text = text or ""
         self.filters: list = []
         self.order: list[tuple[str, bool]] = []
+        # Project keys a positive project clause restricts to (None: any project), so a search
+        # only indexes the projects it can match.
+        self.project_keys: set[str] | None = None
         query, _, order = _split_order(self.text)
         for clause in [c for c in re.split(r"(?i)\s+and\s+", query.strip()) if c.strip()]:
             self.filters.append(self._clause(clause, now))
@@ -150,6 +153,9 @@ class Jql:
         else:
             raise _jql_error(f"The operator '{op}' is not supported by the '{field}' field.")
         negate = op in ("!=", "not in")
+        if field == "project" and not negate:
+            named = {v.upper() for v in values}
+            self.project_keys = named if self.project_keys is None else self.project_keys & named
 
         def value_of(issue: "JiraIssue | IssueRow") -> set[str]:
             if field == "project":
@@ -163,17 +169,6 @@ class Jql:
             return {str(s.sprint_id) for s in issue.sprints} | {s.name.lower() for s in issue.sprints}
 
         return lambda issue: bool(value_of(issue) & values) != negate
-
-    def project_keys(self) -> set[str] | None:
-        """Project keys named by a positive ``project =`` / ``project in`` clause, if any."""
-        keys: set[str] | None = None
-        for clause in re.split(r"(?i)\s+and\s+", _split_order(self.text)[0]):
-            m = _CLAUSE.match(clause) if clause.strip() else None
-            if m and _unquote(m.group("field")).lower() == "project" and m.group("op").lower() in ("=", "in"):
-                raw = m.group("value")
-                named = {_unquote(v).upper() for v in (raw[1:-1].split(",") if raw.startswith("(") else [raw])}
-                keys = named if keys is None else keys & named
-        return keys
 
     def matches(self, issue: "JiraIssue | IssueRow") -> bool:
         return all(f(issue) for f in self.filters)
@@ -474,9 +469,10 @@ class JiraApp(ApiApp):
     def _matching_issues(self, jql: Jql) -> list["IssueRow"]:
         """Matching issues as rows: key, dates and type come from the per-project index, so
         only clauses on status or sprint (and the rendered page) build whole issues."""
-        keys = jql.project_keys()
+        keys = jql.project_keys
         rows = [IssueRow(self.org, project, number, updated)
-                for project in self.org.jira_projects if keys is None or project.key in keys
+                for project in self.org.jira_projects
+                if keys is None or project.key in keys or project.project_id in keys
                 for updated, number in self.org.jira_updated_index(project)]
         return jql.sort([row for row in rows if jql.matches(row)])
 

@@ -177,3 +177,9 @@ def test_field_catalogue_names_story_points_and_sprint(emulator):
     issue = jira(emulator, "/rest/api/3/issue/PAY-2").json()["fields"]
     assert issue[fields["Story point estimate"]] in (1.0, 2.0, 3.0, 5.0, 8.0)
     assert issue[fields["Sprint"]][0]["name"].startswith("PAY Sprint")
+
+
+def test_project_clause_accepts_keys_and_ids(emulator):
+    by_key = jira(emulator, "/rest/api/3/search", params={"jql": "project = PAY", "fields": "summary"}).json()
+    by_id = jira(emulator, "/rest/api/3/search", params={"jql": "project = 10000", "fields": "summary"}).json()
+    assert by_key["total"] == by_id["total"] == emulator.org.jira_issue_count(emulator.org.jira_project("PAY"))
