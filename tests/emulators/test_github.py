@@ -301,3 +301,15 @@ def test_disabled_issues_answer_410(emulator):
     gone = gh(emulator, f"/repos/{OWNER}/{REPO}/issues", params={"state": "all"})
     assert gone.status_code == 410 and gone.json()["message"] == "Issues are disabled for this repo"
     assert gh(emulator, f"/repos/{OWNER}/{REPO}/pulls").status_code == 200
+
+
+def test_touch_issue_and_delete_pull_request(emulator):
+    repo = emulator.org.repo(REPO)
+    issue_number = next(k for k in range(1, 20) if repo.is_issue_number(k))
+    at = emulator.org.touch_issue(REPO, issue_number)
+    touched = gh(emulator, f"/repos/{OWNER}/{REPO}/issues/{issue_number}").json()
+    assert touched["updated_at"] == at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    emulator.org.delete_pull_request(REPO, 1)
+    assert gh(emulator, f"/repos/{OWNER}/{REPO}/pulls/1").status_code == 404
+    with pytest.raises(KeyError, match="no pull request #1"):
+        emulator.org.touch_pull_request(REPO, 1)
