@@ -12,21 +12,14 @@ from datetime import date
 
 import pytest
 
-from assets.dbt import build_org_marts
 from tests.dbt import golden_org as golden
 
 W10, W11 = date(2026, 3, 2), date(2026, 3, 9)
 
 
-@pytest.fixture(scope="module")
-def org(dbt_org_factory):
-    org = dbt_org_factory("golden", golden.CONFIG_YAML)
-    org.write(golden.GITHUB, connection_id="conn_gh")
-    org.write(golden.JIRA, connection_id="conn_jira")
-    org.write(golden.SLACK, connection_id="conn_slack")
-    org.write(golden.IDENTITIES)
-    build_org_marts(org.sieve, org.org_id, as_of=golden.AS_OF)
-    return org
+@pytest.fixture
+def org(built_golden_org):
+    return built_golden_org
 
 
 def by_number(org) -> dict[int, dict]:

@@ -46,21 +46,34 @@ completed as (
     group by all
 ),
 
+-- Each in-progress interval in every week whose end (or as_of) it spans: weeks generated per
+-- interval, then the exact condition applied.
+interval_weeks as (
+    select
+        connection_id,
+        issue_id,
+        started_at,
+        ended_at,
+        cast(unnest(generate_series(
+            date_trunc('week', started_at),
+            date_trunc('week', least(coalesce(ended_at, {{ as_of() }}), {{ as_of() }})),
+            interval 1 week
+        )) as date) as week_start
+    from {{ ref('int_issue_status_intervals') }}
+    where status_category = 'indeterminate' and started_at < {{ as_of() }}
+),
+
 in_progress as (
     select
         scoped_issues.grouping_level,
         scoped_issues.team,
-        weeks.week_start,
+        interval_weeks.week_start,
         count(*) as wip_at_week_end
-    from weeks
-    inner join {{ ref('int_issue_status_intervals') }} as intervals
-        on intervals.started_at < least(weeks.week_start + interval 7 day, {{ as_of() }})
-        and (intervals.ended_at is null
-            or intervals.ended_at >= least(weeks.week_start + interval 7 day, {{ as_of() }}))
-    inner join scoped_issues
-        on scoped_issues.connection_id = intervals.connection_id
-        and scoped_issues.issue_id = intervals.issue_id
-    where intervals.status_category = 'indeterminate'
+    from interval_weeks
+    inner join scoped_issues using (connection_id, issue_id)
+    where interval_weeks.started_at < least(interval_weeks.week_start + interval 7 day, {{ as_of() }})
+        and (interval_weeks.ended_at is null
+            or interval_weeks.ended_at >= least(interval_weeks.week_start + interval 7 day, {{ as_of() }}))
     group by all
 )
 

@@ -25,18 +25,32 @@ activity as (
     select pull_request_key, submitted_at from {{ ref('int_pull_request_reviews') }}
 ),
 
+-- Each human PR in every week it was open at the week's end (or at as_of): the weeks from its
+-- creation to its end are generated per PR, then the exact condition is applied.
+pr_weeks as (
+    select
+        pull_request_key,
+        team,
+        created_at,
+        ended_at,
+        cast(unnest(generate_series(
+            date_trunc('week', created_at),
+            date_trunc('week', least(coalesce(ended_at, {{ as_of() }}), {{ as_of() }})),
+            interval 1 week
+        )) as date) as week_start
+    from prs
+    where not is_bot and created_at < {{ as_of() }}
+),
+
 snapshots as (
     select
-        weeks.week_start,
-        least(weeks.week_start + interval 7 day, {{ as_of() }}) as snapshot_at,
-        prs.pull_request_key,
-        prs.team
-    from weeks
-    inner join prs
-        on prs.created_at < least(weeks.week_start + interval 7 day, {{ as_of() }})
-        and (prs.ended_at is null
-            or prs.ended_at >= least(weeks.week_start + interval 7 day, {{ as_of() }}))
-    where not prs.is_bot
+        week_start,
+        least(week_start + interval 7 day, {{ as_of() }}) as snapshot_at,
+        pull_request_key,
+        team
+    from pr_weeks
+    where created_at < least(week_start + interval 7 day, {{ as_of() }})
+        and (ended_at is null or ended_at >= least(week_start + interval 7 day, {{ as_of() }}))
 ),
 
 open_at_week_end as (

@@ -1,0 +1,83 @@
+"""Organizations for the dbt tests, filled with hand-built rows straight into their encrypted
+metadata tables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from resources.audit import create_audit_key_file
+from resources.identities import IDENTITY_ACCOUNTS, PEOPLE
+from resources.keys import create_key_file
+from resources.metadata_store import open_store, org_database_path
+from resources.runtime import Sieve, open_sieve
+from resources.schemas import entity
+from resources.sync import ensure_metadata_tables, table_spec
+from tests.conftest import SIEVE_ENV_VARS
+from tests.dbt import golden_org as golden
+
+
+@dataclass
+class DbtOrg:
+    """One organization of a fresh installation, filled with hand-built rows."""
+
+    sieve: Sieve
+    org_id: str
+
+    @property
+    def database_path(self) -> Path:
+        return org_database_path(self.sieve.settings.orgs_dir, self.org_id)
+
+    def key(self):
+        org = self.sieve.control_plane.organization(self.org_id)
+        return self.sieve.control_plane.org_data_key(org)
+
+    def write(self, tables: Mapping[str, Sequence[dict]], connection_id: str = "conn_test") -> None:
+        """Upsert rows into metadata tables; identity tables are written as given."""
+        ensure_metadata_tables(self.sieve, self.org_id)
+        with open_store(self.database_path, self.key()) as store:
+            for name, rows in tables.items():
+                if name in ("identity_accounts", "people"):
+                    spec = IDENTITY_ACCOUNTS if name == "identity_accounts" else PEOPLE
+                    store.upsert(spec, list(rows))
+                else:
+                    store.upsert(table_spec(entity(name)),
+                                 [{"connection_id": connection_id, **row} for row in rows])
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with open_store(self.database_path, self.key(), read_only=True) as store:
+            return store.connection.execute(sql, params or []).fetchall()
+
+    def rows(self, sql: str) -> list[dict]:
+        with open_store(self.database_path, self.key(), read_only=True) as store:
+            cursor = store.connection.execute(sql)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def new_dbt_installation(home: Path) -> Sieve:
+    """An installation in `home` that leaves os.environ alone, so it can outlive one test."""
+    environ = {name: value for name, value in os.environ.items() if name not in SIEVE_ENV_VARS}
+    environ.update(SIEVE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
+    sieve = open_sieve(environ)
+    create_key_file(sieve.settings.key_file)
+    create_audit_key_file(sieve.settings.audit_key_file)
+    return sieve
+
+
+def golden_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
+    """The golden organization's rows in a new org of `sieve` (marts not built yet)."""
+    org = sieve.control_plane.add_organization(slug)
+    path = sieve.settings.home / "config" / f"{slug}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(golden.CONFIG_YAML)
+    dbt_org = DbtOrg(sieve, org.id)
+    dbt_org.write(golden.GITHUB, connection_id="conn_gh")
+    dbt_org.write(golden.JIRA, connection_id="conn_jira")
+    dbt_org.write(golden.SLACK, connection_id="conn_slack")
+    dbt_org.write(golden.IDENTITIES)
+    return dbt_org
+
+
