@@ -2,7 +2,7 @@
 
 from dagster import Definitions
 
-from assets import identities, ingestion
+from assets import dbt, identities, ingestion
 from pipelines import jobs
 from pipelines import retention as retention_jobs
 from resources import sieve_resource
@@ -13,6 +13,7 @@ defs = Definitions.merge(
     sieve_resource.defs(),
     ingestion.defs(),
     identities.defs(),
+    dbt.defs(),
     jobs.defs(),
     partition_sync.defs(),
     retention_jobs.defs(),
