@@ -207,7 +207,7 @@ def test_upstream_changes_are_picked_up_without_refetching_unchanged_pull_reques
 # -- faults ------------------------------------------------------------------------------------
 
 def exhaust_a_short_rate_limit_window(faults):
-    faults.rate_limit("github", 1000, window_seconds=1)
+    faults.rate_limit("github", 1000, window_seconds=2)
     faults.exhaust_rate_limit("github")
 
 
@@ -253,7 +253,14 @@ def test_sync_under_a_fault_ends_with_the_clean_tables(sieve_org, emulator, monk
     org = sieve_org("faulty")
     connect(org, emulator, **ONE_REPO)
     install, really_sleep = FAULTS[fault]
-    install(emulator.faults)
+    fetch = GitHubConnector.fetch
+
+    def fetch_under_fault(self):
+        # Installed right before the first request, so a wall-clock window cannot lapse first.
+        install(emulator.faults)
+        yield from fetch(self)
+
+    monkeypatch.setattr(GitHubConnector, "fetch", fetch_under_fault)
 
     summaries = (org.sync("github", sleep=time.sleep) if really_sleep else org.sync("github"))
 
