@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from dagster import DagsterInstance
 
+from pipelines.retention import run_retention_once
+from resources.org_config import config_path
 from resources.retention.execute import execute_request
+from resources.retention.verify import files_under, scan_files
 from resources.retention.requests import get_request, record_request
 from resources.vault import Secret
 
@@ -57,3 +60,72 @@ def test_forgetting_by_email_removes_every_row_and_byte(synced_org):
     assert len(after["people"]) == len(before["people"]) - 1
     request = get_request(org.sieve.control_plane, certificate["request_id"])
     assert request.status == "done" and not request.has_sealed_subject
+
+
+def forgotten_strings_in(org, known: dict) -> list[str]:
+    values = {v.lower() for v in known["strings"] | {known["person_id"]}}
+    return sorted({v for v in org.stored_strings() if v.lower() in values})
+
+
+def test_forget_job_rebuilds_the_marts_and_leaves_others_alone(synced_org, sieve_home):
+    org = synced_org
+    known = identifiers_of(org, SUBJECT_LOGIN)
+    untouched_tables = ["github_repositories", "github_tags", "jira_projects", "jira_sprints"]
+    before = org.snapshot(untouched_tables)
+    deployments_before = org.query("SELECT * FROM marts.deployments ORDER BY ALL")
+    assert org.query("SELECT count(*) FROM marts.pull_requests WHERE author_person_id = ?",
+                     [known["person_id"]])[0][0] > 0
+    request = record_request(org.sieve.control_plane, org.org, "person", subject_kind="login",
+                             subject=Secret(SUBJECT_LOGIN.upper()))
+
+    with DagsterInstance.from_config(str(sieve_home / "dagster")) as instance:
+        [outcome] = [o for o in run_retention_once(org.sieve, instance)
+                     if o.request_id == request.id]
+    assert outcome.job == "forget_person" and outcome.success
+
+    certificate = get_request(org.sieve.control_plane, request.id).certificate
+    assert certificate["verified"] and certificate["details"]["marts_rebuilt"]
+    assert forgotten_strings_in(org, known) == []
+    for schema_table in ("marts.pull_requests", "marts.review_load", "intermediate.int_commits"):
+        person_column = "person_id" if schema_table.endswith("review_load") else "author_person_id"
+        assert org.query(f"SELECT count(*) FROM {schema_table} WHERE {person_column} = ?",
+                         [known["person_id"]]) == [(0,)]
+    assert org.snapshot(untouched_tables) == before
+    assert org.query("SELECT * FROM marts.deployments ORDER BY ALL") == deployments_before
+    # Dagster never saw the subject: its whole instance, byte by byte.
+    needles = {v for v in known["strings"] if len(v) >= 5}
+    assert scan_files(files_under(sieve_home / "dagster"), needles).hits == []
+
+    rerun = execute_request(org.sieve, request.id)
+    assert rerun["noop"] and rerun["verified"]
+    again = forget(org, "email", "mateo-castellan@sieve-demo.example")
+    assert again["noop"] and again["verified"] and again["rows"] == {}
+    entries = [e for e in org.sieve.audit.entries()
+               if e.action == "deletion.certified" and e.details["scope"] == "person"]
+    assert [e.details["noop"] for e in entries] == [False, True, True]
+    assert SUBJECT_LOGIN not in repr([e.details for e in entries])
+    assert org.sieve.audit.verify().ok
+
+
+def test_delink_mode_keeps_their_rows_without_any_identifier(synced_org):
+    org = synced_org
+    config = config_path(org.sieve.settings.home, "acme")
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("person_deletion_mode: delink\n")
+    known = identifiers_of(org, SUBJECT_LOGIN)
+    authored = org.query("SELECT id FROM metadata.github_pull_requests WHERE author_login = ?",
+                         [SUBJECT_LOGIN])
+    assert authored
+    pull_requests = org.count("github_pull_requests")
+
+    certificate = forget(org, "login", SUBJECT_LOGIN)
+
+    assert certificate["verified"] and certificate["details"]["mode"] == "delink"
+    assert org.count("github_pull_requests") == pull_requests
+    placeholders = ", ".join("?" for _ in authored)
+    assert org.query(f"SELECT author_login, author_id FROM metadata.github_pull_requests "
+                     f"WHERE id IN ({placeholders})", [r[0] for r in authored]) == (
+        [(None, None)] * len(authored))
+    assert forgotten_strings_in(org, known) == []
+    assert org.query("SELECT count(*) FROM metadata.github_users WHERE login = ?",
+                     [SUBJECT_LOGIN]) == [(0,)]
