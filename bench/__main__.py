@@ -1,0 +1,107 @@
+"""``make bench``: every benchmark, figures written to bench/results/latest.json and .md.
+
+Sizes are chosen to finish in minutes on this 2-core machine; the environment scales them up:
+  BENCH_SYNC_REPOS   repositories of the large emulator org synced (1,250 PRs each), default 2,8
+  BENCH_DBT_PRS      synthetic pull requests for the dbt build, default 100000,1000000
+Targets are from the issues; a figure outside its target is marked, never hidden.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _sizes(variable: str, default: str) -> list[int]:
+    return [int(v) for v in os.environ.get(variable, default).split(",") if v.strip()]
+
+
+def run_all() -> dict:
+    from bench.ingestion_bench import bench_sync
+    from resources.extraction import bench_extraction
+
+    figures: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                     "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    print("extraction (records/s on one core)…", flush=True)
+    figures["extraction_records_per_second"] = round(bench_extraction(100_000))
+    print("sync of the large emulator org…", flush=True)
+    figures["sync"] = bench_sync(_sizes("BENCH_SYNC_REPOS", "2,8"))
+    try:
+        from bench.dbt_bench import bench_dbt_build
+    except ImportError as missing:
+        figures["dbt"] = f"not available: {missing}"
+    else:
+        figures["dbt"] = []
+        for size in _sizes("BENCH_DBT_PRS", "100000,1000000"):
+            print(f"dbt build, {size} pull requests…", flush=True)
+            figures["dbt"].append(bench_dbt_build(size))
+    try:
+        from bench.retention_bench import run_retention_benchmarks
+    except ImportError as missing:
+        figures["retention"] = f"not available: {missing}"
+    else:
+        print("retention…", flush=True)
+        figures["retention"] = run_retention_benchmarks()
+    figures["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return figures
+
+
+def targets(figures: dict) -> list[tuple[str, str, bool]]:
+    checks = [("extraction ≥ 20,000 records/s on one core",
+               f"{figures['extraction_records_per_second']:,} records/s",
+               figures["extraction_records_per_second"] >= 20_000)]
+    for run in figures["sync"]:
+        label = f"{run['repositories']} repos / {run['records_fetched']:,} records"
+        checks.append((f"requests ≤ 1.05 × minimum ({label})",
+                       f"{run['requests_over_minimum']} ×", run["requests_over_minimum"] <= 1.05))
+        checks.append((f"peak RSS < 500 MB ({label})", f"{run['peak_rss_mb']} MB",
+                       run["peak_rss_mb"] < 500))
+    if isinstance(figures.get("dbt"), list):
+        for run in figures["dbt"]:
+            checks.append((f"dbt build of {run['pull_requests']:,} PRs ≤ 60 s",
+                           f"{run['seconds']} s",
+                           run["pull_requests"] < 1_000_000 or run["seconds"] <= 60))
+    return checks
+
+
+def write(figures: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2) + "\n")
+    lines = ["# Benchmark results", "", f"Run {figures['started_at']} → {figures['finished_at']} "
+             f"on {figures['machine']['cpus']} CPUs, Python {figures['machine']['python']}.", "",
+             "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {name} | {value} | {'yes' if met else '**no**'} |"
+              for name, value, met in targets(figures)]
+    lines += ["", "## Sync of the large emulator org (GitHub)", "",
+              "| repos | records | rows | records/s | requests | req/row | × minimum | "
+              "peak RSS MB | nightly requests (304s) | nightly s |", "|" + "---|" * 10]
+    lines += [f"| {r['repositories']} | {r['records_fetched']:,} | {r['rows_stored']:,} | "
+              f"{r['records_per_second']} | {r['requests']:,} | {r['requests_per_stored_record']} | "
+              f"{r['requests_over_minimum']} | {r['peak_rss_mb']} | {r['nightly_requests']} "
+              f"({r['nightly_not_modified']}) | {r['nightly_seconds']} |" for r in figures["sync"]]
+    for section in ("dbt", "retention"):
+        lines += ["", f"## {section}", "", "```", json.dumps(figures[section], indent=2), "```"]
+    (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    started = time.perf_counter()
+    figures = run_all()
+    write(figures)
+    print((RESULTS / "latest.md").read_text())
+    print(f"benchmarks took {time.perf_counter() - started:.0f} s; "
+          f"figures in {RESULTS / 'latest.json'}")
+    failed = [name for name, _, met in targets(figures) if not met]
+    if failed:
+        print("targets missed: " + "; ".join(failed), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

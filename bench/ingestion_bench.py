@@ -1,0 +1,163 @@
+"""Ingestion benchmark on the emulators' ``large`` organization.
+
+Three processes, so each number is its own: the emulators (a child serving on loopback), the
+sync (a child running the product's sync engine, whose peak RSS is the figure), and this parent.
+
+For a subset of N repositories of the large org (GitHub only — the busiest connector):
+- records/s through the whole path (HTTP, projection, scrubbing, encrypted upserts);
+- requests per stored record, and the requests the pagination minimally needs for the listings
+  walked (pages = ceil(items / per_page) per listing, one request per detail) — from the
+  emulator's request log;
+- peak RSS of the sync process (must not grow with N);
+- a second, no-change sync: requests, 304s and seconds (the nightly cost).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+EMULATOR_CHILD = """
+import json, signal, sys, threading
+from emulators.server import EmulatorServer
+server = EmulatorServer(scale="large", seed=7).start()
+# A budget that lets the benchmark measure Sieve, not an hour-long rate-limit wait.
+server.rate_limits.configure("github", 10_000_000, 3600)
+print(json.dumps({"base_url": server.base_url("github"),
+                  "token": server.credentials("github")["token"],
+                  "owner": server.org.login,
+                  "repos": [r.name for r in server.org.repos]}), flush=True)
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *a: stop.set())
+for line in sys.stdin:
+    command = line.strip()
+    if command == "log":
+        records = [(r.endpoint, r.status, r.conditional, r.path, sorted(r.query.items()))
+                   for r in server.requests]
+        print(json.dumps(records), flush=True)
+    elif command == "clear":
+        server.clear_requests()
+        print("[]", flush=True)
+    elif command == "quit":
+        break
+server.stop()
+"""
+
+SYNC_CHILD = """
+import json, os, resource, sys, time
+from resources.audit import create_audit_key_file
+from resources.keys import create_key_file
+from resources.runtime import open_sieve
+from resources.sync import sync_organization_source
+from resources.vault import Secret
+config = json.loads(sys.argv[1])
+sieve = open_sieve()
+if not sieve.settings.key_file.exists():
+    create_key_file(sieve.settings.key_file)
+    create_audit_key_file(sieve.settings.audit_key_file)
+    org = sieve.control_plane.add_organization("bench")
+    sieve.control_plane.add_connection(org, "github", {"base_url": config["base_url"],
+        "owner": config["owner"], "repos": config["repos"]}, {"token": Secret(config["token"])})
+org = sieve.control_plane.organization("bench")
+started = time.perf_counter()
+[summary] = sync_organization_source(sieve, org.id, "github")
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "records_fetched": summary.records_fetched,
+                  "rows_upserted": sum(summary.rows_upserted.values()),
+                  "http": summary.http,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _python_env(home: Path) -> dict[str, str]:
+    return {**os.environ, "SIEVE_HOME": str(home), "PYTHONPATH": str(ROOT)}
+
+
+class Emulator:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", EMULATOR_CHILD], cwd=ROOT,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                        env=_python_env(Path(tempfile.gettempdir())))
+        self.info = json.loads(self.process.stdout.readline())
+
+    def command(self, name: str):
+        self.process.stdin.write(name + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.write("quit\n")
+            self.process.stdin.flush()
+        self.process.wait(timeout=30)
+
+
+def minimum_requests(log: list) -> int:
+    """Requests the walked listings need at the least: one per distinct resource or listing
+    (ignoring the page parameters), i.e. what a client that never retried, never re-fetched
+    and always used the largest page would send. Extra pages of long listings are counted by
+    their page parameter, so a listing of 250 items at per_page=100 needs 3."""
+    walks: dict[tuple, set] = {}
+    for endpoint, status, conditional, path, query in log:
+        if status != 200 and status != 304:
+            continue
+        params = tuple((k, v) for k, v in query if k not in ("page", "per_page", "cursor"))
+        page = dict(query).get("page", "1")
+        walks.setdefault((endpoint, path, params), set()).add(page)
+    return sum(len(pages) for pages in walks.values())
+
+
+def sync_once(home: Path, config: dict) -> dict:
+    done = subprocess.run([sys.executable, "-c", SYNC_CHILD, json.dumps(config)], cwd=ROOT,
+                          env=_python_env(home), capture_output=True, text=True, timeout=7200)
+    if done.returncode != 0:
+        raise RuntimeError(f"sync child failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_sync(repo_counts: list[int]) -> list[dict]:
+    emulator = Emulator()
+    results = []
+    try:
+        for count in repo_counts:
+            with tempfile.TemporaryDirectory(prefix="sieve-bench-") as home:
+                config = {**emulator.info, "repos": emulator.info["repos"][:count]}
+                emulator.command("clear")
+                first = sync_once(Path(home), config)
+                log = emulator.command("log")
+                requests = len(log)
+                emulator.command("clear")
+                nightly = sync_once(Path(home), config)
+                nightly_log = emulator.command("log")
+                results.append({
+                    "repositories": count,
+                    "records_fetched": first["records_fetched"],
+                    "rows_stored": first["rows_upserted"],
+                    "records_per_second": round(first["records_fetched"] / first["seconds"], 1),
+                    "seconds": round(first["seconds"], 1),
+                    "requests": requests,
+                    "requests_per_stored_record": round(requests / max(1, first["rows_upserted"]), 3),
+                    "minimum_requests": minimum_requests(log),
+                    "requests_over_minimum": round(requests / max(1, minimum_requests(log)), 3),
+                    "peak_rss_mb": round(first["peak_rss_mb"], 1),
+                    "nightly_requests": len(nightly_log),
+                    "nightly_not_modified": sum(1 for r in nightly_log if r[1] == 304),
+                    "nightly_seconds": round(nightly["seconds"], 2),
+                    "nightly_rows_changed": nightly["rows_upserted"],
+                })
+                print(json.dumps(results[-1]), flush=True)
+    finally:
+        emulator.close()
+    return results
+
+
+if __name__ == "__main__":
+    sizes = [int(a) for a in sys.argv[1:]] or [2, 8]
+    bench_sync(sizes)
