@@ -71,14 +71,33 @@ def masked_query(query: str | Mapping[str, Any] | None) -> str:
         (str(name), str(value)) for name, value in query.items() if value is not None
     ]
     shown = [
-        (name, MASK if any(m in name.lower() for m in _SECRET_PARAM_MARKERS) else value)
+        (name, MASK if any(m in name.lower() for m in _SECRET_PARAM_MARKERS)
+         or name.lower() in _PERSON_PARAMS else value)
         for name, value in pairs
     ]
     return urlencode(shown, safe="*:/,")
 
 
+# Path segments after these name a person (GitHub /users/{login}, GitLab /users/{id}); query
+# parameters with these names carry one (Jira accountId, Slack user). Errors and logs can reach
+# the Dagster event log, which must never hold a person's identifier (hard rule 6).
+_PERSON_PATH_SEGMENTS = frozenset({"users", "user", "members"})
+_PERSON_PARAMS = frozenset({"user", "username", "login", "accountid", "account_id", "email",
+                            "query", "author", "assignee"})
+
+
+def redacted_path(path: str) -> str:
+    segments = path.split("/")
+    shown = []
+    for index, segment in enumerate(segments):
+        after_person = index > 0 and segments[index - 1].lower() in _PERSON_PATH_SEGMENTS
+        shown.append("{person}" if (after_person and segment) or "@" in segment else segment)
+    return "/".join(shown)
+
+
 def describe_endpoint(method: str, url: str, params: Mapping[str, Any] | None = None) -> str:
-    """``"GET /repos/o/r/pulls?state=all"``: method, path and masked query, never a host."""
+    """``"GET /repos/o/r/pulls?state=all"``: method, path and masked query, never a host, a
+    secret or a person's identifier."""
     parts = urlsplit(url)
     query = "&".join(q for q in (masked_query(parts.query), masked_query(params)) if q)
-    return f"{method} {parts.path or '/'}" + (f"?{query}" if query else "")
+    return f"{method} {redacted_path(parts.path or '/')}" + (f"?{query}" if query else "")

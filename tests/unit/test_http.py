@@ -761,3 +761,16 @@ def test_unreachable_host_is_source_unavailable(clock):
 
     with pytest.raises(SourceUnavailableError, match="ConnectionError"):
         client.get_json("/api/v4/user")
+
+
+def test_endpoints_in_errors_and_logs_never_name_a_person():
+    from resources.http.urls import describe_endpoint
+
+    assert describe_endpoint("GET", "https://api.github.com/users/ada-l") == "GET /users/{person}"
+    assert describe_endpoint("GET", "https://gl.example/api/v4/users/42") == \
+        "GET /api/v4/users/{person}"
+    assert "5b10ac8d" not in describe_endpoint(
+        "GET", "https://acme.atlassian.net/rest/api/3/user", {"accountId": "5b10ac8d"})
+    assert "ada@example.com" not in describe_endpoint("GET", "https://x/search/ada@example.com")
+    assert describe_endpoint("GET", "https://x/repos/o/r/pulls", {"state": "all"}) == \
+        "GET /repos/o/r/pulls?state=all"
