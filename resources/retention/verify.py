@@ -1,7 +1,7 @@
 """Proving a deletion: the subject's identifiers are absent from SQL results and from the raw
 bytes of every store file.
 
-The SQL check reads every table and view of the org's database (metadata, identities, the dbt
+The SQL check reads every table of the org's database (metadata, identities, the dbt
 schemas, tombstones excepted: they hold keyed hashes only) — its encrypted file cannot show
 anything to a byte scan, so this is the check that sees inside it. The byte scan reads every
 file of the plaintext stores — the org's directory (temporary spills, dbt logs, exports), the
@@ -90,9 +90,11 @@ class SqlCheck:
 
 
 def _relations(connection) -> list[tuple[str, str]]:
+    """Every table (views only read tables, so they hold nothing of their own)."""
     return [(r[0], r[1]) for r in connection.execute(
         "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = ? "
-        "AND table_schema <> ? ORDER BY 1, 2", [DATABASE_ALIAS, TOMBSTONE_SCHEMA]).fetchall()]
+        "AND table_schema <> ? AND table_type = 'BASE TABLE' ORDER BY 1, 2",
+        [DATABASE_ALIAS, TOMBSTONE_SCHEMA]).fetchall()]
 
 
 def sql_check_person(connection, person: PersonIdentifiers) -> SqlCheck:
