@@ -32,6 +32,16 @@ class ServiceRule:
     paths: tuple[str, ...]
 
 
+def service_of(path: str, rules: tuple[ServiceRule, ...]) -> str | None:
+    """The service a file path belongs to: the rule with the longest matching prefix."""
+    best: tuple[int, str] | None = None
+    for rule in rules:
+        for prefix in rule.paths:
+            if path.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), rule.name)
+    return best[1] if best else None
+
+
 @dataclass(frozen=True)
 class OrgConfig:
     # Production deployments: GitHub/GitLab deployment environments (regex, case-insensitive),
@@ -68,6 +78,11 @@ class OrgConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def services_of_repository(self, repository: str) -> tuple[ServiceRule, ...]:
+        """Service rules of one repository, matched by name or owner/name."""
+        return tuple(r for r in self.services
+                     if r.repository in (repository, repository.split("/")[-1]))
 
 
 _TUPLE_FIELDS = {"production_environments", "production_tag_patterns", "production_workflow_names",

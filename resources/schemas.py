@@ -357,6 +357,20 @@ GITHUB_PULL_REQUEST_COMMITS = Entity(
     description="Commits of a pull request; the commit message is dropped entirely.",
 )
 
+GITHUB_PULL_REQUEST_SERVICES = Entity(
+    "github_pull_request_services", "github",
+    "GET /repos/{owner}/{repo}/pulls/{number}/files, reduced in memory to counts per service",
+    (
+        parent("repository_id", "BIGINT"), parent("pull_number", "INTEGER"),
+        col("service", "VARCHAR"), col("files_changed", "INTEGER"),
+        col("additions", "INTEGER"), col("deletions", "INTEGER"),
+    ),
+    ("repository_id", "pull_number", "service"),
+    description="Which services of a monorepo a pull request changed (the organization's path "
+    "rules), as counts per service. Only for repositories with service rules; file names, "
+    "patches and contents are never stored.",
+)
+
 GITHUB_COMMITS = Entity(
     "github_commits", "github",
     "GET /repos/{owner}/{repo}/commits and /commits/{sha} (detail adds stats and files)",
@@ -801,7 +815,8 @@ ENTITIES: dict[str, Entity] = {
     entity_.name: entity_
     for entity_ in (
         GITHUB_REPOSITORIES, GITHUB_PULL_REQUESTS, GITHUB_PULL_REQUEST_REVIEWS,
-        GITHUB_PULL_REQUEST_COMMITS, GITHUB_COMMITS, GITHUB_ISSUES, GITHUB_DEPLOYMENTS,
+        GITHUB_PULL_REQUEST_COMMITS, GITHUB_PULL_REQUEST_SERVICES, GITHUB_COMMITS,
+        GITHUB_ISSUES, GITHUB_DEPLOYMENTS,
         GITHUB_DEPLOYMENT_STATUSES, GITHUB_RELEASES, GITHUB_TAGS, GITHUB_WORKFLOW_RUNS,
         GITHUB_USERS,
         GITLAB_PROJECTS, GITLAB_MERGE_REQUESTS, GITLAB_MR_APPROVALS, GITLAB_MR_COMMITS,

@@ -131,13 +131,14 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
     summaries = []
     path = org_database_path(sieve.settings.orgs_dir, org.id)
     key = control_plane.org_data_key(org)
-    delink = load_org_config(sieve.settings.home, org.slug).person_deletion_mode == "delink"
+    config = load_org_config(sieve.settings.home, org.slug)
+    delink = config.person_deletion_mode == "delink"
     tombstones = TombstoneCheck(control_plane, org.id, key, delink=delink)
     with open_store(path, key) as store:
         for connection in connections:
             state = SyncState(control_plane, connection.id)
             context = ConnectorContext(org.slug, connection, control_plane.credentials(connection),
-                                       state, sleep=sleep)
+                                       state, sleep=sleep, services=config.services)
             connector = connector_class(source)(context)
             summaries.append(sync_connection(connector, store, state, scrubber, tombstones))
             control_plane.mark_synced(connection.id)

@@ -81,6 +81,8 @@ class ConnectorContext:
     credentials: dict[str, Secret]
     state: SyncState
     limits: ConcurrencyLimits = field(default_factory=ConcurrencyLimits)
+    # The organization's monorepo path rules (resources.org_config.ServiceRule).
+    services: tuple = ()
     # Injected by tests so retries and rate-limit waits do not really sleep.
     sleep: Callable[[float], None] | None = None
 

@@ -23,8 +23,9 @@ request: ``If-None-Match`` with the ETag stored when its data became durable):
      but not seen there) get ``GET /pulls/{n}`` (the listing lacks additions, deletions,
      changed_files, commits, merged, merged_by and the comment counts the allow-list keeps),
      ``GET /pulls/{n}/reviews`` and ``GET /pulls/{n}/commits``. An unchanged pull request costs
-     nothing. ``/pulls/{n}/files`` is never requested: the allow-list keeps only the counts the
-     detail carries, not file paths, and that endpoint returns patches.
+     nothing. In repositories with monorepo service rules (the org's settings), changed pull
+     requests also get ``GET /pulls/{n}/files``: file names are matched to services in memory
+     and only counts per service are kept — never a file name or patch.
    - Issues — ``GET /repos/{o}/{r}/issues?state=all&sort=updated&direction=desc&since=CURSOR``
      (cond. first page). The listing also returns pull requests; the allow-list refuses them.
    - Default branch — only when the repository's ``pushed_at`` moved since its commits and
@@ -75,13 +76,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from resources.connectors.base import Connector, ConnectorContext, RawBatch
 from resources.errors import SieveError
+from resources.org_config import ServiceRule, service_of
 from resources.http import (
     BearerToken,
     ClientStats,
@@ -113,6 +115,7 @@ REPOSITORIES = "github_repositories"
 PULL_REQUESTS = "github_pull_requests"
 REVIEWS = "github_pull_request_reviews"
 PULL_REQUEST_COMMITS = "github_pull_request_commits"
+PULL_REQUEST_SERVICES = "github_pull_request_services"
 COMMITS = "github_commits"
 ISSUES = "github_issues"
 DEPLOYMENTS = "github_deployments"
@@ -123,6 +126,24 @@ WORKFLOW_RUNS = "github_workflow_runs"
 USERS = "github_users"
 
 REPOSITORIES_STREAM = "repositories"
+
+
+def services_changed(pages: Iterable, rules: tuple[ServiceRule, ...]) -> list[dict]:
+    """Reduce a pull request's changed files, page by page, to counts per service of the
+    repository's path rules. File names and patches are read here and dropped; a file matching
+    no rule counts for no service."""
+    totals: dict[str, dict] = {}
+    for page in pages:
+        for changed in page.items:
+            names = [changed.get("filename"), changed.get("previous_filename")]
+            services = {service_of(name, rules) for name in names if name} - {None}
+            for service in services:
+                entry = totals.setdefault(service, {"service": service, "files_changed": 0,
+                                                    "additions": 0, "deletions": 0})
+                entry["files_changed"] += 1
+                entry["additions"] += int(changed.get("additions") or 0)
+                entry["deletions"] += int(changed.get("deletions") or 0)
+    return [totals[name] for name in sorted(totals)]
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -281,7 +302,8 @@ def run_floor(newest_created: datetime, oldest_unfinished: datetime | None) -> d
 
 class GitHubConnector(Connector):
     source = "github"
-    entities = (REPOSITORIES, PULL_REQUESTS, REVIEWS, PULL_REQUEST_COMMITS, COMMITS, ISSUES,
+    entities = (REPOSITORIES, PULL_REQUESTS, REVIEWS, PULL_REQUEST_COMMITS, PULL_REQUEST_SERVICES,
+                COMMITS, ISSUES,
                 DEPLOYMENTS, DEPLOYMENT_STATUSES, RELEASES, TAGS, WORKFLOW_RUNS, USERS)
 
     def __init__(self, context: ConnectorContext):
@@ -502,6 +524,15 @@ class GitHubConnector(Connector):
             for page in self._pages(f"{base}/commits"):
                 self._note_people(page.items, "author", "committer")
                 yield RawBatch(PULL_REQUEST_COMMITS, page.items, parent=parent)
+            rules = self._service_rules(repo)
+            if rules:
+                yield RawBatch(PULL_REQUEST_SERVICES,
+                               services_changed(self._pages(f"{base}/files"), rules),
+                               parent=parent)
+
+    def _service_rules(self, repo: RepositoryRef) -> tuple[ServiceRule, ...]:
+        return tuple(rule for rule in self.context.services
+                     if rule.repository in (repo.full_name, repo.full_name.split("/")[-1]))
 
     # -- issues ----------------------------------------------------------------------------
 

@@ -73,6 +73,9 @@ RAW = {
         "sha": "c" * 40, "node_id": "C_1", "commit": GIT_COMMIT_OBJECT, "author": gh_user(),
         "committer": gh_user("web-flow", 19864447), "parents": [{"sha": "p" * 40, "url": "u"}],
     }, {"repository_id": 42, "pull_number": 7}),
+    "github_pull_request_services": ({
+        "service": "payments", "files_changed": 3, "additions": 20, "deletions": 5,
+    }, {"repository_id": 42, "pull_number": 7}),
     "github_commits": ({
         "sha": "c" * 40, "node_id": "C_1", "commit": GIT_COMMIT_OBJECT, "author": None,
         "committer": gh_user("web-flow", 19864447),

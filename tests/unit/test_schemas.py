@@ -25,7 +25,8 @@ ALLOW_LIST_DOC = Path(__file__).resolve().parents[2] / "docs" / "allow-list.md"
 EXPECTED_TABLES = {
     "github": {
         "github_repositories", "github_pull_requests", "github_pull_request_reviews",
-        "github_pull_request_commits", "github_commits", "github_issues", "github_deployments",
+        "github_pull_request_commits", "github_pull_request_services", "github_commits",
+        "github_issues", "github_deployments",
         "github_deployment_statuses", "github_releases", "github_tags", "github_workflow_runs",
         "github_users",
     },
