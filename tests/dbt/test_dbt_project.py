@@ -3,7 +3,6 @@ their checks, and what dbt leaves on disk (no key, no data values)."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
@@ -74,10 +73,8 @@ def test_dbt_leaves_no_key_and_no_data_values_on_disk(org):
 def test_dagster_materializes_the_models_and_runs_the_mart_checks(dbt_installation):
     # Its own organization: the Dagster run builds as of now, the golden one as of AS_OF.
     org = golden_dbt_org(dbt_installation, "dagster")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # partitioned asset checks are a preview feature
-        defs = Definitions.merge(dbt_assets.defs(), Definitions(resources={
-            "sieve": SieveResource(sieve_home=str(dbt_installation.settings.home))}))
+    defs = Definitions.merge(dbt_assets.defs(), Definitions(resources={
+        "sieve": SieveResource(sieve_home=str(dbt_installation.settings.home))}))
     job = defs.resolve_implicit_global_asset_job_def()
     with DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("organizations", [org.org_id])

@@ -35,6 +35,9 @@ first_replies as (
         and replies.thread_ts = parents.message_ts
         and replies.is_reply
         and replies.user_id is distinct from parents.user_id
+        -- A reply cannot precede its thread (Slack guarantees it; bad data must not make the
+        -- reply time negative).
+        and replies.posted_at > parents.posted_at
     where not parents.is_reply
     group by parents.connection_id, parents.channel_id, parents.message_ts, parents.week_start,
         parents.posted_at

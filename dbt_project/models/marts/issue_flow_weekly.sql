@@ -37,7 +37,9 @@ completed as (
         {{ percentile('lead_time_hours', 0.75) }} as lead_time_p75_hours,
         {{ median('cycle_time_hours') }} as cycle_time_median_hours,
         {{ percentile('cycle_time_hours', 0.75) }} as cycle_time_p75_hours,
-        sum(active_hours) / nullif(sum(cycle_time_hours) filter (where active_hours is not null), 0)
+        -- Capped at 1: a sum of per-interval hours can exceed the whole by a rounding error.
+        least(1.0, sum(active_hours)
+            / nullif(sum(cycle_time_hours) filter (where active_hours is not null), 0))
             as flow_efficiency,
         count(*) filter (where is_bug) / count(*) as bug_ratio,
         sum(story_points) as points_completed
