@@ -73,6 +73,8 @@ def expected_counts(org, repo_names=None) -> dict[str, int]:
         "github_releases": len(releases),
         "github_tags": len({(rel.repo.name, rel.tag) for rel in releases}),
         "github_workflow_runs": sum(len(org.workflow_runs(repo)) for repo in repos),
+        # No service rules configured here (tests/connectors/test_github_services.py has them).
+        "github_pull_request_services": 0,
     }
 
 
