@@ -799,7 +799,9 @@ class Org:
         """(updated_at, number) of every live item in the repo, oldest update first."""
         return self._updated_index(repo, self.version)
 
-    @functools.lru_cache(maxsize=16)
+    # Index caches hold every repository of the large org (about 15 MB each), so a nightly
+    # no-change sync does not rebuild them; a mutation (new version) rebuilds lazily.
+    @functools.lru_cache(maxsize=128)
     def _updated_index(self, repo: Repo, _version: int) -> tuple[tuple[datetime, int], ...]:
         rows = [(self.item_updated_at(repo, k), k) for k in range(1, self.item_count(repo) + 1)
                 if self.item_exists(repo, k)]
@@ -809,7 +811,7 @@ class Org:
         """(committed_at, sha, pr number) of the default branch, newest first."""
         return self._branch_index(repo, self.version)
 
-    @functools.lru_cache(maxsize=16)
+    @functools.lru_cache(maxsize=128)
     def _branch_index(self, repo: Repo, _version: int) -> tuple[tuple[datetime, str, int], ...]:
         rows = []
         for k in range(1, self.item_count(repo) + 1):
@@ -1048,7 +1050,7 @@ class Org:
     def jira_updated_index(self, project: JiraProject) -> tuple[tuple[datetime, int], ...]:
         return self._jira_index(project, self.version)
 
-    @functools.lru_cache(maxsize=16)
+    @functools.lru_cache(maxsize=128)
     def _jira_index(self, project: JiraProject, _version: int) -> tuple[tuple[datetime, int], ...]:
         rows = []
         for k in range(1, self.jira_issue_count(project) + 1):
