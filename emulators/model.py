@@ -369,6 +369,11 @@ class Channel:
     messages: int
     topic: str
     purpose: str
+    peer: Person | None = None  # set for a direct message (creator <-> peer)
+
+    @property
+    def is_im(self) -> bool:
+        return self.peer is not None
 
 
 @dataclass(frozen=True)

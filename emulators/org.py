@@ -224,6 +224,7 @@ PUBLIC_CHANNEL_NAMES = ("general", "engineering", "deploys", "incidents", "rando
                         "platform", "mobile", "data", "design", "support-escalations", "growth")
 PRIVATE_CHANNEL_NAMES = ("leadership-private", "hr-confidential", "security-response", "offsites")
 REACTIONS = ("thumbsup", "eyes", "tada", "white_check_mark", "rocket", "pray")
+DM_MESSAGES = 8
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,7 +349,13 @@ class Org:
                 self.created_at + timedelta(days=i), self.humans[i % len(self.humans)],
                 s.messages_per_channel, f"All things {name}", f"Discussion for #{name}"))
         self.channels: tuple[Channel, ...] = tuple(channels)
-        self._channels_by_id = {c.channel_id: c for c in channels}
+        # Direct messages: private communication that only ``types=im`` lists.
+        self.direct_messages: tuple[Channel, ...] = tuple(
+            Channel(len(channels) + j, _slack_id("D", self.seed, "dm", j), "", True,
+                    self.created_at + timedelta(days=j), self.humans[j % len(self.humans)],
+                    DM_MESSAGES, "", "", peer=self.humans[(j + 1) % len(self.humans)])
+            for j in range(max(2, s.private_channels)))
+        self._channels_by_id = {c.channel_id: c for c in (*channels, *self.direct_messages)}
         self.slack_team_id = _slack_id("T", self.seed, "team")
 
     # -- lookups ------------------------------------------------------------------------------
@@ -1103,7 +1110,10 @@ class Org:
         author = self.ci_bot if is_bot else self._author_for(gen)
         unique = stable_int(self.seed, "ts", channel.index, index, reply)
         ts = slack_ts(at, unique)
-        if channel.is_private:
+        if channel.is_im:
+            author = channel.creator if index % 2 else channel.peer
+            text = f"Between us: {self.canary('direct-message', channel.index, index, reply)}"
+        elif channel.is_private:
             text = f"Confidential: {self.canary('private-message', channel.index, index, reply)}"
         elif is_bot:
             text = f"Deployed {self.repos[index % len(self.repos)].name} to production :rocket:"
@@ -1120,10 +1130,10 @@ class Org:
                                         pii_index=pii_index)
             if index % 4 == 1:
                 text += f" <@{mention.slack_id}>"
-        thread_parent = reply == 0 and index % 5 == 2 and added_at is None
+        thread_parent = reply == 0 and index % 5 == 2 and added_at is None and not channel.is_im
         reply_count = 1 + index % 3 if thread_parent else 0
         reactions = ()
-        if index % 3 == 0 and reply == 0:
+        if index % 3 == 0 and reply == 0 and not channel.is_im:
             reactions = (Reaction(REACTIONS[index % len(REACTIONS)],
                                   tuple(self.humans[(index + j) % len(self.humans)] for j in range(1 + index % 3))),)
         parent_ts = None
@@ -1160,7 +1170,7 @@ class Org:
                 if issue is not None:
                     found.append(issue.description)
                     found.extend(c.body for c in issue.comments)
-        for channel in self.channels:
+        for channel in (*self.channels, *self.direct_messages):
             if channel.is_private:
                 for k in range(1, self.message_count(channel) + 1):
                     found.extend(m.text for m in self.replies(channel, k))

@@ -96,6 +96,11 @@ class SlackApp(ApiApp):
 
     def channel_json(self, channel: Channel) -> dict:
         created = int(channel.created.timestamp())
+        if channel.is_im:
+            return {"id": channel.channel_id, "created": created, "is_archived": False, "is_im": True,
+                    "is_org_shared": False, "context_team_id": self.org.slack_team_id,
+                    "updated": created * 1000, "user": channel.peer.slack_id,
+                    "is_user_deleted": False, "priority": 0}
         return {
             "id": channel.channel_id, "name": channel.name, "is_channel": True, "is_group": False,
             "is_im": False, "is_mpim": False, "is_private": channel.is_private, "created": created,
@@ -221,6 +226,8 @@ class SlackApp(ApiApp):
             raise _fail("invalid_types", response_metadata={"messages": [f"[ERROR] invalid type: {unknown[0]}"]})
         channels = [c for c in self.org.channels
                     if ("private_channel" if c.is_private else "public_channel") in types]
+        if "im" in types:
+            channels += self.org.direct_messages
         page, next_cursor = self._cursor_page(request, channels, lambda c: c.channel_id, "channel",
                                               100, 1000)
         return _ok({"channels": [self.channel_json(c) for c in page],

@@ -45,7 +45,7 @@ def served_jira(emu) -> str:
 
 def served_slack(emu) -> str:
     out = []
-    for channel in emu.org.channels:
+    for channel in (*emu.org.channels, *emu.org.direct_messages):
         history = get(emu, "slack", "/api/conversations.history", channel=channel.channel_id, limit=999).json()
         for message in history["messages"]:
             out.append(get(emu, "slack", "/api/conversations.replies", channel=channel.channel_id,

@@ -113,3 +113,13 @@ def test_every_forbidden_pii_value_is_planted_in_public_messages(emulator):
     kinds = {kind for kind, _, _ in emulator.org.pii_catalogue}
     assert {"phone", "ipv4", "ipv6", "credit_card", "us_ssn", "es_dni", "iban", "date_of_birth",
             "street_address"} == kinds
+
+
+def test_direct_messages_only_when_asked_and_full_of_canaries(emulator):
+    listed = slack(emulator, "conversations.list", types="public_channel,private_channel").json()
+    assert not any(c.get("is_im") for c in listed["channels"])
+    ims = slack(emulator, "conversations.list", types="im").json()["channels"]
+    assert len(ims) == len(emulator.org.direct_messages) and all(c["is_im"] for c in ims)
+    canaries = set(emulator.canaries())
+    messages = slack(emulator, "conversations.history", channel=ims[0]["id"]).json()["messages"]
+    assert messages and all(any(c in m["text"] for c in canaries) for m in messages)
