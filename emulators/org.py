@@ -530,8 +530,12 @@ class Org:
     def _added_at(self, ns: str, container: int, k: int) -> datetime | None:
         return self._mut.added_at.get((ns, container, k))
 
-    def _touched_at(self, key: tuple) -> datetime | None:
-        return self._mut.touched.get(key)
+    def _with_touch(self, item, key: tuple, field_name: str):
+        """``item`` with its update time moved to a later touch of ``key``, if any."""
+        touched = self._mut.touched.get(key)
+        if touched is not None and touched > getattr(item, field_name):
+            return _replace(item, **{field_name: touched})
+        return item
 
     def item_count(self, repo: Repo) -> int:
         """Highest number in use (PRs and issues share one sequence, like on GitHub)."""
@@ -582,19 +586,12 @@ class Org:
         if not self.item_exists(repo, number) or repo.is_issue_number(number):
             return None
         pr = self._pull_request_base(repo, number, self._added_at("gh", repo.index, number))
-        touched = self._touched_at(("gh", repo.index, number))
-        if touched is not None and touched > pr.updated_at:
-            pr = _replace(pr, updated_at=touched)
-        return pr
+        return self._with_touch(pr, ("gh", repo.index, number), "updated_at")
 
     def issue(self, repo: Repo, number: int) -> Issue | None:
         if not self.item_exists(repo, number) or not repo.is_issue_number(number):
             return None
-        issue = self._issue_base(repo, number)
-        touched = self._touched_at(("gh", repo.index, number))
-        if touched is not None and touched > issue.updated_at:
-            issue = _replace(issue, updated_at=touched)
-        return issue
+        return self._with_touch(self._issue_base(repo, number), ("gh", repo.index, number), "updated_at")
 
     def item_updated_at(self, repo: Repo, number: int) -> datetime:
         item = self.pull_request(repo, number) or self.issue(repo, number)
@@ -936,10 +933,7 @@ class Org:
         if self._is_deleted(("jira", project.index, number)):
             return None
         issue = self._jira_issue_base(project, number, self._added_at("jira", project.index, number))
-        touched = self._touched_at(("jira", project.index, number))
-        if touched is not None and touched > issue.updated:
-            issue = _replace(issue, updated=touched)
-        return issue
+        return self._with_touch(issue, ("jira", project.index, number), "updated")
 
     def jira_issue_by_key(self, key: str) -> JiraIssue | None:
         try:
