@@ -3,7 +3,7 @@
 from dagster import Definitions
 
 from assets import dbt, identities, ingestion
-from pipelines import jobs
+from pipelines import jobs, schedules
 from pipelines import retention as retention_jobs
 from resources import sieve_resource
 from sensors import partition_sync
@@ -15,6 +15,7 @@ defs = Definitions.merge(
     identities.defs(),
     dbt.defs(),
     jobs.defs(),
+    schedules.defs(),
     partition_sync.defs(),
     retention_jobs.defs(),
     retention_sensors.defs(),

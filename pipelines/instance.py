@@ -3,19 +3,58 @@
 Embedded default: SQLite storage under ``DAGSTER_HOME`` (``SIEVE_HOME/dagster``), compute logs
 off — a captured stdout could hold a raw payload (hard rule 1) — and telemetry off (offline).
 Production: ``deploy/dagster.yaml``, dagster-postgres for runs, event logs and schedules,
-configured from environment variables.
+configured from environment variables; past one machine, ``deploy/helm/values.yaml``.
+
+Every flavour carries the same scheduling policy (``SCHEDULING_POLICY``):
+
+- run retries by tag: the instance allows them, and a job opts in with ``dagster/max_retries``
+  (``sync_organization`` does). Steps retry transient API errors themselves (``RetryPolicy``);
+  a run retry re-executes from the failed step after a crashed worker or exhausted step retries.
+- one in-progress run per organization partition: its DuckDB file takes one writer.
+- concurrency pools per source API (``<source>_api``, set on the sync assets): parallel org
+  runs open a bounded number of streams to each API. The instance file can only hold the
+  default limit; per-pool limits live in the instance's storage and are applied by
+  ``apply_pool_limits`` (the CLI does it when it opens the instance; operators run
+  ``dagster instance concurrency set <pool> <limit>`` — see docs/operations.md).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from dagster import DagsterInstance
+
 PRODUCTION_TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "dagster.yaml"
+
+# Concurrent steps per source API across all runs. Slack's per-method tiers are the tightest;
+# git reads local clones, bounded by disk rather than by an API.
+POOL_LIMITS = {"github_api": 4, "gitlab_api": 4, "jira_api": 4, "slack_api": 2, "git_api": 2}
+# Any other pool (the dbt builds' `org_database`) gets this many concurrent steps.
+DEFAULT_POOL_LIMIT = 4
+MAX_CONCURRENT_RUNS = 8
+RUN_RETRIES_TAG = "dagster/max_retries"
 
 NO_COMPUTE_LOGS = """\
 compute_logs:
   module: dagster._core.storage.noop_compute_log_manager
   class: NoOpComputeLogManager
+"""
+
+SCHEDULING_POLICY = f"""\
+run_retries:
+  enabled: true
+  max_retries: 0
+concurrency:
+  pools:
+    default_limit: {DEFAULT_POOL_LIMIT}
+    granularity: op
+  runs:
+    max_concurrent_runs: {MAX_CONCURRENT_RUNS}
+    tag_concurrency_limits:
+      - key: dagster/partition
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
 """
 
 
@@ -30,7 +69,7 @@ local_artifact_storage:
   class: LocalArtifactStorage
   config:
     base_dir: {dagster_home}
-{NO_COMPUTE_LOGS}telemetry:
+{NO_COMPUTE_LOGS}{SCHEDULING_POLICY}telemetry:
   enabled: false
 """
 
@@ -42,3 +81,14 @@ def write_embedded_instance(dagster_home: Path) -> Path:
     if not target.exists() or target.read_text().startswith("# Written by `sieve init`"):
         target.write_text(embedded_instance_yaml(dagster_home))
     return target
+
+
+def apply_pool_limits(instance: DagsterInstance) -> None:
+    """Give each source API's pool its limit, unless an operator already set one."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    configured = storage.get_concurrency_keys()
+    for pool, limit in POOL_LIMITS.items():
+        if pool not in configured:
+            storage.set_concurrency_slots(pool, limit)

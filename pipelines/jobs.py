@@ -5,15 +5,20 @@ separate runs (one per partition)."""
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
+from pipelines.instance import RUN_RETRIES_TAG
 from resources.partitions import organization_partitions
 
 SYNC_GROUPS = ("raw", "metadata", "identities", "staging", "intermediate", "marts", "exports")
+# A failed sync run is retried from its failed step (the instance enables run retries; this tag
+# opts in). Every write is an idempotent upsert, so re-executing a step converges.
+SYNC_RUN_RETRIES = {RUN_RETRIES_TAG: "2", "dagster/retry_strategy": "FROM_FAILURE"}
 
 sync_organization_job = define_asset_job(
     name="sync_organization",
     selection=AssetSelection.groups(*SYNC_GROUPS),
     partitions_def=organization_partitions,
     executor_def=in_process_executor,
+    tags=SYNC_RUN_RETRIES,
     description="Fetch every source of one organization, extract allow-listed metadata into its "
                 "encrypted DuckDB, link identities, and rebuild its metric tables and exports.",
 )

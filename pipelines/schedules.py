@@ -1,0 +1,85 @@
+"""The nightly sync: one ``sync_organization`` run per active organization.
+
+The schedule ticks every hour and launches only at the configured hour, so the hour is read
+from the environment when the schedule is evaluated (``SIEVE_NIGHTLY_HOUR_UTC``, default 2),
+not when the code location loads. Run keys are ``nightly-<org id>-<date>``: a re-evaluated
+tick, or an hour changed in the middle of the day, never launches a second run for the same
+organization on the same day.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import datetime
+
+from dagster import (
+    DefaultScheduleStatus,
+    Definitions,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
+    schedule,
+)
+
+from pipelines.jobs import sync_organization_job
+from resources.errors import SieveError
+from resources.partitions import organization_partitions
+from resources.sieve_resource import SieveResource
+
+NIGHTLY_HOUR_ENV = "SIEVE_NIGHTLY_HOUR_UTC"
+DEFAULT_NIGHTLY_HOUR = 2
+
+
+class ScheduleConfigError(SieveError):
+    pass
+
+
+def nightly_hour(environ: Mapping[str, str]) -> int:
+    """The UTC hour of the nightly sync, from ``SIEVE_NIGHTLY_HOUR_UTC`` (0–23)."""
+    raw = environ.get(NIGHTLY_HOUR_ENV, "").strip()
+    if not raw:
+        return DEFAULT_NIGHTLY_HOUR
+    if not raw.isdigit() or not 0 <= int(raw) <= 23:
+        raise ScheduleConfigError(f"{NIGHTLY_HOUR_ENV}={raw!r} is not an hour: set it to a "
+                                  "whole number from 0 to 23 (UTC), or unset it for 02:00 UTC.")
+    return int(raw)
+
+
+def nightly_run_key(org_id: str, tick: datetime) -> str:
+    return f"nightly-{org_id}-{tick:%Y-%m-%d}"
+
+
+@schedule(
+    name="nightly_sync_schedule",
+    job=sync_organization_job,
+    cron_schedule="0 * * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Every night (02:00 UTC unless SIEVE_NIGHTLY_HOUR_UTC says otherwise), one "
+                "sync_organization run per active organization partition.",
+)
+def nightly_sync_schedule(context: ScheduleEvaluationContext, sieve: SieveResource):
+    tick = context.scheduled_execution_time
+    hour = nightly_hour(os.environ)
+    if tick.hour != hour:
+        return SkipReason(f"the nightly sync runs at {hour:02d}:00 UTC ({NIGHTLY_HOUR_ENV}); "
+                          f"this tick is {tick:%H:%M} UTC")
+    with sieve.open() as opened:
+        active = [org.id for org in opened.control_plane.organizations(status="active")]
+    if not active:
+        return SkipReason("no active organization to sync: add one with `sieve org add`")
+    partitions = set(context.instance.get_dynamic_partitions(organization_partitions.name))
+    ready = [org_id for org_id in active if org_id in partitions]
+    if not ready:
+        return SkipReason(f"{len(active)} active organization(s), none has its partition yet: "
+                          "organization_partitions_sensor adds them within a minute")
+    if len(ready) < len(active):
+        context.log.warning(f"{len(active) - len(ready)} active organization(s) wait for their "
+                            "partition (organization_partitions_sensor) and sync tomorrow")
+    return [RunRequest(run_key=nightly_run_key(org_id, tick), partition_key=org_id,
+                       tags={"sieve/trigger": "nightly"}) for org_id in ready]
+
+
+def defs() -> Definitions:
+    return Definitions(schedules=[nightly_sync_schedule])
