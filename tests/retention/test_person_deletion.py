@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, build_sensor_context
 
-from pipelines.retention import run_retention_once
+from pipelines.definitions import defs
 from resources.org_config import config_path
 from resources.retention.execute import execute_request
-from resources.retention.verify import files_under, scan_files
 from resources.retention.requests import get_request, record_request
+from resources.retention.verify import files_under, scan_files
+from resources.sieve_resource import SieveResource
 from resources.vault import Secret
+from sensors.retention import deletion_request_sensor
 
 SUBJECT_LOGIN = "mateo-castellan"
 
@@ -79,9 +81,11 @@ def test_forget_job_rebuilds_the_marts_and_leaves_others_alone(synced_org, sieve
                              subject=Secret(SUBJECT_LOGIN.upper()))
 
     with DagsterInstance.from_config(str(sieve_home / "dagster")) as instance:
-        [outcome] = [o for o in run_retention_once(org.sieve, instance)
-                     if o.request_id == request.id]
-    assert outcome.job == "forget_person" and outcome.success
+        [run_request] = deletion_request_sensor(build_sensor_context(
+            instance=instance, resources={"sieve": SieveResource()})).run_requests
+        assert (run_request.job_name, run_request.run_key) == ("forget_person", request.id)
+        assert defs.resolve_job_def(run_request.job_name).execute_in_process(
+            run_config=run_request.run_config, instance=instance, tags=run_request.tags).success
 
     certificate = get_request(org.sieve.control_plane, request.id).certificate
     assert certificate["verified"] and certificate["details"]["marts_rebuilt"]
