@@ -200,6 +200,9 @@ def build_org_marts(sieve: Sieve, org_id: str, *, as_of: datetime | None = None,
 
 def _failure_message(result: DbtBuildResult, output: str) -> str:
     where = f"organization {result.org_id}"
+    if "could not set lock" in output.lower():
+        return (f"The database of {where} is busy: a sync or deletion is writing it. Run the "
+                "build again when it finishes.")
     if not result.run_results_path.exists():
         # dbt stopped before running anything (profile, parse or connection error); its own
         # message is about the project, not about data rows.

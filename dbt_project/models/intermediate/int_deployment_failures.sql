@@ -25,25 +25,42 @@ prs as (
     left join {{ ref('int_pull_request_deployments') }} as shipped using (pull_request_key)
 ),
 
-incident_candidates as (
-    select
-        incidents.issue_key,
-        incidents.started_at,
-        incidents.resolved_at,
-        deployments.deployment_key,
-        deployments.deployed_at,
-        -- Labels naming a service or repository narrow the blame to it.
-        len(list_intersect(
-            list_transform(incidents.labels, l -> lower(l)),
-            (select list(distinct lower(service_label)) from deployments)
-        )) > 0 as names_a_service,
-        list_contains(list_transform(incidents.labels, l -> lower(l)),
-                      lower(deployments.service_label)) as names_this_service
-    from {{ ref('int_incidents') }} as incidents
-    inner join deployments
-        on deployments.deployed_at <= incidents.started_at
-        and deployments.deployed_at
-            >= incidents.started_at - to_hours({{ var('incident_attribution_hours') }})
+incidents as (
+    select connection_id || ':' || issue_id as incident_uid, *
+    from {{ ref('int_incidents') }}
+),
+
+-- Incidents whose labels name a deployed service or repository are blamed on that one only.
+incident_services as (
+    select distinct incidents.incident_uid, services.service_label
+    from (select incident_uid, lower(unnest(labels)) as label from incidents) as incidents
+    inner join (select distinct lower(service_label) as service_label from deployments)
+        as services
+        on services.service_label = incidents.label
+),
+
+blamed_by_name as (
+    select incidents.incident_uid, incidents.started_at, incidents.resolved_at,
+        deployments.deployment_key, deployments.deployed_at
+    from (
+        select incidents.*, incident_services.service_label
+        from incidents
+        inner join incident_services using (incident_uid)
+    ) as incidents
+    asof inner join (select *, lower(service_label) as label from deployments) as deployments
+        on incidents.service_label = deployments.label
+        and incidents.started_at >= deployments.deployed_at
+),
+
+blamed_by_time as (
+    select incidents.incident_uid, incidents.started_at, incidents.resolved_at,
+        deployments.deployment_key, deployments.deployed_at
+    from (
+        select * from incidents
+        where incident_uid not in (select incident_uid from incident_services)
+    ) as incidents
+    asof inner join deployments
+        on incidents.started_at >= deployments.deployed_at
 ),
 
 incident_failures as (
@@ -52,9 +69,10 @@ incident_failures as (
         'incident' as failure_kind,
         any_value(started_at) as detected_at,
         any_value(resolved_at) as recovered_at
-    from incident_candidates
-    where names_this_service or not names_a_service
-    group by issue_key
+    from (select * from blamed_by_name union all select * from blamed_by_time)
+    -- The last deployment before the incident, and only if recent enough to be the cause.
+    where deployed_at >= started_at - to_hours({{ var('incident_attribution_hours') }})
+    group by incident_uid
 ),
 
 reverts as (

@@ -53,11 +53,27 @@ snapshots as (
         and (ended_at is null or ended_at >= least(week_start + interval 7 day, {{ as_of() }}))
 ),
 
+last_activity as (
+    select pull_request_key, max(active_at) as last_active_at
+    from activity
+    group by all
+),
+
+-- The last activity before each snapshot. Most open PR-weeks come after the PR's last activity
+-- ever (PRs left open for months); only the others need the as-of join over all activity.
 open_at_week_end as (
-    select
-        snapshots.*,
-        activity.active_at as last_active_at
+    select snapshots.*, last_activity.last_active_at
     from snapshots
+    inner join last_activity using (pull_request_key)
+    where last_activity.last_active_at <= snapshots.snapshot_at
+    union all
+    select snapshots.*, activity.active_at as last_active_at
+    from (
+        select snapshots.*
+        from snapshots
+        inner join last_activity using (pull_request_key)
+        where last_activity.last_active_at > snapshots.snapshot_at
+    ) as snapshots
     asof left join activity
         on snapshots.pull_request_key = activity.pull_request_key
         and snapshots.snapshot_at >= activity.active_at
