@@ -37,6 +37,7 @@ from resources.metadata_store import (
     quote_identifier,
 )
 from resources.org_config import config_path, load_org_config
+from resources.partitions import organization_partitions
 from resources.retention import requests as reqs
 from resources.retention.instance import (
     purge_organization_runs,
@@ -126,10 +127,14 @@ class _Deletion:
     def plaintext_store_files(self, *, control_plane: bool = True) -> list[Path]:
         """Every store file a byte could be read from in clear: the org's directory (spills,
         dbt logs, leftovers) but its encrypted database — the SQL check reads inside that —,
-        the Dagster instance, and the SQLite control plane."""
+        the Dagster instance, and the SQLite control plane. (A PostgreSQL control plane or
+        Dagster storage has no files here: the certificate says so; its dump is scanned by the
+        PostgreSQL tests.)"""
         roots = [self.database_path.parent, self.sieve.settings.dagster_home]
         url = self.control_plane.engine.url
-        if control_plane and url.get_backend_name() == "sqlite" and url.database:
+        sqlite = url.get_backend_name() == "sqlite" and bool(url.database)
+        self.details["control_plane_files_scanned"] = sqlite and control_plane
+        if control_plane and sqlite:
             roots.append(Path(url.database))
         return [p for p in files_under(*roots) if p != self.database_path]
 
@@ -237,6 +242,10 @@ class _Deletion:
 
     def organization(self) -> None:
         org = self.org
+        if self.instance is None:
+            raise DeletionError(f"Deleting organization {org.id} needs the Dagster instance to "
+                                "purge its partition and runs from; run it as the "
+                                "purge_organization job or `sieve retention run`.")
         needles: set[str] = set()
         if org.status != "deleted":
             key = self.control_plane.org_data_key(org)
@@ -268,10 +277,9 @@ class _Deletion:
                 (deletion_requests.c.org_id == org.id) & (deletion_requests.c.id != self.request.id)
                 & deletion_requests.c.status.in_(("pending", "running", "failed"))).values(
                 status="done", completed_at=_now(), subject_sealed=None))
-        if self.instance is not None:
-            self.details["dagster"] = purge_organization_runs(self.instance, org.id)
-            self.details["dagster"]["named_paths_removed"] = remove_named_paths(
-                self.sieve.settings.dagster_home, org.id)
+        self.details["dagster"] = purge_organization_runs(self.instance, org.id)
+        self.details["dagster"]["named_paths_removed"] = remove_named_paths(
+            self.sieve.settings.dagster_home, org.id)
         self.details["sqlite_files_vacuumed"] = vacuum_sqlite_files(
             self.sieve.settings.dagster_home)
 
@@ -288,8 +296,8 @@ class _Deletion:
         control_scan = scan_files(
             [p for p in self.plaintext_store_files() if not p.is_relative_to(
                 self.sieve.settings.dagster_home)], control_plane_needles)
-        partition_left = (self.instance is not None and self.instance.has_dynamic_partition(
-            "organizations", org.id))
+        partition_left = self.instance.has_dynamic_partition(organization_partitions.name,
+                                                             org.id)
         self.verification = {
             "org_directory_exists": self.database_path.parent.exists(),
             "data_key_destroyed": data_key is None,
@@ -404,7 +412,7 @@ def org_identifiers(store: MetadataStore) -> set[str]:
     return found
 
 
-def _noop_certificate(sieve: Sieve, request: reqs.DeletionRequest) -> dict:
+def _noop_certificate(request: reqs.DeletionRequest) -> dict:
     previous = request.certificate or {}
     return {
         "request_id": request.id, "org_id": request.org_id, "scope": request.scope,
@@ -429,7 +437,7 @@ def execute_request(sieve: Sieve, request_id: str, *, instance=None,
     control_plane = sieve.control_plane
     request = reqs.get_request(control_plane, request_id)
     if request.status == "done":
-        certificate = _noop_certificate(sieve, request)
+        certificate = _noop_certificate(request)
         sieve.audit.append("deletion.certified", org_id=request.org_id, target=request.id,
                            details=certificate)
         return certificate

@@ -123,20 +123,18 @@ def resolve_person(connection: duckdb.DuckDBPyConnection, kind: str,
     found = PersonIdentifiers()
     tables = existing_tables(connection, METADATA_SCHEMA)
     if {"identity_accounts", "people"} <= tables:
-        condition = {"email": "lower(email) = ? OR (system = 'email' AND account_key = ?)",
-                     "login": "lower(login) = ? OR lower(login) = ?",
-                     "person": "person_id = ? OR person_id = ?"}[kind]
+        condition = {"email": "lower(email) = $subject OR "
+                              "(system = 'email' AND account_key = $subject)",
+                     "login": "lower(login) = $subject",
+                     "person": "person_id = $subject"}[kind]
         person_ids = {r[0] for r in connection.execute(
             f"SELECT DISTINCT person_id FROM metadata.identity_accounts WHERE {condition}",
-            [subject, subject]).fetchall()}
-        if kind == "person":
-            person_ids |= {r[0] for r in connection.execute(
-                "SELECT person_id FROM metadata.people WHERE person_id = ?", [subject]).fetchall()}
+            {"subject": subject}).fetchall()}
         found.person_ids |= person_ids
         if person_ids:
             placeholders, values = _in_list(person_ids)
-            for system, key, login, email, name in connection.execute(
-                    "SELECT system, account_key, login, email, display_name FROM "
+            for system, key, login, email in connection.execute(
+                    "SELECT system, account_key, login, email FROM "
                     f"metadata.identity_accounts WHERE person_id IN {placeholders}",
                     values).fetchall():
                 if system == "email":
@@ -147,15 +145,10 @@ def resolve_person(connection: duckdb.DuckDBPyConnection, kind: str,
                     found.logins.add(normalize_identifier(login))
                 if email:
                     found.emails.add(normalize_identifier(email))
-                if name:
-                    found.names.add(name)
             found.emails |= {normalize_identifier(r[0]) for r in connection.execute(
                 f"SELECT email FROM metadata.people WHERE person_id IN {placeholders} "
                 "AND email IS NOT NULL", values).fetchall()}
-    if kind == "email":
-        found.emails.add(subject)
-    elif kind == "login":
-        found.logins.add(subject)
+    {"email": found.emails, "login": found.logins, "person": found.person_ids}[kind].add(subject)
     _accounts_from_references(connection, tables, found)
     return found
 

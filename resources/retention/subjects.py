@@ -55,7 +55,6 @@ class PersonIdentifiers:
     accounts: dict[str, set[str]] = field(default_factory=dict)
     logins: set[str] = field(default_factory=set)
     emails: set[str] = field(default_factory=set)
-    names: set[str] = field(default_factory=set)
 
     def add_account(self, system: str, key: object) -> None:
         if key is not None and str(key) != "":
