@@ -2,7 +2,7 @@
 
 from dagster import Definitions
 
-from assets import dbt, identities, ingestion
+from assets import dbt, exports, identities, ingestion
 from pipelines import jobs, schedules
 from pipelines import retention as retention_jobs
 from resources import sieve_resource
@@ -14,6 +14,7 @@ defs = Definitions.merge(
     ingestion.defs(),
     identities.defs(),
     dbt.defs(),
+    exports.defs(),
     jobs.defs(),
     schedules.defs(),
     partition_sync.defs(),

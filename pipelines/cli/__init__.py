@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines.cli import admin, connections, data, demo, keys, orgs, platform, retention
+from pipelines.cli import admin, analyst, connections, data, demo, keys, orgs, platform, retention
 from pipelines.cli.context import SieveGroup
 
 
@@ -21,5 +21,5 @@ def main() -> None:
     """
 
 
-for module in (admin, orgs, connections, data, keys, platform, demo, retention):
+for module in (admin, orgs, connections, data, analyst, keys, platform, demo, retention):
     module.register(main)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from pathlib import Path
 
 import click
 
 from pipelines.cli.context import echo_table, sieve_from
 from pipelines.runs import run_org_job
 from resources.analyst import ANALYST_SCHEMA, run_query
+from resources.exports import export_query
 from resources.org_config import config_path, default_config_yaml, load_org_config
 
 
@@ -49,13 +51,17 @@ def sync(ctx: click.Context, slug: str) -> None:
 @click.command()
 @click.argument("slug")
 @click.argument("sql")
-@click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]),
-              default="table", show_default=True, help="csv/json print every row, untruncated.")
+@click.option("--format", "output_format", type=click.Choice(["table", "csv", "json", "parquet"]),
+              default="table", show_default=True,
+              help="csv/json print every row, untruncated; parquet writes --out, encrypted "
+                   "with the org's export key.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The file --format parquet writes.")
 @click.option("--operator", is_flag=True,
               help="Also open the metadata schema (names, emails); the access is audited.")
 @click.option("--max-rows", default=50, show_default=True, help="Rows shown by --format table.")
 @click.pass_context
-def query(ctx, slug, sql, output_format, operator, max_rows) -> None:
+def query(ctx, slug, sql, output_format, operator, max_rows, out) -> None:
     """Run SQL on organization SLUG's metric tables (read-only).
 
     Analysts see the marts (dora_weekly, pull_requests, …) unqualified; the metadata schema,
@@ -66,10 +72,19 @@ def query(ctx, slug, sql, output_format, operator, max_rows) -> None:
       sieve query acme "select * from dora_weekly order by week desc limit 8"
       sieve query acme "select count(*) from metadata.github_pull_requests" --operator
       sieve query acme "select * from pull_requests" --format csv > prs.csv
+      sieve query acme "select * from deployments" --format parquet --out deployments.parquet
     """
+    if (output_format == "parquet") != (out is not None):
+        raise click.UsageError("--format parquet writes a file: give it --out FILE (and --out "
+                               "only with --format parquet).")
     sieve = sieve_from(ctx)
     org = sieve.control_plane.organization(slug)
     try:
+        if output_format == "parquet":
+            rows = export_query(sieve, org, sql, out, operator=operator)
+            click.echo(f"wrote {rows} rows to {out}, encrypted with {org.slug}'s export key "
+                       "(docs/analysts.md shows how to read it)")
+            return
         result = run_query(sieve, org, sql, operator=operator)
     finally:
         sieve.audit.append("data.queried", org_id=org.id,

@@ -1,0 +1,112 @@
+"""Hand-built metric tables in an organization's encrypted database, for fast tests of the
+exports and the report (a real dbt build is covered by tests/dbt and the end-to-end tests).
+
+The metadata schema gets a table of people holding canary names and emails: they must never
+reach an export or the report.
+"""
+
+from __future__ import annotations
+
+from resources.metadata_store import open_store
+
+WEEKS = 12
+FIRST_WEEK = "2026-01-05"  # a Monday
+CANARY_NAME = "Zebulon CANARYexportname Quux"
+CANARY_EMAIL = "canary.export.7f3a@example.invalid"
+PERSON_IDS = [f"p_{n:016x}" for n in range(1, 7)]
+
+ORG_LEVEL = "'organization' as grouping_level, null::varchar as team, null::varchar as service"
+
+MART_SQL = {
+    "dora_weekly": f"""
+        select (date '{FIRST_WEEK}' + to_days(7 * n::int))::date as period_start, {ORG_LEVEL},
+               5 + n as deployment_count, 3 + n % 3 as deployment_days,
+               (5 + n) / 7.0 as deployments_per_day, 8 + n as change_count,
+               20.0 + 4 * n as lead_time_median_hours, 40.0 + 4 * n as lead_time_p75_hours,
+               n % 3 as failed_deployment_count,
+               (n % 3) / (5.0 + n) as change_fail_rate,
+               case when n % 3 = 0 then null else 2.0 + n end
+                   as failed_deployment_recovery_median_hours,
+               n % 2 as rework_deployment_count,
+               (n % 2) / (5.0 + n) as deployment_rework_rate,
+               'high' as deployment_frequency_band, 'high' as lead_time_band,
+               'medium' as change_fail_rate_band, 'high' as recovery_time_band
+        from range({WEEKS}) as t(n)""",
+    "dora_monthly": f"""
+        select date '2026-03-01' as period_start, {ORG_LEVEL}, 30 as deployment_count,
+               18 as deployment_days, 30 / 31.0 as deployments_per_day, 44 as change_count,
+               52.5 as lead_time_median_hours, 80.0 as lead_time_p75_hours,
+               3 as failed_deployment_count, 0.1 as change_fail_rate,
+               6.5 as failed_deployment_recovery_median_hours, 2 as rework_deployment_count,
+               2 / 30.0 as deployment_rework_rate, 'high' as deployment_frequency_band,
+               'high' as lead_time_band, 'high' as change_fail_rate_band,
+               'high' as recovery_time_band""",
+    "pr_flow_weekly": f"""
+        select (date '{FIRST_WEEK}' + to_days(7 * n::int))::date as week_start, {ORG_LEVEL},
+               10 + n as prs_opened, 9 + n as prs_merged, 0 as bot_prs_merged,
+               14 - n % 4 as wip_at_week_end, n % 3 as stale_prs_at_week_end,
+               60.0 + n as cycle_median_hours, 90.0 as cycle_p75_hours,
+               10.0 as coding_median_hours, 12.0 as coding_p75_hours,
+               6.0 + n as pickup_median_hours, 9.0 as pickup_p75_hours,
+               8.0 as review_median_hours, 12.0 as review_p75_hours,
+               30.0 as deploy_median_hours, 40.0 as deploy_p75_hours
+        from range({WEEKS}) as t(n)""",
+    "issue_flow_weekly": f"""
+        select (date '{FIRST_WEEK}' + to_days(7 * n::int))::date as week_start, {ORG_LEVEL},
+               12 + n % 4 as issues_created, 10 + n % 5 as issues_completed,
+               25.0 as points_completed, 30 + n as wip_at_week_end,
+               100.0 as lead_time_median_hours, 150.0 as lead_time_p75_hours,
+               70.0 as cycle_time_median_hours, 90.0 as cycle_time_p75_hours,
+               0.4 as flow_efficiency, 0.2 as bug_ratio
+        from range({WEEKS}) as t(n)""",
+    "sprint_outcomes": """
+        select 'c1:' || n as sprint_key, 100 + n as sprint_id, 'Sprint ' || n as sprint_name,
+               7 as board_id, 'closed' as state,
+               (timestamptz '2026-01-05 09:00:00+00' + to_days(14 * n::int)) as start_at,
+               (timestamptz '2026-01-19 09:00:00+00' + to_days(14 * n::int)) as end_at,
+               (timestamptz '2026-01-19 10:00:00+00' + to_days(14 * n::int)) as completed_at,
+               10 as committed_issues, 20.0 as committed_points, 2 as added_issues,
+               4.0 as added_points, 9 as completed_issues, 18.0 + n as completed_points,
+               8 as completed_committed_issues, 16.0 as completed_committed_points,
+               3 as not_completed_issues, 0.8 as predictability_points,
+               0.8 as predictability_issues
+        from range(6) as t(n)""",
+    "review_load": f"""
+        select (date '{FIRST_WEEK}' + to_days(7 * n::int))::date as week_start, person_id,
+               case when i % 2 = 0 then 'platform' else 'mobile' end as team,
+               1 + (i * 3 + n) % 7 as reviews_given, 1 + i % 3 as prs_reviewed,
+               2 as reviews_received, 1 as prs_authored
+        from range({WEEKS}) as t(n),
+             (select unnest({PERSON_IDS}) as person_id, generate_subscripts({PERSON_IDS}, 1) as i)
+    """,
+    "deployments": """
+        select 'github:c1:deployment:' || n as deployment_key, 'github' as source,
+               'deployment' as kind, 'acme/api' as repository, 'acme/api' as service,
+               'production' as environment,
+               timestamptz '2026-01-06 12:00:00+00' + to_days(n::int) as deployed_at,
+               2 as change_count, 0 as bot_change_count, 20.0 as lead_time_median_hours,
+               30.0 as lead_time_max_hours, n % 4 = 0 as is_failed,
+               case when n % 4 = 0 then ['incident', 'revert'] else [] end as failure_kinds,
+               null::timestamptz as failure_detected_at, null::timestamptz as recovered_at,
+               null::double as recovery_hours, n % 5 = 0 as is_rework
+        from range(20) as t(n)""",
+}
+
+
+def build_marts(org, *, without: tuple[str, ...] = ()) -> dict[str, int]:
+    """Create the marts (all but ``without``) and a canary-laden metadata table; row counts."""
+    key = org.sieve.control_plane.org_data_key(org.org)
+    counts = {}
+    with open_store(org.database_path, key) as store:
+        connection = store.connection
+        connection.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        connection.execute("CREATE SCHEMA IF NOT EXISTS metadata")
+        connection.execute("CREATE OR REPLACE TABLE metadata.people AS SELECT * FROM (VALUES "
+                           f"('{PERSON_IDS[0]}', '{CANARY_NAME}', '{CANARY_EMAIL}')) "
+                           "AS t(person_id, display_name, email)")
+        for mart, sql in MART_SQL.items():
+            if mart in without:
+                continue
+            connection.execute(f"CREATE OR REPLACE TABLE marts.{mart} AS {sql}")
+            counts[mart] = connection.execute(f"SELECT count(*) FROM marts.{mart}").fetchone()[0]
+    return counts
