@@ -114,15 +114,13 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def export_files(org_dir: Path) -> list[Path]:
-    exports = Path(org_dir) / "exports"
-    return sorted(p for p in exports.rglob("*") if p.is_file()) if exports.exists() else []
-
-
 def withdraw_exports(org_dir: Path) -> int:
-    """Exports are published snapshots of the marts; after a deletion changed the marts they
-    are shredded (the next export run republishes them from the cleaned marts)."""
-    files = export_files(org_dir)
-    for path in files:
-        shred_file(path)
+    """Exports are published snapshots of the marts; after a deletion changed the marts every
+    generation of them is shredded (the next export run republishes them from the cleaned
+    marts). Returns the number of files shredded."""
+    exports = Path(org_dir) / "exports"
+    if not exports.exists():
+        return 0
+    files = {p.resolve() for p in exports.rglob("*") if p.is_file()}
+    shred_tree(exports)
     return len(files)
