@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import TextIO
 
 from dagster import DagsterEventType, DagsterInstance
 
-from pipelines.instance import write_embedded_instance
+from pipelines.instance import apply_pool_limits, write_embedded_instance
+from pipelines.progress import RunProgress
 from resources.control_plane import Organization
 from resources.partitions import organization_partitions
 from resources.settings import SieveSettings
@@ -18,7 +22,9 @@ QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 def open_instance(settings: SieveSettings) -> DagsterInstance:
     write_embedded_instance(settings.dagster_home)
-    return DagsterInstance.from_config(str(settings.dagster_home))
+    instance = DagsterInstance.from_config(str(settings.dagster_home))
+    apply_pool_limits(instance)
+    return instance
 
 
 def ensure_partition(instance: DagsterInstance, org: Organization) -> None:
@@ -36,15 +42,26 @@ class JobOutcome:
 
 
 def run_org_job(settings: SieveSettings, org: Organization, job_name: str,
-                tags: dict[str, str] | None = None) -> JobOutcome:
+                tags: dict[str, str] | None = None, progress: TextIO | None = None) -> JobOutcome:
+    """Run ``job_name`` for ``org`` in this process; ``progress`` (e.g. stderr) gets a live
+    status line per step."""
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(job_name)
+    run_id = str(uuid.uuid4())
     with open_instance(settings) as instance:
         ensure_partition(instance, org)
-        result = job.execute_in_process(
-            instance=instance, partition_key=org.id, raise_on_error=False,
-            run_config=QUIET_LOGS, tags={"sieve/trigger": "cli", **(tags or {})})
+        following = RunProgress(instance, run_id, progress) if progress else nullcontext()
+        try:
+            with following:
+                result = job.execute_in_process(
+                    instance=instance, partition_key=org.id, raise_on_error=False,
+                    run_id=run_id, run_config=QUIET_LOGS,
+                    tags={"sieve/trigger": "cli", **(tags or {})})
+        finally:
+            # An interrupted run (Ctrl-C) would otherwise keep its pool slots, and the next
+            # sync would wait for them forever.
+            instance.event_log_storage.free_concurrency_slots_for_run(run_id)
         materializations = {}
         last_error: dict[str, str] = {}
         failed_steps = []

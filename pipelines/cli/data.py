@@ -31,7 +31,7 @@ def sync(ctx: click.Context, slug: str) -> None:
     org = sieve.control_plane.organization(slug)
     load_org_config(sieve.settings.home, org.slug)  # a malformed settings file stops us here
     click.echo(f"syncing {org.slug} ({len(sieve.control_plane.connections(org))} connections)…")
-    outcome = run_org_job(sieve.settings, org, "sync_organization")
+    outcome = run_org_job(sieve.settings, org, "sync_organization", progress=sys.stderr)
     idle_sources = {key.removeprefix("raw_") for key, metadata in outcome.materializations.items()
                     if key.startswith("raw_") and metadata.get("connections") == 0}
     for asset_key, metadata in sorted(outcome.materializations.items()):

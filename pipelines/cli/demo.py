@@ -7,6 +7,7 @@ synthetic org's teams and monorepo services, then syncs like any organization.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -96,7 +97,8 @@ def demo(ctx: click.Context, scale: str) -> None:
                    f"({scale} organization)")
         org = prepare_demo_org(sieve, emulator)
         click.echo(f"syncing {org.slug}: {len(sieve.control_plane.connections(org))} connections…")
-        outcome = run_org_job(sieve.settings, org, "sync_organization", {"sieve/demo": scale})
+        outcome = run_org_job(sieve.settings, org, "sync_organization", {"sieve/demo": scale},
+                              progress=sys.stderr)
     if not outcome.success:
         for failure in outcome.failures:
             click.echo(f"error: {failure}", err=True)

@@ -1,0 +1,58 @@
+"""The CLI's live status lines follow a run's steps from its event log, names and states only."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+from dagster import Failure, in_process_executor, instance_for_test, job, op
+
+from pipelines.progress import RunProgress
+
+SECRET_IN_ERROR = "token-abc123-must-not-print"
+
+
+@op
+def fetch():
+    return 1
+
+
+@op
+def extract(value):
+    raise Failure(description=f"upstream said {SECRET_IN_ERROR}", allow_retries=False)
+
+
+@job(executor_def=in_process_executor)
+def two_steps():
+    extract(fetch())
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def follow(stream) -> str:
+    run_id = str(uuid.uuid4())
+    with instance_for_test() as instance, RunProgress(instance, run_id, stream):
+        two_steps.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
+    return stream.getvalue()
+
+
+def test_each_step_gets_a_line_when_it_starts_and_ends():
+    lines = follow(io.StringIO()).splitlines()
+    assert lines[0] == "  fetch: running"
+    assert lines[1].startswith("  fetch: done (")
+    assert lines[2] == "  extract: running"
+    assert lines[3].startswith("  extract: failed (")
+
+
+def test_error_messages_are_never_printed():
+    assert SECRET_IN_ERROR not in follow(io.StringIO())
+    assert SECRET_IN_ERROR not in follow(Terminal())
+
+
+def test_a_terminal_line_is_redrawn_in_place():
+    output = follow(Terminal())
+    assert "\r  fetch: running" in output
+    assert output.count("\n") == 2  # one finished line per step; "running" is overwritten
