@@ -199,11 +199,12 @@ def reference_match(ref: PersonColumns, person: PersonIdentifiers) -> tuple[str,
 
 def text_pattern(identifiers: set[str]) -> str | None:
     """An RE2 pattern matching any identifier as a whole token (case-insensitive), with the
-    character before and after captured so a replacement keeps them."""
+    character before and after captured so a replacement keeps them. A mention sign may come
+    before (``@login``, ``<@U123>``); a domain may not continue after (``login.example``)."""
     if not identifiers:
         return None
     alternatives = "|".join(re.escape(i) for i in sorted(identifiers, key=len, reverse=True))
-    return rf"(?i)(^|[^a-z0-9_.+@-])({alternatives})($|[^a-z0-9_@-]|\.[^a-z0-9])"
+    return rf"(?i)(^|[^a-z0-9_.+-])({alternatives})($|[^a-z0-9_.@-]|\.[^a-z0-9]|\.$)"
 
 
 def _redact_expression(column: str) -> str:

@@ -91,6 +91,7 @@ _TOKEN = re.compile(r"[\w.+@-]+", re.UNICODE)
 
 
 def text_tokens(text: str) -> set[str]:
-    """Candidate identifiers in free text (handles, emails, Slack ids), lowercased; trailing
-    sentence punctuation stripped."""
-    return {normalize_identifier(t.strip(".-")) for t in _TOKEN.findall(text) if t.strip(".-")}
+    """Candidate identifiers in free text (handles, emails, Slack ids), lowercased; mention
+    signs and sentence punctuation around them stripped (``@login``, ``<@U123>``, ``login.``)."""
+    stripped = (t.strip(".-@+") for t in _TOKEN.findall(text))
+    return {normalize_identifier(t) for t in stripped if t}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache, partial
 
 from resources.control_plane import ControlPlane
 from resources.metadata_store import MetadataStore, TableSpec
@@ -62,6 +63,10 @@ class TombstoneCheck:
     delink: bool = False
     plans: dict[str, TablePlan] = field(default_factory=table_plans)
 
+    def __post_init__(self) -> None:
+        # Logins and ids repeat on every page: hash each distinct value once per sync.
+        self._hash = lru_cache(maxsize=65536)(partial(identifier_hash, self.org_key))
+
     def apply(self, store: MetadataStore, entity: str, rows: list[dict]) -> tuple[list[dict], int]:
         """Rows fit to write, and how many were dropped or changed."""
         hashes = tombstone_hashes(self.control_plane, self.org_id) | stored_tombstones(store)
@@ -82,7 +87,7 @@ class TombstoneCheck:
             return False
         identifier = (account_identifier(system, value) if system
                       else normalize_identifier(value))
-        return identifier_hash(self.org_key, identifier) in hashes
+        return self._hash(identifier) in hashes
 
     def _points_at_forgotten(self, plan: TablePlan, ref, row: dict, hashes: set[str]) -> bool:
         if ref.system == "email":
