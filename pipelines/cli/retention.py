@@ -65,8 +65,8 @@ def forget(ctx: click.Context, slug: str, email: str | None, login: str | None,
               help="Days before everything of the org is purged (at most 30).")
 @click.pass_context
 def org_terminate(ctx: click.Context, slug: str, grace_days: int) -> None:
-    """Terminate organization SLUG's account: syncing stops and all its data is purged when
-    the grace period ends.
+    """Terminate organization SLUG's account: it takes no new connections, and all its data is
+    purged when the grace period ends (the account_termination_sensor launches the purge).
 
     \b
     Example:
