@@ -123,7 +123,8 @@ def dora_section(data: ReportData) -> str:
     for column, title, unit, formatter, log, floor in DORA_METRICS:
         values = _series_for(data.weeks, data.dora_weekly, column)
         if not _present(values):
-            charts.append(f'<div class="chart-figure">{_note(f"{title}: no deployments in the period.")}</div>')
+            empty = _note(f"{title}: no deployments in the period.")
+            charts.append(f'<div class="chart-figure">{empty}</div>')
             continue
         bands = DORA_BANDS.get(column, ())
         chart = Chart(chart_id=f"dora-{column.replace('_', '-')}", title=title,
@@ -217,7 +218,8 @@ def issue_flow_section(data: ReportData) -> str:
     body = _note("No issues in the period: the organization has no issue tracker connected, "
                  "or nothing moved.")
     if _present(created) or _present(completed):
-        chart = Chart(chart_id="issue-flow", title="Issues created, completed and in progress",
+        chart = Chart(chart_id="issue-flow-weekly",
+                      title="Issues created, completed and in progress",
                       description=describe_trend("issues completed per week", completed,
                                                  data.weeks, format_number)
                       + " " + describe_trend("issues created per week", created, data.weeks,
@@ -236,7 +238,8 @@ def issue_flow_section(data: ReportData) -> str:
 def sprint_section(data: ReportData) -> str:
     sprints = data.sprints
     intro = ('<section id="sprints"><h2>Sprint outcomes</h2><p>The last '
-             f'{REPORT_SPRINTS} sprints by end date (labelled end date · board): story points committed at the start, '
+             f'{REPORT_SPRINTS} sprints by end date (labelled end date · board): story '
+             'points committed at the start, '
              'added during the sprint, and completed inside it; predictability is the share '
              'of committed points completed.</p>')
     if not len(sprints):
@@ -347,7 +350,8 @@ body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, s
 header, main, footer { max-width: 1440px; margin: 0 auto; padding: 0 24px; }
 header { padding-top: 20px; }
 h1 { margin: 0 0 4px; font-size: 26px; }
-h2 { margin: 28px 0 6px; font-size: 20px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
+h2 { margin: 28px 0 6px; font-size: 20px; border-bottom: 1px solid var(--line);
+     padding-bottom: 4px; }
 nav a { margin-right: 14px; color: #0b5cad; }
 .meta, .note, .chart-summary, .tiles-caption { color: var(--muted); font-size: 13px; }
 .note { background: #fff; border: 1px dashed #cbd5e1; padding: 10px 14px; border-radius: 6px; }
