@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from assets.dbt import build_org_marts
 from pipelines.instance import write_embedded_instance
 from resources.runtime import open_sieve
 from resources.sync import rebuild_identities
@@ -25,8 +24,8 @@ SOURCES = {"github": lambda emulator: {"owner": emulator.org.login, "repos": []}
 
 @pytest.fixture(scope="session")
 def synced_template(tmp_path_factory, _shared_tiny_emulator) -> Path:
-    """A SIEVE_HOME with org 'acme' synced from GitHub, Jira and Slack, identities linked and
-    metric tables built."""
+    """A SIEVE_HOME with org 'acme' synced from GitHub, Jira and Slack, identities linked
+    (metric tables are built by the tests that need them)."""
     home = tmp_path_factory.mktemp("retention-template") / "sieve-home"
     emulator = _shared_tiny_emulator
     emulator.reset()
@@ -42,7 +41,6 @@ def synced_template(tmp_path_factory, _shared_tiny_emulator) -> Path:
             org.connect_emulator(emulator, source, **settings(emulator))
             org.sync(source)
         rebuild_identities(sieve, org.org.id)
-        build_org_marts(sieve, org.org.id)
         sieve.close()
     return home
 

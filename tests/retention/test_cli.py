@@ -69,3 +69,20 @@ def test_terminate_refuses_a_grace_period_over_30_days(synced_org):
     assert accepted.exit_code == 0 and "terminated" in accepted.output
 
 
+
+
+def test_org_delete_from_the_cli(synced_org):
+    org_id = synced_org.org.id
+    assert sieve("org", "delete", "acme").exit_code == 1  # asks, and stdin says nothing
+    requested = sieve("org", "delete", "acme", "--yes")
+    assert requested.exit_code == 0, requested.output
+
+    ran = sieve("retention", "run")
+    assert ran.exit_code == 0, ran.output
+    assert "purge_organization" in ran.output
+
+    assert not synced_org.database_path.parent.exists()
+    assert synced_org.org.status == "deleted"
+    listing = sieve("org", "list").output
+    assert "deleted" in listing and org_id in listing
+    assert "error:" in sieve("forget", "acme", "--login", "someone").output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, build_sensor_context
 
+from assets.dbt import build_org_marts
 from pipelines.definitions import defs
 from resources.org_config import config_path
 from resources.retention.execute import execute_request
@@ -71,6 +72,7 @@ def forgotten_strings_in(org, known: dict) -> list[str]:
 
 def test_forget_job_rebuilds_the_marts_and_leaves_others_alone(synced_org, sieve_home):
     org = synced_org
+    build_org_marts(org.sieve, org.org.id)
     known = identifiers_of(org, SUBJECT_LOGIN)
     untouched_tables = ["github_repositories", "github_tags", "jira_projects", "jira_sprints"]
     before = org.snapshot(untouched_tables)
