@@ -77,6 +77,9 @@ def query(ctx, slug, sql, output_format, operator, max_rows, out) -> None:
     if (output_format == "parquet") != (out is not None):
         raise click.UsageError("--format parquet writes a file: give it --out FILE (and --out "
                                "only with --format parquet).")
+    if output_format == "parquet" and operator:
+        raise click.UsageError("--format parquet encrypts with the analysts' export key, which "
+                               "must never open metadata (names, emails): not with --operator.")
     sieve = sieve_from(ctx)
     org = sieve.control_plane.organization(slug)
     try:

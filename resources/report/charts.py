@@ -281,9 +281,10 @@ def _trend(chart: Chart, series: Series, scale: _YScale, x_center) -> list[str]:
 def legend(chart: Chart) -> str:
     items = [f'<li><span class="swatch {s.kind}" style="background:{s.color}"></span>'
              f'{escape(s.name)}</li>' for s in chart.series]
-    if chart.trend_of and trend_values(
-            next(s.values for s in chart.series if s.name == chart.trend_of), log=chart.log):
-        items.append('<li><span class="swatch trend"></span>trend (least squares)</li>')
+    trended = next((s for s in chart.series if s.name == chart.trend_of), None)
+    if trended and trend_values(trended.values, log=chart.log):
+        items.append(f'<li><span class="swatch trend" style="border-top-color:{trended.color}">'
+                     '</span>trend (least squares)</li>')
     items.extend(f'<li><span class="swatch band" style="background:{b.color}"></span>'
                  f'{escape(b.label)}</li>' for b in chart.bands)
     return f'<ul class="legend">{"".join(items)}</ul>'

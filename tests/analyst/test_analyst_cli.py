@@ -78,6 +78,10 @@ def test_query_writes_encrypted_parquet_for_analysts(acme, tmp_path):
     analyst = sieve("query", "acme", "select * from metadata.people", "--format", "parquet",
                     "--out", str(tmp_path / "people.parquet"), ok=False)
     assert analyst.exit_code == 2 and not (tmp_path / "people.parquet").exists()
+    operator = sieve("query", "acme", "select * from metadata.people", "--operator", "--format",
+                     "parquet", "--out", str(tmp_path / "people.parquet"), ok=False)
+    assert operator.exit_code == 2 and "not with --operator" in operator.output
+    assert not (tmp_path / "people.parquet").exists()
     assert ("data.queried", {"interface": "sieve query", "operator": False}) in audited(acme)
 
 
