@@ -409,5 +409,5 @@ def defs() -> Definitions:
     project = dbt_project()
     models = build_dbt_assets(project)
     checks = [check for mart in mart_names(project.manifest_path) for check in mart_checks(mart)]
-    return Definitions(assets=[models], asset_checks=checks,
-                       resources={"dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())})
+    dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+    return Definitions(assets=[models], asset_checks=checks, resources={"dbt": dbt})

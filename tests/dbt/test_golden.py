@@ -140,11 +140,11 @@ def test_people_teams_bots_and_flags(org):
 # D2    acme/api  PR3 19                   incident OPS-1 3d14:00 (D2 is   3d18:00     8    no
 #                                          the last deploy ≤ 72 h before)
 # D5    acme/api  PR4 (bot: no lead time)  -                                                 no
-# D6    acme/api  PR5 2.5                  -                                                 yes (revert)
+# D6    acme/api  PR5 2.5                  -                                         yes (revert)
 # W1    search    none                     hotfix PR7 opened 9d14:00       9d16:00     4    no
 #                                          (W2 is checkout: not blamed)
 # W2    checkout  PR6 5                    -                                                 no
-# W3    search    PR7 2.5                  -                                                 yes (hotfix)
+# W3    search    PR7 2.5                  -                                         yes (hotfix)
 # OPS-2 (12d20:00) is 76 h after W3: no deployment is blamed.
 DEPLOYMENTS_EXPECTED = {
     # deployed_at: (service, change_count, bot_change_count, lead median, lead max,
@@ -317,7 +317,8 @@ def test_pr_flow_weekly(org):
 # OPS-1  -         3d14:00   -         3d18:00    4    -      (no transitions: resolution date)
 # OPS-2  -         12d20:00  -         12d22:00   2    -
 # organization W10: created PAY-1 2 3 OPS-1 → 4; completed PAY-1 PAY-2 OPS-1 → 3, points 5;
-#   lead 51 5 4 → median 5, p75 (pos 1.5) 5 + .5·46 = 28; cycle 48 4 → 26, p75 4 + .75·44 = 37;
+#   lead 51 5 4 → median 5, p75 (pos 1.5) 5 + .5·46 = 28; cycle 48 4 → 26,
+#   p75 4 + .75·44 = 37;
 #   flow efficiency (36 + 4) / (48 + 4) = 40/52; bugs 1/3; WIP PAY-3 → 1
 # organization W11: created PAY-4 PAY-5 OPS-2 → 3; completed PAY-4 OPS-2 → 2, points 0;
 #   lead 25 2 → 13.5, p75 2 + .75·23 = 19.25; cycle 24; efficiency 1; bugs 0; WIP PAY-3

@@ -19,7 +19,7 @@ gitlab as (
     select
         'gitlab:' || connection_id || ':' || project_id as repository_key,
         merge_request_iid as number,
-        'gitlab:' || connection_id || ':' || project_id || ':' || merge_request_iid || ':' || approver_id
+        concat_ws(':', 'gitlab', connection_id, project_id, merge_request_iid, approver_id)
             as review_key,
         'gitlab' as system,
         cast(approver_id as VARCHAR) as reviewer_account_key,

@@ -84,8 +84,10 @@ service_matches as (
         min(services.service_name) as service_name
     from unioned
     inner join {{ ref('int_services') }} as services using (repository_key)
-    where list_contains(list_transform(unioned.labels, l -> lower(l)), lower(services.service_name))
-        or list_contains(list_transform(unioned.labels, l -> lower(l)), 'service:' || lower(services.service_name))
+    where list_has_any(
+            list_transform(unioned.labels, l -> lower(l)),
+            [lower(services.service_name), 'service:' || lower(services.service_name)]
+        )
         or starts_with(lower(unioned.head_ref), lower(services.service_name) || '/')
     group by all
 )

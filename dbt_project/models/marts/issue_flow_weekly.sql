@@ -71,11 +71,14 @@ in_progress as (
         scoped_issues.team,
         interval_weeks.week_start,
         count(*) as wip_at_week_end
-    from interval_weeks
+    from (
+        select *, least(week_start + interval 7 day, {{ as_of() }}) as snapshot_at
+        from interval_weeks
+    ) as interval_weeks
     inner join scoped_issues using (connection_id, issue_id)
-    where interval_weeks.started_at < least(interval_weeks.week_start + interval 7 day, {{ as_of() }})
+    where interval_weeks.started_at < interval_weeks.snapshot_at
         and (interval_weeks.ended_at is null
-            or interval_weeks.ended_at >= least(interval_weeks.week_start + interval 7 day, {{ as_of() }}))
+            or interval_weeks.ended_at >= interval_weeks.snapshot_at)
     group by all
 )
 
