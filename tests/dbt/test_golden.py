@@ -167,6 +167,10 @@ def test_deployments(org):
         row["recovered_at"], row["recovery_hours"], row["is_rework"]) for row in rows}
     assert actual == DEPLOYMENTS_EXPECTED
     assert all(row["is_failed"] == bool(row["failure_kinds"]) for row in rows)
+    # Detected: the revert's merge (PR5 4d11:00), the incident's start, the hotfix's opening.
+    assert {row["deployed_at"]: row["failure_detected_at"] for row in rows if row["is_failed"]} == {
+        golden.t(2, 16): golden.t(4, 11), golden.t(3, 10): golden.t(3, 14),
+        golden.t(9, 12): golden.t(9, 14)}
 
 
 def test_failed_and_skipped_ci_runs_are_not_deployments(org):
