@@ -56,6 +56,8 @@ CURRENT_LINK = "current"
 MANIFEST = "manifest.json"
 _INCOMING_PREFIX = ".incoming-"
 _EXPORT_KEY_INFO = b"sieve parquet export key v1\n"
+# Marts stream to their files in batches: an export never holds a whole mart in memory.
+BATCH_ROWS = 100_000
 
 
 class ExportError(StoreError):
@@ -96,15 +98,17 @@ def decryption_properties(key: Secret) -> parquet_encryption.FileDecryptionPrope
     return parquet_encryption.create_decryption_properties(base64.b64decode(key.reveal()))
 
 
-def flatten_nested_columns(table: pyarrow.Table) -> tuple[pyarrow.Table, list[str]]:
+def _as_json_text(batch: pyarrow.RecordBatch, nested: list[str],
+                  schema: pyarrow.Schema) -> pyarrow.RecordBatch:
     """Nested columns as JSON text (DuckDB cannot read them from encrypted files otherwise)."""
-    nested = [field.name for field in table.schema if pyarrow.types.is_nested(field.type)]
-    for name in nested:
-        values = [None if value is None else json.dumps(value, default=str, ensure_ascii=False)
-                  for value in table.column(name).to_pylist()]
-        index = table.schema.get_field_index(name)
-        table = table.set_column(index, name, pyarrow.array(values, type=pyarrow.string()))
-    return table, nested
+    columns = []
+    for field, column in zip(batch.schema, batch.columns):
+        if field.name in nested:
+            column = pyarrow.array(
+                [None if value is None else json.dumps(value, default=str, ensure_ascii=False)
+                 for value in column.to_pylist()], type=pyarrow.string())
+        columns.append(column)
+    return pyarrow.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _fsync(path: Path) -> None:
@@ -129,14 +133,25 @@ def publish_atomically(path: Path, write: Callable[[Path], None]) -> None:
         partial.unlink(missing_ok=True)
 
 
-def write_encrypted_parquet(table: pyarrow.Table, path: Path, key: Secret) -> list[str]:
-    """Write ``table`` encrypted under ``key`` to ``path`` atomically. Returns the nested
-    columns that were written as JSON text."""
-    flat, nested = flatten_nested_columns(table)
+def write_encrypted_parquet(batches: pyarrow.RecordBatchReader, path: Path,
+                            key: Secret) -> tuple[int, list[str]]:
+    """Stream ``batches`` into ``path`` encrypted under ``key``, atomically. Returns the rows
+    written and the nested columns that were written as JSON text."""
+    nested = [f.name for f in batches.schema if pyarrow.types.is_nested(f.type)]
+    schema = pyarrow.schema([pyarrow.field(f.name, pyarrow.string()) if f.name in nested else f
+                             for f in batches.schema])
     encryption = _encryption(key)
-    publish_atomically(path, lambda partial: parquet.write_table(
-        flat, partial, encryption_properties=encryption))
-    return nested
+    rows = 0
+
+    def write(partial: Path) -> None:
+        nonlocal rows
+        with parquet.ParquetWriter(partial, schema, encryption_properties=encryption) as writer:
+            for batch in batches:
+                writer.write_batch(_as_json_text(batch, nested, schema) if nested else batch)
+                rows += batch.num_rows
+
+    publish_atomically(path, write)
+    return rows, nested
 
 
 @dataclass(frozen=True)
@@ -175,10 +190,12 @@ def export_marts(sieve: Sieve, org: Organization, *, now: datetime | None = None
                                   f"`sieve sync {org.slug}` first.")
             manifest = {}
             for mart in marts:
-                table = connection.execute(
-                    f"SELECT * FROM {ANALYST_SCHEMA}.{quote_identifier(mart)}").to_arrow_table()
-                nested = write_encrypted_parquet(table, incoming / f"{mart}.parquet", key)
-                manifest[mart] = {"file": f"{mart}.parquet", "rows": table.num_rows,
+                batches = connection.execute(
+                    f"SELECT * FROM {ANALYST_SCHEMA}.{quote_identifier(mart)}"
+                ).to_arrow_reader(BATCH_ROWS)
+                rows, nested = write_encrypted_parquet(batches, incoming / f"{mart}.parquet",
+                                                       key)
+                manifest[mart] = {"file": f"{mart}.parquet", "rows": rows,
                                   "json_columns": nested}
         finally:
             connection.close()
@@ -227,13 +244,14 @@ def export_query(sieve: Sieve, org: Organization, sql: str, path: Path, *,
                  operator: bool = False) -> int:
     """Write one query's result as Parquet encrypted with the org's export key (like the
     exports); the query runs in the same sealed session as `sieve query`. Returns the rows."""
+    key = org_export_key(sieve, org)
     connection = analyst_session(sieve, org, operator=operator)
     try:
         try:
-            table = connection.execute(sql).to_arrow_table()
+            batches = connection.execute(sql).to_arrow_reader(BATCH_ROWS)
         except duckdb.Error as error:
             raise ExportError(f"query failed: {str(error).splitlines()[0]}") from None
+        rows, _ = write_encrypted_parquet(batches, path, key)
     finally:
         connection.close()
-    write_encrypted_parquet(table, path, org_export_key(sieve, org))
-    return table.num_rows
+    return rows

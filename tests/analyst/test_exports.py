@@ -146,11 +146,11 @@ def test_each_export_is_published_whole_and_a_failed_one_changes_nothing(exporte
 
     written = []
 
-    def fail_on_the_third_mart(table, path, key):
+    def fail_on_the_third_mart(batches, path, key):
         written.append(path)
         if len(written) == 3:
             raise OSError("disk full")
-        return real_write(table, path, key)
+        return real_write(batches, path, key)
 
     real_write = exports.write_encrypted_parquet
     monkeypatch.setattr(exports, "write_encrypted_parquet", fail_on_the_third_mart)
