@@ -64,7 +64,8 @@ DELETION_JOBS = [
     _deletion_job(JOB_FOR_SCOPE["organization"], "Delete an organization: shred its files, "
                   "destroy its data key, remove its Dagster partition and runs, verify."),
     _deletion_job(JOB_FOR_SCOPE["out_of_date"], "Delete an organization's data older than its "
-                  "retention window; rewrite the database, verify, certify."),
+                  "retention window (on Sundays also what its sources deleted); rewrite the "
+                  "database, verify, certify."),
 ]
 
 

@@ -5,7 +5,8 @@
   at once (``sieve org delete``).
 - ``account_termination_sensor``: terminated organizations whose grace period has ended.
 - ``removed_connection_sensor``: data of removed connections (``sieve disconnect``).
-- ``out_of_date_sensor``: once a day per organization, data older than its retention window.
+- ``out_of_date_sensor``: once a day per organization, data older than its retention window;
+  on Sundays also the records its sources no longer return (deleted upstream).
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def out_of_date_request_id(org_id: str, day: datetime) -> str:
 @sensor(name="out_of_date_sensor", minimum_interval_seconds=3600,
         default_status=DefaultSensorStatus.RUNNING,
         description="Once a day per organization, launches remove_out_of_date_data to delete "
-                    "data older than the organization's retention window.")
+                    "data older than the organization's retention window (and, on Sundays, "
+                    "records deleted upstream).")
 def out_of_date_sensor(context: SensorEvaluationContext, sieve: SieveResource):
     today = _now()
     launch = []

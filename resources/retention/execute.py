@@ -27,6 +27,7 @@ from resources.control_plane.schema import (
     sync_state,
 )
 from resources.errors import SieveError
+from resources.http.errors import InvalidBaseUrlError, SourceRequestError
 from resources.metadata_store import (
     DATABASE_ALIAS,
     METADATA_SCHEMA,
@@ -54,6 +55,7 @@ from resources.retention.person import (
 from resources.retention.physical import rewrite_database, shred_file, shred_tree, withdraw_exports
 from resources.retention.subjects import PersonIdentifiers, certificate_hash, normalize_identifier
 from resources.retention.tombstones import record_tombstones
+from resources.retention.upstream import delete_gone_upstream, keys_still_upstream
 from resources.retention.verify import (
     SqlCheck,
     files_under,
@@ -66,6 +68,10 @@ from resources.sync import rebuild_identities
 from resources.vault import Secret
 
 STORE_WAIT_SECONDS = 900.0
+# The out-of-date run of this weekday (UTC; Sunday) also removes what was deleted upstream.
+RECONCILE_WEEKDAY = 6
+# Errors a source can answer a listing with (bad token, outage, rate limit): not the job's.
+PEOPLE_FACING_ERRORS = (SieveError, SourceRequestError, InvalidBaseUrlError)
 MartsBuilder = Callable[[Sieve, str], object]
 
 
@@ -318,19 +324,45 @@ class _Deletion:
         cutoff = (_now() - timedelta(days=retention_days)).replace(tzinfo=None)
         self.details["retention_days"] = retention_days
         key = self.control_plane.org_data_key(org)
-        if self.database_path.exists():
-            with self.store(key) as store:
-                with store.transaction():
-                    self.rows += delete_older_than(store, cutoff, delete_rows=True)
-            if self.rows:
-                rebuild_identities(self.sieve, org.id)
-                self.after_change(key)
-            with self.store(key) as store:
-                left = delete_older_than(store, cutoff, delete_rows=False)
-        else:
-            left = Counter()
-        self.verification = {"sql": {"rows_older_than_window": sum(left.values())}}
-        self.verified = not left
+        if not self.database_path.exists():
+            self.verification = {"sql": {"rows_older_than_window": 0, "rows_gone_upstream": 0}}
+            self.verified = True
+            return
+        # Listing everything again costs as many requests as a first sync: once a week.
+        reconcile = self.request.requested_at.weekday() == RECONCILE_WEEKDAY
+        listings = self.upstream_listings(org) if reconcile else {}
+        with self.store(key) as store:
+            with store.transaction():
+                self.rows += delete_older_than(store, cutoff, delete_rows=True)
+                for connection_id, seen in listings.items():
+                    self.rows.update({f"{table}.gone_upstream": count for table, count in
+                                      delete_gone_upstream(store, connection_id, seen).items()})
+        if self.rows:
+            rebuild_identities(self.sieve, org.id)
+            self.after_change(key)
+        with self.store(key) as store:
+            old = delete_older_than(store, cutoff, delete_rows=False)
+            gone = sum(sum(delete_gone_upstream(store, connection_id, seen,
+                                                delete_rows=False).values())
+                       for connection_id, seen in listings.items())
+        self.verification = {"sql": {"rows_older_than_window": sum(old.values()),
+                                     "rows_gone_upstream": gone}}
+        self.verified = not old and not gone
+
+    def upstream_listings(self, org: Organization) -> dict[str, dict[str, set[tuple]]]:
+        """What each active connection's source still lists. A source that cannot be listed
+        now is left alone this time (and named in the certificate)."""
+        listings, unreachable = {}, []
+        for connection in self.control_plane.connections(org):
+            try:
+                listings[connection.id] = keys_still_upstream(self.control_plane, org.slug,
+                                                              connection)
+            except PEOPLE_FACING_ERRORS:
+                unreachable.append(connection.id)
+        self.details["connections_reconciled"] = len(listings)
+        if unreachable:
+            self.details["connections_not_reachable"] = unreachable
+        return listings
 
     def certificate(self, *, noop: bool) -> dict:
         return {

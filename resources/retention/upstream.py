@@ -1,0 +1,77 @@
+"""Records the source no longer returns (deleted upstream).
+
+Incremental syncs only see what changed, never what disappeared. Reconciling a connection lists
+everything once more — the connector run with no cursors and no HTTP validators, nothing
+committed — and notes the natural key of every record still there; rows of that connection
+whose key is no longer listed are deleted. Only entities the listing returned rows for are
+reconciled: an empty listing (a permission change, an outage) never empties a table.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from resources.connectors import connector_class
+from resources.connectors.base import ConnectorContext
+from resources.control_plane import ConnectionRecord, ControlPlane
+from resources.extraction import project_many
+from resources.metadata_store import METADATA_SCHEMA, MetadataStore, quote_identifier
+from resources.pii import PiiScrubber
+from resources.schemas import entity
+from resources.sync import table_spec
+
+
+class FullListingState:
+    """A sync state with no cursors and no validators, that commits nothing: the connector
+    lists everything, and the connection's real cursors are left as they were."""
+
+    def __init__(self, connection_id: str):
+        self.connection_id = connection_id
+
+    def cursor(self, stream: str) -> None:
+        return None
+
+    def get(self, key: str) -> None:
+        return None
+
+    def put(self, key: str, etag: str | None, last_modified: str | None) -> None:
+        """Validators are not kept: the next listing must be complete again."""
+
+    def commit(self, cursors=None, validators=()) -> None:
+        """Nothing advances: reconciling does not move the incremental sync."""
+
+
+def keys_still_upstream(control_plane: ControlPlane, org_slug: str,
+                        connection: ConnectionRecord) -> dict[str, set[tuple]]:
+    """Natural keys of every record the source lists now, per entity."""
+    context = ConnectorContext(org_slug, connection, control_plane.credentials(connection),
+                               FullListingState(connection.id))
+    connector = connector_class(connection.source)(context)
+    scrubber = PiiScrubber()
+    seen: dict[str, set[tuple]] = {}
+    for batch in connector.fetch():
+        declared = entity(batch.entity)
+        for row in project_many(declared, batch.records, connection.id, scrubber,
+                                parent=batch.parent):
+            seen.setdefault(batch.entity, set()).add(tuple(row[k] for k in declared.natural_key))
+    return seen
+
+
+def delete_gone_upstream(store: MetadataStore, connection_id: str,
+                         seen: dict[str, set[tuple]], *, delete_rows: bool = True) -> Counter:
+    """Rows of the connection whose key the listing no longer has: deleted, or counted."""
+    counts: Counter = Counter()
+    existing = set(store.tables())
+    for name, keys in sorted(seen.items()):
+        declared = entity(name)
+        if declared.table not in existing:
+            continue
+        columns = ", ".join(quote_identifier(k) for k in declared.natural_key)
+        stored = store.connection.execute(
+            f"SELECT {columns} FROM {METADATA_SCHEMA}.{quote_identifier(declared.table)} "
+            "WHERE connection_id = ?", [connection_id]).fetchall()
+        gone = [(connection_id, *key) for key in stored if tuple(key) not in keys]
+        if gone:
+            counts[declared.table] += (store.delete_keys(table_spec(declared), gone)
+                                       if delete_rows else len(gone))
+    return counts
