@@ -159,8 +159,8 @@ def _dora_tiles(data: ReportData) -> str:
         f'<div class="tile-band band-{escape(str(band or "none"))}">'
         f'{escape(str(band)) if band else "no DORA level"}</div></div>'
         for name, value, band in tiles)
-    return (f'<div class="tiles" role="group" aria-label="DORA metrics of '
-            f'{period:%B %Y}"><p class="tiles-caption">Month of {period:%B %Y}</p>{cells}</div>')
+    return (f'<p class="tiles-caption">Month of {period:%B %Y}</p><div class="tiles" '
+            f'role="group" aria-label="DORA metrics of {period:%B %Y}">{cells}</div>')
 
 
 def _maybe(value, formatter: Formatter) -> str:
@@ -355,7 +355,8 @@ h2 { margin: 28px 0 6px; font-size: 20px; border-bottom: 1px solid var(--line);
 nav a { margin-right: 14px; color: #0b5cad; }
 .meta, .note, .chart-summary, .tiles-caption { color: var(--muted); font-size: 13px; }
 .note { background: #fff; border: 1px dashed #cbd5e1; padding: 10px 14px; border-radius: 6px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 16px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(560px, 100%), 1fr));
+        gap: 16px; }
 .chart-figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px;
                 padding: 12px 14px; }
 .chart { width: 100%; height: auto; display: block; }
@@ -373,8 +374,9 @@ nav a { margin-right: 14px; color: #0b5cad; }
 .swatch.line { height: 3px; vertical-align: 3px; }
 .swatch.trend { height: 0; border-top: 2px dashed #374151; vertical-align: 3px; }
 .swatch.band { opacity: .35; }
-.tiles { display: grid; grid-template-columns: repeat(5, 1fr); gap: 12px; margin: 10px 0 16px; }
-.tiles-caption { grid-column: 1 / -1; margin: 0; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px;
+         margin: 10px 0 16px; }
+.tiles-caption { margin: 0; }
 .tile { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
 .tile-name { font-size: 13px; color: var(--muted); }
 .tile-value { font-size: 22px; font-weight: 600; }
