@@ -27,6 +27,7 @@ from resources.control_plane.schema import (
     sync_state,
 )
 from resources.errors import SieveError
+from resources.exports import export_marts
 from resources.http.errors import InvalidBaseUrlError, SourceRequestError
 from resources.metadata_store import (
     DATABASE_ALIAS,
@@ -144,9 +145,10 @@ class _Deletion:
             roots.append(Path(url.database))
         return [p for p in files_under(*roots) if p != self.database_path]
 
-    def after_change(self, key: Secret, *, marts: bool = True) -> None:
-        """Rebuild what derives from the metadata, then rewrite the file physically."""
-        if marts and self.rebuild_marts is not None:
+    def after_change(self, key: Secret) -> None:
+        """Rebuild what derives from the metadata, rewrite the file physically, and replace
+        the published exports (every generation may hold the subject) by fresh ones."""
+        if self.rebuild_marts is not None:
             try:
                 self.rebuild_marts(self.sieve, self.request.org_id)
                 self.details["marts_rebuilt"] = True
@@ -155,7 +157,16 @@ class _Deletion:
                 self.details["marts_rebuilt"] = False
                 self.details["marts_rebuild_error"] = type(error).__name__
         self.details["database"] = rewrite_database(self.database_path, key)
-        self.details["exports_withdrawn"] = withdraw_exports(self.database_path.parent)
+        withdrawn = withdraw_exports(self.database_path.parent)
+        self.details["exports_withdrawn"] = withdrawn
+        if withdrawn:
+            try:
+                export_marts(self.sieve, self.org)
+                self.details["exports_republished"] = True
+            except SieveError as error:
+                # Withdrawn is safe; the next export run publishes them again.
+                self.details["exports_republished"] = False
+                self.details["exports_error"] = type(error).__name__
 
     # --- person -----------------------------------------------------------------------------
 

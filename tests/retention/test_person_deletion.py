@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import pyarrow.parquet as parquet
 from dagster import DagsterInstance, build_sensor_context
 
 from assets.dbt import build_org_marts
 from pipelines.definitions import defs
+from resources.exports import (
+    current_export,
+    decryption_properties,
+    export_marts,
+    org_export_key,
+)
 from resources.org_config import config_path
 from resources.retention.execute import execute_request
 from resources.retention.requests import get_request, record_request
@@ -73,6 +80,7 @@ def forgotten_strings_in(org, known: dict) -> list[str]:
 def test_forget_job_rebuilds_the_marts_and_leaves_others_alone(synced_org, sieve_home):
     org = synced_org
     build_org_marts(org.sieve, org.org.id)
+    first_export = export_marts(org.sieve, org.org).directory
     known = identifiers_of(org, SUBJECT_LOGIN)
     untouched_tables = ["github_repositories", "github_tags", "jira_projects", "jira_sprints"]
     before = org.snapshot(untouched_tables)
@@ -91,6 +99,14 @@ def test_forget_job_rebuilds_the_marts_and_leaves_others_alone(synced_org, sieve
 
     certificate = get_request(org.sieve.control_plane, request.id).certificate
     assert certificate["verified"] and certificate["details"]["marts_rebuilt"]
+    # Every export generation was withdrawn and a fresh one published from the cleaned marts.
+    assert certificate["details"]["exports_withdrawn"] > 0
+    assert certificate["details"]["exports_republished"] and not first_export.exists()
+    exported = parquet.read_table(
+        current_export(org.sieve.settings.orgs_dir, org.org.id) / "pull_requests.parquet",
+        decryption_properties=decryption_properties(org_export_key(org.sieve, org.org)))
+    assert exported.num_rows > 0
+    assert known["person_id"] not in exported.column("author_person_id").to_pylist()
     assert forgotten_strings_in(org, known) == []
     for schema_table in ("marts.pull_requests", "marts.review_load", "intermediate.int_commits"):
         person_column = "person_id" if schema_table.endswith("review_load") else "author_person_id"
