@@ -101,14 +101,16 @@ def nice_step(span: float, ticks: int = 5) -> float:
     return 10 * magnitude
 
 
+# Log axes carry durations: ticks at 10 min, 30 min, 1 h, 4 h, 1 d, 3 d, 1 wk, 1 mo, 1 qtr, 1 yr.
 HOUR_TICKS = (1 / 6, 0.5, 1, 4, 24, 72, 168, 720, 2160, 8760)
 
 
 class _YScale:
+    """Value → pixel row; linear from 0 to a round maximum, or logarithmic for durations."""
+
     def __init__(self, chart: Chart, peak: float):
         self.log = chart.log
-        bottom, top = TOP, HEIGHT - BOTTOM
-        self.pixel_top, self.pixel_bottom = bottom, top
+        self.pixel_top, self.pixel_bottom = TOP, HEIGHT - BOTTOM
         if self.log:
             self.low = chart.y_min or 0.1
             high = max(peak, chart.y_max or 0, self.low * 10)
