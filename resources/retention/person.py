@@ -213,21 +213,32 @@ def _redact_expression(column: str) -> str:
     return f"regexp_replace({once}, ?, '\\1{REMOVED}\\3', 'g')"
 
 
+def mentions_sql(expression: str, identifiers: set[str]) -> tuple[str, list]:
+    """SQL true where the text holds one of the identifiers as a whole token: a cheap
+    substring test first, the token pattern only on the rows it lets through."""
+    ordered = sorted(identifiers)
+    contains = " OR ".join(f"contains(lower({expression}), ?)" for _ in ordered)
+    return (f"(({contains}) AND regexp_matches({expression}, ?))",
+            [*ordered, text_pattern(identifiers)])
+
+
 def redact_text_columns(connection, qualified: str, text_columns, list_columns,
-                        pattern: str) -> int:
+                        identifiers: set[str]) -> int:
+    pattern = text_pattern(identifiers)
     changed = 0
     for column in text_columns:
         name = quote_identifier(column)
+        condition, values = mentions_sql(name, identifiers)
         changed += connection.execute(
-            f"UPDATE {qualified} SET {name} = {_redact_expression(name)} "
-            f"WHERE regexp_matches({name}, ?)", [pattern, pattern, pattern]).fetchone()[0]
+            f"UPDATE {qualified} SET {name} = {_redact_expression(name)} WHERE {condition}",
+            [pattern, pattern, *values]).fetchone()[0]
     for column in list_columns:
         name = quote_identifier(column)
+        condition, values = mentions_sql(f"array_to_string({name}, ' ')", identifiers)
         changed += connection.execute(
             f"UPDATE {qualified} SET {name} = list_transform({name}, x -> "
-            f"{_redact_expression('x')}) "
-            f"WHERE regexp_matches(array_to_string({name}, ' '), ?)",
-            [pattern, pattern, pattern]).fetchone()[0]
+            f"{_redact_expression('x')}) WHERE {condition}",
+            [pattern, pattern, *values]).fetchone()[0]
     return changed
 
 
@@ -236,7 +247,7 @@ def forget_in_metadata(connection, person: PersonIdentifiers, *, mode: str) -> C
     (``table`` deleted, ``table.cleared`` de-linked, ``table.redacted`` text cleaned)."""
     counts: Counter = Counter()
     tables = existing_tables(connection, METADATA_SCHEMA)
-    pattern = text_pattern(person.scannable())
+    identifiers = person.scannable()
     for table, plan in table_plans().items():
         if table not in tables:
             continue
@@ -257,9 +268,9 @@ def forget_in_metadata(connection, person: PersonIdentifiers, *, mode: str) -> C
             assignments = ", ".join(f"{quote_identifier(c)} = NULL" for c in columns)
             counts[f"{table}.cleared"] += connection.execute(
                 f"UPDATE {qualified} SET {assignments} WHERE {condition}", values).fetchone()[0]
-        if pattern:
+        if identifiers:
             counts[f"{table}.redacted"] += redact_text_columns(
-                connection, qualified, plan.text_columns, plan.list_columns, pattern)
+                connection, qualified, plan.text_columns, plan.list_columns, identifiers)
     if person.person_ids:
         placeholders, values = _in_list(person.person_ids)
         for table in IDENTITY_TABLES:
@@ -285,7 +296,7 @@ def forget_in_derived(connection, person: PersonIdentifiers, *, mode: str) -> Co
     """dbt-built tables carry person_id, never emails or logins: their rows go (or lose the
     person_id), and any identifier left in their text is redacted."""
     counts: Counter = Counter()
-    pattern = text_pattern(person.scannable())
+    identifiers = person.scannable()
     for schema in DERIVED_SCHEMAS:
         for table in sorted(existing_tables(connection, schema)):
             columns = table_columns(connection, schema, table)
@@ -305,9 +316,9 @@ def forget_in_derived(connection, person: PersonIdentifiers, *, mode: str) -> Co
                         counts[f"{schema}.{table}.cleared"] += connection.execute(
                             f"UPDATE {qualified} SET {name} = NULL WHERE {name} IN "
                             f"{placeholders}", values[: len(person.person_ids)]).fetchone()[0]
-            if pattern:
+            if identifiers:
                 counts[f"{schema}.{table}.redacted"] += redact_text_columns(
                     connection, qualified,
                     [c for c, t in columns if t == "VARCHAR" and not is_person_column(c)],
-                    [c for c, t in columns if t == "VARCHAR[]"], pattern)
+                    [c for c, t in columns if t == "VARCHAR[]"], identifiers)
     return +counts

@@ -17,7 +17,7 @@ from typing import Iterable
 
 from resources.identities import person_references
 from resources.metadata_store import DATABASE_ALIAS, METADATA_SCHEMA, quote_identifier
-from resources.retention.person import is_person_column, text_pattern
+from resources.retention.person import is_person_column, mentions_sql
 from resources.schemas import ENTITIES
 from resources.retention.subjects import PersonIdentifiers
 from resources.retention.tombstones import TOMBSTONE_SCHEMA
@@ -102,7 +102,7 @@ def sql_check_person(connection, person: PersonIdentifiers) -> SqlCheck:
     identifiers, a person reference holds one of their account keys (the short numeric ones
     too), or a person column holds their person_id."""
     check = SqlCheck()
-    pattern = text_pattern(person.scannable())
+    identifiers = person.scannable()
     key_columns: dict[str, list] = {}
     for ref in person_references(ENTITIES.values()):
         if ref.system != "email":
@@ -115,12 +115,11 @@ def sql_check_person(connection, person: PersonIdentifiers) -> SqlCheck:
                 "table_catalog = ? AND table_schema = ? AND table_name = ?",
                 [DATABASE_ALIAS, schema, table]).fetchall():
             name = quote_identifier(column)
-            if data_type == "VARCHAR" and pattern:
-                conditions.append(f"regexp_matches({name}, ?)")
-                values.append(pattern)
-            elif data_type == "VARCHAR[]" and pattern:
-                conditions.append(f"regexp_matches(array_to_string({name}, ' '), ?)")
-                values.append(pattern)
+            if data_type in ("VARCHAR", "VARCHAR[]") and identifiers:
+                text = name if data_type == "VARCHAR" else f"array_to_string({name}, ' ')"
+                condition, parameters = mentions_sql(text, identifiers)
+                conditions.append(condition)
+                values.extend(parameters)
             if (is_person_column(column) or column == "account_key") and person.person_ids:
                 ids = sorted(person.person_ids | {k for ks in person.accounts.values() for k in ks})
                 conditions.append(f"CAST({name} AS VARCHAR) IN ({', '.join('?' for _ in ids)})")
