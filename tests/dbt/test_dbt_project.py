@@ -28,7 +28,7 @@ def test_models_build_inside_the_organizations_encrypted_file(org):
     tables = dict(org.query("select table_schema, count(*) from information_schema.tables "
                             "where table_catalog = 'org' group by all"))
     assert {schema: tables[schema] for schema in ("staging", "intermediate", "marts")} == {
-        "staging": 25, "intermediate": 13, "marts": 11}
+        "staging": 26, "intermediate": 13, "marts": 11}
     assert tables["metadata"] > 0
     assert sorted(r[0] for r in org.query(
         "select table_name from information_schema.tables where table_schema = 'marts'")) == MARTS

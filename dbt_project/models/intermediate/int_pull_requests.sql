@@ -76,9 +76,22 @@ unioned as (
     select * from gitlab
 ),
 
--- A PR belongs to a configured service of its repository when it carries the service's name
--- (or "service:<name>") as a label, or its branch starts with "<name>/".
-service_matches as (
+-- The service whose paths a GitHub PR changed most (files, then lines; ties by name), from
+-- the changed files reduced to counts per service at extraction (the org's path rules).
+service_by_paths as (
+    select
+        'github:' || connection_id || ':' || repository_id || ':' || pull_number as pr_ref,
+        arg_min(
+            service_name,
+            (-files_changed, -(additions + deletions), service_name)
+        ) as service_name
+    from {{ ref('stg_github__pull_request_services') }}
+    group by all
+),
+
+-- Otherwise a PR belongs to a configured service of its repository when it carries the
+-- service's name (or "service:<name>") as a label, or its branch starts with "<name>/".
+service_by_labels as (
     select
         unioned.pull_request_key,
         min(services.service_name) as service_name
@@ -90,6 +103,18 @@ service_matches as (
         )
         or starts_with(lower(unioned.head_ref), lower(services.service_name) || '/')
     group by all
+),
+
+service_matches as (
+    select
+        unioned.pull_request_key,
+        coalesce(by_paths.service_name, by_labels.service_name) as service_name
+    from unioned
+    left join service_by_paths as by_paths
+        on by_paths.pr_ref = unioned.source || ':' || unioned.connection_id || ':'
+        || unioned.repository_id || ':' || unioned.number
+    left join service_by_labels as by_labels using (pull_request_key)
+    where coalesce(by_paths.service_name, by_labels.service_name) is not null
 )
 
 select
