@@ -43,7 +43,6 @@ compute_logs:
 SCHEDULING_POLICY = f"""\
 run_retries:
   enabled: true
-  max_retries: 0
 concurrency:
   pools:
     default_limit: {DEFAULT_POOL_LIMIT}
