@@ -17,6 +17,7 @@ from pipelines.cli.admin import init
 from pipelines.cli.context import echo_table, sieve_from
 from pipelines.runs import run_org_job
 from resources.org_config import config_path, default_config_yaml
+from resources.report import report_path
 from resources.vault import Secret
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -107,9 +108,15 @@ def demo(ctx: click.Context, scale: str) -> None:
             for key, metadata in sorted(outcome.materializations.items())
             if key.endswith("_metadata") or key == "identities"]
     echo_table(["stored", "rows"], rows)
+    report = report_path(sieve.settings.orgs_dir, org.id)
     click.echo(f"\nthe demo organization is synced (run {outcome.run_id}).")
-    click.echo(f"  query it:   sieve query {DEMO_SLUG} \"select * from people\" --operator")
-    click.echo("  see it:     make ui   (then open http://127.0.0.1:3000)")
+    click.echo(f"  metrics:    sieve query {DEMO_SLUG} "
+               "\"select * from dora_weekly order by period_start desc limit 10\"")
+    click.echo(f"  report:     {report}")
+    click.echo(f"              (or: sieve report {DEMO_SLUG} --out report.html)")
+    click.echo("  Dagster UI: make ui   (then open http://127.0.0.1:3000)")
+    click.echo(f"  forget:     sieve forget {DEMO_SLUG} --login <github-login>; "
+               "sieve retention run demo")
 
 
 def register(group: click.Group) -> None:
