@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from tests.ui.browser import CHROMIUM, HeadlessChromium
@@ -23,16 +22,13 @@ from tests.ui.dagster_dev import ROOT, DagsterDev
 from tests.ui.walkthrough import (
     asset_nodes,
     assets_lacking,
-    automations,
     capture,
     latest_run_id,
     missing_groups,
     open_ui,
     pages,
+    wait_for_sensor_ticks,
 )
-
-SENSOR_TICK_WAIT_SECONDS = 120
-
 
 def sync_demo(sieve_home: Path) -> bool:
     """`sieve demo --scale tiny` into ``sieve_home``; its progress and errors go to stderr."""
@@ -41,17 +37,6 @@ def sync_demo(sieve_home: Path) -> bool:
     done = subprocess.run([str(sieve), "demo", "--scale", "tiny"], cwd=ROOT, env=env,
                           stdout=subprocess.DEVNULL, check=False)
     return done.returncode == 0
-
-
-def wait_for_sensor_ticks(dev: DagsterDev):
-    """Sensors tick within their first minute of the daemon; schedules only on the hour."""
-    deadline = time.monotonic() + SENSOR_TICK_WAIT_SECONDS
-    while True:
-        found = automations(dev)
-        sensors = [a for a in found.values() if a.kind == "sensor"]
-        if all(a.last_tick for a in sensors) or time.monotonic() > deadline:
-            return found
-        time.sleep(5)
 
 
 def check(dev: DagsterDev) -> list[str]:
@@ -63,12 +48,12 @@ def check(dev: DagsterDev) -> list[str]:
     print(f"{len(nodes)} assets in groups {sorted({n['groupName'] for n in nodes})}")
     for automation in sorted(wait_for_sensor_ticks(dev).values(), key=lambda a: a.name):
         print(f"  {automation.kind} {automation.name}: {automation.last_tick or 'no tick yet'}"
-              f" — {(automation.detail or '').strip().splitlines()[0] if automation.detail else ''}")
+              f" — {automation.detail or ''}")
         if not automation.description:
             problems.append(f"{automation.kind} {automation.name} has no description")
         if automation.last_tick == "FAILURE":
             problems.append(f"{automation.kind} {automation.name} failed its last tick: "
-                            f"{(automation.detail or '').strip().splitlines()[-1]}")
+                            f"{automation.detail}")
     return problems
 
 

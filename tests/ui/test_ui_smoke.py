@@ -19,6 +19,7 @@ from tests.ui.walkthrough import (
     missing_groups,
     open_ui,
     pages,
+    wait_for_sensor_ticks,
 )
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,10 @@ def dagster_dev(tmp_path_factory):
             env.delenv(name)  # an isolated installation: no outside key or control plane
         env.setenv("SIEVE_HOME", str(sieve_home))
         env.setenv("DAGSTER_HOME", str(sieve_home / "dagster"))
-        new_installation().close()
+        sieve = new_installation()
+        # One organization, so that the sensors have something to evaluate.
+        sieve.control_plane.add_organization("acme")
+        sieve.close()
         write_embedded_instance(sieve_home / "dagster")
         with DagsterDev(sieve_home, sieve_home / "dagster") as dev:
             yield dev
@@ -56,6 +60,16 @@ def test_schedules_and_sensors_are_there_and_described(dagster_dev):
     assert set(REQUIRED_AUTOMATION) <= set(found)
     assert found["nightly_sync_schedule"].kind == "schedule"
     assert all(automation.description for automation in found.values())
+
+
+def test_no_sensor_tick_fails_in_the_daemon(dagster_dev):
+    found = wait_for_sensor_ticks(dagster_dev)
+    sensors = [a for a in found.values() if a.kind == "sensor"]
+    assert all(a.last_tick for a in sensors), "the daemon evaluated no sensor"
+    failed = {a.name: a.detail for a in sensors if a.last_tick == "FAILURE"}
+    assert failed == {}
+    skipped = [a for a in sensors if a.last_tick == "SKIPPED"]
+    assert all(a.detail for a in skipped), "a skipped tick must say why"
 
 
 def chromium_or_skip() -> None:

@@ -23,7 +23,8 @@ ASSETS_QUERY = """{ assetNodes { assetKey { path } groupName description kinds
   owners { __typename ... on TeamAssetOwner { team } ... on UserAssetOwner { email } } } }"""
 
 # Without explicit statuses the API leaves skipped ticks out of a freshly started server.
-TICKS = "ticks(limit: 1, statuses: [SKIPPED, SUCCESS, FAILURE]) { status skipReason error { message } }"
+TICKS = ("ticks(limit: 1, statuses: [SKIPPED, SUCCESS, FAILURE]) { status skipReason "
+         "error { message causes { message } } }")
 AUTOMATION_QUERY = f"""{{ repositoriesOrError {{ ... on RepositoryConnection {{ nodes {{
   schedules {{ name description scheduleState {{ {TICKS} }} }}
   sensors {{ name description sensorState {{ {TICKS} }} }} }} }} }} }}"""
@@ -57,7 +58,14 @@ class Automation:
     kind: str  # schedule | sensor
     description: str | None
     last_tick: str | None  # SUCCESS | SKIPPED | FAILURE | … ; None before the first tick
-    detail: str | None  # the skip reason or the error message
+    detail: str | None  # the skip reason, or the error's root cause
+
+
+def root_cause(error: dict | None) -> str | None:
+    """The innermost error's message: the wrapper errors only say where it happened."""
+    if not error:
+        return None
+    return ((error.get("causes") or [error])[-1]["message"]).strip()
 
 
 def automations(dev: DagsterDev) -> dict[str, Automation]:
@@ -68,10 +76,23 @@ def automations(dev: DagsterDev) -> dict[str, Automation]:
             for item in items:
                 ticks = item[state]["ticks"]
                 tick = ticks[0] if ticks else {}
-                detail = tick.get("skipReason") or (tick.get("error") or {}).get("message")
+                detail = tick.get("skipReason") or root_cause(tick.get("error"))
                 found[item["name"]] = Automation(item["name"], kind, item["description"],
                                                  tick.get("status"), detail)
     return found
+
+
+def wait_for_sensor_ticks(dev: DagsterDev, timeout: float = 120) -> dict[str, Automation]:
+    """Once every sensor has ticked (the daemon evaluates them right after it starts; the
+    schedule ticks on the hour only), or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = automations(dev)
+        if all(a.last_tick for a in found.values() if a.kind == "sensor"):
+            return found
+        if time.monotonic() > deadline:
+            return found
+        time.sleep(2)
 
 
 def latest_run_id(dev: DagsterDev, job: str) -> str | None:
