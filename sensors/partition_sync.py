@@ -31,7 +31,8 @@ def organization_partitions_sensor(context: SensorEvaluationContext, sieve: Siev
     existing = set(context.instance.get_dynamic_partitions(organization_partitions.name))
     to_add, to_remove = partition_changes(live, existing)
     if not to_add and not to_remove:
-        return SkipReason(f"{len(existing)} organization partitions already match the control plane")
+        agreed = "partition already matches" if len(existing) == 1 else "partitions already match"
+        return SkipReason(f"{len(existing)} organization {agreed} the control plane")
     requests = []
     if to_add:
         requests.append(organization_partitions.build_add_request(to_add))
