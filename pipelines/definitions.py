@@ -7,7 +7,6 @@ from pipelines import jobs, schedules
 from pipelines import retention as retention_jobs
 from resources import sieve_resource
 from sensors import partition_sync
-from sensors import retention as retention_sensors
 
 defs = Definitions.merge(
     sieve_resource.defs(),
@@ -19,5 +18,4 @@ defs = Definitions.merge(
     schedules.defs(),
     partition_sync.defs(),
     retention_jobs.defs(),
-    retention_sensors.defs(),
 )

@@ -107,4 +107,8 @@ def run_retention_once(sieve: Sieve, instance: DagsterInstance,
 
 
 def defs() -> Definitions:
-    return Definitions(jobs=DELETION_JOBS)
+    """The deletion jobs, and the retention sensors targeting them (a sensor that returns run
+    requests must name the jobs it may launch, or the daemon rejects its ticks)."""
+    return Definitions(jobs=DELETION_JOBS,
+                       sensors=[sensor.with_updated_jobs(DELETION_JOBS)
+                                for sensor in RETENTION_SENSORS])

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 from dagster import (
     DefaultSensorStatus,
-    Definitions,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -118,6 +117,3 @@ def out_of_date_sensor(context: SensorEvaluationContext, sieve: SieveResource):
 RETENTION_SENSORS = (deletion_request_sensor, account_termination_sensor,
                      removed_connection_sensor, out_of_date_sensor)
 
-
-def defs() -> Definitions:
-    return Definitions(sensors=list(RETENTION_SENSORS))
