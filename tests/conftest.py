@@ -106,3 +106,15 @@ def sieve_org(sieve_home):
 
     yield make
     sieve.close()
+
+
+@pytest.fixture(autouse=True)
+def forget_disposed_dagster_instances():
+    """``with DagsterInstance…`` leaves the instance's defs-state storage in a context variable
+    after the instance is disposed (dagster 1.13); a later test building Definitions would then
+    reach a dead instance. Each test starts without it."""
+    from dagster._core.storage.defs_state.base import _current_storage
+
+    _current_storage.set(None)
+    yield
+    _current_storage.set(None)
