@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.context import echo_table, read_secret, sieve_from
+from resources.connectors import check_credentials
 from resources.control_plane import Organization
 from resources.http.urls import validate_base_url
 from resources.vault import Secret
@@ -17,9 +18,13 @@ def _split(values: str | None) -> list[str]:
     return [v.strip() for v in (values or "").split(",") if v.strip()]
 
 
-def _store(ctx: click.Context, source: str, settings: dict, credentials: dict[str, Secret]) -> None:
+def _store(ctx: click.Context, source: str, settings: dict, credentials: dict[str, Secret],
+           *, check: bool) -> None:
     sieve = sieve_from(ctx)
     org: Organization = sieve.control_plane.organization(ctx.obj["slug"])
+    if check:
+        reached = check_credentials(sieve.control_plane, org, source, settings, credentials)
+        click.echo(f"checked: {reached}")
     connection = sieve.control_plane.add_connection(org, source, settings, credentials)
     sieve.audit.append("connection.added", org_id=org.id, target=connection.id,
                        details={"source": source})
@@ -44,69 +49,79 @@ def connect(ctx: click.Context, slug: str) -> None:
 
 
 @connect.command("github")
+@click.option("--no-check", is_flag=True,
+              help="Store without first checking the credentials with one request.")
 @click.option("--owner", required=True, help="Organization or user that owns the repositories.")
 @click.option("--repos", help="Comma-separated repository names (default: all of the owner's).")
 @click.option("--token-env", metavar="VAR", help="Environment variable holding the token.")
 @click.option("--base-url", default="https://api.github.com", show_default=True,
               help="API root; for GitHub Enterprise Server use https://HOST/api/v3.")
 @click.pass_context
-def connect_github(ctx, owner, repos, token_env, base_url) -> None:
+def connect_github(ctx, owner, repos, token_env, base_url, no_check) -> None:
     """GitHub (github.com or Enterprise Server). A fine-grained read-only token suffices."""
     settings = {"owner": owner, "repos": _split(repos), "base_url": validate_base_url(base_url)}
     token = read_secret(token_env, what="GitHub token", option="--token-env")
-    _store(ctx, "github", settings, {"token": token})
+    _store(ctx, "github", settings, {"token": token}, check=not no_check)
 
 
 @connect.command("gitlab")
+@click.option("--no-check", is_flag=True,
+              help="Store without first checking the credentials with one request.")
 @click.option("--group", "group_path", required=True, help="Group (full path) to read.")
 @click.option("--projects", help="Comma-separated project paths (default: all in the group).")
 @click.option("--token-env", metavar="VAR", help="Environment variable holding the token.")
 @click.option("--base-url", default="https://gitlab.com", show_default=True,
               help="GitLab host, e.g. https://gitlab.example.com for self-hosted.")
 @click.pass_context
-def connect_gitlab(ctx, group_path, projects, token_env, base_url) -> None:
+def connect_gitlab(ctx, group_path, projects, token_env, base_url, no_check) -> None:
     """GitLab (gitlab.com or self-hosted). A token with read_api scope suffices."""
     settings = {"group": group_path, "projects": _split(projects),
                 "base_url": validate_base_url(base_url)}
     token = read_secret(token_env, what="GitLab token", option="--token-env")
-    _store(ctx, "gitlab", settings, {"token": token})
+    _store(ctx, "gitlab", settings, {"token": token}, check=not no_check)
 
 
 @connect.command("jira")
+@click.option("--no-check", is_flag=True,
+              help="Store without first checking the credentials with one request.")
 @click.option("--base-url", required=True, help="Site URL, e.g. https://acme.atlassian.net.")
 @click.option("--email-env", metavar="VAR", help="Environment variable holding the account email.")
 @click.option("--token-env", metavar="VAR", help="Environment variable holding the API token.")
 @click.option("--projects", help="Comma-separated project keys (default: all visible).")
 @click.pass_context
-def connect_jira(ctx, base_url, email_env, token_env, projects) -> None:
+def connect_jira(ctx, base_url, email_env, token_env, projects, no_check) -> None:
     """Jira Cloud (basic auth with an account email and API token)."""
     settings = {"base_url": validate_base_url(base_url), "projects": _split(projects)}
     email = read_secret(email_env, what="Jira account email", option="--email-env")
     token = read_secret(token_env, what="Jira API token", option="--token-env")
-    _store(ctx, "jira", settings, {"email": email, "token": token})
+    _store(ctx, "jira", settings, {"email": email, "token": token}, check=not no_check)
 
 
 @connect.command("slack")
+@click.option("--no-check", is_flag=True,
+              help="Store without first checking the credentials with one request.")
 @click.option("--token-env", metavar="VAR", help="Environment variable holding the bot token.")
 @click.option("--base-url", default="https://slack.com", show_default=True, help="Slack API host.")
 @click.pass_context
-def connect_slack(ctx, token_env, base_url) -> None:
+def connect_slack(ctx, token_env, base_url, no_check) -> None:
     """Slack, public channels only (bot scopes channels:read, channels:history, users:read)."""
     settings = {"base_url": validate_base_url(base_url)}
     token = read_secret(token_env, what="Slack bot token", option="--token-env")
-    _store(ctx, "slack", settings, {"token": token})
+    _store(ctx, "slack", settings, {"token": token}, check=not no_check)
 
 
 @connect.command("git")
+@click.option("--no-check", is_flag=True,
+              help="Store without first checking the credentials with one request.")
 @click.option("--path", "repo_path", required=True, type=click.Path(file_okay=False),
               help="A local clone; only commit metadata is read from it.")
 @click.pass_context
-def connect_git(ctx, repo_path) -> None:
+def connect_git(ctx, repo_path, no_check) -> None:
     """A plain git repository on this machine (no credentials)."""
     path = Path(repo_path).expanduser().resolve()
     if not (path / ".git").exists() and not (path / "HEAD").exists():
         raise click.UsageError(f"--path {path}: not a git repository (no .git found there).")
-    _store(ctx, "git", {"path": str(path)}, {})
+    _store(ctx, "git", {"path": str(path)}, {}, check=not no_check)
 
 
 @click.command("connections")

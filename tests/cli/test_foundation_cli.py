@@ -39,7 +39,8 @@ def sieve(sieve_home, monkeypatch):
 def test_canary_token_is_stored_encrypted_only(sieve, sieve_home, caplog):
     caplog.set_level(logging.DEBUG)
     sieve("org", "add", "acme")
-    added = sieve("connect", "acme", "github", "--owner", "acme", "--token-env", "CANARY_TOKEN_VAR")
+    added = sieve("connect", "acme", "github", "--no-check", "--owner", "acme",
+                  "--token-env", "CANARY_TOKEN_VAR")
     listed = sieve("connections", "acme")
     rotated = sieve("keys", "rotate")
     for output in (added.output, listed.output, rotated.output, caplog.text):
@@ -51,24 +52,27 @@ def test_canary_token_is_stored_encrypted_only(sieve, sieve_home, caplog):
 
 def test_token_is_never_taken_from_the_command_line(sieve):
     sieve("org", "add", "acme")
-    result = sieve("connect", "acme", "github", "--owner", "acme", "--token", CANARY_TOKEN, ok=False)
+    result = sieve("connect", "acme", "github", "--no-check", "--owner", "acme",
+                   "--token", CANARY_TOKEN, ok=False)
     assert result.exit_code != 0 and "No such option" in result.output
     assert CANARY_TOKEN not in result.output
 
 
 def test_missing_environment_variable_is_named(sieve):
     sieve("org", "add", "acme")
-    result = sieve("connect", "acme", "slack", "--token-env", "NOT_SET_ANYWHERE", ok=False)
+    result = sieve("connect", "acme", "slack", "--no-check", "--token-env", "NOT_SET_ANYWHERE", ok=False)
     assert result.exit_code == 2
     assert "NOT_SET_ANYWHERE is not set or empty" in result.output
 
 
 def test_missing_key_fails_closed_without_traceback(sieve, sieve_home):
     sieve("org", "add", "acme")
-    sieve("connect", "acme", "github", "--owner", "acme", "--token-env", "CANARY_TOKEN_VAR")
+    sieve("connect", "acme", "github", "--no-check", "--owner", "acme",
+          "--token-env", "CANARY_TOKEN_VAR")
     (sieve_home / "keys" / "master.keys").unlink()
     before = (sieve_home / "control.db").read_bytes()
-    result = sieve("connect", "acme", "github", "--owner", "x", "--token-env", "CANARY_TOKEN_VAR",
+    result = sieve("connect", "acme", "github", "--no-check", "--owner", "x",
+                   "--token-env", "CANARY_TOKEN_VAR",
                    ok=False)
     assert result.exit_code == 2
     assert "No key-encryption key found" in result.output and "sieve init" in result.output
@@ -80,7 +84,7 @@ def test_missing_key_fails_closed_without_traceback(sieve, sieve_home):
 
 def test_rotation_retires_the_old_key_and_everything_still_opens(sieve, sieve_home):
     sieve("org", "add", "acme")
-    sieve("connect", "acme", "jira", "--base-url", "https://acme.atlassian.net",
+    sieve("connect", "acme", "jira", "--no-check", "--base-url", "https://acme.atlassian.net",
           "--email-env", "CANARY_TOKEN_VAR", "--token-env", "CANARY_TOKEN_VAR")
     old_ring = (sieve_home / "keys" / "master.keys").read_text()
     sieve("keys", "rotate")
@@ -100,14 +104,15 @@ def test_rotation_retires_the_old_key_and_everything_still_opens(sieve, sieve_ho
 
 def test_plain_http_is_refused_for_remote_hosts(sieve):
     sieve("org", "add", "acme")
-    result = sieve("connect", "acme", "gitlab", "--group", "g", "--token-env", "CANARY_TOKEN_VAR",
+    result = sieve("connect", "acme", "gitlab", "--no-check", "--group", "g",
+                   "--token-env", "CANARY_TOKEN_VAR",
                    "--base-url", "http://gitlab.example.com", ok=False)
     assert result.exit_code == 2 and "https" in result.output
 
 
 def test_disconnect_wipes_credentials_and_requests_deletion(sieve):
     sieve("org", "add", "acme")
-    added = sieve("connect", "acme", "slack", "--token-env", "CANARY_TOKEN_VAR")
+    added = sieve("connect", "acme", "slack", "--no-check", "--token-env", "CANARY_TOKEN_VAR")
     connection_id = added.output.split()[2]
     result = sieve("disconnect", "acme", connection_id)
     assert "credentials wiped" in result.output and "deletion request del_" in result.output
@@ -124,7 +129,7 @@ def test_console_script_runs_in_its_own_process(sieve_home):
     env = {**os.environ, "CANARY_TOKEN_VAR": CANARY_TOKEN}
     sieve_bin = Path(sys.executable).with_name("sieve")
     for args in (["init"], ["org", "add", "acme"],
-                 ["connect", "acme", "slack", "--token-env", "CANARY_TOKEN_VAR"]):
+                 ["connect", "acme", "slack", "--no-check", "--token-env", "CANARY_TOKEN_VAR"]):
         done = subprocess.run([str(sieve_bin), *args], env=env, capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, done.stderr

@@ -1,0 +1,49 @@
+"""`sieve connect` checks the credentials with one cheap request before storing them."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from pipelines.cli import main
+
+
+@pytest.fixture
+def sieve(sieve_home, monkeypatch):
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    assert run("init").exit_code == 0
+    assert run("org", "add", "acme").exit_code == 0
+    return run
+
+
+def test_good_credentials_are_checked_then_stored(sieve, emulator, monkeypatch):
+    monkeypatch.setenv("GH_TOKEN", emulator.credentials("github")["token"])
+    result = sieve("connect", "acme", "github", "--owner", emulator.org.login,
+                   "--token-env", "GH_TOKEN", "--base-url", emulator.base_url("github"))
+    assert result.exit_code == 0, result.output
+    assert "checked: GitHub organization" in result.output
+    assert "github connection conn_" in result.output
+    assert emulator.count_requests("github") <= 2
+
+
+def test_a_rejected_token_is_explained_and_nothing_is_stored(sieve, emulator, monkeypatch):
+    monkeypatch.setenv("BAD_TOKEN", "xoxb-not-the-right-one")
+    result = sieve("connect", "acme", "slack", "--token-env", "BAD_TOKEN",
+                   "--base-url", emulator.base_url("slack"))
+    assert result.exit_code == 2
+    assert "error:" in result.output and "re-connect" in result.output.lower()
+    assert "xoxb-not-the-right-one" not in result.output
+    assert "no connections" in sieve("connections", "acme").output
+
+
+def test_an_unreachable_host_is_named(sieve, monkeypatch):
+    monkeypatch.setenv("TOKEN", "glpat-x")
+    result = sieve("connect", "acme", "gitlab", "--group", "g", "--token-env", "TOKEN",
+                   "--base-url", "http://127.0.0.1:9")
+    assert result.exit_code == 2
+    assert "127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output
