@@ -75,10 +75,12 @@ def test_dbt_leaves_no_key_and_no_data_values_on_disk(org):
 def test_dagster_materializes_the_models_and_runs_the_mart_checks(dbt_installation):
     # Its own organization: the Dagster run builds as of now, the golden one as of AS_OF.
     org = golden_dbt_org(dbt_installation, "dagster")
-    defs = Definitions.merge(dbt_assets.defs(), Definitions(resources={
-        "sieve": SieveResource(sieve_home=str(dbt_installation.settings.home))}))
-    job = defs.resolve_implicit_global_asset_job_def()
+    # Definitions are resolved inside the instance's context, where Dagster looks up its
+    # definitions-state storage.
     with DagsterInstance.ephemeral() as instance:
+        defs = Definitions.merge(dbt_assets.defs(), Definitions(resources={
+            "sieve": SieveResource(sieve_home=str(dbt_installation.settings.home))}))
+        job = defs.resolve_implicit_global_asset_job_def()
         instance.add_dynamic_partitions("organizations", [org.org_id])
         result = job.execute_in_process(instance=instance, partition_key=org.org_id)
         assert result.success
