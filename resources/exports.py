@@ -211,8 +211,9 @@ def export_marts(sieve: Sieve, org: Organization, *, now: datetime | None = None
     except BaseException:
         shutil.rmtree(incoming, ignore_errors=True)
         raise
+    previous = _current_generation(root)
     _point_current_at(root, generation)
-    _remove_old_generations(root, keep={generation, *_previous(root, generation)})
+    _remove_old_generations(root, keep={generation, *previous})
     return ExportResult(published, {m: v["rows"] for m, v in manifest.items()})
 
 
@@ -228,9 +229,11 @@ def _generations(root: Path) -> list[str]:
                   if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
 
 
-def _previous(root: Path, generation: str) -> list[str]:
-    older = [g for g in _generations(root) if g < generation]
-    return older[-1:]
+def _current_generation(root: Path) -> list[str]:
+    """The generation readers are on now (kept one more round), if any. Names are not
+    compared: two exports in the same second must not depend on their random suffixes."""
+    link = root / CURRENT_LINK
+    return [os.readlink(link)] if link.is_symlink() else []
 
 
 def _remove_old_generations(root: Path, keep: set[str]) -> None:
