@@ -33,22 +33,18 @@ def run_all() -> dict:
     figures["extraction_records_per_second"] = round(bench_extraction(100_000))
     print("sync of the large emulator org…", flush=True)
     figures["sync"] = bench_sync(_sizes("BENCH_SYNC_REPOS", "2,8"))
-    try:
-        from bench.dbt_bench import bench_dbt_build
-    except ImportError as missing:
-        figures["dbt"] = f"not available: {missing}"
-    else:
-        figures["dbt"] = []
-        for size in _sizes("BENCH_DBT_PRS", "100000,1000000"):
-            print(f"dbt build, {size} pull requests…", flush=True)
-            figures["dbt"].append(bench_dbt_build(size))
-    try:
-        from bench.retention_bench import run_retention_benchmarks
-    except ImportError as missing:
-        figures["retention"] = f"not available: {missing}"
-    else:
-        print("retention…", flush=True)
-        figures["retention"] = run_retention_benchmarks()
+    from bench.dbt_bench import bench_dbt_build
+
+    figures["dbt"] = []
+    for size in _sizes("BENCH_DBT_PRS", "100000,1000000"):
+        print(f"dbt build, {size} pull requests…", flush=True)
+        figures["dbt"].append(bench_dbt_build(size))
+    from bench.retention_bench import bench_delete_organization, bench_forget_person
+
+    size = _sizes("BENCH_RETENTION_PRS", "100000")[0]
+    print(f"retention, {size} pull requests…", flush=True)
+    figures["retention"] = {"forget_person": bench_forget_person(size),
+                            "delete_organization": bench_delete_organization(size)}
     figures["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return figures
 
@@ -63,11 +59,15 @@ def targets(figures: dict) -> list[tuple[str, str, bool]]:
                        f"{run['requests_over_minimum']} ×", run["requests_over_minimum"] <= 1.05))
         checks.append((f"peak RSS < 500 MB ({label})", f"{run['peak_rss_mb']} MB",
                        run["peak_rss_mb"] < 500))
-    if isinstance(figures.get("dbt"), list):
-        for run in figures["dbt"]:
+    for run in figures["dbt"]:
+        if run["pull_requests"] >= 1_000_000:
             checks.append((f"dbt build of {run['pull_requests']:,} PRs ≤ 60 s",
-                           f"{run['seconds']} s",
-                           run["pull_requests"] < 1_000_000 or run["seconds"] <= 60))
+                           f"{run['build_seconds']} s", run["build_seconds"] <= 60))
+    for name, label in (("forget_person", "forget one person"),
+                        ("delete_organization", "delete an organization")):
+        result = figures["retention"][name]
+        checks.append((f"{label} ({result['prs']:,} PRs) ≤ {result['target_seconds']} s",
+                       f"{result['seconds']} s", result["seconds"] <= result["target_seconds"]))
     return checks
 
 

@@ -171,11 +171,9 @@ def synthetic_org_sql(n_prs: int) -> list[str]:
     ]
 
 
-def bench_dbt_build(n_prs: int, sieve_home: Path | None = None) -> dict:
-    """Generate an N-PR organization in a fresh installation and time a full production dbt
-    build of its marts: the first one (dbt parses the project from scratch) and a second one
-    (partial parsing, as in the nightly runs). Returns sizes and seconds."""
-    home = Path(sieve_home or tempfile.mkdtemp(prefix="sieve-dbt-bench-"))
+def fresh_installation(home: Path):
+    """A new installation (keys, control plane) in ``home``, ignoring the caller's Sieve
+    environment so a benchmark never touches a real one."""
     environ = {**os.environ, "SIEVE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
     for name in ("SIEVE_CONTROL_PLANE_URL", "SIEVE_MASTER_KEY", "SIEVE_KEY_FILE",
                  "SIEVE_AUDIT_KEY", "SIEVE_AUDIT_KEY_FILE"):
@@ -183,6 +181,15 @@ def bench_dbt_build(n_prs: int, sieve_home: Path | None = None) -> dict:
     sieve = open_sieve(environ)
     create_key_file(sieve.settings.key_file)
     create_audit_key_file(sieve.settings.audit_key_file)
+    return sieve
+
+
+def bench_dbt_build(n_prs: int, sieve_home: Path | None = None) -> dict:
+    """Generate an N-PR organization in a fresh installation and time a full production dbt
+    build of its marts: the first one (dbt parses the project from scratch) and a second one
+    (partial parsing, as in the nightly runs). Returns sizes and seconds."""
+    home = Path(sieve_home or tempfile.mkdtemp(prefix="sieve-dbt-bench-"))
+    sieve = fresh_installation(home)
     try:
         org = sieve.control_plane.add_organization(f"bench-{n_prs}")
         ensure_metadata_tables(sieve, org.id)

@@ -14,7 +14,6 @@ apart.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 import time
@@ -22,14 +21,11 @@ from pathlib import Path
 
 from dagster import DagsterInstance
 
-from bench.dbt_bench import synthetic_org_sql
+from bench.dbt_bench import fresh_installation, synthetic_org_sql
 from pipelines.instance import write_embedded_instance
-from resources.audit import create_audit_key_file
-from resources.keys import create_key_file
 from resources.metadata_store import connect_encrypted, org_database_path
 from resources.retention.execute import execute_request
 from resources.retention.requests import record_request
-from resources.runtime import open_sieve
 from resources.sync import ensure_metadata_tables
 from resources.vault import Secret
 
@@ -37,13 +33,7 @@ SUBJECT_LOGIN = "user5"  # one of the synthetic organization's people (p5)
 
 
 def _installation(home: Path):
-    environ = {**os.environ, "SIEVE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
-    for name in ("SIEVE_CONTROL_PLANE_URL", "SIEVE_MASTER_KEY", "SIEVE_KEY_FILE",
-                 "SIEVE_AUDIT_KEY", "SIEVE_AUDIT_KEY_FILE"):
-        environ.pop(name, None)
-    sieve = open_sieve(environ)
-    create_key_file(sieve.settings.key_file)
-    create_audit_key_file(sieve.settings.audit_key_file)
+    sieve = fresh_installation(home)
     write_embedded_instance(sieve.settings.dagster_home)
     return sieve
 
