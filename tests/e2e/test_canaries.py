@@ -11,15 +11,12 @@ and Dagster instance from deploy/dagster.yaml, scanned through pg_dump).
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from pipelines.cli.demo import prepare_demo_org
-from pipelines.instance import PRODUCTION_TEMPLATE
 from pipelines.runs import run_org_job
 from resources.metadata_store import open_store, org_database_path
 from tests.harness import new_installation
@@ -57,20 +54,12 @@ def storage(kind: str, request, monkeypatch, sieve_home: Path):
         return None
     control_url = request.getfixturevalue("control_plane_pg_url")
     dagster_url = request.getfixturevalue("dagster_pg_url")
-    from tests.postgres.test_postgres import reset_database
+    from tests.postgres.test_postgres import reset_database, use_production_instance
 
     for url in (control_url, dagster_url):
         reset_database(url)
     monkeypatch.setenv("SIEVE_CONTROL_PLANE_URL", control_url)
-    parsed = make_url(dagster_url)
-    for name, value in {"DAGSTER_PG_USERNAME": parsed.username,
-                        "DAGSTER_PG_PASSWORD": parsed.password, "DAGSTER_PG_HOST": parsed.host,
-                        "DAGSTER_PG_DB": parsed.database,
-                        "DAGSTER_PG_PORT": str(parsed.port or 5432)}.items():
-        monkeypatch.setenv(name, value)
-    dagster_home = sieve_home / "dagster"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(PRODUCTION_TEMPLATE, dagster_home / "dagster.yaml")
+    use_production_instance(monkeypatch, dagster_url, sieve_home / "dagster")
     return control_url, dagster_url
 
 

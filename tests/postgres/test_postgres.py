@@ -42,6 +42,18 @@ def pg_dump(url: str) -> bytes:
     return done.stdout
 
 
+def use_production_instance(monkeypatch, dagster_url: str, dagster_home) -> None:
+    """DAGSTER_HOME holds deploy/dagster.yaml, its DAGSTER_PG_* variables naming ``dagster_url``."""
+    parsed = make_url(dagster_url)
+    for name, value in {"DAGSTER_PG_USERNAME": parsed.username,
+                        "DAGSTER_PG_PASSWORD": parsed.password,
+                        "DAGSTER_PG_HOST": parsed.host, "DAGSTER_PG_DB": parsed.database,
+                        "DAGSTER_PG_PORT": str(parsed.port or 5432)}.items():
+        monkeypatch.setenv(name, value)
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PRODUCTION_TEMPLATE, dagster_home / "dagster.yaml")
+
+
 def test_control_plane_on_postgres_keeps_credentials_sealed(tmp_path, control_plane_pg_url):
     reset_database(control_plane_pg_url)
     key_file = tmp_path / "master.keys"
@@ -60,15 +72,8 @@ def test_control_plane_on_postgres_keeps_credentials_sealed(tmp_path, control_pl
 def test_dagster_instance_template_stores_runs_and_events_in_postgres(tmp_path, dagster_pg_url,
                                                                       monkeypatch):
     reset_database(dagster_pg_url)
-    parsed = make_url(dagster_pg_url)
-    for name, value in {"DAGSTER_PG_USERNAME": parsed.username,
-                        "DAGSTER_PG_PASSWORD": parsed.password,
-                        "DAGSTER_PG_HOST": parsed.host, "DAGSTER_PG_DB": parsed.database,
-                        "DAGSTER_PG_PORT": str(parsed.port or 5432)}.items():
-        monkeypatch.setenv(name, value)
     dagster_home = tmp_path / "dagster"
-    dagster_home.mkdir()
-    shutil.copy(PRODUCTION_TEMPLATE, dagster_home / "dagster.yaml")
+    use_production_instance(monkeypatch, dagster_pg_url, dagster_home)
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
 
     @asset(partitions_def=organization_partitions)

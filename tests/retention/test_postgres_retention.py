@@ -4,20 +4,17 @@ database holds nothing of it."""
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from dagster import DagsterInstance, MaterializeResult, asset, materialize
-from sqlalchemy.engine import make_url
 
-from pipelines.instance import PRODUCTION_TEMPLATE
 from pipelines.retention import run_retention_once
 from resources.partitions import organization_partitions
 from resources.retention.requests import get_request, record_request
 from resources.sync import rebuild_identities
 from resources.vault import Secret
 from tests.harness import SieveOrg, new_installation
-from tests.postgres.test_postgres import pg_dump, reset_database
+from tests.postgres.test_postgres import pg_dump, reset_database, use_production_instance
 
 pytestmark = pytest.mark.postgres
 
@@ -30,14 +27,7 @@ def org_probe() -> MaterializeResult:
 
 
 def use_postgres_dagster(monkeypatch, dagster_pg_url: str, sieve_home) -> None:
-    parsed = make_url(dagster_pg_url)
-    for name, value in {"DAGSTER_PG_USERNAME": parsed.username,
-                        "DAGSTER_PG_PASSWORD": parsed.password,
-                        "DAGSTER_PG_HOST": parsed.host, "DAGSTER_PG_DB": parsed.database,
-                        "DAGSTER_PG_PORT": str(parsed.port or 5432)}.items():
-        monkeypatch.setenv(name, value)
-    (sieve_home / "dagster").mkdir(parents=True)
-    shutil.copy(PRODUCTION_TEMPLATE, sieve_home / "dagster" / "dagster.yaml")
+    use_production_instance(monkeypatch, dagster_pg_url, sieve_home / "dagster")
 
 
 def test_pg_dumps_hold_nothing_of_a_forgotten_person_or_a_deleted_org(
