@@ -32,6 +32,13 @@ class ServiceRule:
     paths: tuple[str, ...]
 
 
+def rules_for_repository(rules: tuple[ServiceRule, ...],
+                         full_name: str) -> tuple[ServiceRule, ...]:
+    """The service rules of one repository, which a rule names as ``name`` or ``owner/name``."""
+    return tuple(rule for rule in rules
+                 if rule.repository in (full_name, full_name.split("/")[-1]))
+
+
 def service_of(path: str, rules: tuple[ServiceRule, ...]) -> str | None:
     """The service a file path belongs to: the rule with the longest matching prefix."""
     best: tuple[int, str] | None = None
@@ -78,11 +85,6 @@ class OrgConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    def services_of_repository(self, repository: str) -> tuple[ServiceRule, ...]:
-        """Service rules of one repository, matched by name or owner/name."""
-        return tuple(r for r in self.services
-                     if r.repository in (repository, repository.split("/")[-1]))
 
 
 _TUPLE_FIELDS = {"production_environments", "production_tag_patterns", "production_workflow_names",

@@ -83,7 +83,7 @@ from urllib.parse import urlsplit
 
 from resources.connectors.base import Connector, ConnectorContext, RawBatch
 from resources.errors import SieveError
-from resources.org_config import ServiceRule, service_of
+from resources.org_config import ServiceRule, rules_for_repository, service_of
 from resources.http import (
     BearerToken,
     ClientStats,
@@ -524,15 +524,11 @@ class GitHubConnector(Connector):
             for page in self._pages(f"{base}/commits"):
                 self._note_people(page.items, "author", "committer")
                 yield RawBatch(PULL_REQUEST_COMMITS, page.items, parent=parent)
-            rules = self._service_rules(repo)
+            rules = rules_for_repository(self.context.services, repo.full_name)
             if rules:
                 yield RawBatch(PULL_REQUEST_SERVICES,
                                services_changed(self._pages(f"{base}/files"), rules),
                                parent=parent)
-
-    def _service_rules(self, repo: RepositoryRef) -> tuple[ServiceRule, ...]:
-        return tuple(rule for rule in self.context.services
-                     if rule.repository in (repo.full_name, repo.full_name.split("/")[-1]))
 
     # -- issues ----------------------------------------------------------------------------
 
