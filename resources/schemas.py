@@ -867,30 +867,6 @@ def jira_field_ids(fields: list[Mapping]) -> dict[str, str]:
     return found
 
 
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def create_table_sql(entity_: Entity, schema: str = "metadata") -> str:
-    """DuckDB DDL for the entity's table, with a PRIMARY KEY on its natural key."""
-    lines = [f"    {_quoted('connection_id')} VARCHAR NOT NULL"]
-    lines += [f"    {_quoted(column.name)} {column.type}" for column in entity_.columns]
-    key = ", ".join(_quoted(name) for name in entity_.primary_key)
-    lines.append(f"    PRIMARY KEY ({key})")
-    body = ",\n".join(lines)
-    return f"CREATE TABLE IF NOT EXISTS {_quoted(schema)}.{_quoted(entity_.table)} (\n{body}\n)"
-
-
-def upsert_sql(entity_: Entity, schema: str = "metadata") -> str:
-    """Parameterised `INSERT OR REPLACE` of one row, values in `entity_.column_names` order."""
-    columns = ", ".join(_quoted(name) for name in entity_.column_names)
-    placeholders = ", ".join("?" for _ in entity_.column_names)
-    return (
-        f"INSERT OR REPLACE INTO {_quoted(schema)}.{_quoted(entity_.table)} ({columns}) "
-        f"VALUES ({placeholders})"
-    )
-
-
 def _describe_source(column: Column) -> str:
     if column.parent_key:
         return f"supplied by the caller (`parent['{column.parent_key}']`)"

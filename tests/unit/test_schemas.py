@@ -11,14 +11,14 @@ import pytest
 from resources import schemas
 from resources.schemas import (
     ENTITIES,
-    create_table_sql,
     entities_for,
     entity,
     jira_field_ids,
     jira_issues_entity,
     scrubbed_columns,
-    upsert_sql,
 )
+from resources.metadata_store import MetadataStore
+from resources.sync import table_spec
 
 ALLOW_LIST_DOC = Path(__file__).resolve().parents[2] / "docs" / "allow-list.md"
 
@@ -113,8 +113,8 @@ def test_ddl_creates_every_table_with_its_primary_key() -> None:
     connection = duckdb.connect()
     connection.execute("CREATE SCHEMA metadata")
     for declared in ENTITIES.values():
-        connection.execute(create_table_sql(declared))
-        connection.execute(create_table_sql(declared))  # idempotent
+        connection.execute(table_spec(declared).create_sql())
+        connection.execute(table_spec(declared).create_sql())  # idempotent
         columns = connection.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_schema = 'metadata' AND table_name = ? ORDER BY ordinal_position",
@@ -130,13 +130,17 @@ def test_ddl_creates_every_table_with_its_primary_key() -> None:
 
 
 def test_upsert_is_idempotent_by_natural_key() -> None:
-    declared = entity("github_tags")
-    connection = duckdb.connect()
-    connection.execute(create_table_sql(declared, schema="main"))
-    sql = upsert_sql(declared, schema="main")
-    connection.execute(sql, ["conn-a", 42, "v1.0.0", "a" * 40])
-    connection.execute(sql, ["conn-a", 42, "v1.0.0", "b" * 40])
-    connection.execute(sql, ["conn-b", 42, "v1.0.0", "a" * 40])
+    spec = table_spec(entity("github_tags"))
+    store = MetadataStore(duckdb.connect())
+    store.ensure_tables([spec], schema="main")
+
+    def tag(connection_id: str, sha: str) -> dict:
+        return {"connection_id": connection_id, "repository_id": 42, "name": "v1.0.0",
+                "commit_sha": sha}
+
+    store.upsert(spec, [tag("conn-a", "a" * 40)], schema="main")
+    store.upsert(spec, [tag("conn-a", "b" * 40), tag("conn-b", "a" * 40)], schema="main")
+    connection = store.connection
     assert connection.execute(
         "SELECT connection_id, commit_sha FROM main.github_tags ORDER BY 1"
     ).fetchall() == [("conn-a", "b" * 40), ("conn-b", "a" * 40)]
