@@ -15,6 +15,7 @@ import duckdb
 from resources.control_plane import Organization
 from resources.metadata_store import (
     DATABASE_ALIAS,
+    MetadataStore,
     StoreError,
     connect_encrypted,
     org_database_path,
@@ -35,9 +36,7 @@ def analyst_session(sieve: Sieve, org: Organization, *, operator: bool) -> duckd
     path = org_database_path(sieve.settings.orgs_dir, org.id)
     connection = connect_encrypted(path, sieve.control_plane.org_data_key(org), read_only=True)
     try:
-        marts = [r[0] for r in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND "
-            "table_schema = ? ORDER BY table_name", [DATABASE_ALIAS, ANALYST_SCHEMA]).fetchall()]
+        marts = MetadataStore(connection).tables(ANALYST_SCHEMA)
         if operator:
             schemas = [r[0] for r in connection.execute(
                 "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ? "

@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from resources.analyst import ANALYST_SCHEMA, analyst_session
 from resources.control_plane import Organization
 from resources.metadata_store import (
-    DATABASE_ALIAS,
+    MetadataStore,
     StoreError,
     connect_encrypted,
     org_database_path,
@@ -164,12 +164,6 @@ class ExportResult:
         return sum(self.row_counts.values())
 
 
-def mart_tables(connection) -> list[str]:
-    return [row[0] for row in connection.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND "
-        "table_schema = ? ORDER BY table_name", [DATABASE_ALIAS, ANALYST_SCHEMA]).fetchall()]
-
-
 def export_marts(sieve: Sieve, org: Organization, *, now: datetime | None = None) -> ExportResult:
     """Publish every mart of ``org`` as encrypted Parquet and point ``exports/current`` at it."""
     database = org_database_path(sieve.settings.orgs_dir, org.id)
@@ -184,7 +178,7 @@ def export_marts(sieve: Sieve, org: Organization, *, now: datetime | None = None
         connection = connect_encrypted(database, sieve.control_plane.org_data_key(org),
                                        read_only=True)
         try:
-            marts = mart_tables(connection)
+            marts = MetadataStore(connection).tables(ANALYST_SCHEMA)
             if not marts:
                 raise ExportError(f"{org.slug} has no metric tables to export yet: run "
                                   f"`sieve sync {org.slug}` first.")
