@@ -8,19 +8,18 @@ synthetic org's teams and monorepo services, then syncs like any organization.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 import yaml
 
 from pipelines.cli.admin import init
 from pipelines.cli.context import echo_table, sieve_from
+from pipelines.cli.platform import PROJECT_ROOT
 from pipelines.runs import run_org_job
 from resources.org_config import config_path, default_config_yaml
 from resources.report import report_path
 from resources.vault import Secret
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_SLUG = "demo"
 # The demo org's first sync needs ~10,000 GitHub requests: a plain token (5,000 per hour) would
 # make the demo wait an hour, as a first backfill of a large org really does. The demo emulator
