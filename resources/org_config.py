@@ -76,6 +76,12 @@ class OrgConfig:
     identity_merges: tuple[tuple[str, ...], ...] = ()
     identity_splits: tuple[str, ...] = ()
     stale_pr_days: int = 14
+    # Issue flow: statuses (regex) in which an in-progress issue waits rather than being worked
+    # on; they count against flow efficiency.
+    waiting_statuses: tuple[str, ...] = ("(?i)blocked", "(?i)waiting", "(?i)on hold",
+                                         "(?i)ready for")
+    # Knowledge concentration (bus factor) looks at this many days of commits and reviews.
+    knowledge_window_days: int = 90
     reporting_time_zone: str = "UTC"
     working_hours: tuple[int, int] = (9, 18)
     # Retention: metadata older than this is removed by the out-of-date sensor.
@@ -89,9 +95,9 @@ class OrgConfig:
 
 _TUPLE_FIELDS = {"production_environments", "production_tag_patterns", "production_workflow_names",
                  "incident_issue_types", "incident_labels", "hotfix_labels", "bot_patterns",
-                 "identity_splits"}
+                 "identity_splits", "waiting_statuses"}
 _REGEX_FIELDS = {"production_environments", "production_tag_patterns",
-                 "production_workflow_names", "bot_patterns"}
+                 "production_workflow_names", "bot_patterns", "waiting_statuses"}
 
 
 def config_path(sieve_home: Path, slug: str) -> Path:
@@ -149,7 +155,8 @@ def parse_org_config(data: Any, path: Path) -> OrgConfig:
                     or not all(isinstance(h, int) and 0 <= h <= 24 for h in value)):
                 raise _fail(path, key, "two hours [start, end] between 0 and 24")
             values[key] = tuple(value)
-        elif key in ("stale_pr_days", "retention_days", "incident_attribution_hours"):
+        elif key in ("stale_pr_days", "retention_days", "incident_attribution_hours",
+                     "knowledge_window_days"):
             if not isinstance(value, int) or value <= 0:
                 raise _fail(path, key, "a positive whole number")
             values[key] = value

@@ -35,6 +35,8 @@ def test_defaults_round_trip_through_the_documented_file():
     ({"services": [{"name": "x"}]}, "'services[0]' must be a mapping with name"),
     ({"retention_days": -1}, "'retention_days' must be a positive whole number"),
     ({"person_deletion_mode": "shred"}, "'delete' or 'delink'"),
+    ({"waiting_statuses": ["[blocked"]}, "'waiting_statuses' must be valid regular expressions"),
+    ({"knowledge_window_days": 0}, "'knowledge_window_days' must be a positive whole number"),
 ])
 def test_malformed_settings_name_the_file_and_key(data, complaint):
     with pytest.raises(OrgConfigError) as raised:
@@ -70,3 +72,19 @@ def test_changed_files_become_counts_per_service_and_nothing_else():
         {"service": "web", "files_changed": 2, "additions": 4, "deletions": 3},
     ]
     assert "SECRET" not in repr(rows) and "README" not in repr(rows)
+
+
+def test_every_metric_setting_reaches_dbt_with_the_projects_own_defaults():
+    """The org settings feed every var of the dbt project, and their defaults are the
+    project's, so a model never silently falls back to a value the user cannot change."""
+    from assets.dbt import DBT_PROJECT_DIR, dbt_vars
+
+    project_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    fed = dbt_vars(OrgConfig())
+    assert set(fed) == set(project_vars)
+    assert {name: value for name, value in fed.items() if name != "services"} == \
+        {name: value for name, value in project_vars.items() if name != "services"}
+    custom = parse_org_config({"waiting_statuses": ["^Parked$"], "knowledge_window_days": 30},
+                              Path("acme.yaml"))
+    assert dbt_vars(custom)["waiting_statuses"] == ["^Parked$"]
+    assert dbt_vars(custom)["knowledge_window_days"] == 30
