@@ -29,11 +29,19 @@ import json, signal, sys, threading
 from emulators.server import EmulatorServer
 server = EmulatorServer(scale="large", seed=7).start()
 # A budget that lets the benchmark measure Sieve, not an hour-long rate-limit wait.
-server.rate_limits.configure("github", 10_000_000, 3600)
+for api in ("github", "gitlab", "jira", "slack"):
+    server.rate_limits.configure(api, 10_000_000, 3600)
+from pipelines.cli.demo import demo_connections, demo_settings
 print(json.dumps({"base_url": server.base_url("github"),
                   "token": server.credentials("github")["token"],
                   "owner": server.org.login,
-                  "repos": [r.name for r in server.org.repos]}), flush=True)
+                  "repos": [r.name for r in server.org.repos],
+                  # Every API, as the demo connects them (for the whole-org benchmarks).
+                  "connections": {source: [{"base_url": server.base_url(source), **settings},
+                                           credentials]
+                                  for source, (settings, credentials)
+                                  in demo_connections(server).items()},
+                  "org_settings": demo_settings(server)}), flush=True)
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *a: stop.set())
 for line in sys.stdin:

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from resources.errors import SieveError
-from resources.metadata_store import DATABASE_ALIAS, connect_encrypted
+from resources.metadata_store import DATABASE_ALIAS, NEW_DATABASE_BLOCK_SIZE, connect_encrypted
 from resources.vault import Secret
 
 FRESH_ALIAS = "fresh"
@@ -85,7 +85,8 @@ def rewrite_database(database_path: Path, key: Secret) -> dict[str, int]:
     connection = connect_encrypted(database_path, key)
     try:
         connection.execute(f"ATTACH {_sql_string(str(fresh))} AS {FRESH_ALIAS} "
-                           f"(ENCRYPTION_KEY {_sql_string(key.reveal())})")
+                           f"(ENCRYPTION_KEY {_sql_string(key.reveal())}, "
+                           f"BLOCK_SIZE {NEW_DATABASE_BLOCK_SIZE})")
         connection.execute(f"COPY FROM DATABASE {DATABASE_ALIAS} TO {FRESH_ALIAS}")
         connection.execute(f"CHECKPOINT {FRESH_ALIAS}")
         connection.execute(f"DETACH {FRESH_ALIAS}")

@@ -437,3 +437,27 @@ def test_a_disabled_optional_stream_is_skipped_after_what_it_yielded(sieve_org, 
 
     repo = RepositoryRef(1, f"{OWNER}/web-app", None)
     assert list(connector._optional(disabled_after_one_batch(), repo, "workflow runs")) == [first]
+
+
+def test_the_sync_caps_duckdb_memory_whatever_the_org_size(sieve_org, emulator, monkeypatch):
+    """The store's block cache is bounded during a sync (bench/ measures the RSS it gives)."""
+    from contextlib import contextmanager
+
+    from resources import sync as sync_engine
+
+    limits = []
+    real_open_store = sync_engine.open_store
+
+    @contextmanager
+    def spying_open_store(path, key, **options):
+        with real_open_store(path, key, **options) as store:
+            limits.append(store.connection.execute(
+                "SELECT current_setting('memory_limit')").fetchone()[0])
+            yield store
+
+    monkeypatch.setattr(sync_engine, "open_store", spying_open_store)
+    org = sieve_org("acme")
+    connect(org, emulator)
+    org.sync("github")
+    assert sync_engine.SYNC_MEMORY_LIMIT_MB == 96
+    assert limits == ["91.5 MiB"]  # DuckDB reports 96 MB (10^6 bytes) in MiB

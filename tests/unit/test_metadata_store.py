@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import duckdb
 import pytest
 
 from resources.metadata_store import (
+    NEW_DATABASE_BLOCK_SIZE,
     StoreError,
     TableSpec,
     connect_encrypted,
+    httpfs_extension_path,
     open_store,
 )
 from resources.vault import Secret
@@ -96,3 +99,56 @@ def test_a_second_writer_process_gets_a_clear_busy_error(tmp_path):
         assert "is busy" in done.stdout and "Retry" in done.stdout
     finally:
         holder.close()
+
+
+def _block_size(connection) -> int:
+    return connection.execute("SELECT block_size FROM pragma_database_size() "
+                              "WHERE database_name = 'org'").fetchone()[0]
+
+
+def test_new_files_use_small_blocks_and_existing_files_keep_theirs(tmp_path):
+    """Small blocks bound what a sync's un-checkpointed appends hold in memory."""
+    path = tmp_path / "org" / "sieve.duckdb"
+    with open_store(path, KEY_A) as store:
+        store.ensure_tables([PULLS])
+        store.upsert(PULLS, rows(1, 2))
+        assert _block_size(store.connection) == NEW_DATABASE_BLOCK_SIZE
+    legacy = tmp_path / "legacy.duckdb"
+    connection = duckdb.connect(":memory:")
+    connection.execute(f"LOAD '{httpfs_extension_path()}'")
+    connection.execute(f"ATTACH '{legacy}' AS old (ENCRYPTION_KEY '{KEY_A.reveal()}')")
+    connection.execute("CREATE TABLE old.main.t (i INTEGER)")
+    connection.close()
+    with open_store(legacy, KEY_A) as store:
+        assert _block_size(store.connection) == 256 * 1024
+        assert store.connection.execute("SELECT count(*) FROM main.t").fetchone()[0] == 0
+
+
+def test_a_memory_limit_caps_duckdb_for_that_session_only(tmp_path):
+    path = tmp_path / "org" / "sieve.duckdb"
+    with open_store(path, KEY_A, memory_limit_mb=96) as store:
+        limit = store.connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        assert limit == "91.5 MiB"  # DuckDB reports 96 MB (10^6) in MiB
+    with open_store(path, KEY_A) as store:
+        default = store.connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        assert default != "91.5 MiB"
+
+
+def test_a_file_written_with_primary_keys_is_rebuilt_without_them_keeping_its_rows(tmp_path):
+    path = tmp_path / "org" / "sieve.duckdb"
+    with open_store(path, KEY_A) as store:
+        store.connection.execute("CREATE SCHEMA metadata")
+        store.connection.execute(
+            "CREATE TABLE metadata.demo_pulls (connection_id VARCHAR, number INTEGER, "
+            "title VARCHAR, merged_at TIMESTAMPTZ, PRIMARY KEY (connection_id, number))")
+        store.upsert(PULLS, rows(1, 2))
+    with open_store(path, KEY_A) as store:
+        store.ensure_tables([PULLS])
+        kinds = [r[0] for r in store.connection.execute(
+            "SELECT constraint_type FROM duckdb_constraints() "
+            "WHERE table_name = 'demo_pulls'").fetchall()]
+        assert "PRIMARY KEY" not in kinds and kinds.count("NOT NULL") == 2
+        store.upsert(PULLS, rows(2, 3, title="new"))
+        assert store.connection.execute(
+            "SELECT number, title FROM metadata.demo_pulls ORDER BY number").fetchall() == \
+            [(1, "t1"), (2, "new2"), (3, "new3")]
