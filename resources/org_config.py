@@ -193,9 +193,19 @@ def load_org_config(sieve_home: Path, slug: str) -> OrgConfig:
     return parse_org_config(data, path)
 
 
-def default_config_yaml() -> str:
-    """The documented defaults, as written by `sieve config init`."""
-    body = yaml.safe_dump(_plain(OrgConfig().as_dict()), sort_keys=False, allow_unicode=True)
+def write_org_config(sieve_home: Path, slug: str, settings: dict | None = None) -> Path:
+    """Write SLUG's settings file: the documented defaults with ``settings`` in their place."""
+    path = config_path(sieve_home, slug)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(default_config_yaml(settings))
+    return path
+
+
+def default_config_yaml(settings: dict | None = None) -> str:
+    """The documented defaults, as written by `sieve config init` (``settings`` replace the
+    defaults of the keys they name)."""
+    body = yaml.safe_dump({**_plain(OrgConfig().as_dict()), **(settings or {})},
+                          sort_keys=False, allow_unicode=True)
     return """\
 # Sieve organization settings. Every key is optional; delete a key to use its default.
 # Regular expressions are Python/RE2-compatible and matched case-sensitively unless (?i).

@@ -13,7 +13,7 @@ from pipelines.cli.context import echo_table, sieve_from
 from pipelines.runs import run_org_job
 from resources.analyst import ANALYST_SCHEMA, run_query
 from resources.exports import export_query
-from resources.org_config import config_path, default_config_yaml, load_org_config
+from resources.org_config import config_path, load_org_config, write_org_config
 
 
 @click.command()
@@ -126,9 +126,7 @@ def config_init(ctx: click.Context, slug: str) -> None:
     path = config_path(sieve.settings.home, org.slug)
     if path.exists():
         raise click.ClickException(f"{path} already exists; edit it, or delete it first.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(default_config_yaml())
-    click.echo(f"wrote {path}")
+    click.echo(f"wrote {write_org_config(sieve.settings.home, org.slug)}")
 
 
 @config.command("show")

@@ -10,13 +10,12 @@ from __future__ import annotations
 import sys
 
 import click
-import yaml
 
 from pipelines.cli.admin import init
 from pipelines.cli.context import echo_table, sieve_from
 from pipelines.cli.platform import PROJECT_ROOT
 from pipelines.runs import run_org_job
-from resources.org_config import config_path, default_config_yaml
+from resources.org_config import config_path, write_org_config
 from resources.report import report_path
 from resources.vault import Secret
 
@@ -54,11 +53,8 @@ def prepare_demo_org(sieve, emulator):
         created = control_plane.add_organization(DEMO_SLUG)
         sieve.audit.append("organization.added", org_id=created.id)
     org = control_plane.organization(DEMO_SLUG)
-    path = config_path(sieve.settings.home, DEMO_SLUG)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(default_config_yaml() + "\n# The demo organization's teams and services:\n"
-                        + yaml.safe_dump(demo_settings(emulator), sort_keys=False))
+    if not config_path(sieve.settings.home, DEMO_SLUG).exists():
+        write_org_config(sieve.settings.home, DEMO_SLUG, demo_settings(emulator))
     existing = {c.source: c for c in control_plane.connections(org)}
     wanted = {source: ({"base_url": emulator.base_url(source), **settings}, credentials)
               for source, (settings, credentials) in demo_connections(emulator).items()}
