@@ -74,6 +74,17 @@ def org_database_path(orgs_dir: Path, org_id: str) -> Path:
 NEW_DATABASE_BLOCK_SIZE = 64 * 1024
 
 
+def attach_encrypted_sql(path: Path, alias: str, key: Secret, *, read_only: bool = False) -> str:
+    """The ATTACH statement of an encrypted organization file (created with the new-file block
+    size when it does not exist yet)."""
+    options = f"ENCRYPTION_KEY {_sql_string(key.reveal())}"
+    if read_only:
+        options += ", READ_ONLY"
+    elif not Path(path).exists():
+        options += f", BLOCK_SIZE {NEW_DATABASE_BLOCK_SIZE}"
+    return f"ATTACH {_sql_string(str(path))} AS {quote_identifier(alias)} ({options})"
+
+
 def connect_encrypted(path: Path, key: Secret, *, read_only: bool = False,
                       what: str = "organization database",
                       memory_limit_mb: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -99,12 +110,7 @@ def connect_encrypted(path: Path, key: Secret, *, read_only: bool = False,
         if memory_limit_mb is not None:
             connection.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
         connection.execute(f"LOAD {_sql_string(str(httpfs_extension_path()))}")
-        options = f"ENCRYPTION_KEY {_sql_string(key.reveal())}"
-        if read_only:
-            options += ", READ_ONLY"
-        elif not path.exists():
-            options += f", BLOCK_SIZE {NEW_DATABASE_BLOCK_SIZE}"
-        connection.execute(f"ATTACH {_sql_string(str(path))} AS {DATABASE_ALIAS} ({options})")
+        connection.execute(attach_encrypted_sql(path, DATABASE_ALIAS, key, read_only=read_only))
         connection.execute(f"USE {DATABASE_ALIAS}")
     except duckdb.Error as error:
         connection.close()

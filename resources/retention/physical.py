@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from resources.errors import SieveError
-from resources.metadata_store import DATABASE_ALIAS, NEW_DATABASE_BLOCK_SIZE, connect_encrypted
+from resources.metadata_store import DATABASE_ALIAS, attach_encrypted_sql, connect_encrypted
 from resources.vault import Secret
 
 FRESH_ALIAS = "fresh"
@@ -59,10 +59,6 @@ def shred_tree(directory: Path) -> int:
     return total
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def shred_leftovers(database_path: Path) -> int:
     """Shred what an interrupted rewrite may have left beside the database."""
     total = 0
@@ -84,9 +80,7 @@ def rewrite_database(database_path: Path, key: Secret) -> dict[str, int]:
     before = database_path.stat().st_size
     connection = connect_encrypted(database_path, key)
     try:
-        connection.execute(f"ATTACH {_sql_string(str(fresh))} AS {FRESH_ALIAS} "
-                           f"(ENCRYPTION_KEY {_sql_string(key.reveal())}, "
-                           f"BLOCK_SIZE {NEW_DATABASE_BLOCK_SIZE})")
+        connection.execute(attach_encrypted_sql(fresh, FRESH_ALIAS, key))
         connection.execute(f"COPY FROM DATABASE {DATABASE_ALIAS} TO {FRESH_ALIAS}")
         connection.execute(f"CHECKPOINT {FRESH_ALIAS}")
         connection.execute(f"DETACH {FRESH_ALIAS}")
