@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from resources.vault import Secret
+
 ROOT = Path(__file__).resolve().parents[1]
 
 EMULATOR_CHILD = """
@@ -32,11 +34,8 @@ server = EmulatorServer(scale="large", seed=7).start()
 for api in ("github", "gitlab", "jira", "slack"):
     server.rate_limits.configure(api, 10_000_000, 3600)
 from pipelines.cli.demo import demo_connections, demo_settings
-print(json.dumps({"base_url": server.base_url("github"),
-                  "token": server.credentials("github")["token"],
-                  "owner": server.org.login,
-                  "repos": [r.name for r in server.org.repos],
-                  # Every API, as the demo connects them (for the whole-org benchmarks).
+# Every API as the demo connects them, and the GitHub repositories (benchmarks take the first N).
+print(json.dumps({"repos": [r.name for r in server.org.repos],
                   "connections": {source: [{"base_url": server.base_url(source), **settings},
                                            credentials]
                                   for source, (settings, credentials)
@@ -64,15 +63,14 @@ from resources.audit import create_audit_key_file
 from resources.keys import create_key_file
 from resources.runtime import open_sieve
 from resources.sync import sync_organization_source
-from resources.vault import Secret
+from bench.ingestion_bench import add_emulator_connection
 config = json.loads(sys.argv[1])
 sieve = open_sieve()
 if not sieve.settings.key_file.exists():
     create_key_file(sieve.settings.key_file)
     create_audit_key_file(sieve.settings.audit_key_file)
     org = sieve.control_plane.add_organization("bench")
-    sieve.control_plane.add_connection(org, "github", {"base_url": config["base_url"],
-        "owner": config["owner"], "repos": config["repos"]}, {"token": Secret(config["token"])})
+    add_emulator_connection(sieve.control_plane, org, config, "github", config["github_repos"])
 org = sieve.control_plane.organization("bench")
 started = time.perf_counter()
 [summary] = sync_organization_source(sieve, org.id, "github")
@@ -82,6 +80,15 @@ print(json.dumps({"seconds": seconds, "records_fetched": summary.records_fetched
                   "http": summary.http,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+
+def add_emulator_connection(control_plane, org, info: dict, source: str, github_repos: int):
+    """Connect ``org`` to one API of the benchmark emulator (GitHub: its first N repos)."""
+    settings, credentials = info["connections"][source]
+    if source == "github":
+        settings = {**settings, "repos": info["repos"][:github_repos]}
+    return control_plane.add_connection(org, source, settings,
+                                        {k: Secret(v) for k, v in credentials.items()})
 
 
 def _python_env(home: Path) -> dict[str, str]:
@@ -136,7 +143,7 @@ def bench_sync(repo_counts: list[int]) -> list[dict]:
     try:
         for count in repo_counts:
             with tempfile.TemporaryDirectory(prefix="sieve-bench-") as home:
-                config = {**emulator.info, "repos": emulator.info["repos"][:count]}
+                config = {**emulator.info, "github_repos": count}
                 emulator.command("clear")
                 first = sync_once(Path(home), config)
                 log = emulator.command("log")

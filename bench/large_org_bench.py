@@ -18,15 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 from assets.dbt import build_org_marts
 from bench.dbt_bench import fresh_installation
-from bench.ingestion_bench import Emulator
+from bench.ingestion_bench import Emulator, add_emulator_connection
 from resources.metadata_store import open_store, org_database_path
-from resources.org_config import config_path, default_config_yaml
+from resources.org_config import write_org_config
 from resources.sync import ensure_metadata_tables, rebuild_identities, sync_organization_source
-from resources.vault import Secret
 
 SOURCES = ("github", "gitlab", "jira", "slack")
 
@@ -35,16 +32,9 @@ def connect_large_org(sieve, info: dict, github_repos: int):
     """The org ``large`` with one connection per API of the emulator, and the synthetic org's
     teams and monorepo services as its settings."""
     org = sieve.control_plane.add_organization("large")
-    path = config_path(sieve.settings.home, org.slug)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(default_config_yaml() + "\n" + yaml.safe_dump(info["org_settings"],
-                                                                  sort_keys=False))
+    write_org_config(sieve.settings.home, org.slug, info["org_settings"])
     for source in SOURCES:
-        settings, credentials = info["connections"][source]
-        if source == "github":
-            settings = {**settings, "repos": info["repos"][:github_repos]}
-        sieve.control_plane.add_connection(org, source, settings,
-                                           {k: Secret(v) for k, v in credentials.items()})
+        add_emulator_connection(sieve.control_plane, org, info, source, github_repos)
     return org
 
 
