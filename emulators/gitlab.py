@@ -445,8 +445,8 @@ class GitLabApp(ApiApp):
         """One pipeline as GitLab documents it: the list fields plus user, tag, times and
         durations."""
         repo = self._project(request)
-        run = next((r for r in self.org.workflow_runs(repo)
-                    if str(r.run_id) == request.params["pipeline_id"]), None)
+        raw = request.params["pipeline_id"]
+        run = self.org.workflow_run(repo, int(raw)) if raw.isdigit() else None
         if run is None:
             raise ApiError(404, {"message": "404 Not found"})
         finished = run.updated_at if run.status == "completed" else None

@@ -896,8 +896,21 @@ class Org:
         return [d for repo in self.repos for train in range(self.deployment_trains(repo))
                 for d in self._train(repo, train)[1:] if d.outcome == "failure"]
 
-    def workflow_runs(self, repo: Repo) -> list[WorkflowRun]:
+    def workflow_runs(self, repo: Repo) -> tuple[WorkflowRun, ...]:
         """CI runs: one per PR head (pull_request) and one per merge (push), newest first."""
+        return self._workflow_runs(repo, self.version)
+
+    def workflow_run(self, repo: Repo, run_id: int) -> WorkflowRun | None:
+        return self._workflow_runs_by_id(repo, self.version).get(run_id)
+
+    # Every page of a run listing and every pipeline detail asks for these; built once per repo
+    # and version (a few repositories at a time, as connectors walk them).
+    @functools.lru_cache(maxsize=16)
+    def _workflow_runs_by_id(self, repo: Repo, version: int) -> dict[int, WorkflowRun]:
+        return {run.run_id: run for run in self._workflow_runs(repo, version)}
+
+    @functools.lru_cache(maxsize=16)
+    def _workflow_runs(self, repo: Repo, _version: int) -> tuple[WorkflowRun, ...]:
         runs = []
         for k in range(1, self.item_count(repo) + 1):
             pr = self.pull_request(repo, k)
@@ -920,7 +933,7 @@ class Org:
                     "failure" if k % 9 == 4 else "success", pr.merged_by or pr.author,
                     2 * k + 1, start, start + timedelta(minutes=gen.uniform(3, 25)), None))
         runs.sort(key=lambda r: (r.created_at, r.run_id), reverse=True)
-        return runs
+        return tuple(runs)
 
     # -- Jira -------------------------------------------------------------------------------
 
