@@ -173,6 +173,22 @@ def bench_sync(repo_counts: list[int]) -> list[dict]:
     return results
 
 
+# The scaling run (up to 100k pull requests) takes ~15 minutes, so `make bench` does not repeat
+# it; `python bench/ingestion_bench.py --write 1 8 40 80` refreshes this file, and
+# bench/__main__.py reports it beside its own runs.
+SCALING_RESULTS = ROOT / "bench" / "results" / "sync-100k-prs.json"
+
+
+def write_scaling_results(sizes: list[int], results: list[dict]) -> None:
+    SCALING_RESULTS.write_text(json.dumps({
+        "command": "python bench/ingestion_bench.py --write " + " ".join(map(str, sizes)),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
+        "results": results}, indent=1) + "\n")
+
+
 if __name__ == "__main__":
-    sizes = [int(a) for a in sys.argv[1:]] or [2, 8]
-    bench_sync(sizes)
+    write = "--write" in sys.argv[1:]
+    sizes = [int(a) for a in sys.argv[1:] if a != "--write"] or [2, 8]
+    runs = bench_sync(sizes)
+    if write:
+        write_scaling_results(sizes, runs)

@@ -25,7 +25,13 @@ from resources.identities import (
     identity_rows,
     person_references,
 )
-from resources.metadata_store import MetadataStore, TableSpec, open_store, org_database_path
+from resources.metadata_store import (
+    MetadataStore,
+    TableSpec,
+    open_store,
+    org_database_path,
+    return_freed_heap,
+)
 from resources.org_config import load_org_config
 from resources.pii import PiiScrubber
 from resources.retention.tombstones import TombstoneCheck
@@ -77,6 +83,12 @@ FLUSH_ROWS = 5000
 # Beyond the cap, blocks are evicted or spill to the encrypted temp directory beside the file.
 SYNC_MEMORY_LIMIT_MB = 96
 
+# What the limit does not cover — DuckDB's own state for the rows a connection has written —
+# is released by reopening the store after this many rows (MetadataStore.reopen), and the heap
+# DuckDB frees is given back after every transaction. Measured on the large emulator org
+# (bench/results/sync-100k-prs.json): peak RSS 391 -> 323 MB at 100k pull requests.
+REOPEN_STORE_ROWS = 10_000
+
 
 def sync_connection(connector: Connector, store: MetadataStore, state: SyncState,
                     scrubber: PiiScrubber,
@@ -90,8 +102,10 @@ def sync_connection(connector: Connector, store: MetadataStore, state: SyncState
     pending: dict[str, list[dict]] = {}
     cursors: dict[str, str] = {}
     validators: list = []
+    written_since_reopen = 0
 
     def flush() -> None:
+        nonlocal written_since_reopen
         with store.transaction():
             for name, rows in pending.items():
                 if tombstones is not None:
@@ -99,10 +113,16 @@ def sync_connection(connector: Connector, store: MetadataStore, state: SyncState
                     rows, forgotten = tombstones.apply(store, name, rows)
                     summary.rows_forgotten[name] += forgotten
                 summary.rows_upserted[name] += store.upsert(specs[name], rows)
+                written_since_reopen += len(rows)
         state.commit(dict(cursors), tuple(validators))
         pending.clear()
         cursors.clear()
         validators.clear()
+        if written_since_reopen >= REOPEN_STORE_ROWS:
+            store.reopen()
+            written_since_reopen = 0
+        else:
+            return_freed_heap()
 
     for batch in connector.fetch():
         summary.pages += 1

@@ -461,3 +461,33 @@ def test_the_sync_caps_duckdb_memory_whatever_the_org_size(sieve_org, emulator, 
     org.sync("github")
     assert sync_engine.SYNC_MEMORY_LIMIT_MB == 96
     assert limits == ["91.5 MiB"]  # DuckDB reports 96 MB (10^6 bytes) in MiB
+
+
+def test_a_sync_reopening_its_store_every_few_rows_stores_the_same_tables(
+        sieve_org, emulator, monkeypatch, clean_rows):
+    """What the memory limit does not cover is shed by reopening the store as rows are written;
+    the reopened store goes on writing the same rows, and a sync too small to need it never
+    reopens (bench/ measures the flat RSS this gives)."""
+    from resources import sync as sync_engine
+    from resources.metadata_store import MetadataStore
+
+    expected = clean_sync_rows(sieve_org, emulator, clean_rows, "clean", **ONE_REPO)
+    reopened = []
+    reopen = MetadataStore.reopen
+
+    def counting_reopen(store):
+        reopened.append(store.connection)
+        reopen(store)
+
+    monkeypatch.setattr(MetadataStore, "reopen", counting_reopen)
+    monkeypatch.setattr(sync_engine, "REOPEN_STORE_ROWS", 20)
+    org = sieve_org("reopening")
+    connect(org, emulator, **ONE_REPO)
+    org.sync("github")
+    assert len(reopened) >= 3 and len({id(c) for c in reopened}) == len(reopened)
+    assert rows_without_connection(org) == expected
+
+    reopened.clear()
+    monkeypatch.setattr(sync_engine, "REOPEN_STORE_ROWS", 10_000)
+    org.sync("github")
+    assert reopened == []

@@ -9,6 +9,7 @@ import pytest
 
 from resources.metadata_store import (
     NEW_DATABASE_BLOCK_SIZE,
+    MetadataStore,
     StoreError,
     TableSpec,
     connect_encrypted,
@@ -132,6 +133,39 @@ def test_a_memory_limit_caps_duckdb_for_that_session_only(tmp_path):
     with open_store(path, KEY_A) as store:
         default = store.connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         assert default != "91.5 MiB"
+
+
+def test_reopening_a_store_keeps_its_rows_its_settings_and_its_key(tmp_path):
+    """A long sync reopens its store to shed DuckDB's per-connection state (resources/sync)."""
+    path = tmp_path / "org" / "sieve.duckdb"
+    with open_store(path, KEY_A, memory_limit_mb=96) as store:
+        store.ensure_tables([PULLS])
+        with store.transaction():
+            store.upsert(PULLS, rows(1, 2))
+        before = store.connection
+        store.reopen()
+        assert store.connection is not before
+        assert store.connection.execute(
+            "SELECT current_setting('memory_limit')").fetchone()[0] == "91.5 MiB"
+        with store.transaction():
+            store.upsert(PULLS, rows(2, 3, title="new"))
+        assert store.connection.execute(
+            "SELECT number, title FROM metadata.demo_pulls ORDER BY number").fetchall() == \
+            [(1, "t1"), (2, "new2"), (3, "new3")]
+    with pytest.raises(duckdb.ConnectionException):
+        before.execute("SELECT 1")
+    with open_store(path, KEY_A, read_only=True) as store:
+        assert store.row_count("demo_pulls") == 3
+
+
+def test_a_store_over_a_connection_it_did_not_open_is_not_reopened():
+    """Reopening an in-memory database would lose it."""
+    connection = duckdb.connect()
+    store = MetadataStore(connection)
+    store.ensure_tables([PULLS])
+    store.upsert(PULLS, rows(1))
+    store.reopen()
+    assert store.connection is connection and store.row_count("demo_pulls") == 1
 
 
 def test_a_file_written_with_primary_keys_is_rebuilt_without_them_keeping_its_rows(tmp_path):
