@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -58,12 +59,12 @@ server.stop()
 """
 
 SYNC_CHILD = """
-import json, os, resource, sys, time
+import json, os, sys, time
 from resources.audit import create_audit_key_file
 from resources.keys import create_key_file
 from resources.runtime import open_sieve
 from resources.sync import sync_organization_source
-from bench.ingestion_bench import add_emulator_connection
+from bench.ingestion_bench import add_emulator_connection, peak_rss_mb
 config = json.loads(sys.argv[1])
 sieve = open_sieve()
 if not sieve.settings.key_file.exists():
@@ -78,8 +79,22 @@ seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "records_fetched": summary.records_fetched,
                   "rows_upserted": sum(summary.rows_upserted.values()),
                   "http": summary.http,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Linux carries ``ru_maxrss`` over from the parent across
+    fork and exec, so a child of a large parent (``make bench`` after the extraction benchmark)
+    would report the parent's peak; the high-water mark of its own memory map does not."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def add_emulator_connection(control_plane, org, info: dict, source: str, github_repos: int):
