@@ -86,7 +86,7 @@ SYNC_MEMORY_LIMIT_MB = 96
 # What the limit does not cover — DuckDB's own state for the rows a connection has written —
 # is released by reopening the store after this many rows (MetadataStore.reopen), and the heap
 # DuckDB frees is given back after every transaction. Measured on the large emulator org
-# (bench/results/sync-100k-prs.json): peak RSS 391 -> 323 MB at 100k pull requests.
+# (bench/results/sync-100k-prs.json): peak RSS 391 -> 314 MB at 100k pull requests.
 REOPEN_STORE_ROWS = 10_000
 
 
