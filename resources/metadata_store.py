@@ -170,10 +170,11 @@ class MetadataStore:
 
         DuckDB keeps state for an attached database that grows with the rows its connection
         has written and that its memory limit does not cover (RSS kept rising by ~25 MB over
-        a sync of 80,000 records, measured), so a long writer — the sync of a large organization — reopens its
-        store now and then to keep its memory flat. Closing checkpoints the file; the heap the
-        old connection freed is handed back to the operating system. A store over a
-        connection it did not open (an in-memory database in tests) is kept as it is.
+        a sync of 80,000 records, measured), so a long writer — the sync of a large
+        organization — reopens its store now and then to shed it. Closing checkpoints the
+        file; the heap the old connection freed is handed back to the operating system. A
+        store over a connection it did not open (an in-memory database in tests) is kept as
+        it is.
         """
         if self._reconnect is None:
             return
