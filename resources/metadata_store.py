@@ -89,13 +89,15 @@ def attach_encrypted_sql(path: Path, alias: str, key: Secret, *, read_only: bool
 
 def connect_encrypted(path: Path, key: Secret, *, read_only: bool = False,
                       what: str = "organization database",
-                      memory_limit_mb: int | None = None) -> duckdb.DuckDBPyConnection:
+                      memory_limit_mb: int | None = None,
+                      threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session with the encrypted file attached as ``org`` and in use.
 
     The key travels only inside the ATTACH statement of this process; it is never written to a
     file, a profile or a log. ``memory_limit_mb`` caps DuckDB's buffer pool (cached blocks and
     indexes are evicted, and large operators spill to the encrypted temp directory, rather than
-    grow with the organization).
+    grow with the organization); ``threads`` bounds DuckDB's worker threads, each of which keeps
+    buffers of its own.
     """
     path = Path(path)
     if read_only and not path.exists():
@@ -111,6 +113,8 @@ def connect_encrypted(path: Path, key: Secret, *, read_only: bool = False,
     try:
         if memory_limit_mb is not None:
             connection.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
+        if threads is not None:
+            connection.execute(f"SET threads = {int(threads)}")
         connection.execute(f"LOAD {_sql_string(str(httpfs_extension_path()))}")
         connection.execute(attach_encrypted_sql(path, DATABASE_ALIAS, key, read_only=read_only))
         connection.execute(f"USE {DATABASE_ALIAS}")
@@ -273,9 +277,10 @@ class MetadataStore:
 
 @contextmanager
 def open_store(path: Path, key: Secret, *, read_only: bool = False,
-               memory_limit_mb: int | None = None) -> Iterator[MetadataStore]:
+               memory_limit_mb: int | None = None,
+               threads: int | None = None) -> Iterator[MetadataStore]:
     reconnect = functools.partial(connect_encrypted, path, key, read_only=read_only,
-                                  memory_limit_mb=memory_limit_mb)
+                                  memory_limit_mb=memory_limit_mb, threads=threads)
     store = MetadataStore(reconnect(), reconnect)
     try:
         yield store

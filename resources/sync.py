@@ -78,16 +78,23 @@ class SyncSummary:
 # cursors or validators, which are committed right after the rows they describe are durable).
 FLUSH_ROWS = 5000
 
-# DuckDB's memory while a sync writes: its cache of table blocks would otherwise grow with the
-# organization's size (a sync of the large emulator org at 100k PRs reached 446 MB of RSS).
-# Beyond the cap, blocks are evicted or spill to the encrypted temp directory beside the file.
-SYNC_MEMORY_LIMIT_MB = 96
+# DuckDB's memory while a sync writes. Its tracked memory — cached table blocks, the rows
+# written since the last checkpoint, and the blocks a checkpoint builds — is capped (beyond the
+# cap, blocks are evicted or spill to the encrypted temp directory beside the file); without a
+# cap its cache grows with the organization (446 MB of RSS at 100k pull requests). A checkpoint
+# fills the cap (~30 MB measured), so it is set just above that: the peak stops rising once an
+# organization is large enough to reach it.
+SYNC_MEMORY_LIMIT_MB = 32
 
-# What the limit does not cover — DuckDB's own state for the rows a connection has written —
-# is released by reopening the store after this many rows (MetadataStore.reopen), and the heap
-# DuckDB frees is given back after every transaction. Measured on the large emulator org
-# (bench/results/sync-100k-prs.json): peak RSS 391 -> 314 MB at 100k pull requests.
-REOPEN_STORE_ROWS = 10_000
+# One DuckDB thread: the sync writes small batches, so more threads buy no speed (measured: same
+# sync time), and each thread keeps buffers of its own (RSS 13 MB higher with two).
+SYNC_THREADS = 1
+
+# What the cap does not cover — DuckDB's own state for the rows a connection has written — is
+# released by reopening the store after this many rows (MetadataStore.reopen, which
+# checkpoints), and the heap DuckDB frees is given back after every transaction.
+# Measured on the large emulator org: bench/results/sync-100k-prs.json.
+REOPEN_STORE_ROWS = 5_000
 
 
 def sync_connection(connector: Connector, store: MetadataStore, state: SyncState,
@@ -159,7 +166,8 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
     config = load_org_config(sieve.settings.home, org.slug)
     delink = config.person_deletion_mode == "delink"
     tombstones = TombstoneCheck(control_plane, org.id, key, delink=delink)
-    with open_store(path, key, memory_limit_mb=SYNC_MEMORY_LIMIT_MB) as store:
+    with open_store(path, key, memory_limit_mb=SYNC_MEMORY_LIMIT_MB,
+                    threads=SYNC_THREADS) as store:
         for connection in connections:
             state = SyncState(control_plane, connection.id)
             context = ConnectorContext(org.slug, connection, control_plane.credentials(connection),

@@ -440,7 +440,8 @@ def test_a_disabled_optional_stream_is_skipped_after_what_it_yielded(sieve_org, 
 
 
 def test_the_sync_caps_duckdb_memory_whatever_the_org_size(sieve_org, emulator, monkeypatch):
-    """The store's block cache is bounded during a sync (bench/ measures the RSS it gives)."""
+    """DuckDB's memory and threads are bounded during a sync, on every connection the store
+    opens (bench/ measures the RSS it gives)."""
     from contextlib import contextmanager
 
     from resources import sync as sync_engine
@@ -452,15 +453,15 @@ def test_the_sync_caps_duckdb_memory_whatever_the_org_size(sieve_org, emulator, 
     def spying_open_store(path, key, **options):
         with real_open_store(path, key, **options) as store:
             limits.append(store.connection.execute(
-                "SELECT current_setting('memory_limit')").fetchone()[0])
+                "SELECT current_setting('memory_limit'), current_setting('threads')").fetchone())
             yield store
 
     monkeypatch.setattr(sync_engine, "open_store", spying_open_store)
     org = sieve_org("acme")
     connect(org, emulator)
     org.sync("github")
-    assert sync_engine.SYNC_MEMORY_LIMIT_MB == 96
-    assert limits == ["91.5 MiB"]  # DuckDB reports 96 MB (10^6 bytes) in MiB
+    assert (sync_engine.SYNC_MEMORY_LIMIT_MB, sync_engine.SYNC_THREADS) == (32, 1)
+    assert limits == [("30.5 MiB", 1)]  # DuckDB reports 32 MB (10^6 bytes) in MiB
 
 
 def test_a_sync_reopening_its_store_every_few_rows_stores_the_same_tables(

@@ -125,20 +125,23 @@ def test_new_files_use_small_blocks_and_existing_files_keep_theirs(tmp_path):
         assert store.connection.execute("SELECT count(*) FROM main.t").fetchone()[0] == 0
 
 
-def test_a_memory_limit_caps_duckdb_for_that_session_only(tmp_path):
+def test_a_memory_limit_and_a_thread_count_bound_duckdb_for_that_session_only(tmp_path):
     path = tmp_path / "org" / "sieve.duckdb"
-    with open_store(path, KEY_A, memory_limit_mb=96) as store:
-        limit = store.connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        assert limit == "91.5 MiB"  # DuckDB reports 96 MB (10^6) in MiB
+    settings = "SELECT current_setting('memory_limit'), current_setting('threads')"
+    with open_store(path, KEY_A, memory_limit_mb=96, threads=1) as store:
+        limit, threads = store.connection.execute(settings).fetchone()
+        assert (limit, threads) == ("91.5 MiB", 1)  # DuckDB reports 96 MB (10^6) in MiB
     with open_store(path, KEY_A) as store:
-        default = store.connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        assert default != "91.5 MiB"
+        limit, threads = store.connection.execute(settings).fetchone()
+        default_threads = duckdb.connect().execute(
+            "SELECT current_setting('threads')").fetchone()[0]
+        assert limit != "91.5 MiB" and threads == default_threads
 
 
 def test_reopening_a_store_keeps_its_rows_its_settings_and_its_key(tmp_path):
     """A long sync reopens its store to shed DuckDB's per-connection state (resources/sync)."""
     path = tmp_path / "org" / "sieve.duckdb"
-    with open_store(path, KEY_A, memory_limit_mb=96) as store:
+    with open_store(path, KEY_A, memory_limit_mb=96, threads=1) as store:
         store.ensure_tables([PULLS])
         with store.transaction():
             store.upsert(PULLS, rows(1, 2))
@@ -146,7 +149,8 @@ def test_reopening_a_store_keeps_its_rows_its_settings_and_its_key(tmp_path):
         store.reopen()
         assert store.connection is not before
         assert store.connection.execute(
-            "SELECT current_setting('memory_limit')").fetchone()[0] == "91.5 MiB"
+            "SELECT current_setting('memory_limit'), current_setting('threads')"
+        ).fetchone() == ("91.5 MiB", 1)
         with store.transaction():
             store.upsert(PULLS, rows(2, 3, title="new"))
         assert store.connection.execute(
