@@ -473,6 +473,7 @@ def test_a_sync_reopening_its_store_every_few_rows_stores_the_same_tables(
     from resources.metadata_store import MetadataStore
 
     expected = clean_sync_rows(sieve_org, emulator, clean_rows, "clean", **ONE_REPO)
+    every = sync_engine.REOPEN_STORE_ROWS
     reopened = []
     reopen = MetadataStore.reopen
 
@@ -489,6 +490,6 @@ def test_a_sync_reopening_its_store_every_few_rows_stores_the_same_tables(
     assert rows_without_connection(org) == expected
 
     reopened.clear()
-    monkeypatch.setattr(sync_engine, "REOPEN_STORE_ROWS", 10_000)
+    monkeypatch.setattr(sync_engine, "REOPEN_STORE_ROWS", every)
     org.sync("github")
     assert reopened == []
