@@ -3,12 +3,15 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The dbt manifest the Dagster assets load from, re-parsed whenever the dbt project changes.
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o \( -name '*.sql' -o -name '*.yml' \) -print)
 export SIEVE_HOME ?= $(CURDIR)/.sieve
 export DAGSTER_HOME ?= $(SIEVE_HOME)/dagster
 
-.PHONY: venv demo test bench ui postgres clean
+.PHONY: venv demo test test-fast bench ui postgres clean
 
-venv: $(STAMP)
+venv: $(STAMP) $(MANIFEST)
 
 # Reinstall whenever the pinned dependencies change.
 $(STAMP): pyproject.toml
@@ -19,11 +22,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip check
 	@touch $(STAMP)
 
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster-dbt project prepare-and-package --file assets/dbt.py
+
 demo: venv
 	$(BIN)/sieve demo
 
 test: venv
 	$(BIN)/python -m pytest
+
+# The inner loop: pure functions, architecture rules, sensors and emulators (under a minute).
+test-fast: venv
+	$(BIN)/python -m pytest tests/unit tests/rules tests/sensors tests/emulators
 
 bench: venv
 	$(BIN)/python -m bench

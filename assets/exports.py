@@ -11,15 +11,15 @@ from dagster import (
 
 from assets import dbt
 from assets.ingestion import OWNERS
-from resources.exports import export_marts
+from resources.analyst.exports import export_marts
+from resources.analyst.report import report_path, write_report
 from resources.partitions import organization_partitions
-from resources.report import report_path, write_report
 from resources.sieve_resource import SieveResource
 
 
 def mart_asset_keys() -> list[AssetKey]:
     """The mart models' asset keys, as the dbt assets define them (from the dbt manifest)."""
-    manifest = dbt.dbt_manifest_path(dbt.dbt_project())
+    manifest = dbt.prepared_manifest(dbt.DBT_PROJECT)
     return [AssetKey(["marts", name]) for name in dbt.mart_names(manifest)]
 
 

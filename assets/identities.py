@@ -3,10 +3,11 @@
 
 from dagster import AssetExecutionContext, AssetKey, Definitions, MaterializeResult, asset
 
-from assets.ingestion import OWNERS, SOURCES
+from assets.ingestion import OWNERS
 from resources.partitions import organization_partitions
 from resources.sieve_resource import SieveResource
-from resources.sync import rebuild_identities
+from resources.sources import SOURCES
+from resources.sync.engine import rebuild_identities
 
 
 @asset(

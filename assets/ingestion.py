@@ -2,7 +2,8 @@
 
 ``raw_<source>`` and ``<source>_metadata`` materialize in ONE step: raw pages are handed to
 extraction in memory and never cross a process boundary, so no IO manager ever pickles them
-(hard rule 1). The raw asset records counts only — pages, records, requests, bytes, 304s.
+(docs/architecture.md, rule 1). The raw asset records counts only — pages, records,
+requests, bytes, 304s.
 """
 
 
@@ -21,12 +22,10 @@ from resources.errors import SieveError
 from resources.http import RateLimitExhaustedError, SourceUnavailableError
 from resources.partitions import organization_partitions
 from resources.sieve_resource import SieveResource
-from resources.sync import SyncSummary, sync_organization_source
+from resources.sources import SOURCES
+from resources.sync.engine import SyncSummary, sync_organization_source
 
-SOURCES = ("github", "gitlab", "jira", "slack", "git")
 OWNERS = ["team:sieve-data-platform"]
-SOURCE_LABELS = {"github": "GitHub", "gitlab": "GitLab", "jira": "Jira", "slack": "Slack",
-                 "git": "local git clones"}
 API_RETRY_POLICY = RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL)
 # Worth another attempt later: the source was down or out of budget. Anything else people-facing
 # (a rejected token, a missing scope, a malformed settings file) fails once, with its message.
@@ -71,7 +70,7 @@ def extracted_metadata(summaries: list[SyncSummary]) -> dict:
 
 
 def source_sync_asset(source: str):
-    label = SOURCE_LABELS[source]
+    label = SOURCES[source].label
 
     @multi_asset(
         name=f"{source}_sync",
@@ -85,7 +84,7 @@ def source_sync_asset(source: str):
                                   "organization's encrypted DuckDB (schema `metadata`)."),
         ],
         partitions_def=organization_partitions,
-        retry_policy=API_RETRY_POLICY if source != "git" else None,
+        retry_policy=API_RETRY_POLICY if SOURCES[source].remote else None,
         pool=f"{source}_api",
     )
     def sync(context: AssetExecutionContext, sieve: SieveResource):

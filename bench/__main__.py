@@ -28,8 +28,8 @@ def _sizes(variable: str, default: str) -> list[int]:
 
 
 def run_all() -> dict:
+    from bench.extraction_bench import bench_extraction
     from bench.ingestion_bench import bench_sync
-    from resources.extraction import bench_extraction
 
     figures: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                      "started_at": datetime.now(UTC).isoformat(timespec="seconds")}

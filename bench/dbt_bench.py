@@ -19,12 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from assets.dbt import build_org_marts
-from resources.audit import create_audit_key_file
-from resources.keys import create_key_file
-from resources.metadata_store import connect_encrypted, org_database_path
+from resources.marts.runner import build_org_marts
 from resources.runtime import open_sieve
-from resources.sync import ensure_metadata_tables
+from resources.security.audit import create_audit_key_file
+from resources.security.keys import create_key_file
+from resources.storage.metadata_store import connect_encrypted, org_database_path
+from resources.sync.engine import ensure_metadata_tables
 
 # Two years of history ending here; the reporting window ends at AS_OF too.
 HISTORY_END = "2026-03-01 00:00:00"
@@ -154,7 +154,7 @@ def synthetic_org_sql(n_prs: int) -> list[str]:
                 {start} + to_days(14 * s), {start} + to_days(14 * s + 14),
                 {start} + to_days(14 * s + 14)
             from range({HISTORY_DAYS} // 14 + 1) t(s)""",
-        f"""insert into metadata.slack_channels (connection_id, id, name)
+        """insert into metadata.slack_channels (connection_id, id, name)
             select 'bench', 'C' || c, 'channel-' || c from range(20) t(c)""",
         f"""insert into metadata.slack_messages (connection_id, channel_id, ts, posted_at,
                 thread_ts, user_id, reply_count)

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from resources.vault import Secret
+from resources.security.vault import Secret
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,10 +60,10 @@ server.stop()
 
 SYNC_CHILD = """
 import json, os, sys, time
-from resources.audit import create_audit_key_file
-from resources.keys import create_key_file
+from resources.security.audit import create_audit_key_file
+from resources.security.keys import create_key_file
 from resources.runtime import open_sieve
-from resources.sync import sync_organization_source
+from resources.sync.engine import sync_organization_source
 from bench.ingestion_bench import add_emulator_connection, peak_rss_mb
 config = json.loads(sys.argv[1])
 sieve = open_sieve()

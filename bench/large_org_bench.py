@@ -18,12 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from assets.dbt import build_org_marts
 from bench.dbt_bench import fresh_installation
 from bench.ingestion_bench import Emulator, add_emulator_connection
-from resources.metadata_store import open_store, org_database_path
-from resources.org_config import write_org_config
-from resources.sync import ensure_metadata_tables, rebuild_identities, sync_organization_source
+from resources.marts.runner import build_org_marts
+from resources.storage.metadata_store import open_store, org_database_path
+from resources.storage.org_config import write_org_config
+from resources.sync.engine import (
+    ensure_metadata_tables,
+    rebuild_identities,
+    sync_organization_source,
+)
 
 SOURCES = ("github", "gitlab", "jira", "slack")
 

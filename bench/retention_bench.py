@@ -23,11 +23,11 @@ from dagster import DagsterInstance
 
 from bench.dbt_bench import fresh_installation, synthetic_org_sql
 from pipelines.instance import write_embedded_instance
-from resources.metadata_store import connect_encrypted, org_database_path
 from resources.retention.execute import execute_request
 from resources.retention.requests import record_request
-from resources.sync import ensure_metadata_tables
-from resources.vault import Secret
+from resources.security.vault import Secret
+from resources.storage.metadata_store import connect_encrypted, org_database_path
+from resources.sync.engine import ensure_metadata_tables
 
 SUBJECT_LOGIN = "user5"  # one of the synthetic organization's people (p5)
 

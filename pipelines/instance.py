@@ -1,7 +1,8 @@
 """The Dagster instance Sieve runs in.
 
 Embedded default: SQLite storage under ``DAGSTER_HOME`` (``SIEVE_HOME/dagster``), compute logs
-off — a captured stdout could hold a raw payload (hard rule 1) — and telemetry off (offline).
+off — a captured stdout could hold a raw payload (docs/architecture.md, rule 1) — and
+telemetry off (offline).
 Production: ``deploy/dagster.yaml``, dagster-postgres for runs, event logs and schedules,
 configured from environment variables; past one machine, ``deploy/helm/values.yaml``.
 

@@ -19,13 +19,13 @@ from dagster import (
     op,
 )
 
-from assets.dbt import build_org_marts
-from resources.metadata_store import StoreBusyError
+from resources.marts.runner import build_org_marts
 from resources.retention.execute import execute_request
 from resources.retention.requests import get_request
 from resources.retention.runs import DELETION_OP, JOB_FOR_SCOPE, REQUEST_TAG, DeletionRequestConfig
 from resources.runtime import Sieve
 from resources.sieve_resource import SieveResource
+from resources.storage.metadata_store import StoreBusyError
 from sensors.retention import RETENTION_SENSORS
 
 BUSY_RETRIES = 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -11,9 +12,9 @@ from dagster import DagsterEventType, DagsterInstance
 
 from pipelines.instance import apply_pool_limits, write_embedded_instance
 from pipelines.progress import RunProgress
-from resources.control_plane import Organization
 from resources.partitions import organization_partitions
 from resources.settings import SieveSettings
+from resources.storage.control_plane import Organization
 
 # Failures are summarised by the caller with their people-facing message; the full event log
 # (with stack traces) stays in the instance for the UI.
@@ -47,6 +48,8 @@ def run_org_job(settings: SieveSettings, org: Organization, job_name: str,
     status line per step."""
     from pipelines.definitions import defs
 
+    # The resource reads SIEVE_HOME through EnvVar; a CLI relying on the default names it.
+    os.environ.setdefault("SIEVE_HOME", str(settings.home))
     job = defs.resolve_job_def(job_name)
     run_id = str(uuid.uuid4())
     with open_instance(settings) as instance:

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Mapping
 
-from resources.audit import AuditLog, load_audit_key
-from resources.control_plane import ControlPlane
-from resources.keys import KeyProvider, key_provider
+from resources.security.audit import AuditLog, load_audit_key
+from resources.security.keys import KeyProvider, key_provider
 from resources.settings import SieveSettings, load_settings
+from resources.storage.control_plane import ControlPlane
 
 
 @dataclass

@@ -6,22 +6,27 @@ import os
 from contextlib import contextmanager
 from typing import Iterator
 
-from dagster import ConfigurableResource, Definitions
+from dagster import ConfigurableResource, Definitions, EnvVar
 
 from resources.runtime import Sieve, open_sieve
 
 
 class SieveResource(ConfigurableResource):
-    """Opens Sieve's stores at run time. Paths and URLs come from the environment (SIEVE_HOME,
-    SIEVE_CONTROL_PLANE_URL); the key-encryption key too, and never through run config."""
+    """Opens Sieve's stores at run time. ``sieve_home`` and ``control_plane_url`` are typed
+    settings, wired to ``SIEVE_HOME`` / ``SIEVE_CONTROL_PLANE_URL`` with ``EnvVar`` so that run
+    config holds variable names, never values. Keys are not settings: the key-encryption and
+    audit keys are read from the environment or key files when the stores open."""
 
     sieve_home: str | None = None
+    control_plane_url: str | None = None
 
     @contextmanager
     def open(self) -> Iterator[Sieve]:
         environ = dict(os.environ)
         if self.sieve_home:
             environ["SIEVE_HOME"] = self.sieve_home
+        if self.control_plane_url:
+            environ["SIEVE_CONTROL_PLANE_URL"] = self.control_plane_url
         sieve = open_sieve(environ)
         try:
             yield sieve
@@ -30,4 +35,4 @@ class SieveResource(ConfigurableResource):
 
 
 def defs() -> Definitions:
-    return Definitions(resources={"sieve": SieveResource()})
+    return Definitions(resources={"sieve": SieveResource(sieve_home=EnvVar("SIEVE_HOME"))})

@@ -21,10 +21,10 @@ from dagster import (
     sensor,
 )
 
-from resources.control_plane import ControlPlaneError
 from resources.retention.requests import get_request, list_requests, record_request
 from resources.retention.runs import deletion_run_request
 from resources.sieve_resource import SieveResource
+from resources.storage.control_plane import ControlPlaneError
 
 RETENTION_SENSORS_INTERVAL = 60
 

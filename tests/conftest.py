@@ -16,7 +16,7 @@ SIEVE_ENV_VARS = ("SIEVE_HOME", "SIEVE_CONTROL_PLANE_URL", "SIEVE_MASTER_KEY",
                   "SIEVE_AUDIT_KEY_FILE", "DAGSTER_HOME", "SIEVE_ACTOR")
 
 class NetworkBlocked(RuntimeError):
-    """Hard rule 9: tests (and the product under test) talk only to loopback."""
+    """Rule 9 of docs/architecture.md: tests (and the product under test) use loopback only."""
 
 
 def is_loopback(host: str) -> bool:
@@ -36,7 +36,7 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch):
     def check(address) -> None:
         if isinstance(address, tuple) and not is_loopback(str(address[0])):
             raise NetworkBlocked(f"attempted network access to {address[0]}: only loopback is "
-                                 "allowed (hard rule 9: offline by default)")
+                                 "allowed (rule 9 of docs/architecture.md)")
 
     def connect(self, address):
         check(address)

@@ -18,14 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from resources.keys import create_key_file
-from resources.metadata_store import open_store, org_database_path
-from resources.audit import create_audit_key_file
-from resources.connectors.base import ConnectorContext, SyncState
 from resources.http import HttpClient
 from resources.runtime import Sieve, open_sieve
-from resources.sync import SyncSummary, sync_organization_source
-from resources.vault import Secret
+from resources.security.audit import create_audit_key_file
+from resources.security.keys import create_key_file
+from resources.security.vault import Secret
+from resources.sources.connector import ConnectorContext, SyncState
+from resources.storage.metadata_store import open_store, org_database_path
+from resources.sync.engine import SyncSummary, sync_organization_source
 
 
 def no_sleep(_seconds: float) -> None:
@@ -119,7 +119,7 @@ def sync_under_fault(org: SieveOrg, emulator, source: str, mode: str, pattern: s
         faults.rate_limit(source, limit=8, window_seconds=1)
         sleep = time.sleep
     elif mode == "timeout":
-        module = importlib.import_module(f"resources.connectors.{source}")
+        module = importlib.import_module(f"resources.sources.{source}.connector")
         monkeypatch.setattr(module, "HttpClient", partial(HttpClient, timeout=(2.0, 0.3)))
         faults.slow(pattern, seconds=0.6, times=1, api=source)
     elif mode == "truncated_json":

@@ -7,9 +7,8 @@ import os
 import click
 
 from pipelines.cli.context import echo_table, sieve_from
-from pipelines.instance import write_embedded_instance
-from resources.audit import create_audit_key_file
-from resources.keys import create_key_file
+from resources.security.audit import create_audit_key_file
+from resources.security.keys import create_key_file
 
 
 @click.command()
@@ -22,6 +21,8 @@ def init(ctx: click.Context) -> None:
     Example:
       SIEVE_HOME=/srv/sieve sieve init
     """
+    from pipelines.instance import write_embedded_instance
+
     sieve = sieve_from(ctx)
     settings = sieve.settings
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -81,6 +82,10 @@ def audit_log(ctx: click.Context, limit: int) -> None:
                  e.org_id, e.target] for e in entries])
 
 
-def register(group: click.Group) -> None:
-    group.add_command(init)
-    group.add_command(audit)
+def _add_retention_commands() -> None:
+    from pipelines.cli.retention import audit_report
+
+    audit.add_command(audit_report)
+
+
+_add_retention_commands()

@@ -4,16 +4,21 @@ read. Every one of them is an access to the org's data and goes into the audit l
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import click
 import duckdb
 
 from pipelines.cli.context import echo_table, sieve_from
-from resources.analyst import ANALYST_SCHEMA, analyst_session
-from resources.exports import current_export, export_marts, org_export_key, publish_atomically
-from resources.report import write_report
+from resources.analyst.exports import (
+    current_export,
+    export_marts,
+    org_export_key,
+    publish_atomically,
+)
+from resources.analyst.report import write_report
+from resources.analyst.sessions import ANALYST_SCHEMA, analyst_session
 
 SHELL_HELP = """Statements end with ';' and may span lines. Commands:
   .tables          list the tables you can query
@@ -202,10 +207,3 @@ def _read_piped(_prompt: str) -> str:
     if not line:
         raise EOFError
     return line.rstrip("\n")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(report)
-    group.add_command(export)
-    group.add_command(export_key)
-    group.add_command(shell)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
 from pipelines.cli.context import echo_table, read_secret, sieve_from
-from resources.connectors import check_credentials
-from resources.control_plane import Organization
-from resources.http.urls import validate_base_url
-from resources.vault import Secret
-
-
-def _split(values: str | None) -> list[str]:
-    return [v.strip() for v in (values or "").split(",") if v.strip()]
+from resources.errors import SieveError
+from resources.security.vault import Secret
+from resources.sources import SOURCES
+from resources.sources.connect import ConnectSpec
+from resources.sources.connector import check_credentials
+from resources.storage.control_plane import Organization
 
 
 def _store(ctx: click.Context, source: str, settings: dict, credentials: dict[str, Secret],
@@ -48,80 +45,37 @@ def connect(ctx: click.Context, slug: str) -> None:
     ctx.obj = {"slug": slug}
 
 
-@connect.command("github")
-@click.option("--no-check", is_flag=True,
-              help="Store without first checking the credentials with one request.")
-@click.option("--owner", required=True, help="Organization or user that owns the repositories.")
-@click.option("--repos", help="Comma-separated repository names (default: all of the owner's).")
-@click.option("--token-env", metavar="VAR", help="Environment variable holding the token.")
-@click.option("--base-url", default="https://api.github.com", show_default=True,
-              help="API root; for GitHub Enterprise Server use https://HOST/api/v3.")
-@click.pass_context
-def connect_github(ctx, owner, repos, token_env, base_url, no_check) -> None:
-    """GitHub (github.com or Enterprise Server). A fine-grained read-only token suffices."""
-    settings = {"owner": owner, "repos": _split(repos), "base_url": validate_base_url(base_url)}
-    token = read_secret(token_env, what="GitHub token", option="--token-env")
-    _store(ctx, "github", settings, {"token": token}, check=not no_check)
+def _connect_command(name: str, spec: ConnectSpec) -> click.Command:
+    """``sieve connect SLUG <name>``, built from the source's declared settings."""
+
+    @click.pass_context
+    def command(ctx: click.Context, no_check: bool, **values) -> None:
+        try:
+            settings = spec.settings({o.key: values.get(o.key) for o in spec.options})
+        except SieveError as error:
+            raise click.UsageError(str(error)) from None
+        credentials = {secret.key: read_secret(values.get(f"{secret.key}_env"), what=secret.what,
+                                               option=secret.flag)
+                       for secret in spec.secrets}
+        _store(ctx, name, settings, credentials, check=not no_check)
+
+    examples = "\n".join(f"  {example}" for example in spec.examples)
+    command.__doc__ = f"{spec.summary}\n\n\b\nExamples:\n{examples}"
+    params = [click.Option(["--no-check"], is_flag=True, help="Store without first checking "
+                           "the credentials with one request.")]
+    for option in spec.options:
+        params.append(click.Option(
+            [option.flag, option.key], required=option.required, default=option.default,
+            show_default=option.default is not None, help=option.help,
+            type=click.Path(file_okay=False) if option.kind == "directory" else None))
+    for secret in spec.secrets:
+        params.append(click.Option([secret.flag, f"{secret.key}_env"], metavar="VAR",
+                                   help=secret.help))
+    return click.Command(name, callback=command, params=params, help=command.__doc__)
 
 
-@connect.command("gitlab")
-@click.option("--no-check", is_flag=True,
-              help="Store without first checking the credentials with one request.")
-@click.option("--group", "group_path", required=True, help="Group (full path) to read.")
-@click.option("--projects", help="Comma-separated project paths (default: all in the group).")
-@click.option("--token-env", metavar="VAR", help="Environment variable holding the token.")
-@click.option("--base-url", default="https://gitlab.com", show_default=True,
-              help="GitLab host, e.g. https://gitlab.example.com for self-hosted.")
-@click.pass_context
-def connect_gitlab(ctx, group_path, projects, token_env, base_url, no_check) -> None:
-    """GitLab (gitlab.com or self-hosted). A token with read_api scope suffices."""
-    settings = {"group": group_path, "projects": _split(projects),
-                "base_url": validate_base_url(base_url)}
-    token = read_secret(token_env, what="GitLab token", option="--token-env")
-    _store(ctx, "gitlab", settings, {"token": token}, check=not no_check)
-
-
-@connect.command("jira")
-@click.option("--no-check", is_flag=True,
-              help="Store without first checking the credentials with one request.")
-@click.option("--base-url", required=True, help="Site URL, e.g. https://acme.atlassian.net.")
-@click.option("--email-env", metavar="VAR", help="Environment variable holding the account email.")
-@click.option("--token-env", metavar="VAR", help="Environment variable holding the API token.")
-@click.option("--projects", help="Comma-separated project keys (default: all visible).")
-@click.pass_context
-def connect_jira(ctx, base_url, email_env, token_env, projects, no_check) -> None:
-    """Jira Cloud (basic auth with an account email and API token)."""
-    settings = {"base_url": validate_base_url(base_url), "projects": _split(projects)}
-    email = read_secret(email_env, what="Jira account email", option="--email-env")
-    token = read_secret(token_env, what="Jira API token", option="--token-env")
-    _store(ctx, "jira", settings, {"email": email, "token": token}, check=not no_check)
-
-
-@connect.command("slack")
-@click.option("--no-check", is_flag=True,
-              help="Store without first checking the credentials with one request.")
-@click.option("--token-env", metavar="VAR", help="Environment variable holding the bot token.")
-@click.option("--base-url", default="https://slack.com", show_default=True, help="Slack API host.")
-@click.pass_context
-def connect_slack(ctx, token_env, base_url, no_check) -> None:
-    """Slack, public channels only (bot scopes channels:read, channels:history, users:read)."""
-    settings = {"base_url": validate_base_url(base_url)}
-    token = read_secret(token_env, what="Slack bot token", option="--token-env")
-    _store(ctx, "slack", settings, {"token": token}, check=not no_check)
-
-
-@connect.command("git")
-@click.option("--no-check", is_flag=True,
-              help="Store without first checking the credentials with one request.")
-@click.option("--path", "repo_path", required=True, type=click.Path(file_okay=False),
-              help="A local clone; only commit metadata is read from it.")
-@click.pass_context
-def connect_git(ctx, repo_path, no_check) -> None:
-    """A plain git repository on this machine (no credentials)."""
-    path = Path(repo_path).expanduser().resolve()
-    if not (path / ".git").exists() and not (path / "HEAD").exists():
-        raise click.UsageError(f"--path {path}: not a git repository (no .git found there).")
-    _store(ctx, "git", {"path": str(path)}, {}, check=not no_check)
+for _source in SOURCES.values():
+    connect.add_command(_connect_command(_source.name, _source.connect))
 
 
 @click.command("connections")
@@ -175,9 +129,3 @@ def disconnect(ctx: click.Context, slug: str, connection_id: str) -> None:
                        details={"source": connection.source, "deletion_request": request_id})
     click.echo(f"connection {connection_id} removed: credentials wiped; "
                f"deletion request {request_id} will remove its data")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(connect)
-    group.add_command(list_connections)
-    group.add_command(disconnect)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from resources.errors import SieveError
 from resources.http.errors import InvalidBaseUrlError, SourceRequestError
-from resources.runtime import Sieve, open_sieve
-from resources.vault import Secret
+from resources.security.vault import Secret
+
+if TYPE_CHECKING:
+    from resources.runtime import Sieve
 
 PEOPLE_FACING_ERRORS = (SieveError, SourceRequestError, InvalidBaseUrlError)
 
@@ -31,6 +34,8 @@ class SieveGroup(click.Group):
 
 
 def sieve_from(ctx: click.Context) -> Sieve:
+    from resources.runtime import open_sieve
+
     root = ctx.find_root()
     if "sieve" not in root.meta:
         root.meta["sieve"] = open_sieve()

@@ -10,10 +10,8 @@ from pathlib import Path
 import click
 
 from pipelines.cli.context import echo_table, sieve_from
-from pipelines.runs import run_org_job
-from resources.analyst import ANALYST_SCHEMA, run_query
-from resources.exports import export_query
-from resources.org_config import config_path, load_org_config, write_org_config
+from resources.analyst.sessions import ANALYST_SCHEMA, run_query
+from resources.storage.org_config import config_path, load_org_config, write_org_config
 
 
 @click.command()
@@ -27,6 +25,8 @@ def sync(ctx: click.Context, slug: str) -> None:
     Example:
       sieve sync acme
     """
+    from pipelines.runs import run_org_job
+
     sieve = sieve_from(ctx)
     org = sieve.control_plane.organization(slug)
     load_org_config(sieve.settings.home, org.slug)  # a malformed settings file stops us here
@@ -84,6 +84,8 @@ def query(ctx, slug, sql, output_format, operator, max_rows, out) -> None:
     org = sieve.control_plane.organization(slug)
     try:
         if output_format == "parquet":
+            from resources.analyst.exports import export_query
+
             rows = export_query(sieve, org, sql, out, operator=operator)
             click.echo(f"wrote {rows} rows to {out}, encrypted with {org.slug}'s export key "
                        "(docs/analysts.md shows how to read it)")
@@ -138,9 +140,3 @@ def config_show(ctx: click.Context, slug: str) -> None:
     org = sieve.control_plane.organization(slug)
     click.echo(json.dumps(load_org_config(sieve.settings.home, org.slug).as_dict(), indent=2,
                           default=list))
-
-
-def register(group: click.Group) -> None:
-    group.add_command(sync)
-    group.add_command(query)
-    group.add_command(config)

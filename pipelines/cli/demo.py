@@ -14,10 +14,9 @@ import click
 from pipelines.cli.admin import init
 from pipelines.cli.context import echo_table, sieve_from
 from pipelines.cli.platform import PROJECT_ROOT
-from pipelines.runs import run_org_job
-from resources.org_config import config_path, write_org_config
-from resources.report import report_path
-from resources.vault import Secret
+from resources.analyst.report import report_path
+from resources.security.vault import Secret
+from resources.storage.org_config import config_path, write_org_config
 
 DEMO_SLUG = "demo"
 # The demo org's first sync needs ~10,000 GitHub requests: a plain token (5,000 per hour) would
@@ -83,6 +82,8 @@ def demo(ctx: click.Context, scale: str) -> None:
     Example:
       make demo      # or: sieve demo --scale tiny
     """
+    from pipelines.runs import run_org_job
+
     from emulators.server import EmulatorServer
 
     ctx.invoke(init)
@@ -112,7 +113,3 @@ def demo(ctx: click.Context, scale: str) -> None:
     click.echo("  Dagster UI: make ui   (then open http://127.0.0.1:3000)")
     click.echo(f"  forget:     sieve forget {DEMO_SLUG} --login <github-login>; "
                "sieve retention run demo")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(demo)

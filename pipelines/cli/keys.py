@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.cli.context import sieve_from
-from resources.keys import EnvKeyProvider, FileKeyProvider, encode_key, generate_key
+from resources.security.keys import EnvKeyProvider, FileKeyProvider, encode_key, generate_key
 
 
 @click.group()
@@ -61,7 +61,3 @@ def keys_rotate(ctx: click.Context) -> None:
                f"{counts['already_current']} already under key {current}")
     if isinstance(provider, EnvKeyProvider) and retired:
         click.echo("the previous keys are no longer needed: remove SIEVE_PREVIOUS_MASTER_KEYS")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(keys)

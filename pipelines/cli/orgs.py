@@ -42,5 +42,11 @@ def org_list(ctx: click.Context) -> None:
     echo_table(["slug", "id", "status", "created_at", "purge_after"], rows)
 
 
-def register(group: click.Group) -> None:
-    group.add_command(org)
+def _add_retention_commands() -> None:
+    from pipelines.cli.retention import org_delete, org_terminate
+
+    org.add_command(org_terminate)
+    org.add_command(org_delete)
+
+
+_add_retention_commands()

@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from pipelines.cli.context import sieve_from
-from pipelines.instance import write_embedded_instance
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,6 +24,8 @@ def ui(ctx: click.Context, port: int) -> None:
     Example:
       sieve ui --port 3000   # then open http://127.0.0.1:3000
     """
+    from pipelines.instance import write_embedded_instance
+
     settings = sieve_from(ctx).settings
     write_embedded_instance(settings.dagster_home)
     env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home),
@@ -50,8 +51,3 @@ def emulate(scale: str, port: int, seed: int) -> None:
     from emulators.cli import serve
 
     serve(scale=scale, port=port, seed=seed)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(ui)
-    group.add_command(emulate)

@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from pipelines.cli.context import echo_table, sieve_from
-from pipelines.retention import run_retention_once
-from pipelines.runs import open_instance
 from resources.retention.report import access_report
 from resources.retention.requests import (
     MAX_GRACE_DAYS,
@@ -23,7 +21,7 @@ from resources.retention.requests import (
     record_request,
     terminate_organization,
 )
-from resources.vault import Secret
+from resources.security.vault import Secret
 
 
 @click.command()
@@ -152,6 +150,10 @@ def retention() -> None:
 def retention_run(ctx: click.Context, slug: str | None) -> None:
     """Evaluate the retention sensors once and run the deletion jobs they launch, here and now
     (in the local Dagster instance, so the runs show in the UI)."""
+    from pipelines.runs import open_instance
+
+    from pipelines.retention import run_retention_once
+
     sieve = sieve_from(ctx)
     org_id = sieve.control_plane.organization(slug).id if slug else None
     with open_instance(sieve.settings) as instance:
@@ -213,12 +215,3 @@ def audit_report(ctx: click.Context, since: str) -> None:
         echo_table(["id", "org", "scope", "status", "requested_at", "not_before"],
                    [[p.id, p.org, p.scope, p.status, _when(p.requested_at), _when(p.not_before)]
                     for p in report.pending])
-
-
-def register(group: click.Group) -> None:
-    group.add_command(forget)
-    group.add_command(deletions)
-    group.add_command(retention)
-    group.commands["org"].add_command(org_terminate)
-    group.commands["org"].add_command(org_delete)
-    group.commands["audit"].add_command(audit_report)

@@ -3,7 +3,7 @@
 Typical use by a connector::
 
     client = HttpClient(
-        base_url, BearerToken(token), source=SourceKind.GITHUB,
+        base_url, BearerToken(token), source="github",
         context=ErrorContext(org_slug="acme", connection_id="c-42"),
         validators=store, limits=shared_limits,
     )
@@ -28,7 +28,7 @@ What a connector author must know:
 """
 
 from resources.http.auth import BasicEmailToken, BearerToken, GitLabPrivateToken
-from resources.http.client import ClientStats, HttpClient, JsonResponse, SourceKind
+from resources.http.client import ClientStats, HttpClient, JsonResponse
 from resources.http.conditional import InMemoryValidatorStore, Validators, ValidatorStore
 from resources.http.errors import (
     AuthenticationError,
@@ -69,7 +69,6 @@ __all__ = [
     "RateLimitTracker",
     "RequestRejectedError",
     "RetryPolicy",
-    "SourceKind",
     "SourceRequestError",
     "SourceUnavailableError",
     "ValidatorStore",

@@ -9,7 +9,6 @@ log line or an exception except the API-generated error code/message of a 4xx.
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 import random
@@ -74,15 +73,6 @@ _SLACK_NOT_FOUND_ERRORS = frozenset({"channel_not_found", "thread_not_found", "u
 _SLACK_TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
-
-
-class SourceKind(str, enum.Enum):
-    """Which API a client talks to; selects Slack's ``ok: false`` handling and limits."""
-
-    GITHUB = "github"
-    GITLAB = "gitlab"
-    JIRA = "jira"
-    SLACK = "slack"
 
 
 @dataclass
@@ -157,7 +147,9 @@ class HttpClient:
 
     ``auth`` is a ``requests`` auth object (``BearerToken``, ``GitLabPrivateToken``,
     ``BasicEmailToken``). ``context`` names the org and connection in every error.
-    ``clock`` (epoch seconds), ``sleep`` and ``rng`` are injectable so tests never wait.
+    ``source`` names the API in errors and concurrency slots (the registry's name, e.g.
+    "github"); ``ok_flag_errors`` is for APIs that report failures as a 200 with ``ok: false``
+    (Slack). ``clock`` (epoch seconds), ``sleep`` and ``rng`` are injectable so tests never wait.
     ``limits`` and ``rate_limits`` may be shared between clients: share ``limits`` across
     a process, ``rate_limits`` across clients using the same token.
     """
@@ -167,7 +159,7 @@ class HttpClient:
         base_url: str,
         auth: AuthBase,
         *,
-        source: SourceKind | str,
+        source: str,
         context: ErrorContext,
         timeout: tuple[float, float] = (5.0, 30.0),
         retry: RetryPolicy = RetryPolicy(),
@@ -178,9 +170,11 @@ class HttpClient:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        ok_flag_errors: bool = False,
     ) -> None:
         self.base_url = validate_base_url(base_url)
-        self.source = SourceKind(source)
+        self.source = source
+        self._ok_flag_errors = ok_flag_errors
         self.context = context
         self._host = urlsplit(self.base_url).netloc.lower()
         self._origin = origin(self.base_url)
@@ -207,7 +201,7 @@ class HttpClient:
 
     def __repr__(self) -> str:
         return (
-            f"HttpClient(source={self.source.value!r}, base_url={self.base_url!r}, "
+            f"HttpClient(source={self.source!r}, base_url={self.base_url!r}, "
             f"org={self.context.org_slug!r}, connection={self.context.connection_id!r})"
         )
 
@@ -300,7 +294,7 @@ class HttpClient:
                 raise MalformedResponseError(
                     f"{self._host} answered {endpoint} for {self.context.describe()} with "
                     f"JSON of an unexpected shape ({problem}). Check that the base URL points "
-                    f"at the {self.source.value} API itself, not at a proxy or web page.",
+                    f"at the {self.source} API itself, not at a proxy or web page.",
                     **self._error_fields(endpoint, exchange.status),
                 ) from None
             if request is not None and origin(request.url) != self._origin:
@@ -356,7 +350,7 @@ class HttpClient:
     ) -> _Exchange | _Transient:
         started = time.perf_counter()
         try:
-            with self._limits.slot(self.source.value, self._host):
+            with self._limits.slot(self.source, self._host):
                 self._count(requests=1)
                 response = self._session.get(
                     request.url, params=request.params, headers=headers, auth=self._auth,
@@ -411,7 +405,7 @@ class HttpClient:
             # A cut-short or garbled body is a transport failure, not an answer.
             return _Transient("malformed", "a body that is not valid JSON")
         slack_failed = isinstance(payload, dict) and payload.get("ok") is False
-        if self.source is SourceKind.SLACK and slack_failed:
+        if self._ok_flag_errors and slack_failed:
             return self._slack_failure(payload, response.headers, endpoint)
         return self._exchange(response, payload, len(body))
 
@@ -484,7 +478,7 @@ class HttpClient:
         }
 
     def _reconnect(self) -> str:
-        return f"`sieve connect {self.context.org_slug} {self.source.value}`"
+        return f"`sieve connect {self.context.org_slug} {self.source}`"
 
     def _limit_exhausted(self, endpoint: str, resume_at: float) -> RateLimitExhaustedError:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(resume_at))
@@ -504,7 +498,7 @@ class HttpClient:
             return RateLimitExhaustedError(
                 f"{self._host} still rate-limited {endpoint} for {self.context.describe()} "
                 f"{tried} (last: {outcome.reason}). Run the sync again later, or lower the "
-                f"number of parallel requests to {self.source.value}.",
+                f"number of parallel requests to {self.source}.",
                 resets_at=self._rate_limits.resume_at(self._host) or None,
                 **fields,
             )
@@ -553,7 +547,7 @@ class HttpClient:
             )
         return RequestRejectedError(
             f"{self._host} rejected {endpoint} for {self.context.describe()} ({reason}). "
-            f"This is a bug in Sieve's {self.source.value} connector, not in your setup; "
+            f"This is a bug in Sieve's {self.source} connector, not in your setup; "
             "please report it with this message.",
             **fields,
         )

@@ -80,7 +80,8 @@ def masked_query(query: str | Mapping[str, Any] | None) -> str:
 
 # Path segments after these name a person (GitHub /users/{login}, GitLab /users/{id}); query
 # parameters with these names carry one (Jira accountId, Slack user). Errors and logs can reach
-# the Dagster event log, which must never hold a person's identifier (hard rule 6).
+# the Dagster event log, which must never hold a person's identifier (docs/architecture.md,
+# rule 6).
 _PERSON_PATH_SEGMENTS = frozenset({"users", "user", "members"})
 _PERSON_PARAMS = frozenset({"user", "username", "login", "accountid", "account_id", "email",
                             "query", "author", "assignee"})

@@ -1,5 +1,5 @@
-"""Retention and deletion (hard rule 6): requests, deletion planning and execution, physical
-rewrite of the stores, verification, certificates and tombstones.
+"""Retention and deletion (docs/architecture.md, rule 6): requests, deletion planning and
+execution, physical rewrite of the stores, verification, certificates and tombstones.
 
 - ``requests``: deletion requests in the control plane (the subject sealed until verified).
 - ``subjects``: who or what a request is about, and the salted/keyed hashes that stand for it.

@@ -19,26 +19,9 @@ from typing import Callable, Iterator
 
 from sqlalchemy import delete, func, select, update
 
-from resources.control_plane import Organization
-from resources.control_plane.schema import (
-    connections,
-    deletion_requests,
-    organizations,
-    sync_state,
-)
+from resources.analyst.exports import export_marts
 from resources.errors import SieveError
-from resources.exports import export_marts
 from resources.http.errors import InvalidBaseUrlError, SourceRequestError
-from resources.metadata_store import (
-    DATABASE_ALIAS,
-    METADATA_SCHEMA,
-    MetadataStore,
-    StoreBusyError,
-    open_store,
-    org_database_path,
-    quote_identifier,
-)
-from resources.org_config import config_path, load_org_config
 from resources.partitions import organization_partitions
 from resources.retention import requests as reqs
 from resources.retention.instance import (
@@ -65,8 +48,25 @@ from resources.retention.verify import (
     sql_check_person,
 )
 from resources.runtime import Sieve
-from resources.sync import rebuild_identities
-from resources.vault import Secret
+from resources.security.vault import Secret
+from resources.storage.control_plane import Organization
+from resources.storage.control_plane.schema import (
+    connections,
+    deletion_requests,
+    organizations,
+    sync_state,
+)
+from resources.storage.metadata_store import (
+    DATABASE_ALIAS,
+    METADATA_SCHEMA,
+    MetadataStore,
+    StoreBusyError,
+    open_store,
+    org_database_path,
+    quote_identifier,
+)
+from resources.storage.org_config import config_path, load_org_config
+from resources.sync.engine import rebuild_identities
 
 STORE_WAIT_SECONDS = 900.0
 # The out-of-date run of this weekday (UTC; Sunday) also removes what was deleted upstream.

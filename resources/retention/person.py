@@ -1,6 +1,6 @@
 """Forgetting one person: every row about them, in every metadata table and derived table.
 
-Where a person appears is known from the identity model (``resources.identities``): the user
+Where a person appears is known from the identity model (``resources.sync.identities``): the user
 directories, and every person reference the schema's naming conventions reveal. For each table:
 
 - rows that are the person's own contribution (authored pull requests, merge requests, commits
@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 import duckdb
 
-from resources.identities import USER_DIRECTORIES, PersonColumns, person_references
-from resources.metadata_store import DATABASE_ALIAS, METADATA_SCHEMA, quote_identifier
 from resources.retention.subjects import PersonIdentifiers, normalize_identifier
-from resources.schemas import ENTITIES
+from resources.sources import ENTITIES, USER_DIRECTORIES
+from resources.sources.allow_list import PersonColumns
+from resources.storage.metadata_store import DATABASE_ALIAS, METADATA_SCHEMA, quote_identifier
+from resources.sync.identities import person_references
 
 REMOVED = "[removed]"
 OWNER_ROLES = ("author", "reviewer", "approver", "reporter")

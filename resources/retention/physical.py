@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 
 from resources.errors import SieveError
-from resources.metadata_store import DATABASE_ALIAS, attach_encrypted_sql, connect_encrypted
-from resources.vault import Secret
+from resources.security.vault import Secret
+from resources.storage.metadata_store import DATABASE_ALIAS, attach_encrypted_sql, connect_encrypted
 
 FRESH_ALIAS = "fresh"
 REWRITE_SUFFIX = ".rewrite"

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from resources.audit import AuditEntry
 from resources.retention.requests import DeletionRequest
+from resources.security.audit import AuditEntry
 
 # Reads of an org's data: queries, exports and reports (``data.queried``, ``data.exported``,
 # ``report.generated`` …), whatever the interface.

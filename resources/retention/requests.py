@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from resources.control_plane import (
+from resources.retention.subjects import identifier_hash, normalize_identifier
+from resources.security.vault import Secret, SecretBinding, open_secret, seal
+from resources.storage.control_plane import (
     ControlPlane,
     ControlPlaneError,
     Organization,
@@ -23,9 +25,7 @@ from resources.control_plane import (
     new_id,
     utc_now,
 )
-from resources.control_plane.schema import deletion_requests, organizations
-from resources.retention.subjects import identifier_hash, normalize_identifier
-from resources.vault import Secret, SecretBinding, open_secret, seal
+from resources.storage.control_plane.schema import deletion_requests, organizations
 
 SCOPES = ("organization", "connection", "person", "out_of_date")
 PERSON_SUBJECT_KINDS = ("email", "login", "person")

@@ -18,7 +18,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from resources.vault import Secret
+from resources.security.vault import Secret
 
 # Identifiers shorter than this (e.g. GitLab's small numeric user ids) are checked by SQL on
 # their own columns only: as raw bytes they would match unrelated numbers everywhere.

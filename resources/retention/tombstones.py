@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 
-from resources.control_plane import ControlPlane
-from resources.metadata_store import MetadataStore, TableSpec
 from resources.retention.person import REMOVED, TablePlan, table_plans
 from resources.retention.requests import tombstone_hashes
 from resources.retention.subjects import (
@@ -26,7 +24,9 @@ from resources.retention.subjects import (
     normalize_identifier,
     text_tokens,
 )
-from resources.vault import Secret
+from resources.security.vault import Secret
+from resources.storage.control_plane import ControlPlane
+from resources.storage.metadata_store import MetadataStore, TableSpec
 
 TOMBSTONE_SCHEMA = "retention"
 TOMBSTONES = TableSpec(

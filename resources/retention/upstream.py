@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from resources.connectors import connector_class
-from resources.connectors.base import ConnectorContext
-from resources.control_plane import ConnectionRecord, ControlPlane
-from resources.extraction import project_many
-from resources.metadata_store import METADATA_SCHEMA, MetadataStore, quote_identifier
-from resources.pii import PiiScrubber
-from resources.schemas import entity
-from resources.sync import table_spec
+from resources.security.pii import PiiScrubber
+from resources.sources import connector_class, entity
+from resources.sources.connector import ConnectorContext
+from resources.storage.control_plane import ConnectionRecord, ControlPlane
+from resources.storage.metadata_store import METADATA_SCHEMA, MetadataStore, quote_identifier
+from resources.sync.engine import table_spec
+from resources.sync.extraction import project_many
 
 
 class FullListingState:

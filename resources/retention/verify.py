@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from resources.identities import person_references
-from resources.metadata_store import DATABASE_ALIAS, METADATA_SCHEMA, quote_identifier
 from resources.retention.person import is_person_column, mentions_sql
-from resources.schemas import ENTITIES
 from resources.retention.subjects import PersonIdentifiers
 from resources.retention.tombstones import TOMBSTONE_SCHEMA
+from resources.sources import ENTITIES
+from resources.storage.metadata_store import DATABASE_ALIAS, METADATA_SCHEMA, quote_identifier
+from resources.sync.identities import person_references
 
 _SCAN_CHUNK = 1 << 22
 

@@ -7,7 +7,7 @@ reach an export or the report.
 
 from __future__ import annotations
 
-from resources.metadata_store import open_store
+from resources.storage.metadata_store import open_store
 
 WEEKS = 12
 FIRST_WEEK = "2026-01-05"  # a Monday

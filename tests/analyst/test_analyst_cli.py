@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from pipelines.cli import main
 from pipelines.cli.analyst import run_shell
-from resources.analyst import analyst_session
-from resources.exports import current_export, decryption_properties, org_export_key
-from resources.vault import Secret
+from resources.analyst.exports import current_export, decryption_properties, org_export_key
+from resources.analyst.sessions import analyst_session
+from resources.security.vault import Secret
 from tests.analyst.marts import CANARY_EMAIL, CANARY_NAME, build_marts
 
 

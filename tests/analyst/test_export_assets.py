@@ -8,9 +8,9 @@ from dagster import AssetKey, DagsterInstance, materialize
 
 from assets.exports import build_export_assets, mart_asset_keys
 from pipelines.definitions import defs
-from resources.exports import current_export
+from resources.analyst.exports import current_export
+from resources.analyst.report import report_path
 from resources.partitions import organization_partitions
-from resources.report import report_path
 from resources.sieve_resource import SieveResource
 from tests.analyst.marts import PERSON_IDS, build_marts
 

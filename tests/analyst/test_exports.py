@@ -13,8 +13,8 @@ import pyarrow.parquet as parquet
 import pyarrow.parquet.encryption as parquet_encryption
 import pytest
 
-from resources import exports
-from resources.exports import (
+from resources.analyst import exports
+from resources.analyst.exports import (
     ExportError,
     current_export,
     decryption_properties,
@@ -22,8 +22,8 @@ from resources.exports import (
     export_marts,
     org_export_key,
 )
-from resources.metadata_store import StoreError, connect_encrypted
-from resources.vault import Secret
+from resources.security.vault import Secret
+from resources.storage.metadata_store import StoreError, connect_encrypted
 from tests.analyst.marts import CANARY_EMAIL, CANARY_NAME, MART_SQL, build_marts
 
 

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from resources.metadata_store import connect_encrypted
-from resources.report import build_report, report_path, write_report
-from resources.report.charts import (
+from resources.analyst.report import build_report, report_path, write_report
+from resources.analyst.report.charts import (
     Band,
     Chart,
     Series,
@@ -21,7 +20,8 @@ from resources.report.charts import (
     render_chart,
     trend_values,
 )
-from resources.report.html import review_spread, top_share
+from resources.analyst.report.html import review_spread, top_share
+from resources.storage.metadata_store import connect_encrypted
 from tests.analyst.marts import CANARY_EMAIL, CANARY_NAME, PERSON_IDS, build_marts
 
 GENERATED = datetime(2026, 3, 30, 2, 0, tzinfo=UTC)

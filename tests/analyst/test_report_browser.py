@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from resources.report import report_path, write_report
-from resources.report.html import BLUE
+from resources.analyst.report import report_path, write_report
+from resources.analyst.report.html import BLUE
 from tests.analyst import chromium
 from tests.analyst.chromium import count_color, render, require_chromium, screenshot
 from tests.analyst.marts import build_marts

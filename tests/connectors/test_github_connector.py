@@ -11,18 +11,17 @@ from urllib.parse import unquote
 import pytest
 
 from emulators import server as emulator_server
-from resources.connectors import github
-from resources.connectors.base import ConnectorContext, SyncState
-from resources.connectors.base import RawBatch
-from resources.connectors.github import (
+from emulators.org import CANARY_PREFIX
+from resources.http import AuthenticationError, NotFoundError
+from resources.sources.connector import ConnectorContext, RawBatch, SyncState
+from resources.sources.github import connector as github
+from resources.sources.github.connector import (
     GitHubConnector,
     HighWaterMark,
     NewestFirstWalk,
     RepositoryRef,
     run_floor,
 )
-from resources.http import AuthenticationError, NotFoundError
-from emulators.org import CANARY_PREFIX
 
 OWNER = "sieve-demo"
 USERS_ENDPOINT = "GET /users/{login}"
@@ -444,7 +443,7 @@ def test_the_sync_caps_duckdb_memory_whatever_the_org_size(sieve_org, emulator, 
     opens (bench/ measures the RSS it gives)."""
     from contextlib import contextmanager
 
-    from resources import sync as sync_engine
+    from resources.sync import engine as sync_engine
 
     limits = []
     real_open_store = sync_engine.open_store
@@ -469,8 +468,8 @@ def test_a_sync_reopening_its_store_every_few_rows_stores_the_same_tables(
     """What the memory limit does not cover is shed by reopening the store as rows are written;
     the reopened store goes on writing the same rows, and a sync too small to need it never
     reopens (bench/ measures the flat RSS this gives)."""
-    from resources import sync as sync_engine
-    from resources.metadata_store import MetadataStore
+    from resources.storage.metadata_store import MetadataStore
+    from resources.sync import engine as sync_engine
 
     expected = clean_sync_rows(sieve_org, emulator, clean_rows, "clean", **ONE_REPO)
     every = sync_engine.REOPEN_STORE_ROWS

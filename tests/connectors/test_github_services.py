@@ -7,7 +7,7 @@ from collections import Counter
 import yaml
 
 from pipelines.cli.demo import demo_settings
-from resources.org_config import config_path, load_org_config, service_of
+from resources.storage.org_config import config_path, load_org_config, service_of
 
 
 def test_pull_requests_of_a_monorepo_are_attributed_to_services(sieve_org, emulator):

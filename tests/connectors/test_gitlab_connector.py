@@ -11,9 +11,14 @@ import time
 
 import pytest
 
-from resources.connectors import gitlab
-from resources.connectors.gitlab import GitLabConnector, api_root, project_path, project_streams
 from resources.http import AuthenticationError, NotFoundError
+from resources.sources.gitlab import connector as gitlab
+from resources.sources.gitlab.connector import (
+    GitLabConnector,
+    api_root,
+    project_path,
+    project_streams,
+)
 from tests.unit.test_http_loopback import FakeClock, LoopbackServer, Reply
 
 GROUP = "sieve-demo-infra"
@@ -377,7 +382,7 @@ def test_group_listing_feature_switches_and_missing_approvals(sieve_org, scripte
 
 
 def test_check_makes_one_request_and_describes_the_group(sieve_org, emulator):
-    from resources.connectors.base import ConnectorContext, SyncState
+    from resources.sources.connector import ConnectorContext, SyncState
 
     org = sieve_org("acme")
     connection = connect(org, emulator)

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from emulators.framework import Response, Route, compile_route
-from resources.connectors import jira as jira_module
-from resources.connectors.base import RawBatch
-from resources.connectors.jira import JiraConnector, JiraSettingsError
 from resources.http import AuthenticationError
+from resources.sources.connector import RawBatch
+from resources.sources.jira import connector as jira_module
+from resources.sources.jira.connector import JiraConnector, JiraSettingsError
 from tests.harness import (
     FAULT_MODES,
     assert_reconnect_message,

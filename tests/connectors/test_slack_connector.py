@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 from emulators.framework import ApiError
-from resources.connectors import slack as slack_module
-from resources.connectors.slack import PrivateConversationRefused, SlackConnector
 from resources.http import AuthenticationError
+from resources.sources.slack import connector as slack_module
+from resources.sources.slack.connector import PrivateConversationRefused, SlackConnector
 from tests.harness import (
     FAULT_MODES,
     assert_reconnect_message,

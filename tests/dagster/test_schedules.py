@@ -29,7 +29,7 @@ def evaluate(instance, when: datetime):
 @pytest.fixture
 def installation(sieve_org):
     acme, globex, initech = sieve_org("acme"), sieve_org("globex"), sieve_org("initech")
-    from resources.control_plane.schema import organizations
+    from resources.storage.control_plane.schema import organizations
 
     with acme.sieve.control_plane.engine.begin() as conn:
         conn.execute(update(organizations).where(organizations.c.id == initech.org.id)

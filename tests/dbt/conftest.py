@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from assets.dbt import build_org_marts
+from resources.marts.runner import build_org_marts
 from resources.runtime import Sieve
 from tests.dbt import golden_org
 from tests.dbt.dbt_org import DbtOrg, golden_dbt_org, new_dbt_installation

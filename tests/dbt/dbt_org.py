@@ -4,17 +4,17 @@ metadata tables."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from resources.audit import create_audit_key_file
-from resources.identities import IDENTITY_ACCOUNTS, PEOPLE
-from resources.keys import create_key_file
-from resources.metadata_store import open_store, org_database_path
 from resources.runtime import Sieve, open_sieve
-from resources.schemas import entity
-from resources.sync import ensure_metadata_tables, table_spec
+from resources.security.audit import create_audit_key_file
+from resources.security.keys import create_key_file
+from resources.sources import entity
+from resources.storage.metadata_store import open_store, org_database_path
+from resources.sync.engine import ensure_metadata_tables, table_spec
+from resources.sync.identities import IDENTITY_ACCOUNTS, PEOPLE
 from tests.conftest import SIEVE_ENV_VARS
 from tests.dbt import golden_org as golden
 

@@ -9,9 +9,10 @@ import pytest
 from dagster import AssetKey, DagsterInstance, Definitions
 
 from assets import dbt as dbt_assets
-from assets.dbt import build_org_marts, mart_pii_columns
-from resources.metadata_store import open_store
+from resources.marts import runner as marts_runner
+from resources.marts.runner import build_org_marts, mart_pii_columns
 from resources.sieve_resource import SieveResource
+from resources.storage.metadata_store import open_store
 from tests.dbt.dbt_org import golden_dbt_org
 
 MARTS = ["channel_activity_weekly", "deployments", "dora_monthly", "dora_weekly",
@@ -51,7 +52,7 @@ def test_no_mart_has_identity_or_free_text_columns(org):
 def test_pii_column_names_are_recognised():
     names = ["author_email", "login", "display_name", "title", "text", "person_id", "team",
              "channel_name", "sprint_name", "service_name", "repository"]
-    assert [n for n in names if dbt_assets.PII_COLUMN.search(n)] == [
+    assert [n for n in names if marts_runner.PII_COLUMN.search(n)] == [
         "author_email", "login", "display_name", "title", "text"]
 
 
@@ -68,7 +69,7 @@ def test_dbt_leaves_no_key_and_no_data_values_on_disk(org):
         content = path.read_bytes()
         for canary in canaries:
             assert canary.encode() not in content, f"{canary!r} in {path}"
-    repo_dbt = Path(dbt_assets.DBT_PROJECT_DIR)
+    repo_dbt = Path(marts_runner.DBT_PROJECT_DIR)
     assert not (repo_dbt / "logs").exists()
 
 

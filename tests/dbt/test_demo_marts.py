@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assets.dbt import build_org_marts
-from resources.sync import rebuild_identities
+from resources.marts.runner import build_org_marts
+from resources.sync.engine import rebuild_identities
 
 pytestmark = pytest.mark.slow
 

@@ -1,8 +1,8 @@
-"""Hard rules 1–3 end to end: a full sync of the emulated organization — every source — then
-every byte Sieve could have written is scanned for the emulator's canaries (content that must
-never be stored: bodies, diffs, patches, commit message bodies, comments, private messages), and
-every stored value is read back through DuckDB with the org's key and checked for canaries and
-forbidden PII (phone numbers, IPs, cards, national ids, dates of birth…).
+"""Rules 1–3 of docs/architecture.md end to end: a full sync of the emulated organization — every
+source — then every byte Sieve could have written is scanned for the emulator's canaries (content
+that must never be stored: bodies, diffs, patches, commit message bodies, comments, private
+messages), and every stored value is read back through DuckDB with the org's key and checked for
+canaries and forbidden PII (phone numbers, IPs, cards, national ids, dates of birth…).
 
 Runs on the embedded default (SQLite) and on the production storage (PostgreSQL control plane
 and Dagster instance from deploy/dagster.yaml, scanned through pg_dump).
@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.cli.demo import prepare_demo_org
 from pipelines.runs import run_org_job
-from resources.metadata_store import open_store, org_database_path
+from resources.storage.metadata_store import open_store, org_database_path
 from tests.harness import new_installation
 
 pytestmark = pytest.mark.slow

@@ -1,10 +1,10 @@
-"""Hard rule 7: tenants are isolated — one DuckDB file and one data key per organization."""
+"""Rule 7 of docs/architecture.md: tenants are isolated — one DuckDB file and one data key per organization."""
 
 from __future__ import annotations
 
 import pytest
 
-from resources.metadata_store import StoreError, connect_encrypted
+from resources.storage.metadata_store import StoreError, connect_encrypted
 
 
 def test_two_orgs_have_separate_files_keys_and_rows(sieve_org, emulator, tmp_path):

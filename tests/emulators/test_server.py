@@ -13,7 +13,6 @@ from emulators.org import Org
 from emulators.server import EmulatorServer
 from tests.emulators.clients import get
 
-
 SAMPLES = {
     "github": ["/repos/sieve-demo/web-app/pulls?state=all&per_page=100", "/repos/sieve-demo/web-app/commits"],
     "gitlab": ["/api/v4/projects/{gitlab_id}/merge_requests?per_page=100"],

@@ -12,10 +12,10 @@ from dagster import DagsterInstance, asset, materialize
 from sqlalchemy.engine import make_url
 
 from pipelines.instance import PRODUCTION_TEMPLATE
-from resources.control_plane import ControlPlane
-from resources.keys import FileKeyProvider, create_key_file
 from resources.partitions import organization_partitions
-from resources.vault import Secret
+from resources.security.keys import FileKeyProvider, create_key_file
+from resources.security.vault import Secret
+from resources.storage.control_plane import ControlPlane
 
 pytestmark = pytest.mark.postgres
 

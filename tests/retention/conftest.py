@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.instance import write_embedded_instance
 from resources.runtime import open_sieve
-from resources.sync import rebuild_identities
+from resources.sync.engine import rebuild_identities
 from tests.harness import SieveOrg, new_installation
 
 SOURCES = {"github": lambda emulator: {"owner": emulator.org.login, "repos": []},

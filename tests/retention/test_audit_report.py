@@ -8,10 +8,10 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from pipelines.cli import main
-from resources.control_plane.schema import audit_log
 from resources.retention.execute import execute_request
 from resources.retention.requests import record_request
-from resources.vault import Secret
+from resources.security.vault import Secret
+from resources.storage.control_plane.schema import audit_log
 
 
 def sieve(*args: str):

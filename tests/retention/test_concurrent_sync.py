@@ -8,12 +8,12 @@ from __future__ import annotations
 import multiprocessing
 import threading
 
-from resources.connectors.base import Connector, RawBatch
 from resources.retention.execute import execute_request
 from resources.retention.requests import record_request
 from resources.runtime import open_sieve
-from resources.sync import sync_organization_source
-from resources.vault import Secret
+from resources.security.vault import Secret
+from resources.sources.connector import Connector, RawBatch
+from resources.sync.engine import sync_organization_source
 
 SUBJECT_LOGIN = "mateo-castellan"
 SUBJECT_SLACK_ID = "U0VJNCFP2MZ"
@@ -60,9 +60,9 @@ def pausing_connector(paused, resume):
 
 
 def run_paused_sync(org_id, paused, resume, results) -> None:
-    import resources.sync
+    import resources.sync.engine
 
-    resources.sync.connector_class = lambda source: pausing_connector(paused, resume)
+    resources.sync.engine.connector_class = lambda source: pausing_connector(paused, resume)
     sieve = open_sieve()
     summaries = sync_organization_source(sieve, org_id, "slack")
     results.put(sum(sum(s.rows_forgotten.values()) for s in summaries))
@@ -106,7 +106,7 @@ def test_deletion_during_a_running_sync_leaves_the_subject_absent(synced_org, mo
                      "'U0OTHERPERSON'") == [(2,)]
 
     # The stored tombstones keep a later sync of the same pages from bringing them back.
-    monkeypatch.setattr("resources.sync.connector_class",
+    monkeypatch.setattr("resources.sync.engine.connector_class",
                         lambda source: pausing_connector(None, None))
     [summary] = sync_organization_source(org.sieve, org_id, "slack")
     assert sum(summary.rows_forgotten.values()) >= 3

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from resources.control_plane.schema import connections, sync_state
 from resources.retention.execute import execute_request
 from resources.retention.requests import get_request
+from resources.storage.control_plane.schema import connections, sync_state
 
 
 def other_connections_rows(org, removed_id: str) -> dict[str, list[tuple]]:

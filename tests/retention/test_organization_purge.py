@@ -20,13 +20,13 @@ from dagster import (
     materialize,
 )
 
-from resources.control_plane import ControlPlaneError
-from resources.metadata_store import StoreError, connect_encrypted
 from resources.partitions import organization_partitions
 from resources.retention.requests import get_request, terminate_organization
 from resources.retention.verify import files_under, scan_files
+from resources.security.vault import Secret
 from resources.sieve_resource import SieveResource
-from resources.vault import Secret
+from resources.storage.control_plane import ControlPlaneError
+from resources.storage.metadata_store import StoreError, connect_encrypted
 from sensors.retention import account_termination_sensor
 
 TERMINATED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

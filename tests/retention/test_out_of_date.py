@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import time_machine
 
-from resources.org_config import config_path
 from resources.retention.execute import execute_request
 from resources.retention.requests import record_request
+from resources.storage.org_config import config_path
 
 A_SUNDAY = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 A_MONDAY = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)

@@ -5,20 +5,20 @@ from __future__ import annotations
 import pyarrow.parquet as parquet
 from dagster import DagsterInstance, build_sensor_context
 
-from assets.dbt import build_org_marts
 from pipelines.definitions import defs
-from resources.exports import (
+from resources.analyst.exports import (
     current_export,
     decryption_properties,
     export_marts,
     org_export_key,
 )
-from resources.org_config import config_path
+from resources.marts.runner import build_org_marts
 from resources.retention.execute import execute_request
 from resources.retention.requests import get_request, record_request
 from resources.retention.verify import files_under, scan_files
+from resources.security.vault import Secret
 from resources.sieve_resource import SieveResource
-from resources.vault import Secret
+from resources.storage.org_config import config_path
 from sensors.retention import deletion_request_sensor
 
 SUBJECT_LOGIN = "mateo-castellan"

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from resources.metadata_store import StoreError, connect_encrypted
 from resources.retention.physical import rewrite_database, shred_file, withdraw_exports
-from resources.vault import Secret
+from resources.security.vault import Secret
+from resources.storage.metadata_store import StoreError, connect_encrypted
 
 KEY = Secret("ab" * 32)
 

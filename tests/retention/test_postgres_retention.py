@@ -4,15 +4,14 @@ database holds nothing of it."""
 
 from __future__ import annotations
 
-
 import pytest
 from dagster import DagsterInstance, MaterializeResult, asset, materialize
 
 from pipelines.retention import run_retention_once
 from resources.partitions import organization_partitions
 from resources.retention.requests import get_request, record_request
-from resources.sync import rebuild_identities
-from resources.vault import Secret
+from resources.security.vault import Secret
+from resources.sync.engine import rebuild_identities
 from tests.harness import SieveOrg, new_installation
 from tests.postgres.test_postgres import pg_dump, reset_database, use_production_instance
 

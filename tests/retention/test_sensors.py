@@ -9,8 +9,8 @@ import time_machine
 from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context
 
 from resources.retention.requests import mark_finished, record_request, terminate_organization
+from resources.security.vault import Secret
 from resources.sieve_resource import SieveResource
-from resources.vault import Secret
 from sensors.retention import (
     account_termination_sensor,
     deletion_request_sensor,

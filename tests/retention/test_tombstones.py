@@ -4,12 +4,12 @@ hashes stored in the org's database)."""
 
 from __future__ import annotations
 
-from resources.metadata_store import open_store
 from resources.retention.person import REMOVED
 from resources.retention.requests import record_request
 from resources.retention.subjects import PersonIdentifiers
 from resources.retention.tombstones import TombstoneCheck, record_tombstones
-from resources.vault import Secret
+from resources.security.vault import Secret
+from resources.storage.metadata_store import open_store
 
 
 def pull_request(number: int, author: str, merged_by: str | None = None, **extra) -> dict:

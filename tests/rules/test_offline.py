@@ -1,4 +1,4 @@
-"""Hard rule 9: offline by default — no run-time downloads, only loopback."""
+"""Rule 9 of docs/architecture.md: offline by default — no run-time downloads, only loopback."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ def test_the_suite_refuses_non_loopback_connections():
 
 
 def test_duckdb_sessions_never_autoinstall_extensions(tmp_path):
-    from resources.metadata_store import connect_encrypted
-    from resources.vault import Secret
+    from resources.security.vault import Secret
+    from resources.storage.metadata_store import connect_encrypted
 
     connection = connect_encrypted(tmp_path / "x.duckdb", Secret("k" * 64))
     try:

@@ -15,7 +15,7 @@ def run_sensor(instance):
 
 
 def test_adds_new_orgs_removes_deleted_and_skips_when_in_sync(sieve_home):
-    from resources.keys import create_key_file
+    from resources.security.keys import create_key_file
     from resources.settings import load_settings
 
     create_key_file(load_settings().key_file)
@@ -35,7 +35,7 @@ def test_adds_new_orgs_removes_deleted_and_skips_when_in_sync(sieve_home):
 
         from sqlalchemy import update
 
-        from resources.control_plane.schema import organizations
+        from resources.storage.control_plane.schema import organizations
 
         with opened.control_plane.engine.begin() as conn:
             conn.execute(update(organizations).where(organizations.c.id == globex.id)

@@ -30,6 +30,7 @@ from tests.ui.walkthrough import (
     wait_for_sensor_ticks,
 )
 
+
 def sync_demo(sieve_home: Path) -> bool:
     """`sieve demo --scale tiny` into ``sieve_home``; its progress and errors go to stderr."""
     env = {**os.environ, "SIEVE_HOME": str(sieve_home), "DAGSTER_HOME": str(sieve_home / "dagster")}

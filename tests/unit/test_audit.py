@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, text, update
 
-from resources.audit import AuditLog
-from resources.control_plane import make_engine, migrate
-from resources.control_plane.schema import audit_log
+from resources.security.audit import AuditLog
+from resources.storage.control_plane import make_engine, migrate
+from resources.storage.control_plane.schema import audit_log
 
 KEY = b"k" * 32
 

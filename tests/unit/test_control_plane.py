@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect
 
-from resources.control_plane import ControlPlane, ControlPlaneError, schema
-from resources.keys import FileKeyProvider, WrongKeyError, create_key_file
-from resources.vault import Secret
+from resources.security.keys import FileKeyProvider, WrongKeyError, create_key_file
+from resources.security.vault import Secret
+from resources.storage.control_plane import ControlPlane, ControlPlaneError, schema
 
 TOKEN = "glpat-CANARYcontrolPLANE0042"
 
@@ -124,3 +124,14 @@ def test_missing_old_key_fails_closed(tmp_path, key_file, control_plane):
         stranger.credentials(connection)
     assert TOKEN not in str(raised.value)
     assert control_plane.credentials(connection)["token"].reveal() == TOKEN
+
+
+def test_head_revision_is_the_newest_migration():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from resources.storage.control_plane import HEAD_REVISION, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION

@@ -6,9 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from resources.extraction import ExtractionError, bench_extraction, project, project_many
-from resources.pii import PiiScrubber
-from resources.schemas import ENTITIES, entity, jira_issues_entity
+from bench.extraction_bench import bench_extraction
+from resources.security.pii import PiiScrubber
+from resources.sources import ENTITIES, entity
+from resources.sources.jira.schema import jira_issues_entity
+from resources.sync.extraction import ExtractionError, project, project_many
 
 CANARY = "CANARY-7f3a9c"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from resources.connectors.git import GitReadError, read_git_commits
-from resources.extraction import project_many
-from resources.pii import PiiScrubber
+from resources.security.pii import PiiScrubber
+from resources.sources.git.connector import GitReadError, read_git_commits
+from resources.sync.extraction import project_many
 
 CANARY_SUBJECT = "CANARY-subject-51c2"
 CANARY_BODY = "CANARY-body-9e4d"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resources.identities import AccountBook, cluster_people, person_id_for
+from resources.sync.identities import AccountBook, cluster_people, person_id_for
 
 ORG_KEY = "k" * 64
 

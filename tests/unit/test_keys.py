@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from resources.keys import (
+from resources.security.keys import (
     FileKeyProvider,
     KeyUnavailableError,
     create_key_file,

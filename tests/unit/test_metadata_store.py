@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from resources.metadata_store import (
+from resources.security.vault import Secret
+from resources.storage.metadata_store import (
     NEW_DATABASE_BLOCK_SIZE,
     MetadataStore,
     StoreError,
@@ -16,7 +17,6 @@ from resources.metadata_store import (
     httpfs_extension_path,
     open_store,
 )
-from resources.vault import Secret
 
 PULLS = TableSpec(
     name="demo_pulls",
@@ -87,8 +87,8 @@ def test_a_second_writer_process_gets_a_clear_busy_error(tmp_path):
     try:
         probe = (
             "import sys\n"
-            "from resources.metadata_store import connect_encrypted, StoreBusyError\n"
-            "from resources.vault import Secret\n"
+            "from resources.storage.metadata_store import connect_encrypted, StoreBusyError\n"
+            "from resources.security.vault import Secret\n"
             "try:\n"
             f"    connect_encrypted({str(path)!r}, Secret('a' * 64))\n"
             "except StoreBusyError as e:\n"
@@ -139,7 +139,7 @@ def test_a_memory_limit_and_a_thread_count_bound_duckdb_for_that_session_only(tm
 
 
 def test_reopening_a_store_keeps_its_rows_its_settings_and_its_key(tmp_path):
-    """A long sync reopens its store to shed DuckDB's per-connection state (resources/sync)."""
+    """A long sync reopens its store to shed DuckDB's per-connection state (resources/sync/engine)."""
     path = tmp_path / "org" / "sieve.duckdb"
     with open_store(path, KEY_A, memory_limit_mb=96, threads=1) as store:
         store.ensure_tables([PULLS])

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resources.connectors.github import services_changed
 from resources.http import Page
-from resources.org_config import (
+from resources.sources.github.connector import services_changed
+from resources.storage.org_config import (
     OrgConfig,
     OrgConfigError,
     ServiceRule,
@@ -77,7 +77,7 @@ def test_changed_files_become_counts_per_service_and_nothing_else():
 def test_every_metric_setting_reaches_dbt_with_the_projects_own_defaults():
     """The org settings feed every var of the dbt project, and their defaults are the
     project's, so a model never silently falls back to a value the user cannot change."""
-    from assets.dbt import DBT_PROJECT_DIR, dbt_vars
+    from resources.marts.runner import DBT_PROJECT_DIR, dbt_vars
 
     project_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
     fed = dbt_vars(OrgConfig())

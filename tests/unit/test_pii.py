@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from resources.pii import PLACEHOLDERS, PiiScrubber, visible_text
+from resources.security.pii import PLACEHOLDERS, PiiScrubber, visible_text
 
 
 @pytest.fixture(scope="module")

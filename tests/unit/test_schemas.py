@@ -8,17 +8,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from resources import schemas
-from resources.schemas import (
-    ENTITIES,
-    entities_for,
-    entity,
-    jira_field_ids,
-    jira_issues_entity,
-    scrubbed_columns,
-)
-from resources.metadata_store import MetadataStore
-from resources.sync import table_spec
+from resources.sources import ENTITIES, allow_list, entities_for, entity, scrubbed_columns
+from resources.sources.docs import allow_list_markdown
+from resources.sources.github.schema import GITHUB_PULL_REQUESTS
+from resources.sources.jira.schema import jira_field_ids, jira_issues_entity, sprint_ids
+from resources.storage.metadata_store import MetadataStore
+from resources.sync.engine import table_spec
 
 ALLOW_LIST_DOC = Path(__file__).resolve().parents[2] / "docs" / "allow-list.md"
 
@@ -50,7 +45,7 @@ FORBIDDEN_FIELDS = {
     "comment", "comments_text", "attachments", "blocks", "environment_url", "phone", "title",
     "location", "company", "bio", "tz", "timeZone",
 }
-LENGTH_OR_COUNT = {schemas.text_length, schemas.item_count}
+LENGTH_OR_COUNT = {allow_list.text_length, allow_list.item_count}
 
 
 def test_registry_holds_every_entity_once() -> None:
@@ -62,20 +57,20 @@ def test_registry_holds_every_entity_once() -> None:
 
 
 def test_entity_lookup_names_the_choices() -> None:
-    assert entity("github_pull_requests") is schemas.GITHUB_PULL_REQUESTS
+    assert entity("github_pull_requests") is GITHUB_PULL_REQUESTS
     with pytest.raises(KeyError, match="no allow-listed entity 'github_prs'.*github_issues"):
         entity("github_prs")
 
 
 @pytest.mark.parametrize("declared", ENTITIES.values(), ids=ENTITIES.keys())
-def test_connection_id_leads_columns_and_key(declared: schemas.Entity) -> None:
+def test_connection_id_leads_columns_and_key(declared: allow_list.Entity) -> None:
     assert declared.column_names[0] == "connection_id"
     assert declared.primary_key[0] == "connection_id"
     assert set(declared.primary_key) <= set(declared.column_names)
 
 
 @pytest.mark.parametrize("declared", ENTITIES.values(), ids=ENTITIES.keys())
-def test_no_column_keeps_content(declared: schemas.Entity) -> None:
+def test_no_column_keeps_content(declared: allow_list.Entity) -> None:
     for column in declared.columns:
         last_field = column.source.rsplit(".", 1)[-1]
         if last_field in FORBIDDEN_FIELDS and not column.scrub:
@@ -151,17 +146,17 @@ def test_upsert_is_idempotent_by_natural_key() -> None:
 
 
 def test_timestamps_become_naive_utc() -> None:
-    assert schemas.utc_timestamp("2024-01-05T10:30:00Z") == datetime(2024, 1, 5, 10, 30)
-    assert schemas.utc_timestamp("2019-02-11T09:47:56.000+0000") == datetime(2019, 2, 11, 9, 47, 56)
-    assert schemas.utc_timestamp("2024-01-05T12:30:00+02:00") == datetime(2024, 1, 5, 10, 30)
-    assert schemas.utc_offset_minutes("2024-01-05T12:30:00-05:30") == -330
-    assert schemas.epoch_timestamp("1512085950.000216") == datetime(2017, 11, 30, 23, 52, 30, 216)
+    assert allow_list.utc_timestamp("2024-01-05T10:30:00Z") == datetime(2024, 1, 5, 10, 30)
+    assert allow_list.utc_timestamp("2019-02-11T09:47:56.000+0000") == datetime(2019, 2, 11, 9, 47, 56)
+    assert allow_list.utc_timestamp("2024-01-05T12:30:00+02:00") == datetime(2024, 1, 5, 10, 30)
+    assert allow_list.utc_offset_minutes("2024-01-05T12:30:00-05:30") == -330
+    assert allow_list.epoch_timestamp("1512085950.000216") == datetime(2017, 11, 30, 23, 52, 30, 216)
 
 
 def test_sprint_ids_from_cloud_objects_and_server_strings() -> None:
-    assert schemas.sprint_ids([{"id": 7, "name": "Sprint 7"}, {"id": "8"}]) == [7, 8]
+    assert sprint_ids([{"id": 7, "name": "Sprint 7"}, {"id": "8"}]) == [7, 8]
     server = ["com.atlassian.greenhopper.service.sprint.Sprint@1a2b[id=12,rapidViewId=3,name=S]"]
-    assert schemas.sprint_ids(server) == [12]
+    assert sprint_ids(server) == [12]
 
 
 def test_jira_custom_fields_are_configurable() -> None:
@@ -186,20 +181,20 @@ def test_jira_custom_fields_are_configurable() -> None:
 
 def test_declaring_an_unknown_key_column_fails() -> None:
     with pytest.raises(ValueError, match="natural key names unknown"):
-        schemas.Entity("t", "github", "GET /x", (schemas.col("id", "BIGINT"),), ("number",))
+        allow_list.Entity("t", "github", "GET /x", (allow_list.col("id", "BIGINT"),), ("number",))
 
 
 def test_allow_list_doc_is_current() -> None:
-    expected = schemas.allow_list_markdown()
+    expected = allow_list_markdown()
     actual = ALLOW_LIST_DOC.read_text(encoding="utf-8") if ALLOW_LIST_DOC.exists() else ""
     assert actual == expected, (
-        "docs/allow-list.md is stale: run `.venv/bin/python -m resources.schemas > "
+        "docs/allow-list.md is stale: run `.venv/bin/python -m resources.sources.docs > "
         "docs/allow-list.md` and commit it"
     )
 
 
 def test_allow_list_doc_lists_every_column() -> None:
-    text = schemas.allow_list_markdown()
+    text = allow_list_markdown()
     for declared in ENTITIES.values():
         assert f"## `{declared.table}`" in text
         for column in declared.columns:

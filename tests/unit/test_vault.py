@@ -1,4 +1,4 @@
-"""Envelope encryption (hard rule 4): fresh key and nonce per secret, row binding, fail closed."""
+"""Envelope encryption (rule 4): fresh key and nonce per secret, row binding, fail closed."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from resources.keys import EnvKeyProvider, WrongKeyError, encode_key, generate_key
-from resources.vault import (
+from resources.security.keys import EnvKeyProvider, WrongKeyError, encode_key, generate_key
+from resources.security.vault import (
     DecryptionError,
     Secret,
     SecretBinding,

@@ -1,0 +1,212 @@
+"""Builds the metric tables: dbt run against one organization's encrypted DuckDB.
+
+dbt runs as its own process against one organization at a time. The profile
+(`dbt_project/profiles.yml`) holds no secret and no path: each run's ``--vars`` say where the
+org's file, the httpfs extension (DuckDB needs it to write encrypted files; it ships in a pip
+package and is never downloaded) and the spill directory are, and the org's data key reaches
+dbt through a socket served for that run only (`resources.marts.org_key`). dbt's target/ and
+logs/ go under SIEVE_HOME, per organization.
+
+`build_org_marts(sieve, org_id)` is the plain function the CLI, retention and benchmarks call;
+the Dagster assets in `assets/dbt.py` run the same pieces through dagster-dbt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from resources.errors import SieveError
+from resources.marts.org_key import serve_org_key
+from resources.runtime import Sieve
+from resources.storage.metadata_store import (
+    DATABASE_ALIAS,
+    httpfs_extension_path,
+    org_database_path,
+)
+from resources.storage.org_config import OrgConfig, load_org_config
+from resources.sync.engine import ensure_metadata_tables
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+# Unit tests exercise metric logic on fixture rows; production runs skip them.
+PRODUCTION_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
+
+
+class DbtBuildError(SieveError):
+    pass
+
+
+def dbt_vars(config: OrgConfig, as_of: datetime | None = None) -> dict[str, Any]:
+    """The dbt vars of one organization's run, from its settings (see docs/metrics.md)."""
+    return {
+        "production_environments": list(config.production_environments),
+        "production_tag_patterns": list(config.production_tag_patterns),
+        "production_workflow_names": list(config.production_workflow_names),
+        "incident_issue_types": list(config.incident_issue_types),
+        "incident_labels": list(config.incident_labels),
+        "hotfix_labels": list(config.hotfix_labels),
+        "revert_title_pattern": config.revert_title_pattern,
+        "incident_attribution_hours": config.incident_attribution_hours,
+        "bot_patterns": list(config.bot_patterns),
+        "services": [{"name": s.name, "repository": s.repository, "paths": list(s.paths)}
+                     for s in config.services],
+        "stale_pr_days": config.stale_pr_days,
+        "waiting_statuses": list(config.waiting_statuses),
+        "knowledge_window_days": config.knowledge_window_days,
+        "as_of": as_of.strftime("%Y-%m-%d %H:%M:%S") if as_of else "",
+    }
+
+
+def extension_directory(sieve_home: Path) -> Path:
+    """A DuckDB extension directory holding the pip-shipped httpfs, laid out as DuckDB looks
+    for it (`<dir>/v<version>/<platform>/httpfs.duckdb_extension`)."""
+    platform = duckdb.execute("PRAGMA platform").fetchone()[0]
+    directory = Path(sieve_home) / "duckdb-extensions"
+    target = directory / f"v{duckdb.__version__}" / platform / "httpfs.duckdb_extension"
+    source = httpfs_extension_path()
+    if not target.exists() or target.stat().st_size != source.stat().st_size:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return directory
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    """Where one organization's dbt run reads and writes. No secret in here."""
+
+    org_id: str
+    database_path: Path
+    extensions_dir: Path
+    run_dir: Path
+    vars: dict[str, Any]
+
+    @property
+    def target_path(self) -> Path:
+        return self.run_dir / "target"
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / "logs"
+
+    def cli_vars(self, key_handoff: Path | None = None) -> dict[str, Any]:
+        """The ``--vars`` of this run: the metric settings, and where the profile finds the
+        org's file, the extensions, the spill directory and the key's socket (paths only)."""
+        return {**self.vars,
+                "sieve_database": str(self.database_path),
+                "sieve_extensions": str(self.extensions_dir),
+                "sieve_temp": str(self.database_path.parent / "duckdb-tmp"),
+                "sieve_key_handoff": str(key_handoff or "")}
+
+    def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The dbt process's environment: dbt's own paths. It holds no secret."""
+        return {**(os.environ if base is None else base),
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "DBT_TARGET_PATH": str(self.target_path),
+                "DBT_LOG_PATH": str(self.log_path),
+                "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+                "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR)}
+
+
+def prepare_dbt_run(sieve: Sieve, org_id: str, *, as_of: datetime | None = None) -> DbtRun:
+    """Everything a dbt run of one organization needs, with every metadata table present
+    (empty where a source is not connected) so staging models can read all of them."""
+    org = sieve.control_plane.organization(org_id)
+    ensure_metadata_tables(sieve, org.id)
+    config = load_org_config(sieve.settings.home, org.slug)
+    database_path = org_database_path(sieve.settings.orgs_dir, org.id)
+    return DbtRun(
+        org_id=org.id,
+        database_path=database_path,
+        extensions_dir=extension_directory(sieve.settings.home),
+        run_dir=database_path.parent / "dbt",
+        vars=dbt_vars(config, as_of),
+    )
+
+
+@dataclass(frozen=True)
+class DbtBuildResult:
+    org_id: str
+    returncode: int
+    run_results_path: Path
+
+    def statuses(self) -> dict[str, str]:
+        """Node unique id → status ("success", "pass", "error", "fail", "skipped"...)."""
+        results = json.loads(self.run_results_path.read_text())["results"]
+        return {result["unique_id"]: result["status"] for result in results}
+
+
+def dbt_executable() -> str:
+    return str(Path(sys.executable).with_name("dbt"))
+
+
+def build_org_marts(sieve: Sieve, org_id: str, *, as_of: datetime | None = None,
+                    args: Sequence[str] = PRODUCTION_BUILD_ARGS) -> DbtBuildResult:
+    """Build one organization's staging, intermediate and mart models (and run their data
+    tests) with `dbt <args>`; raises DbtBuildError naming the failed nodes.
+
+    No Sieve connection may hold the org's database meanwhile: dbt writes it from its own
+    process and DuckDB allows one writer.
+    """
+    run = prepare_dbt_run(sieve, org_id, as_of=as_of)
+    org = sieve.control_plane.organization(run.org_id)
+    key = sieve.control_plane.org_data_key(org)
+    (run.target_path / "run_results.json").unlink(missing_ok=True)
+    with serve_org_key(run.run_dir, key) as handoff:
+        command = [dbt_executable(), *args, "--vars", json.dumps(run.cli_vars(handoff))]
+        completed = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=run.environment(),
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   check=False)
+    result = DbtBuildResult(run.org_id, completed.returncode,
+                            run.target_path / "run_results.json")
+    if completed.returncode != 0:
+        raise DbtBuildError(_failure_message(result, completed.stdout))
+    return result
+
+
+def _failure_message(result: DbtBuildResult, output: str) -> str:
+    where = f"organization {result.org_id}"
+    if "could not set lock" in output.lower():
+        return (f"The database of {where} is busy: a sync or deletion is writing it. Run the "
+                "build again when it finishes.")
+    if not result.run_results_path.exists():
+        # dbt stopped before running anything (profile, parse or connection error); its own
+        # message is about the project, not about data rows.
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        return f"dbt could not start for {where}:\n{tail}"
+    failed = sorted(node for node, status in result.statuses().items()
+                    if status in ("error", "fail", "runtime error"))
+    return (f"dbt build failed for {where}: {len(failed)} node(s) failed: "
+            f"{', '.join(failed)}. dbt's log is in {result.run_results_path.parent.parent}/logs.")
+
+
+# --- reading the built marts --------------------------------------------------------------
+
+# Column names that would carry a person's identity or free text: never in a mart. Marts
+# carry person_id and team.
+PII_COLUMN = re.compile(r"(email|login|username|display_name|real_name|author_name|"
+                        r"committer_name|^name$|title|summary|text|body|message$)")
+
+
+def mart_row_count(connection: duckdb.DuckDBPyConnection, mart: str) -> int:
+    return connection.execute(f'select count(*) from marts."{mart}"').fetchone()[0]
+
+
+def mart_pii_columns(connection: duckdb.DuckDBPyConnection, mart: str) -> list[str]:
+    """Columns of a mart whose names say they hold identities or free text."""
+    columns = [row[0] for row in connection.execute(
+        "select column_name from information_schema.columns where table_catalog = ? "
+        "and table_schema = 'marts' and table_name = ?", [DATABASE_ALIAS, mart]).fetchall()]
+    if not columns:
+        raise DbtBuildError(f"mart {mart} does not exist: build the organization's marts first")
+    return [column for column in columns if PII_COLUMN.search(column)]

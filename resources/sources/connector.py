@@ -1,0 +1,135 @@
+"""What every source connector is: a generator of raw pages, handed on in memory.
+
+A connector never stores anything. ``fetch()`` yields ``RawBatch``es — one page of raw records
+of one entity at a time — to the sync engine, which projects them onto the allow-list, upserts
+them and only then commits the cursors and HTTP validators the batch carries. So a crash between
+fetch and write means the next run fetches the same data again (at least once), and the upserts
+by natural key make the stored result the same (exactly once).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar, Iterator
+
+from resources.http import ClientStats, ConcurrencyLimits, ErrorContext, Validators
+from resources.security.vault import Secret
+from resources.sources import connector_class, entity
+from resources.sources.allow_list import Entity
+from resources.storage.control_plane import ConnectionRecord, ControlPlane, Organization, utc_now
+
+
+@dataclass(frozen=True)
+class RawBatch:
+    """One page of raw records for one entity. ``records`` live only in memory."""
+
+    entity: str
+    records: list[dict]
+    # Values the API record lacks but the entity declares as "parent:<name>" (the pull
+    # request number of a review, the channel of a message…).
+    parent: dict = field(default_factory=dict)
+    # Stream cursors to advance, and validators to keep, once this batch is durable.
+    cursors: dict[str, str] = field(default_factory=dict)
+    validators: tuple[Validators, ...] = ()
+    # A conditional request answered 304: nothing to extract, the data is unchanged.
+    not_modified: bool = False
+
+
+class SyncState:
+    """A connection's cursors and validators in the control plane (values, never bodies).
+
+    Reads see what was committed before this run; writes go through ``commit`` only.
+    Implements the HTTP layer's ``ValidatorStore`` protocol (``put`` is deliberately a no-op
+    there: the engine commits validators itself once the data they describe is durable).
+    """
+
+    def __init__(self, control_plane: ControlPlane, connection_id: str):
+        self._control_plane = control_plane
+        self.connection_id = connection_id
+        self._cursors = control_plane.sync_state(connection_id, "cursor")
+        self._validators = {k: json.loads(v)
+                            for k, v in control_plane.sync_state(connection_id, "validator").items()}
+
+    def cursor(self, stream: str) -> str | None:
+        return self._cursors.get(stream)
+
+    def get(self, key: str) -> tuple[str | None, str | None] | None:
+        entry = self._validators.get(key)
+        return (entry[0], entry[1]) if entry else None
+
+    def put(self, key: str, etag: str | None, last_modified: str | None) -> None:
+        self.commit(validators=(Validators(key, etag, last_modified),))
+
+    def commit(self, cursors: dict[str, str] | None = None,
+               validators: tuple[Validators, ...] = ()) -> None:
+        if cursors:
+            self._control_plane.put_sync_state(self.connection_id, "cursor", cursors)
+            self._cursors.update(cursors)
+        entries = {v.key: json.dumps([v.etag, v.last_modified]) for v in validators if v}
+        if entries:
+            self._control_plane.put_sync_state(self.connection_id, "validator", entries)
+            self._validators.update({k: json.loads(v) for k, v in entries.items()})
+
+
+@dataclass
+class ConnectorContext:
+    """Everything a connector needs for one run of one connection."""
+
+    org_slug: str
+    connection: ConnectionRecord
+    credentials: dict[str, Secret]
+    state: SyncState
+    limits: ConcurrencyLimits = field(default_factory=ConcurrencyLimits)
+    # The organization's monorepo path rules (resources.storage.org_config.ServiceRule).
+    services: tuple = ()
+    # Injected by tests so retries and rate-limit waits do not really sleep.
+    sleep: Callable[[float], None] | None = None
+
+    @property
+    def settings(self) -> dict:
+        return self.connection.settings
+
+    def error_context(self) -> ErrorContext:
+        return ErrorContext(org_slug=self.org_slug, connection_id=self.connection.id)
+
+
+class Connector(ABC):
+    source: ClassVar[str]
+    # Allow-list entity names this connector produces (see resources/sources/<source>/schema.py).
+    entities: ClassVar[tuple[str, ...]]
+
+    def __init__(self, context: ConnectorContext):
+        self.context = context
+
+    @abstractmethod
+    def check(self) -> str:
+        """One cheap request proving the credentials work; returns a short description of
+        what was reached (no personal data). Raises the HTTP layer's errors otherwise."""
+
+    @abstractmethod
+    def fetch(self) -> Iterator[RawBatch]:
+        """Yield raw pages, one at a time, never holding more than one page."""
+
+    def declared_entity(self, name: str) -> Entity:
+        """The allow-list entity records of ``name`` are projected with (a connector overrides
+        it when the schema depends on the source, e.g. a Jira site's custom field ids)."""
+        return entity(name)
+
+    def stats(self) -> ClientStats | None:
+        """Request counters of this run, when the connector talks HTTP."""
+        return None
+
+
+def check_credentials(control_plane: ControlPlane, org: Organization, source: str,
+                      settings: dict, credentials: dict[str, Secret]) -> str:
+    """One cheap request with credentials not stored yet: what was reached, or the HTTP
+    layer's people-facing error (unreachable host, rejected token, missing scope)."""
+    pending = ConnectionRecord(id="new-connection", org_id=org.id, source=source,
+                               settings=settings, status="pending", created_at=utc_now(),
+                               last_synced_at=None, removed_at=None,
+                               credential_fields=tuple(sorted(credentials)))
+    context = ConnectorContext(org.slug, pending, credentials,
+                               SyncState(control_plane, pending.id))
+    return connector_class(source)(context).check()

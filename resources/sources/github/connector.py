@@ -1,0 +1,622 @@
+"""GitHub connector (github.com, or Enterprise Server with a base URL such as
+``https://HOST/api/v3``): repositories, pull requests with their reviews and commits, default-
+branch commits, issues, deployments and their statuses, releases, tags, Actions workflow runs
+and the people seen in them.
+
+Request plan, costs, cursors and known limits: docs/sources/github.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from resources.errors import SieveError
+from resources.http import (
+    BearerToken,
+    ClientStats,
+    Deduplicator,
+    HttpClient,
+    NotFoundError,
+    Page,
+    PaginationStyle,
+    RequestRejectedError,
+    RetryPolicy,
+    Validators,
+)
+from resources.sources.connector import Connector, ConnectorContext, RawBatch
+from resources.storage.org_config import ServiceRule, rules_for_repository, service_of
+
+log = logging.getLogger("sieve.connectors.github")
+
+DEFAULT_BASE_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+PAGE_SIZE = 100
+# (connect, read) seconds for one request.
+REQUEST_TIMEOUT = (5.0, 30.0)
+# A connection check answers the person running `sieve connect`: it must not wait for long.
+CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
+# A workflow run unfinished for longer than this is treated as abandoned (stuck "queued" runs
+# exist); waiting for it would make every sync walk all runs created since.
+RUN_WAIT_LIMIT = timedelta(days=3)
+
+REPOSITORIES = "github_repositories"
+PULL_REQUESTS = "github_pull_requests"
+REVIEWS = "github_pull_request_reviews"
+PULL_REQUEST_COMMITS = "github_pull_request_commits"
+PULL_REQUEST_SERVICES = "github_pull_request_services"
+COMMITS = "github_commits"
+ISSUES = "github_issues"
+DEPLOYMENTS = "github_deployments"
+DEPLOYMENT_STATUSES = "github_deployment_statuses"
+RELEASES = "github_releases"
+TAGS = "github_tags"
+WORKFLOW_RUNS = "github_workflow_runs"
+USERS = "github_users"
+
+REPOSITORIES_STREAM = "repositories"
+
+
+def services_changed(pages: Iterable, rules: tuple[ServiceRule, ...]) -> list[dict]:
+    """Reduce a pull request's changed files, page by page, to counts per service of the
+    repository's path rules. File names and patches are read here and dropped; a file matching
+    no rule counts for no service."""
+    totals: dict[str, dict] = {}
+    for page in pages:
+        for changed in page.items:
+            names = [changed.get("filename"), changed.get("previous_filename")]
+            services = {service_of(name, rules) for name in names if name} - {None}
+            for service in services:
+                entry = totals.setdefault(service, {"service": service, "files_changed": 0,
+                                                    "additions": 0, "deletions": 0})
+                entry["files_changed"] += 1
+                entry["additions"] += int(changed.get("additions") or 0)
+                entry["deletions"] += int(changed.get("deletions") or 0)
+    return [totals[name] for name in sorted(totals)]
+
+
+def parse_timestamp(text: str) -> datetime:
+    """GitHub's ISO 8601 UTC timestamps ("2024-05-01T10:00:00Z") as aware datetimes."""
+    return datetime.fromisoformat(text)
+
+
+def format_timestamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class HighWaterMark:
+    """How far a stream ordered by ``updated_at`` has been stored: the newest ``updated_at``
+    and the keys of the items stored at exactly that instant.
+
+    GitHub's timestamps have one-second resolution, so an item updated in the same second as
+    the newest one stored, but after it was read, shares the mark; the keys tell the two apart,
+    so such an item is neither skipped nor is the stored one fetched again.
+    """
+
+    at: datetime | None = None
+    keys: set[str] = field(default_factory=set)
+
+    @classmethod
+    def parse(cls, text: str | None) -> HighWaterMark:
+        return cls.from_json(json.loads(text)) if text else cls()
+
+    @classmethod
+    def from_json(cls, value: dict | None) -> HighWaterMark:
+        return cls(parse_timestamp(value["at"]), set(value["keys"])) if value else cls()
+
+    def to_json(self) -> dict | None:
+        if self.at is None:
+            return None
+        return {"at": format_timestamp(self.at), "keys": sorted(self.keys)}
+
+    def dumps(self) -> str | None:
+        return json.dumps(self.to_json()) if self.at is not None else None
+
+    def copy(self) -> HighWaterMark:
+        return HighWaterMark(self.at, set(self.keys))
+
+    def is_past(self, at: datetime) -> bool:
+        """Whether an item updated at ``at`` is older than everything not yet stored."""
+        return self.at is not None and at < self.at
+
+    def is_new(self, at: datetime, key: str) -> bool:
+        return self.at is None or at > self.at or (at == self.at and key not in self.keys)
+
+    def advance(self, at: datetime, key: str) -> None:
+        if self.at is None or at > self.at:
+            self.at, self.keys = at, {key}
+        elif at == self.at:
+            self.keys.add(key)
+
+    # The same arithmetic mirrored, for the lower bound of a walk in progress.
+
+    def is_under(self, at: datetime, key: str) -> bool:
+        return self.at is None or at < self.at or (at == self.at and key not in self.keys)
+
+    def lower(self, at: datetime, key: str) -> None:
+        if self.at is None or at < self.at:
+            self.at, self.keys = at, {key}
+        elif at == self.at:
+            self.keys.add(key)
+
+
+@dataclass
+class NewestFirstWalk:
+    """The cursor of a listing walked newest ``updated_at`` first, resumable after a kill.
+
+    ``done`` is where the last complete walk ended. A walk stores items newest first, so
+    ``done`` can only move once it ends; until then ``top`` and ``floor`` bound the span it has
+    stored (every item it needed between them) and are committed page by page, so a rerun
+    skips that span: it fetches what changed above ``top``, then continues below ``floor``.
+    """
+
+    done: HighWaterMark = field(default_factory=HighWaterMark)
+    top: HighWaterMark = field(default_factory=HighWaterMark)
+    floor: HighWaterMark = field(default_factory=HighWaterMark)
+
+    @classmethod
+    def parse(cls, text: str | None) -> NewestFirstWalk:
+        if not text:
+            return cls()
+        value = json.loads(text)
+        return cls(*(HighWaterMark.from_json(value.get(name)) for name in ("done", "top", "floor")))
+
+    def dumps(self) -> str:
+        marks = ("done", "top", "floor")
+        return json.dumps({name: getattr(self, name).to_json() for name in marks})
+
+    def copy(self) -> NewestFirstWalk:
+        return NewestFirstWalk(self.done.copy(), self.top.copy(), self.floor.copy())
+
+    def needs(self, at: datetime, key: str) -> bool:
+        """Whether the item must be fetched: changed since it was stored, or never stored."""
+        if self.top.at is not None:
+            if self.top.is_new(at, key):
+                return True
+            if not self.floor.is_under(at, key):
+                return False
+        return self.done.is_new(at, key)
+
+    def is_past(self, at: datetime) -> bool:
+        """Whether the walk can stop: this item and every older one are stored."""
+        return self.done.is_past(at)
+
+    def stored(self, at: datetime, key: str) -> None:
+        self.top.advance(at, key)
+        self.floor.lower(at, key)
+
+    def completed(self) -> NewestFirstWalk:
+        done = self.done.copy()
+        for key in self.top.keys:
+            done.advance(self.top.at, key)
+        return NewestFirstWalk(done)
+
+
+@dataclass(frozen=True)
+class RepositoryRef:
+    """What the per-repository walk needs to know of a repository."""
+
+    id: int
+    full_name: str
+    pushed_at: str | None
+
+    @classmethod
+    def of(cls, record: dict) -> RepositoryRef:
+        return cls(record["id"], record["full_name"], record.get("pushed_at"))
+
+
+def dump_repository_index(repositories: list[RepositoryRef]) -> str:
+    return json.dumps([[r.id, r.full_name, r.pushed_at] for r in repositories])
+
+
+def parse_repository_index(text: str | None) -> list[RepositoryRef]:
+    return [RepositoryRef(*entry) for entry in json.loads(text)] if text else []
+
+
+def repository_index_batch(found: list[RepositoryRef], validators: tuple[Validators, ...]
+                           ) -> RawBatch:
+    """The repositories' last batch: the index and its listing's validators, committed together
+    so that a 304 always finds the index it stands for."""
+    return RawBatch(REPOSITORIES, [], cursors={REPOSITORIES_STREAM: dump_repository_index(found)},
+                    validators=validators)
+
+
+def run_floor(newest_created: datetime, oldest_unfinished: datetime | None) -> datetime:
+    """Where the next walk of workflow runs (newest created first) may stop."""
+    if oldest_unfinished is not None and oldest_unfinished >= newest_created - RUN_WAIT_LIMIT:
+        return oldest_unfinished
+    return newest_created
+
+
+class GitHubConnector(Connector):
+    source = "github"
+    entities = (REPOSITORIES, PULL_REQUESTS, REVIEWS, PULL_REQUEST_COMMITS, PULL_REQUEST_SERVICES,
+                COMMITS, ISSUES,
+                DEPLOYMENTS, DEPLOYMENT_STATUSES, RELEASES, TAGS, WORKFLOW_RUNS, USERS)
+
+    def __init__(self, context: ConnectorContext):
+        super().__init__(context)
+        self._client: HttpClient | None = None
+        # Logins referenced by the records fetched in this sync, in first-seen order.
+        self._logins: dict[str, None] = {}
+
+    # -- Connector -------------------------------------------------------------------------
+
+    def check(self) -> str:
+        owner = self._owner()
+        with self._new_client(CHECK_RETRY) as client:
+            try:
+                client.get_json(f"/orgs/{owner}")
+                kind = "organization"
+            except NotFoundError:
+                client.get_json(f"/users/{owner}")
+                kind = "user account"
+            return f"GitHub {kind} {owner!r} on {urlsplit(client.base_url).netloc}"
+
+    def fetch(self) -> Iterator[RawBatch]:
+        try:
+            repositories = yield from self._repositories()
+            for repo in repositories:
+                yield from self._pull_requests(repo)
+                yield from self._optional(self._issues(repo), repo, "issues")
+                yield from self._default_branch(repo)
+                yield from self._deployments(repo)
+                yield from self._releases(repo)
+                yield from self._optional(self._workflow_runs(repo), repo, "workflow runs")
+            yield from self._users()
+        finally:
+            if self._client is not None:
+                self._client.close()
+
+    def stats(self) -> ClientStats | None:
+        return self._client.stats if self._client is not None else None
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _owner(self) -> str:
+        owner = (self.context.settings.get("owner") or "").strip()
+        if not owner:
+            slug = self.context.org_slug
+            raise SieveError(
+                f"GitHub connection {self.context.connection.id!r} of organization {slug!r} "
+                f"names no owner. Re-connect with `sieve connect {slug} github --owner "
+                "ORG_OR_USER --token-env VAR`."
+            )
+        return owner
+
+    def _http(self) -> HttpClient:
+        """The sync's client, whose retries wait out a full rate-limit window if need be."""
+        if self._client is None:
+            self._client = self._new_client(RetryPolicy())
+        return self._client
+
+    def _new_client(self, retry: RetryPolicy) -> HttpClient:
+        context = self.context
+        optional = {"sleep": context.sleep} if context.sleep is not None else {}
+        return HttpClient(
+            context.settings.get("base_url") or DEFAULT_BASE_URL,
+            BearerToken(context.credentials["token"].reveal()),
+            source="github",
+            context=context.error_context(),
+            timeout=REQUEST_TIMEOUT,
+            retry=retry,
+            limits=context.limits,
+            validators=context.state,
+            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
+            **optional,
+        )
+
+    def _pages(self, path: str, params: dict | None = None, *, conditional_key: str | None = None,
+               items_field: str | None = None) -> Iterator[Page]:
+        return self._http().paginate(
+            path, {"per_page": PAGE_SIZE, **(params or {})}, style=PaginationStyle.GITHUB,
+            items_field=items_field, conditional_key=conditional_key)
+
+    def _optional(self, batches: Iterator[RawBatch], repo: RepositoryRef, what: str
+                  ) -> Iterator[RawBatch]:
+        """A repository's stream that a 404/410 skips: issues or Actions can be disabled."""
+        try:
+            yield from batches
+        except NotFoundError:
+            log.info("GitHub repository %s: %s not available there; skipped", repo.id, what)
+
+    def _cursor(self, stream: str) -> str | None:
+        return self.context.state.cursor(stream)
+
+    def _note_people(self, records: list[dict], *fields: str) -> None:
+        """Remember the logins in ``fields`` (user objects or lists of them) for /users."""
+        for record in records:
+            for name in fields:
+                value = record.get(name)
+                for user in value if isinstance(value, list) else (value,):
+                    if isinstance(user, dict) and user.get("login"):
+                        self._logins[user["login"]] = None
+
+    def _user_validator_key(self, login: str) -> str:
+        salted = f"{self.context.connection.id}\0{login}".encode()
+        return "user:" + hashlib.sha256(salted).hexdigest()[:32]
+
+    # -- repositories ----------------------------------------------------------------------
+
+    def _repositories(self) -> Generator[RawBatch, None, list[RepositoryRef]]:
+        known = parse_repository_index(self._cursor(REPOSITORIES_STREAM))
+        names = self.context.settings.get("repos") or []
+        if names:
+            return (yield from self._configured_repositories(names, known))
+        return (yield from self._owner_repositories(known))
+
+    def _owner_repositories(self, known: list[RepositoryRef]
+                            ) -> Generator[RawBatch, None, list[RepositoryRef]]:
+        found: list[RepositoryRef] = []
+        validators: tuple[Validators, ...] = ()
+        unique = Deduplicator(lambda record: record["id"])
+        for page in self._owner_repository_pages():
+            if page.not_modified:
+                yield RawBatch(REPOSITORIES, [], not_modified=True)
+                return known
+            validators = (page.validators,) if page.validators else validators
+            found += [RepositoryRef.of(record) for record in unique.fresh(page.items)]
+            yield RawBatch(REPOSITORIES, page.items)
+        yield repository_index_batch(found, validators)
+        return found
+
+    def _owner_repository_pages(self) -> Iterator[Page]:
+        owner = self._owner()
+        params = {"sort": "pushed", "direction": "desc"}
+        try:
+            pages = self._pages(f"/orgs/{owner}/repos", {**params, "type": "all"},
+                                conditional_key=REPOSITORIES_STREAM)
+            first = next(pages)
+        except NotFoundError:
+            # Not an organization: the owner is a user account.
+            pages = self._pages(f"/users/{owner}/repos", {**params, "type": "owner"},
+                                conditional_key=REPOSITORIES_STREAM)
+            first = next(pages)
+        yield first
+        yield from pages
+
+    def _configured_repositories(self, names: list[str], known: list[RepositoryRef]
+                                 ) -> Generator[RawBatch, None, list[RepositoryRef]]:
+        owner = self._owner()
+        by_name = {ref.full_name.lower(): ref for ref in known}
+        found: list[RepositoryRef] = []
+        validators: list[Validators] = []
+        for name in names:
+            full_name = f"{owner}/{name}"
+            response = self._http().get_json(f"/repos/{full_name}",
+                                             conditional_key=f"repository:{full_name}")
+            if response.not_modified:
+                # Its validator was committed with the index that holds it.
+                found.append(by_name[full_name.lower()])
+                yield RawBatch(REPOSITORIES, [], not_modified=True)
+                continue
+            found.append(RepositoryRef.of(response.data))
+            if response.validators:
+                validators.append(response.validators)
+            yield RawBatch(REPOSITORIES, [response.data])
+        yield repository_index_batch(found, tuple(validators))
+        return found
+
+    # -- pull requests ---------------------------------------------------------------------
+
+    def _pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        stream = f"pulls:{repo.id}"
+        stored = NewestFirstWalk.parse(self._cursor(stream))
+        progress = stored.copy()
+        validators: tuple[Validators, ...] = ()
+        unique = Deduplicator(lambda pull: pull["number"])
+        params = {"state": "all", "sort": "updated", "direction": "desc"}
+        for page in self._pages(f"/repos/{repo.full_name}/pulls", params, conditional_key=stream):
+            if page.not_modified:
+                yield RawBatch(PULL_REQUESTS, [], not_modified=True)
+                return
+            validators = (page.validators,) if page.validators else validators
+            changed, reached_stored = [], False
+            for pull in unique.fresh(page.items):
+                updated, number = parse_timestamp(pull["updated_at"]), pull["number"]
+                if stored.is_past(updated):
+                    reached_stored = True
+                    break
+                if stored.needs(updated, str(number)):
+                    changed.append(number)
+                    progress.stored(updated, str(number))
+            if changed:
+                yield from self._changed_pull_requests(repo, changed)
+                yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.dumps()})
+            if reached_stored:
+                break
+        yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.completed().dumps()},
+                       validators=validators)
+
+    def _changed_pull_requests(self, repo: RepositoryRef, numbers: list[int]
+                               ) -> Iterator[RawBatch]:
+        details = []
+        for number in numbers:
+            try:
+                path = f"/repos/{repo.full_name}/pulls/{number}"
+                details.append(self._http().get_json(path).data)
+            except NotFoundError:
+                log.info("GitHub repository %s: pull request %s vanished while syncing; skipped",
+                         repo.id, number)
+        if not details:
+            return
+        self._note_people(details, "user", "merged_by", "assignees")
+        yield RawBatch(PULL_REQUESTS, details)
+        for detail in details:
+            number = detail["number"]
+            parent = {"repository_id": repo.id, "pull_number": number}
+            base = f"/repos/{repo.full_name}/pulls/{number}"
+            for page in self._pages(f"{base}/reviews"):
+                self._note_people(page.items, "user")
+                yield RawBatch(REVIEWS, page.items, parent=parent)
+            for page in self._pages(f"{base}/commits"):
+                self._note_people(page.items, "author", "committer")
+                yield RawBatch(PULL_REQUEST_COMMITS, page.items, parent=parent)
+            rules = rules_for_repository(self.context.services, repo.full_name)
+            if rules:
+                yield RawBatch(PULL_REQUEST_SERVICES,
+                               services_changed(self._pages(f"{base}/files"), rules),
+                               parent=parent)
+
+    # -- issues ----------------------------------------------------------------------------
+
+    def _issues(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        stream = f"issues:{repo.id}"
+        since = self._cursor(stream)
+        newest = since
+        validators: tuple[Validators, ...] = ()
+        params = {"state": "all", "sort": "updated", "direction": "desc"}
+        if since:
+            params["since"] = since
+        parent = {"repository_id": repo.id}
+        for page in self._pages(f"/repos/{repo.full_name}/issues", params, conditional_key=stream):
+            if page.not_modified:
+                yield RawBatch(ISSUES, [], parent, not_modified=True)
+                return
+            validators = (page.validators,) if page.validators else validators
+            newest = _latest(newest, (issue["updated_at"] for issue in page.items))
+            self._note_people(page.items, "user", "assignees")
+            yield RawBatch(ISSUES, page.items, parent=parent)
+        yield RawBatch(ISSUES, [], parent, cursors={stream: newest} if newest else {},
+                       validators=validators)
+
+    # -- default branch: commits and tags --------------------------------------------------
+
+    def _default_branch(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        pushed_stream = f"pushed:{repo.id}"
+        if repo.pushed_at is None or self._cursor(pushed_stream) == repo.pushed_at:
+            return
+        stream = f"commits:{repo.id}"
+        since = self._cursor(stream)
+        newest = since
+        validators: tuple[Validators, ...] = ()
+        parent = {"repository_id": repo.id}
+        try:
+            for page in self._pages(f"/repos/{repo.full_name}/commits",
+                                    {"since": since} if since else None, conditional_key=stream):
+                if page.not_modified:
+                    yield RawBatch(COMMITS, [], parent, not_modified=True)
+                    break
+                validators = (page.validators,) if page.validators else validators
+                newest = _latest(newest, (c["commit"]["committer"]["date"] for c in page.items))
+                self._note_people(page.items, "author", "committer")
+                yield RawBatch(COMMITS, page.items, parent=parent)
+        except RequestRejectedError as error:
+            if error.status != 409:  # 409: the repository is empty
+                raise
+        for page in self._pages(f"/repos/{repo.full_name}/tags"):
+            yield RawBatch(TAGS, page.items, parent=parent)
+        cursors = {pushed_stream: repo.pushed_at, **({stream: newest} if newest else {})}
+        yield RawBatch(COMMITS, [], parent, cursors=cursors, validators=validators)
+
+    # -- deployments and their statuses ----------------------------------------------------
+
+    def _deployments(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        stream = f"deployments:{repo.id}"
+        stored = HighWaterMark.parse(self._cursor(stream))
+        newest = stored.copy()
+        validators: tuple[Validators, ...] = ()
+        unique = Deduplicator(lambda deployment: deployment["id"])
+        parent = {"repository_id": repo.id}
+        base = f"/repos/{repo.full_name}/deployments"
+        for page in self._pages(base, conditional_key=stream):
+            if page.not_modified:
+                yield RawBatch(DEPLOYMENTS, [], parent, not_modified=True)
+                return
+            validators = (page.validators,) if page.validators else validators
+            self._note_people(page.items, "creator")
+            yield RawBatch(DEPLOYMENTS, page.items, parent=parent)
+            for deployment in unique.fresh(page.items):
+                updated, key = parse_timestamp(deployment["updated_at"]), str(deployment["id"])
+                if not stored.is_new(updated, key):
+                    continue
+                newest.advance(updated, key)
+                status_parent = {**parent, "deployment_id": deployment["id"]}
+                for status_page in self._pages(f"{base}/{deployment['id']}/statuses"):
+                    self._note_people(status_page.items, "creator")
+                    yield RawBatch(DEPLOYMENT_STATUSES, status_page.items, parent=status_parent)
+        cursors = {stream: newest.dumps()} if newest.at else {}
+        yield RawBatch(DEPLOYMENTS, [], parent, cursors=cursors, validators=validators)
+
+    # -- releases --------------------------------------------------------------------------
+
+    def _releases(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        stream = f"releases:{repo.id}"
+        validators: tuple[Validators, ...] = ()
+        parent = {"repository_id": repo.id}
+        for page in self._pages(f"/repos/{repo.full_name}/releases", conditional_key=stream):
+            if page.not_modified:
+                yield RawBatch(RELEASES, [], parent, not_modified=True)
+                return
+            validators = (page.validators,) if page.validators else validators
+            self._note_people(page.items, "author")
+            yield RawBatch(RELEASES, page.items, parent=parent)
+        yield RawBatch(RELEASES, [], parent, validators=validators)
+
+    # -- Actions workflow runs -------------------------------------------------------------
+
+    def _workflow_runs(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        stream = f"workflow-runs:{repo.id}"
+        stored_floor = self._cursor(stream)
+        floor = parse_timestamp(stored_floor) if stored_floor else None
+        newest: datetime | None = None
+        oldest_unfinished: datetime | None = None
+        validators: tuple[Validators, ...] = ()
+        for page in self._pages(f"/repos/{repo.full_name}/actions/runs", conditional_key=stream,
+                                items_field="workflow_runs"):
+            if page.not_modified:
+                yield RawBatch(WORKFLOW_RUNS, [], not_modified=True)
+                return
+            validators = (page.validators,) if page.validators else validators
+            current = [(run, parse_timestamp(run["created_at"])) for run in page.items]
+            current = [(run, at) for run, at in current if floor is None or at >= floor]
+            for run, at in current:
+                newest = at if newest is None or at > newest else newest
+                if run.get("status") != "completed" and (
+                        oldest_unfinished is None or at < oldest_unfinished):
+                    oldest_unfinished = at
+            runs = [run for run, _ in current]
+            self._note_people(runs, "actor", "triggering_actor")
+            yield RawBatch(WORKFLOW_RUNS, runs)
+            if len(current) < len(page.items):
+                break
+        cursors = {stream: format_timestamp(run_floor(newest, oldest_unfinished))} if newest else {}
+        yield RawBatch(WORKFLOW_RUNS, [], cursors=cursors, validators=validators)
+
+    # -- users -----------------------------------------------------------------------------
+
+    def _users(self) -> Iterator[RawBatch]:
+        records: list[dict] = []
+        validators: list[Validators] = []
+        for login in self._logins:
+            try:
+                response = self._http().get_json(
+                    f"/users/{login}", conditional_key=self._user_validator_key(login))
+            except NotFoundError:
+                log.info("GitHub user seen in a record no longer exists; skipped")
+                continue
+            if response.not_modified:
+                yield RawBatch(USERS, [], not_modified=True)
+                continue
+            records.append(response.data)
+            if response.validators:
+                validators.append(response.validators)
+            if len(records) == PAGE_SIZE:
+                yield RawBatch(USERS, records, validators=tuple(validators))
+                records, validators = [], []
+        if records:
+            yield RawBatch(USERS, records, validators=tuple(validators))
+
+
+def _latest(current: str | None, timestamps: Iterator[str]) -> str | None:
+    """The latest of an ISO timestamp and more of them (compared as instants, kept as text)."""
+    for text in timestamps:
+        if current is None or parse_timestamp(text) > parse_timestamp(current):
+            current = text
+    return current

@@ -1,0 +1,400 @@
+"""GitLab connector (gitlab.com and self-managed, REST API v4).
+
+Request plan, costs, cursors and known limits: docs/sources/gitlab.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from itertools import chain
+from urllib.parse import quote
+
+from resources.http import (
+    BearerToken,
+    ClientStats,
+    Deduplicator,
+    HttpClient,
+    NotFoundError,
+    PaginationStyle,
+)
+from resources.sources.connector import Connector, ConnectorContext, RawBatch
+
+log = logging.getLogger("sieve.connectors.gitlab")
+
+DEFAULT_BASE_URL = "https://gitlab.com"
+API_PREFIX = "/api/v4"
+PAGE_SIZE = 100
+# (connect, read) seconds; GitLab answers a 100-item page well within the read timeout.
+REQUEST_TIMEOUT = (5.0, 30.0)
+USERS_PER_BATCH = 100
+
+# The step past the newest stored timestamp that makes an inclusive filter exclusive.
+API_TIME_STEP = timedelta(milliseconds=1)
+COMMIT_TIME_STEP = timedelta(seconds=1)
+
+MERGE_REQUESTS, COMMITS, PIPELINES, DEPLOYMENTS = "merge_requests", "commits", "pipelines", "deployments"
+# Stream -> (project access-level field, older boolean field). A feature switched off makes
+# GitLab refuse its endpoint, so its stream is not requested.
+_STREAM_FEATURES = {
+    MERGE_REQUESTS: ("merge_requests_access_level", "merge_requests_enabled"),
+    COMMITS: ("repository_access_level", None),
+    PIPELINES: ("builds_access_level", "jobs_enabled"),
+    DEPLOYMENTS: ("environments_access_level", None),
+}
+# Where a merge request names people (lists of users or single users).
+_MERGE_REQUEST_PEOPLE = ("author", "assignees", "reviewers", "merge_user", "merged_by", "closed_by")
+
+ProjectPlan = tuple[int, tuple[str, ...]]
+
+
+class GitLabConnector(Connector):
+    source = "gitlab"
+    entities = (
+        "gitlab_projects", "gitlab_merge_requests", "gitlab_mr_approvals", "gitlab_mr_commits",
+        "gitlab_commits", "gitlab_pipelines", "gitlab_deployments", "gitlab_users",
+    )
+
+    def __init__(self, context: ConnectorContext):
+        super().__init__(context)
+        settings = context.settings
+        group = (settings.get("group") or "").strip("/")
+        if not group:
+            raise ValueError(
+                f"GitLab connection {context.connection.id!r} of organization "
+                f"{context.org_slug!r} names no group; re-connect with "
+                f"`sieve connect {context.org_slug} gitlab --group GROUP`"
+            )
+        self.group = group
+        self.projects = [project_path(group, path) for path in settings.get("projects") or ()]
+        self._client: HttpClient | None = None
+        self._users_fetched: set[int] = set()
+        self._users_pending: set[int] = set()
+        self._projects_without_approvals: set[int] = set()
+
+    @property
+    def client(self) -> HttpClient:
+        if self._client is None:
+            context = self.context
+            extra = {"sleep": context.sleep} if context.sleep is not None else {}
+            self._client = HttpClient(
+                api_root(context.settings.get("base_url") or DEFAULT_BASE_URL),
+                BearerToken(context.credentials["token"].reveal()),
+                source="gitlab",
+                context=context.error_context(),
+                timeout=REQUEST_TIMEOUT,
+                limits=context.limits,
+                validators=context.state,
+                **extra,
+            )
+        return self._client
+
+    def stats(self) -> ClientStats | None:
+        return self.client.stats if self._client is not None else None
+
+    def check(self) -> str:
+        response = self.client.get_json(
+            f"/groups/{encoded(self.group)}/projects",
+            {"include_subgroups": "true", "with_shared": "false", "simple": "true", "per_page": 1},
+        )
+        total = response.headers.get("X-Total")
+        visible = f"{total} project(s) visible" if total else "projects visible"
+        return f"GitLab group {self.group} on {self.client.base_url}: {visible}"
+
+    def fetch(self) -> Iterator[RawBatch]:
+        walks = {MERGE_REQUESTS: self._merge_requests, COMMITS: self._commits,
+                 PIPELINES: self._pipelines, DEPLOYMENTS: self._deployments}
+        plans = yield from self._discover_projects()
+        for project_id, streams in plans:
+            for stream in streams:
+                yield from self._stream(cursor_key(stream, project_id), walks[stream](project_id))
+
+    # -- projects ----------------------------------------------------------------------------
+
+    def _discover_projects(self) -> Generator[RawBatch, None, list[ProjectPlan]]:
+        if not self.projects:
+            return (yield from self._group_projects(conditional=True))
+        plans: list[ProjectPlan] = []
+        for path in self.projects:
+            plans += yield from self._configured_project(path)
+        return plans
+
+    def _group_projects(self, conditional: bool) -> Generator[RawBatch, None, list[ProjectPlan]]:
+        key = "projects"
+        pages = self.client.paginate(
+            f"/groups/{encoded(self.group)}/projects",
+            {"include_subgroups": "true", "with_shared": "false", "order_by": "id",
+             "sort": "asc", "per_page": PAGE_SIZE},
+            style=PaginationStyle.GITLAB, conditional_key=key if conditional else None,
+        )
+        first = next(pages)
+        if first.not_modified:
+            stored = self._stored_plans(key)
+            if stored is None:  # validators kept without their plans: list afresh
+                return (yield from self._group_projects(conditional=False))
+            yield RawBatch("gitlab_projects", [], not_modified=True)
+            return stored
+        plans: dict[int, tuple[str, ...]] = {}
+        page_count = 0
+
+        def batches() -> Iterator[RawBatch]:
+            nonlocal page_count
+            for page in chain([first], pages):
+                page_count += 1
+                for project in page.items:
+                    plans[project["id"]] = project_streams(project)
+                yield RawBatch("gitlab_projects", page.items)
+
+        def with_plans(last: RawBatch) -> RawBatch:
+            # Page 1's validators vouch for the whole listing only when it is the only page.
+            validators = (first.validators,) if page_count == 1 and first.validators else ()
+            return replace(last, cursors={key: dump_plans(plans.items())}, validators=validators)
+
+        yield from with_closing(batches(), with_plans)
+        return list(plans.items())
+
+    def _configured_project(self, path: str) -> Generator[RawBatch, None, list[ProjectPlan]]:
+        key = f"project:{path}"
+        response = self.client.get_json(f"/projects/{encoded(path)}", conditional_key=key)
+        if response.not_modified:
+            stored = self._stored_plans(key)
+            if stored is not None:
+                yield RawBatch("gitlab_projects", [], not_modified=True)
+                return stored
+            response = self.client.get_json(f"/projects/{encoded(path)}")
+        project = response.data
+        found = [(project["id"], project_streams(project))]
+        validators = (response.validators,) if response.validators else ()
+        yield RawBatch("gitlab_projects", [project], cursors={key: dump_plans(found)},
+                       validators=validators)
+        return found
+
+    def _stored_plans(self, key: str) -> list[ProjectPlan] | None:
+        stored = self.context.state.cursor(key)
+        return load_plans(stored) if stored else None
+
+    # -- per-project streams -----------------------------------------------------------------
+
+    def _stream(self, key: str,
+                batches: Generator[RawBatch, None, datetime | None]) -> Iterator[RawBatch]:
+        """A stream's batches, then the users they referenced. The last batch carries the
+        stream's new cursor, so it is committed only once all of that is durable."""
+        newest: datetime | None = None
+
+        def stream_then_users() -> Iterator[RawBatch]:
+            nonlocal newest
+            newest = yield from batches
+            yield from self._pending_users()
+
+        def with_cursor(last: RawBatch) -> RawBatch:
+            if newest is None:
+                return last
+            return replace(last, cursors={**last.cursors, key: format_time(newest)})
+
+        yield from with_closing(stream_then_users(), with_cursor)
+
+    def _since(self, stream: str, project_id: int, step: timedelta) -> str | None:
+        """Where the stream's inclusive time filter starts: just past its stored cursor."""
+        cursor = self.context.state.cursor(cursor_key(stream, project_id))
+        return format_time(parse_time(cursor) + step) if cursor else None
+
+    def _updated_after(self, stream: str, project_id: int, **extra: str) -> dict:
+        """Params of a listing newest first, limited by the stream's cursor."""
+        return {"order_by": "updated_at", "sort": "desc", "per_page": PAGE_SIZE,
+                "updated_after": self._since(stream, project_id, API_TIME_STEP), **extra}
+
+    def _with_details(self, path: str, params: dict, key: str
+                      ) -> Iterator[tuple[list[dict], datetime | None]]:
+        """Each page of a listing as the details (``{path}/{item[key]}``) of its items not
+        seen earlier in the walk, with the newest ``updated_at`` listed so far. The listing's
+        own timestamps make the cursor: a detail may already show a later update."""
+        newest = None
+        fresh = Deduplicator(lambda item: item[key])
+        for page in self.client.paginate(path, params, style=PaginationStyle.GITLAB):
+            details = []
+            for item in fresh.fresh(page.items):
+                newest = later(newest, item["updated_at"])
+                details.append(self.client.get_json(f"{path}/{item[key]}").data)
+            yield details, newest
+
+    def _merge_requests(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
+        newest = None
+        for details, newest in self._with_details(
+                f"/projects/{project_id}/merge_requests",
+                self._updated_after(MERGE_REQUESTS, project_id, state="all", scope="all"), "iid"):
+            for detail in details:
+                for field in _MERGE_REQUEST_PEOPLE:
+                    self._see(detail.get(field))
+            if details:
+                yield RawBatch("gitlab_merge_requests", details)
+            for detail in details:
+                yield from self._approvals(project_id, detail["iid"])
+                yield from self._merge_request_commits(project_id, detail["iid"])
+        return newest
+
+    def _approvals(self, project_id: int, iid: int) -> Iterator[RawBatch]:
+        if project_id in self._projects_without_approvals:
+            return
+        try:
+            response = self.client.get_json(
+                f"/projects/{project_id}/merge_requests/{iid}/approvals")
+        except NotFoundError:
+            # Instances without the approvals API: skip it for this project, not the sync.
+            log.info("project %s: merge request approvals endpoint not found; skipped",
+                     project_id)
+            self._projects_without_approvals.add(project_id)
+            return
+        approvals = response.data.get("approved_by") or []
+        for approval in approvals:
+            self._see(approval.get("user"))
+        if approvals:
+            yield RawBatch("gitlab_mr_approvals", approvals,
+                           parent={"project_id": project_id, "merge_request_iid": iid})
+
+    def _merge_request_commits(self, project_id: int, iid: int) -> Iterator[RawBatch]:
+        for page in self.client.paginate(
+            f"/projects/{project_id}/merge_requests/{iid}/commits", {"per_page": PAGE_SIZE},
+            style=PaginationStyle.GITLAB,
+        ):
+            if page.items:
+                yield RawBatch("gitlab_mr_commits", page.items,
+                               parent={"project_id": project_id, "merge_request_iid": iid})
+
+    def _commits(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
+        params = {"with_stats": "true", "per_page": PAGE_SIZE,
+                  "since": self._since(COMMITS, project_id, COMMIT_TIME_STEP)}
+        newest = None
+        for page in self.client.paginate(f"/projects/{project_id}/repository/commits", params,
+                                         style=PaginationStyle.GITLAB):
+            for commit in page.items:
+                newest = later(newest, commit["committed_date"])
+            if page.items:
+                yield RawBatch("gitlab_commits", page.items, parent={"project_id": project_id})
+        return newest
+
+    def _pipelines(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
+        newest = None
+        for details, newest in self._with_details(f"/projects/{project_id}/pipelines",
+                                                  self._updated_after(PIPELINES, project_id), "id"):
+            for detail in details:
+                self._see(detail.get("user"))
+            if details:
+                yield RawBatch("gitlab_pipelines", details)
+        return newest
+
+    def _deployments(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
+        newest = None
+        for page in self.client.paginate(f"/projects/{project_id}/deployments",
+                                         self._updated_after(DEPLOYMENTS, project_id),
+                                         style=PaginationStyle.GITLAB):
+            for deployment in page.items:
+                newest = later(newest, deployment["updated_at"])
+                self._see(deployment.get("user"))
+            if page.items:
+                yield RawBatch("gitlab_deployments", page.items, parent={"project_id": project_id})
+        return newest
+
+    # -- users seen --------------------------------------------------------------------------
+
+    def _see(self, people: dict | list | None) -> None:
+        """Remember the ids of the users a record references, for ``_pending_users``."""
+        for person in people if isinstance(people, list) else (people,):
+            user_id = person.get("id") if isinstance(person, dict) else None
+            if isinstance(user_id, int) and user_id not in self._users_fetched:
+                self._users_pending.add(user_id)
+
+    def _pending_users(self) -> Iterator[RawBatch]:
+        """Each user referenced since the last call, fetched once per run."""
+        pending, self._users_pending = sorted(self._users_pending), set()
+        records: list[dict] = []
+        for user_id in pending:
+            self._users_fetched.add(user_id)
+            try:
+                records.append(self.client.get_json(f"/users/{user_id}").data)
+            except NotFoundError:
+                continue  # deleted, blocked or hidden from this token: nothing to store
+            if len(records) == USERS_PER_BATCH:
+                yield RawBatch("gitlab_users", records)
+                records = []
+        if records:
+            yield RawBatch("gitlab_users", records)
+
+
+# -- plain helpers ---------------------------------------------------------------------------
+
+
+def with_closing(batches: Iterable[RawBatch],
+                 closing: Callable[[RawBatch], RawBatch]) -> Iterator[RawBatch]:
+    """The batches, the last one passed through ``closing`` once all are produced: it adds
+    what may only be committed after every batch before it is durable (cursors, validators)."""
+    last: RawBatch | None = None
+    for batch in batches:
+        if last is not None:
+            yield last
+        last = batch
+    if last is not None:
+        yield closing(last)
+
+
+def cursor_key(stream: str, project_id: int) -> str:
+    return f"{stream}:{project_id}"
+
+
+def api_root(base_url: str) -> str:
+    """The REST v4 root for an instance root (a URL already ending in /api/v4 is kept)."""
+    root = base_url.rstrip("/")
+    return root if root.endswith(API_PREFIX) else root + API_PREFIX
+
+
+def project_path(group: str, path: str) -> str:
+    """A configured project as a full path: paths not under the group are relative to it."""
+    path = path.strip("/")
+    return path if path.startswith(group + "/") else f"{group}/{path}"
+
+
+def encoded(path: str) -> str:
+    """A namespace or project path as GitLab wants it in a URL: one segment, ``/`` as %2F."""
+    return quote(path, safe="")
+
+
+def project_streams(project: dict) -> tuple[str, ...]:
+    """The streams a project offers: features switched off (or an empty repository) are
+    skipped rather than asked for and refused."""
+    streams = []
+    for stream, (access_level, enabled_flag) in _STREAM_FEATURES.items():
+        if project.get(access_level) == "disabled":
+            continue
+        if enabled_flag is not None and project.get(enabled_flag) is False:
+            continue
+        if stream == COMMITS and project.get("empty_repo"):
+            continue
+        streams.append(stream)
+    return tuple(streams)
+
+
+def dump_plans(plans: Iterable[ProjectPlan]) -> str:
+    return json.dumps([[project_id, list(streams)] for project_id, streams in plans])
+
+
+def load_plans(text: str) -> list[ProjectPlan]:
+    return [(int(project_id), tuple(streams)) for project_id, streams in json.loads(text)]
+
+
+def parse_time(text: str) -> datetime:
+    """GitLab's ISO 8601 timestamps ("Z" or an offset) as aware UTC datetimes."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def later(newest: datetime | None, text: str | None) -> datetime | None:
+    """The later of ``newest`` and the timestamp ``text`` (ignored when missing)."""
+    if not text:
+        return newest
+    moment = parse_time(text)
+    return moment if newest is None or moment > newest else newest

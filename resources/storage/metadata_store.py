@@ -1,0 +1,305 @@
+"""Each organization's encrypted DuckDB database (docs/architecture.md, rules 5, 7, 8).
+
+One file per organization, encrypted with that organization's own data key (kept wrapped by the
+KEK in the control plane, so destroying it shreds the file). DuckDB writes encrypted files only
+with its httpfs extension loaded; the extension ships in the ``duckdb-extension-httpfs`` pip
+package and is loaded from that package's path — never downloaded.
+
+Writes are idempotent upserts by natural key inside one transaction, so a rerun of a killed sync
+converges to identical tables. DuckDB allows one writing process per file: a second one gets a
+clear ``StoreBusyError`` instead of an obscure lock error.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import duckdb
+import pyarrow
+
+from resources.errors import SieveError
+from resources.security.vault import Secret
+
+DATABASE_ALIAS = "org"
+METADATA_SCHEMA = "metadata"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class StoreError(SieveError):
+    pass
+
+
+class StoreBusyError(StoreError):
+    pass
+
+
+def httpfs_extension_path() -> Path:
+    """The httpfs extension file shipped by the pip package of duckdb's own version."""
+    try:
+        import duckdb_extension_httpfs
+    except ImportError:
+        raise StoreError("The duckdb-extension-httpfs package is not installed; it is needed to "
+                         "write encrypted databases. Reinstall Sieve (make venv).") from None
+    path = (Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+            / "httpfs.duckdb_extension")
+    if not path.exists():
+        raise StoreError(f"No httpfs extension for duckdb {duckdb.__version__} at {path}: pin "
+                         "duckdb-extension-httpfs to the same version as duckdb.")
+    return path
+
+
+def quote_identifier(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise StoreError(f"'{name}' is not a valid table or column name.")
+    return f'"{name}"'
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def org_database_path(orgs_dir: Path, org_id: str) -> Path:
+    return Path(orgs_dir) / org_id / "sieve.duckdb"
+
+
+# Storage block size of new organization files. DuckDB keeps a table's not-yet-checkpointed
+# appends in whole blocks per column, so with its default 256 KiB blocks a sync writing a few
+# thousand rows into every GitHub table holds ~90 MB of mostly empty blocks; 64 KiB blocks cut
+# that to a quarter at no measurable cost to the metric builds (bench/results). The size is
+# fixed in a file's header when it is created; existing files keep theirs.
+NEW_DATABASE_BLOCK_SIZE = 64 * 1024
+
+
+def attach_encrypted_sql(path: Path, alias: str, key: Secret, *, read_only: bool = False) -> str:
+    """The ATTACH statement of an encrypted organization file (created with the new-file block
+    size when it does not exist yet)."""
+    options = f"ENCRYPTION_KEY {_sql_string(key.reveal())}"
+    if read_only:
+        options += ", READ_ONLY"
+    elif not Path(path).exists():
+        options += f", BLOCK_SIZE {NEW_DATABASE_BLOCK_SIZE}"
+    return f"ATTACH {_sql_string(str(path))} AS {quote_identifier(alias)} ({options})"
+
+
+def connect_encrypted(path: Path, key: Secret, *, read_only: bool = False,
+                      what: str = "organization database",
+                      memory_limit_mb: int | None = None,
+                      threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with the encrypted file attached as ``org`` and in use.
+
+    The key travels only inside the ATTACH statement of this process; it is never written to a
+    file, a profile or a log. ``memory_limit_mb`` caps DuckDB's buffer pool (cached blocks and
+    indexes are evicted, and large operators spill to the encrypted temp directory, rather than
+    grow with the organization); ``threads`` bounds DuckDB's worker threads, each of which keeps
+    buffers of its own.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreError(f"No {what} at {path}: the organization has not been synced yet "
+                         "(run `sieve sync SLUG`).")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    connection = duckdb.connect(":memory:", config={
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        # Spills of large sorts/joins stay beside the org's file (and are encrypted by DuckDB).
+        "temp_directory": str(path.parent / "duckdb-tmp"),
+    })
+    try:
+        if memory_limit_mb is not None:
+            connection.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
+        if threads is not None:
+            connection.execute(f"SET threads = {int(threads)}")
+        connection.execute(f"LOAD {_sql_string(str(httpfs_extension_path()))}")
+        connection.execute(attach_encrypted_sql(path, DATABASE_ALIAS, key, read_only=read_only))
+        connection.execute(f"USE {DATABASE_ALIAS}")
+    except duckdb.Error as error:
+        connection.close()
+        raise _explain(error, path, what) from None
+    return connection
+
+
+def _explain(error: duckdb.Error, path: Path, what: str) -> StoreError:
+    text = str(error)
+    if "lock" in text.lower():
+        return StoreBusyError(f"The {what} at {path} is busy: a sync or deletion is writing it. "
+                              "Retry when it finishes, or read the last published Parquet export.")
+    if "key" in text.lower() or "encrypt" in text.lower() or "decrypt" in text.lower():
+        return StoreError(f"The {what} at {path} cannot be opened with this organization's data "
+                          "key (wrong key, or the file belongs to another organization).")
+    return StoreError(f"The {what} at {path} could not be opened: {type(error).__name__}.")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What the store needs to know of a table: columns with DuckDB types, and its natural key.
+
+    The natural key is NOT NULL and unique by construction (every write is ``upsert``), but it
+    is deliberately not a PRIMARY KEY: DuckDB backs a primary key with an ART index that must
+    stay in memory and grows with the table (about 150 bytes a row for our composite text
+    keys), so a sync's memory would grow with the organization — and under a memory limit a
+    large first sync would fail. ``upsert`` replaces rows with a join on the key instead.
+    """
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    def create_sql(self, schema: str = METADATA_SCHEMA, *, table: str | None = None) -> str:
+        columns = ", ".join(f"{quote_identifier(n)} {t}" + (" NOT NULL" if n in self.key else "")
+                            for n, t in self.columns)
+        return (f"CREATE TABLE IF NOT EXISTS {schema}.{quote_identifier(table or self.name)} "
+                f"({columns})")
+
+
+class MetadataStore:
+    """Upserts and reads on one organization's attached database."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection,
+                 reconnect: Callable[[], duckdb.DuckDBPyConnection] | None = None):
+        self.connection = connection
+        self._reconnect = reconnect
+
+    def reopen(self) -> None:
+        """Close the connection and attach the file afresh; call it between transactions.
+
+        DuckDB keeps state for an attached database that grows with the rows its connection
+        has written and that its memory limit does not cover (RSS kept rising by ~25 MB over
+        a sync of 80,000 records, measured), so a long writer — the sync of a large
+        organization — reopens its store now and then to shed it. Closing checkpoints the
+        file; the heap the old connection freed is handed back to the operating system. A
+        store over a connection it did not open (an in-memory database in tests) is kept as
+        it is.
+        """
+        if self._reconnect is None:
+            return
+        self.connection.close()
+        self.connection = self._reconnect()
+        return_freed_heap()
+
+    def ensure_tables(self, tables: Iterable[TableSpec], schema: str = METADATA_SCHEMA) -> None:
+        self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        keyed = {r[0] for r in self.connection.execute(
+            "SELECT table_name FROM duckdb_constraints() WHERE database_name = ? "
+            "AND schema_name = ? AND constraint_type = 'PRIMARY KEY'",
+            [DATABASE_ALIAS, schema]).fetchall()}
+        for table in tables:
+            if table.name in keyed:
+                self._drop_primary_key(table, schema)
+            self.connection.execute(table.create_sql(schema))
+
+    def _drop_primary_key(self, table: TableSpec, schema: str) -> None:
+        """Files written before natural keys stopped being primary keys: rebuild the table
+        without one (same rows, same columns) in one transaction."""
+        name = f"{schema}.{quote_identifier(table.name)}"
+        staging = f"{schema}.{quote_identifier(table.name + '__rekeyed')}"
+        with self.transaction():
+            self.connection.execute(f"DROP TABLE IF EXISTS {staging}")
+            self.connection.execute(table.create_sql(schema, table=table.name + "__rekeyed"))
+            self.connection.execute(f"INSERT INTO {staging} SELECT * FROM {name}")
+            self.connection.execute(f"DROP TABLE {name}")
+            self.connection.execute(f"ALTER TABLE {staging} RENAME TO {quote_identifier(table.name)}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.connection.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def upsert(self, table: TableSpec, rows: Sequence[dict],
+               schema: str = METADATA_SCHEMA) -> int:
+        """Insert or replace rows by natural key; the last of duplicate keys in a batch wins."""
+        if not rows:
+            return 0
+        unique = {tuple(row[k] for k in table.key): row for row in rows}
+        names = table.column_names
+        batch = {name: [row.get(name) for row in unique.values()] for name in names}
+        casts = ", ".join(f"CAST({quote_identifier(n)} AS {t})" for n, t in table.columns)
+        column_list = ", ".join(quote_identifier(n) for n in names)
+        self.connection.register("sieve_upsert_batch", pyarrow.table(batch))
+        try:
+            self._delete_matching(table, "sieve_upsert_batch", schema)
+            self.connection.execute(
+                f"INSERT INTO {schema}.{quote_identifier(table.name)} ({column_list}) "
+                f"SELECT {casts} FROM sieve_upsert_batch")
+        finally:
+            self.connection.unregister("sieve_upsert_batch")
+        return len(unique)
+
+    def delete_keys(self, table: TableSpec, keys: Sequence[tuple],
+                    schema: str = METADATA_SCHEMA) -> int:
+        if not keys:
+            return 0
+        columns = {k: [key[i] for key in keys] for i, k in enumerate(table.key)}
+        self.connection.register("sieve_deleted_keys", pyarrow.table(columns))
+        try:
+            self._delete_matching(table, "sieve_deleted_keys", schema)
+        finally:
+            self.connection.unregister("sieve_deleted_keys")
+        return len(keys)
+
+    def _delete_matching(self, table: TableSpec, relation: str, schema: str) -> None:
+        """Delete the rows whose natural key is in ``relation`` (one hash join on the key)."""
+        target = f"{schema}.{quote_identifier(table.name)}"
+        types = dict(table.columns)
+        keys = ", ".join(f"CAST({quote_identifier(k)} AS {types[k]}) AS {quote_identifier(k)}"
+                         for k in table.key)
+        matches = " AND ".join(f"{target}.{quote_identifier(k)} = batch.{quote_identifier(k)}"
+                               for k in table.key)
+        self.connection.execute(f"DELETE FROM {target} USING (SELECT {keys} FROM {relation}) "
+                                f"AS batch WHERE {matches}")
+
+    def row_count(self, table: str, schema: str = METADATA_SCHEMA) -> int:
+        return self.connection.execute(
+            f"SELECT count(*) FROM {schema}.{quote_identifier(table)}").fetchone()[0]
+
+    def tables(self, schema: str = METADATA_SCHEMA) -> list[str]:
+        return [r[0] for r in self.connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? "
+            "AND table_schema = ? ORDER BY table_name", [DATABASE_ALIAS, schema]).fetchall()]
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@contextmanager
+def open_store(path: Path, key: Secret, *, read_only: bool = False,
+               memory_limit_mb: int | None = None,
+               threads: int | None = None) -> Iterator[MetadataStore]:
+    reconnect = functools.partial(connect_encrypted, path, key, read_only=read_only,
+                                  memory_limit_mb=memory_limit_mb, threads=threads)
+    store = MetadataStore(reconnect(), reconnect)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+def return_freed_heap() -> None:
+    """Give the C heap's free pages back to the operating system: glibc keeps what DuckDB frees
+    after each transaction for reuse, and the scattered free pages count in the process's RSS.
+    Nothing to do where the C library is not glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)

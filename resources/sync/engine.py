@@ -1,0 +1,214 @@
+"""The sync engine: raw pages in memory → allow-listed rows → idempotent upserts → cursors.
+
+Connector-agnostic. For each ``RawBatch`` a connector yields, the records are projected onto the
+entity's declared schema (undeclared fields dropped, kept text scrubbed), upserted by natural key
+in one transaction, and only then are the batch's cursors and validators committed. The raw page
+is dropped as soon as it is projected: memory holds one page at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+from resources.retention.tombstones import TombstoneCheck
+from resources.runtime import Sieve
+from resources.security.pii import PiiScrubber
+from resources.sources import ENTITIES, connector_class
+from resources.sources.allow_list import Entity
+from resources.sources.connector import Connector, ConnectorContext, SyncState
+from resources.storage.metadata_store import (
+    MetadataStore,
+    TableSpec,
+    open_store,
+    org_database_path,
+    return_freed_heap,
+)
+from resources.storage.org_config import load_org_config
+from resources.sync.extraction import project_many
+from resources.sync.identities import (
+    IDENTITY_ACCOUNTS,
+    PEOPLE,
+    cluster_people,
+    gather_accounts,
+    identity_rows,
+    person_references,
+)
+
+
+def table_spec(declared: Entity) -> TableSpec:
+    """The store's view of an allow-listed entity: typed columns and the natural key."""
+    columns = (("connection_id", "VARCHAR"), *((c.name, c.type) for c in declared.columns))
+    return TableSpec(declared.table, columns, declared.primary_key)
+
+
+@dataclass
+class SyncSummary:
+    """Counts only — safe for logs and Dagster metadata."""
+
+    source: str
+    connection_id: str
+    pages: int = 0
+    pages_not_modified: int = 0
+    records_fetched: int = 0
+    records_refused: int = 0
+    rows_upserted: Counter = field(default_factory=Counter)
+    # Rows dropped or cleaned because they were about someone forgotten (tombstones).
+    rows_forgotten: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    http: dict = field(default_factory=dict)
+
+    def as_metadata(self) -> dict:
+        return {
+            "pages": self.pages,
+            "pages_not_modified": self.pages_not_modified,
+            "records_fetched": self.records_fetched,
+            "records_refused": self.records_refused,
+            "rows_upserted": sum(self.rows_upserted.values()),
+            "rows_forgotten": sum(self.rows_forgotten.values()),
+            "seconds": round(self.seconds, 3),
+            **{f"http_{k}": v for k, v in self.http.items()},
+        }
+
+
+# Projected rows are written in transactions of up to this many rows (fewer when a page carries
+# cursors or validators, which are committed right after the rows they describe are durable).
+FLUSH_ROWS = 5000
+
+# DuckDB's memory while a sync writes. Its tracked memory — cached table blocks, the rows
+# written since the last checkpoint, and the blocks a checkpoint builds — is capped (beyond the
+# cap, blocks are evicted or spill to the encrypted temp directory beside the file); without a
+# cap its cache grows with the organization (446 MB of RSS at 100k pull requests). A checkpoint
+# fills the cap (~30 MB measured), so it is set just above that: the peak stops rising once an
+# organization is large enough to reach it.
+SYNC_MEMORY_LIMIT_MB = 32
+
+# One DuckDB thread: the sync writes small batches, so more threads buy no speed (measured: same
+# sync time), and each thread keeps buffers of its own (RSS 13 MB higher with two).
+SYNC_THREADS = 1
+
+# What the cap does not cover — DuckDB's own state for the rows a connection has written — is
+# released by reopening the store after this many rows (MetadataStore.reopen, which
+# checkpoints), and the heap DuckDB frees is given back after every transaction.
+# Measured on the large emulator org: bench/results/sync-100k-prs.json.
+REOPEN_STORE_ROWS = 5_000
+
+
+def sync_connection(connector: Connector, store: MetadataStore, state: SyncState,
+                    scrubber: PiiScrubber,
+                    tombstones: TombstoneCheck | None = None) -> SyncSummary:
+    started = time.monotonic()
+    connection_id = connector.context.connection.id
+    summary = SyncSummary(connector.source, connection_id)
+    declared = {name: connector.declared_entity(name) for name in connector.entities}
+    specs = {name: table_spec(entity_) for name, entity_ in declared.items()}
+    store.ensure_tables(specs.values())
+    pending: dict[str, list[dict]] = {}
+    cursors: dict[str, str] = {}
+    validators: list = []
+    written_since_reopen = 0
+
+    def flush() -> None:
+        nonlocal written_since_reopen
+        with store.transaction():
+            for name, rows in pending.items():
+                if tombstones is not None:
+                    # Checked before every write: a deletion may have arrived meanwhile.
+                    rows, forgotten = tombstones.apply(store, name, rows)
+                    summary.rows_forgotten[name] += forgotten
+                summary.rows_upserted[name] += store.upsert(specs[name], rows)
+                written_since_reopen += len(rows)
+        state.commit(dict(cursors), tuple(validators))
+        pending.clear()
+        cursors.clear()
+        validators.clear()
+        if written_since_reopen >= REOPEN_STORE_ROWS:
+            store.reopen()
+            written_since_reopen = 0
+        else:
+            return_freed_heap()
+
+    for batch in connector.fetch():
+        summary.pages += 1
+        if batch.not_modified:
+            summary.pages_not_modified += 1
+        summary.records_fetched += len(batch.records)
+        rows = list(project_many(declared[batch.entity], batch.records, connection_id, scrubber,
+                                 parent=batch.parent))
+        summary.records_refused += len(batch.records) - len(rows)
+        pending.setdefault(batch.entity, []).extend(rows)
+        cursors.update(batch.cursors)
+        validators.extend(batch.validators)
+        if batch.cursors or batch.validators or sum(map(len, pending.values())) >= FLUSH_ROWS:
+            flush()
+    flush()
+    stats = connector.stats()
+    summary.http = stats.as_metadata() if stats else {}
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
+                             sleep: Callable[[float], None] | None = None) -> list[SyncSummary]:
+    """Sync every active connection of one source for one organization into its database."""
+    control_plane = sieve.control_plane
+    org = control_plane.organization(org_id)
+    connections = [c for c in control_plane.connections(org) if c.source == source]
+    if not connections:
+        return []
+    scrubber = PiiScrubber()
+    summaries = []
+    path = org_database_path(sieve.settings.orgs_dir, org.id)
+    key = control_plane.org_data_key(org)
+    config = load_org_config(sieve.settings.home, org.slug)
+    delink = config.person_deletion_mode == "delink"
+    tombstones = TombstoneCheck(control_plane, org.id, key, delink=delink)
+    with open_store(path, key, memory_limit_mb=SYNC_MEMORY_LIMIT_MB,
+                    threads=SYNC_THREADS) as store:
+        for connection in connections:
+            state = SyncState(control_plane, connection.id)
+            context = ConnectorContext(org.slug, connection, control_plane.credentials(connection),
+                                       state, sleep=sleep, services=config.services)
+            connector = connector_class(source)(context)
+            summaries.append(sync_connection(connector, store, state, scrubber, tombstones))
+            control_plane.mark_synced(connection.id)
+    return summaries
+
+
+def rebuild_identities(sieve: Sieve, org_id: str) -> dict[str, int]:
+    """Recompute identity_accounts and people from the metadata, replacing both in one
+    transaction (deterministic, so a rerun gives identical tables)."""
+    control_plane = sieve.control_plane
+    org = control_plane.organization(org_id)
+    config = load_org_config(sieve.settings.home, org.slug)
+    key = control_plane.org_data_key(org)
+    with open_store(org_database_path(sieve.settings.orgs_dir, org.id), key) as store:
+        store.ensure_tables([IDENTITY_ACCOUNTS, PEOPLE])
+        references = person_references(ENTITIES.values())
+        book = gather_accounts(store.connection, references, set(store.tables()))
+        people = cluster_people(book, org_key=key.reveal(), merges=config.identity_merges,
+                                splits=config.identity_splits, bot_patterns=config.bot_patterns,
+                                teams=config.teams)
+        accounts, persons = identity_rows(people)
+        with store.transaction():
+            store.connection.execute("DELETE FROM metadata.identity_accounts")
+            store.connection.execute("DELETE FROM metadata.people")
+            store.upsert(IDENTITY_ACCOUNTS, accounts)
+            store.upsert(PEOPLE, persons)
+    return {"people": len(persons), "accounts": len(accounts),
+            "bots": sum(1 for p in persons if p["is_bot"]),
+            "people_with_team": sum(1 for p in persons if p["team"])}
+
+
+def ensure_metadata_tables(sieve: Sieve, org_id: str) -> list[str]:
+    """Create every declared metadata table (empty where a source is not connected), so the
+    metric models can read all of them for every organization."""
+    control_plane = sieve.control_plane
+    org = control_plane.organization(org_id)
+    with open_store(org_database_path(sieve.settings.orgs_dir, org.id),
+                    control_plane.org_data_key(org)) as store:
+        store.ensure_tables([table_spec(declared) for declared in ENTITIES.values()])
+        store.ensure_tables([IDENTITY_ACCOUNTS, PEOPLE])
+        return store.tables()
