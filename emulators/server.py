@@ -25,7 +25,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from emulators import github, gitlab, jira, slack
 from emulators.framework import (
     JSON_TYPE,
     ApiApp,
@@ -41,7 +40,11 @@ from emulators.framework import (
     is_conditional,
     not_modified,
 )
+from emulators.github.api import GitHubApp
+from emulators.gitlab.api import GitLabApp
+from emulators.jira.api import JiraApp
 from emulators.org import Org
+from emulators.slack.api import SlackApp
 
 APIS = ("github", "gitlab", "jira", "slack")
 DEMO_TOKEN = "demo-token"
@@ -68,10 +71,10 @@ class EmulatorServer:
         self._tokens = {"github": DEMO_TOKEN, "gitlab": DEMO_TOKEN, "jira": DEMO_TOKEN,
                         "slack": SLACK_TOKEN}
         self.apps: dict[str, ApiApp] = {
-            "github": github.GitHubApp(self.org, self._tokens["github"]),
-            "gitlab": gitlab.GitLabApp(self.org, self._tokens["gitlab"]),
-            "jira": jira.JiraApp(self.org, JIRA_EMAIL, self._tokens["jira"]),
-            "slack": slack.SlackApp(self.org, self._tokens["slack"]),
+            "github": GitHubApp(self.org, self._tokens["github"]),
+            "gitlab": GitLabApp(self.org, self._tokens["gitlab"]),
+            "jira": JiraApp(self.org, JIRA_EMAIL, self._tokens["jira"]),
+            "slack": SlackApp(self.org, self._tokens["slack"]),
         }
         for app in self.apps.values():
             app.rate_limits = self.rate_limits
