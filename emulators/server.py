@@ -84,7 +84,7 @@ class EmulatorServer:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "EmulatorServer":
+    def start(self) -> EmulatorServer:
         if self._httpd is not None:
             return self
         handler = type("EmulatorHandler", (_Handler,), {"emulator": self})
@@ -108,7 +108,7 @@ class EmulatorServer:
             self._thread.join(timeout=5)
         self._httpd, self._thread = None, None
 
-    def __enter__(self) -> "EmulatorServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -328,7 +328,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_HEAD = _serve
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args) -> None:
         """Silent: request lines may carry search terms; the request log is the record."""
 
     def version_string(self) -> str:
