@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from emulators.framework import (
     ApiApp,
@@ -65,6 +66,7 @@ def _parse_since(value: str | None, name: str = "since") -> datetime | None:
 
 class GitHubApp(ApiApp):
     name = "github"
+    credentials: ClassVar[dict[str, str]] = {"token": "demo-token"}
     uncounted_endpoints = frozenset({"GET /rate_limit"})
 
     def __init__(self, org: Org, token: str):

@@ -11,6 +11,7 @@ prev/next/first/last). Rate limits use GitLab's ``RateLimit-*`` headers and answ
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 from urllib.parse import unquote
 
 from emulators.framework import (
@@ -59,6 +60,7 @@ def _parse_time(request: Request, name: str) -> datetime | None:
 
 class GitLabApp(ApiApp):
     name = "gitlab"
+    credentials: ClassVar[dict[str, str]] = {"token": "demo-token"}
     counts_conditional = True
 
     def __init__(self, org: Org, token: str):

@@ -20,6 +20,7 @@ import base64
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 from emulators.framework import ApiApp, ApiError, RateLimitState, Request, Response, page_window
 from emulators.jira.data import JiraData
@@ -220,6 +221,7 @@ class IssueRow:
 
 class JiraApp(ApiApp):
     name = "jira"
+    credentials: ClassVar[dict[str, str]] = {"email": "sieve-reader@sieve-demo.example", "token": "demo-token"}
     supports_conditional = False  # no ETag or 304 on the real service either
 
     def __init__(self, org: Org, email: str, token: str):

@@ -12,6 +12,7 @@ returns them when ``types`` names ``private_channel``; the request log shows whe
 from __future__ import annotations
 
 import base64
+from typing import ClassVar
 
 from emulators.framework import ApiApp, ApiError, RateLimitState, Request, Response, page_window
 from emulators.model import Person, stable_hex
@@ -45,6 +46,7 @@ def _read_cursor(cursor: str, prefix: str) -> str:
 
 class SlackApp(ApiApp):
     name = "slack"
+    credentials: ClassVar[dict[str, str]] = {"token": "xoxb-demo-token"}
     supports_conditional = False  # no ETag or 304 on the real service either
 
     def __init__(self, org: Org, token: str):
