@@ -14,10 +14,11 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Callable
+from typing import ClassVar
 from urllib.parse import urlencode
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -31,11 +32,11 @@ def dump_json(obj: object) -> bytes:
 def iso_z(at: datetime | None) -> str | None:
     if at is None:
         return None
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def http_date(at: datetime) -> str:
-    return format_datetime(at.astimezone(timezone.utc).replace(microsecond=0), usegmt=True)
+    return format_datetime(at.astimezone(UTC).replace(microsecond=0), usegmt=True)
 
 
 def parse_http_date(value: str) -> datetime | None:
@@ -127,6 +128,7 @@ class ApiApp:
     """Routes and API-specific conventions. Subclasses override the hooks."""
 
     name = ""
+    credentials: ClassVar[dict[str, str]] = {}  # the demo credentials, as keyword arguments of __init__
     supports_conditional = True  # ETag/Last-Modified validators and 304 answers
     counts_conditional = False  # GitHub: a 304 does not count against the rate limit
     uncounted_endpoints: frozenset[str] = frozenset()  # e.g. GitHub's GET /rate_limit
@@ -159,10 +161,10 @@ class ApiApp:
     def not_found(self, request: Request) -> ApiError:
         raise NotImplementedError
 
-    def rate_limit_headers(self, state: "RateLimitState") -> dict[str, str]:
+    def rate_limit_headers(self, state: RateLimitState) -> dict[str, str]:
         return {}
 
-    def rate_limited(self, state: "RateLimitState", request: Request) -> ApiError:
+    def rate_limited(self, state: RateLimitState, request: Request) -> ApiError:
         raise NotImplementedError
 
     def secondary_rate_limited(self, retry_after: int, request: Request) -> ApiError:
@@ -446,7 +448,7 @@ def not_modified(request: Request, etag: str, last_modified: datetime | None) ->
     if_none_match = request.header("if-none-match")
     if if_none_match is not None:
         tags = [t.strip() for t in if_none_match.split(",")]
-        bare = etag[2:] if etag.startswith("W/") else etag
+        bare = etag.removeprefix("W/")
         return "*" in tags or etag in tags or bare in tags or f"W/{bare}" in tags
     since = request.header("if-modified-since")
     if since is not None and last_modified is not None:

@@ -23,9 +23,9 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-from emulators import github, gitlab, jira, slack
 from emulators.framework import (
     JSON_TYPE,
     ApiApp,
@@ -41,12 +41,20 @@ from emulators.framework import (
     is_conditional,
     not_modified,
 )
+from emulators.github.api import GitHubApp
+from emulators.gitlab.api import GitLabApp
+from emulators.jira.api import JiraApp
 from emulators.org import Org
+from emulators.slack.api import SlackApp
 
-APIS = ("github", "gitlab", "jira", "slack")
-DEMO_TOKEN = "demo-token"
-JIRA_EMAIL = "sieve-reader@sieve-demo.example"
-SLACK_TOKEN = "xoxb-demo-token"
+# The emulated sources. Adding one: its package under emulators/ and one line here.
+APPS: dict[str, type[ApiApp]] = {
+    "github": GitHubApp,
+    "gitlab": GitLabApp,
+    "jira": JiraApp,
+    "slack": SlackApp,
+}
+APIS = tuple(APPS)
 
 
 class EmulatorServer:
@@ -65,14 +73,8 @@ class EmulatorServer:
         # Bumped by clear_requests(): a request still in flight from before (a slow fault's
         # sleeper, say) must not land in the fresh log.
         self._log_epoch = 0
-        self._tokens = {"github": DEMO_TOKEN, "gitlab": DEMO_TOKEN, "jira": DEMO_TOKEN,
-                        "slack": SLACK_TOKEN}
-        self.apps: dict[str, ApiApp] = {
-            "github": github.GitHubApp(self.org, self._tokens["github"]),
-            "gitlab": gitlab.GitLabApp(self.org, self._tokens["gitlab"]),
-            "jira": jira.JiraApp(self.org, JIRA_EMAIL, self._tokens["jira"]),
-            "slack": slack.SlackApp(self.org, self._tokens["slack"]),
-        }
+        self.apps: dict[str, ApiApp] = {api: app(self.org, **app.credentials)
+                                        for api, app in APPS.items()}
         for app in self.apps.values():
             app.rate_limits = self.rate_limits
         self._host, self._requested_port = host, port
@@ -81,7 +83,7 @@ class EmulatorServer:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "EmulatorServer":
+    def start(self) -> EmulatorServer:
         if self._httpd is not None:
             return self
         handler = type("EmulatorHandler", (_Handler,), {"emulator": self})
@@ -105,7 +107,7 @@ class EmulatorServer:
             self._thread.join(timeout=5)
         self._httpd, self._thread = None, None
 
-    def __enter__(self) -> "EmulatorServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -131,14 +133,11 @@ class EmulatorServer:
 
     def credentials(self, api: str) -> dict[str, str]:
         _check_api(api)
-        if api == "jira":
-            return {"email": JIRA_EMAIL, "token": self._tokens["jira"]}
-        return {"token": self._tokens[api]}
+        return dict(APPS[api].credentials)
 
     def credential_line(self, api: str) -> str:
         """The credential as ``serve`` prints it (Jira: ``email:token``)."""
-        creds = self.credentials(api)
-        return f"{creds['email']}:{creds['token']}" if api == "jira" else creds["token"]
+        return ":".join(self.credentials(api).values())
 
     # -- org, canaries, accounting -----------------------------------------------------------
 
@@ -325,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_HEAD = _serve
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args) -> None:
         """Silent: request lines may carry search terms; the request log is the record."""
 
     def version_string(self) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import ClassVar
 
 from emulators.framework import (
     ApiApp,
@@ -24,17 +25,15 @@ from emulators.framework import (
     numbered_page,
     strip_prefix,
 )
-from emulators.model import (
+from emulators.github.model import (
     Commit,
     Deployment,
     FileChange,
     Issue,
-    Person,
     PullRequest,
-    Repo,
     WorkflowRun,
-    stable_hex,
 )
+from emulators.model import Person, Repo, stable_hex
 from emulators.org import Org
 
 HTML_ROOT = "https://github.sieve-demo.example"
@@ -58,20 +57,22 @@ def _parse_since(value: str | None, name: str = "since") -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ApiError(422, {"message": f"Invalid value for {name}: {value!r} is not an ISO 8601 "
                                         "timestamp", "documentation_url": DOCS, "status": "422"}) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class GitHubApp(ApiApp):
     name = "github"
+    credentials: ClassVar[dict[str, str]] = {"token": "demo-token"}
     uncounted_endpoints = frozenset({"GET /rate_limit"})
 
     def __init__(self, org: Org, token: str):
         super().__init__()
         self.org = org
+        self.data = org.github
         self.token = token
         self.viewer = replace(org.humans[0], login="sieve-reader", name="Sieve reader",
                               github_id=90000001, index=-1)
@@ -169,7 +170,7 @@ class GitHubApp(ApiApp):
 
     def _repo(self, request: Request) -> Repo:
         owner, name = request.params["owner"], request.params["repo"]
-        repo = self.org.repo(name, "github") if owner == self.org.login else None
+        repo = self.data.repo(name, "github") if owner == self.org.login else None
         if repo is None:
             raise self.not_found(request)
         return repo
@@ -199,7 +200,7 @@ class GitHubApp(ApiApp):
     def user_json(self, person: Person | None, base: str) -> dict | None:
         return None if person is None else self._user_json(person, base)
 
-    @functools.lru_cache(maxsize=1024)
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - bounded, and the org outlives it
     def _user_json(self, person: Person, base: str) -> dict:
         """Cached: the same user object is embedded many times per page (never mutated)."""
         if person.is_deleted:
@@ -237,7 +238,7 @@ class GitHubApp(ApiApp):
     def repo_json(self, repo: Repo, base: str) -> dict:
         return self._repo_json(repo, base, self.org.version)
 
-    @functools.lru_cache(maxsize=256)
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - bounded, and the org outlives it
     def _repo_json(self, repo: Repo, base: str, _version: int) -> dict:
         full = f"{self.org.login}/{repo.name}"
         url = f"{base}/repos/{full}"
@@ -257,7 +258,7 @@ class GitHubApp(ApiApp):
             "clone_url": f"{HTML_ROOT}/{full}.git", "homepage": None, "size": 1000 + repo.index * 37,
             "stargazers_count": repo.index % 5, "watchers_count": repo.index % 5,
             "language": "Python" if repo.index % 2 == 0 else "TypeScript",
-            "has_issues": self.org.issues_enabled(repo), "has_projects": True, "has_downloads": True, "has_wiki": False,
+            "has_issues": self.data.issues_enabled(repo), "has_projects": True, "has_downloads": True, "has_wiki": False,
             "has_pages": False, "has_discussions": False, "forks_count": 0, "mirror_url": None,
             "archived": False, "disabled": False, "open_issues_count": 0, "license": None,
             "allow_forking": False, "is_template": False, "web_commit_signoff_required": False,
@@ -450,7 +451,7 @@ class GitHubApp(ApiApp):
         self._check_org(request)
         body = self._org_owner(request.base_url)
         body.update({"name": "Sieve Demo Org", "description": "Synthetic organization",
-                     "public_repos": 0, "total_private_repos": len(self.org.repos),
+                     "public_repos": 0, "total_private_repos": len(self.data.repos),
                      "created_at": iso_z(self.org.created_at), "updated_at": iso_z(self.org.now)})
         return Response(body=body)
 
@@ -461,7 +462,7 @@ class GitHubApp(ApiApp):
 
     def org_repos(self, request: Request) -> Response:
         self._check_org(request)
-        repos = list(self.org.repos)
+        repos = list(self.data.repos)
         sort = request.query.get("sort", "created")
         if sort == "full_name":
             repos.sort(key=lambda r: r.name)
@@ -484,10 +485,10 @@ class GitHubApp(ApiApp):
         default = "desc" if sort == "created" or not pulls else "asc"
         direction = request.query.get("direction", default)
         if sort == "updated" or since is not None:
-            rows = [k for updated, k in self.org.updated_index(repo) if since is None or updated >= since]
+            rows = [k for updated, k in self.data.updated_index(repo) if since is None or updated >= since]
             numbers = rows if sort == "updated" else sorted(rows)
         else:
-            numbers = [k for k in range(1, self.org.item_count(repo) + 1) if self.org.item_exists(repo, k)]
+            numbers = [k for k in range(1, self.data.item_count(repo) + 1) if self.data.item_exists(repo, k)]
         numbers = [k for k in numbers if wants(k)]
         if direction == "desc":
             numbers.reverse()
@@ -507,16 +508,16 @@ class GitHubApp(ApiApp):
                 return False
             if state == "all" and base_ref is None:
                 return True
-            pr = self.org.pull_request(repo, k)
+            pr = self.data.pull_request(repo, k)
             return (state == "all" or pr.state == state) and (base_ref is None or pr.base_ref == base_ref)
 
         numbers = self._sorted_numbers(request, repo, wants, pulls=True)
         return self._paginate(request, numbers, lambda k: self.pr_json(
-            self.org.pull_request(repo, k), request.base_url, full=False))
+            self.data.pull_request(repo, k), request.base_url, full=False))
 
     def _pr(self, request: Request) -> PullRequest:
         repo = self._repo(request)
-        pr = self.org.pull_request(repo, self._number(request))
+        pr = self.data.pull_request(repo, self._number(request))
         if pr is None:
             raise self.not_found(request)
         return pr
@@ -555,7 +556,7 @@ class GitHubApp(ApiApp):
 
     def _issues_repo(self, request: Request) -> Repo:
         repo = self._repo(request)
-        if not self.org.issues_enabled(repo):
+        if not self.data.issues_enabled(repo):
             raise ApiError(410, {"message": "Issues are disabled for this repo",
                                  "documentation_url": DOCS, "status": "410"})
         return repo
@@ -567,7 +568,7 @@ class GitHubApp(ApiApp):
         since = _parse_since(request.query.get("since"))
 
         def item(k: int):
-            return self.org.pull_request(repo, k) or self.org.issue(repo, k)
+            return self.data.pull_request(repo, k) or self.data.issue(repo, k)
 
         def wants(k: int) -> bool:
             return state == "all" or item(k).state == state
@@ -579,9 +580,9 @@ class GitHubApp(ApiApp):
         """A PR's issue side stays reachable when issues are switched off; an issue does not."""
         repo = self._repo(request)
         number = self._number(request)
-        item = self.org.pull_request(repo, number)
+        item = self.data.pull_request(repo, number)
         if item is None:
-            item = self.org.issue(self._issues_repo(request), number)
+            item = self.data.issue(self._issues_repo(request), number)
         if item is None:
             raise self.not_found(request)
         return item
@@ -615,7 +616,7 @@ class GitHubApp(ApiApp):
         since = _parse_since(request.query.get("since"))
         until = _parse_since(request.query.get("until"), "until")
         author = request.query.get("author")
-        rows = [row for row in self.org.default_branch_commits(repo)
+        rows = [row for row in self.data.default_branch_commits(repo)
                 if (since is None or row[0] >= since) and (until is None or row[0] <= until)]
         if author:
             rows = [row for row in rows if self._commit_row(repo, row).author.login == author
@@ -624,11 +625,11 @@ class GitHubApp(ApiApp):
             self._commit_row(repo, row), repo, request.base_url, full=False))
 
     def _commit_row(self, repo: Repo, row) -> Commit:
-        return self.org.commit_by_sha(repo, row[1])
+        return self.data.commit_by_sha(repo, row[1])
 
     def commit(self, request: Request) -> Response:
         repo = self._repo(request)
-        commit = self.org.commit_by_sha(repo, request.params["sha"])
+        commit = self.data.commit_by_sha(repo, request.params["sha"])
         if commit is None:
             raise ApiError(422, {"message": f"No commit found for SHA: {request.params['sha']}",
                                  "documentation_url": DOCS, "status": "422"})
@@ -652,14 +653,14 @@ class GitHubApp(ApiApp):
         repo = self._repo(request)
         env = request.query.get("environment")
         sha = request.query.get("sha")
-        items = [d for d in self.org.deployments(repo)
+        items = [d for d in self.data.deployments(repo)
                  if (env is None or d.environment == env) and (sha is None or d.sha == sha)]
         return self._paginate(request, items, lambda d: self.deployment_json(d, request.base_url))
 
     def _deployment(self, request: Request) -> Deployment:
         repo = self._repo(request)
         raw = request.params["id"]
-        d = self.org.deployment(repo, int(raw)) if raw.isdigit() else None
+        d = self.data.deployment(repo, int(raw)) if raw.isdigit() else None
         if d is None:
             raise self.not_found(request)
         return d
@@ -707,13 +708,13 @@ class GitHubApp(ApiApp):
                     "zipball_url": f"{base}/repos/{full_name}/zipball/{rel.tag}",
                     "body": f"Automated release {rel.tag}"}
 
-        return self._paginate(request, self.org.releases(repo), render)
+        return self._paginate(request, self.data.releases(repo), render)
 
     def tags(self, request: Request) -> Response:
         repo = self._repo(request)
         base = request.base_url
         full_name = f"{self.org.login}/{repo.name}"
-        return self._paginate(request, self.org.releases(repo), lambda rel: {
+        return self._paginate(request, self.data.releases(repo), lambda rel: {
             "name": rel.tag, "zipball_url": f"{base}/repos/{full_name}/zipball/refs/tags/{rel.tag}",
             "tarball_url": f"{base}/repos/{full_name}/tarball/refs/tags/{rel.tag}",
             "commit": {"sha": rel.sha, "url": f"{base}/repos/{full_name}/commits/{rel.sha}"},
@@ -721,7 +722,7 @@ class GitHubApp(ApiApp):
 
     def workflow_runs(self, request: Request) -> Response:
         repo = self._repo(request)
-        runs = self.org.workflow_runs(repo)
+        runs = self.data.workflow_runs(repo)
         q = request.query
         created = q.get("created")
         low, high = _created_range(created) if created else (None, None)
@@ -739,8 +740,8 @@ class GitHubApp(ApiApp):
         full_name = f"{self.org.login}/{repo.name}"
         url = f"{base}/repos/{full_name}/actions/runs/{run.run_id}"
         workflow_id = repo.repo_id * 10 + 1
-        head = self.org.commit_by_sha(repo, run.head_sha)
-        pr = self.org.pull_request(repo, run.pr_number) if run.pr_number else None
+        head = self.data.commit_by_sha(repo, run.head_sha)
+        pr = self.data.pull_request(repo, run.pr_number) if run.pr_number else None
         repo_min = {"id": repo.repo_id, "url": f"{base}/repos/{full_name}", "name": repo.name}
         return {
             "id": run.run_id, "name": run.name, "node_id": _node_id("WFR", run.run_id),

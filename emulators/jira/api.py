@@ -19,18 +19,20 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 from emulators.framework import ApiApp, ApiError, RateLimitState, Request, Response, page_window
-from emulators.model import (
+from emulators.jira.data import JiraData
+from emulators.jira.model import (
     JIRA_ISSUE_TYPES,
     JIRA_STATUSES,
     History,
     JiraIssue,
     JiraProject,
-    Person,
     Sprint,
 )
+from emulators.model import Person
 from emulators.org import Org
 
 API = "/rest/api/3"
@@ -50,7 +52,7 @@ ALL_FIELDS = NAVIGABLE_FIELDS + ("comment",)
 def jira_time(at: datetime | None, person: Person | None = None) -> str | None:
     if at is None:
         return None
-    zone = person.zone if person is not None and person.tz != "Etc/UTC" else timezone.utc
+    zone = person.zone if person is not None and person.tz != "Etc/UTC" else UTC
     local = at.astimezone(zone)
     return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + local.strftime("%z")
 
@@ -91,7 +93,7 @@ def _parse_jql_date(value: str, now: datetime) -> datetime:
         return now - timedelta(**{{"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}[unit]: amount})
     for fmt in ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d"):
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
     raise _jql_error(f"Date value '{text}' for field 'updated' is invalid. Valid formats include: "
@@ -157,7 +159,7 @@ class Jql:
             named = {v.upper() for v in values}
             self.project_keys = named if self.project_keys is None else self.project_keys & named
 
-        def value_of(issue: "JiraIssue | IssueRow") -> set[str]:
+        def value_of(issue: JiraIssue | IssueRow) -> set[str]:
             if field == "project":
                 return {issue.project.key.lower(), issue.project.project_id}
             if field == "key":
@@ -170,7 +172,7 @@ class Jql:
 
         return lambda issue: bool(value_of(issue) & values) != negate
 
-    def matches(self, issue: "JiraIssue | IssueRow") -> bool:
+    def matches(self, issue: JiraIssue | IssueRow) -> bool:
         return all(f(issue) for f in self.filters)
 
     def sort(self, issues: list) -> list:
@@ -186,10 +188,10 @@ class Jql:
 class IssueRow:
     """An issue known by its index row; anything else loads the whole issue on first use."""
 
-    __slots__ = ("org", "project", "number", "updated", "_issue")
+    __slots__ = ("_issue", "jira", "number", "project", "updated")
 
-    def __init__(self, org: Org, project: JiraProject, number: int, updated: datetime):
-        self.org, self.project, self.number, self.updated = org, project, number, updated
+    def __init__(self, jira: JiraData, project: JiraProject, number: int, updated: datetime):
+        self.jira, self.project, self.number, self.updated = jira, project, number, updated
         self._issue: JiraIssue | None = None
 
     @property
@@ -198,15 +200,15 @@ class IssueRow:
 
     @property
     def created(self) -> datetime:
-        return self.org.jira_created(self.project, self.number)
+        return self.jira.created(self.project, self.number)
 
     @property
     def issue_type(self) -> str:
-        return self.org.jira_issue_type(self.project, self.number)
+        return self.jira.issue_type(self.project, self.number)
 
     def load(self) -> JiraIssue:
         if self._issue is None:
-            self._issue = self.org.jira_issue(self.project, self.number)
+            self._issue = self.jira.issue(self.project, self.number)
         return self._issue
 
     def __getattr__(self, name: str):
@@ -219,11 +221,13 @@ class IssueRow:
 
 class JiraApp(ApiApp):
     name = "jira"
+    credentials: ClassVar[dict[str, str]] = {"email": "sieve-reader@sieve-demo.example", "token": "demo-token"}
     supports_conditional = False  # no ETag or 304 on the real service either
 
     def __init__(self, org: Org, email: str, token: str):
         super().__init__()
         self.org = org
+        self.data = org.jira
         self.expected_auth = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
         self.reader_email = email
         r = self.route
@@ -262,11 +266,11 @@ class JiraApp(ApiApp):
         return ApiError(401, "Client must be authenticated to access this resource.", headers)
 
     def not_found(self, request: Request) -> ApiError:
-        return ApiError(404, {"errorMessages": ["Issue does not exist or you do not have permission "
-                                                "to see it."], "errors": {}})
+        return ApiError(404, {"errorMessages": [("Issue does not exist or you do not have "
+                                                 "permission to see it.")], "errors": {}})
 
     def rate_limit_headers(self, state: RateLimitState) -> dict[str, str]:
-        reset = datetime.fromtimestamp(state.reset_epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        reset = datetime.fromtimestamp(state.reset_epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {"X-RateLimit-Limit": str(state.limit), "X-RateLimit-Remaining": str(state.remaining),
                 "X-RateLimit-Reset": reset}
 
@@ -417,7 +421,7 @@ class JiraApp(ApiApp):
     def _parent_json(self, issue: JiraIssue, base: str) -> dict | None:
         if issue.parent_number is None or issue.parent_number == issue.number:
             return None
-        parent = self.org.jira_issue(issue.project, issue.parent_number)
+        parent = self.data.issue(issue.project, issue.parent_number)
         if parent is None:
             return None
         return {"id": parent.issue_id, "key": parent.key, "self": f"{base}{API}/issue/{parent.issue_id}",
@@ -434,8 +438,8 @@ class JiraApp(ApiApp):
             try:
                 params.update(json.loads(request.body))
             except ValueError:
-                raise ApiError(400, {"errorMessages": ["Invalid request payload. Refer to the REST "
-                                                       "API documentation and try again."]}) from None
+                raise ApiError(400, {"errorMessages": [("Invalid request payload. Refer to the "
+                                                        "REST API documentation and try again.")]}) from None
         return params
 
     @staticmethod
@@ -466,23 +470,23 @@ class JiraApp(ApiApp):
             raise ApiError(400, {"errorMessages": [f"The value '{raw}' is invalid for {name}."],
                                  "errors": {}}) from None
 
-    def _matching_issues(self, jql: Jql) -> list["IssueRow"]:
+    def _matching_issues(self, jql: Jql) -> list[IssueRow]:
         """Matching issues as rows: key, dates and type come from the per-project index, so
         only clauses on status or sprint (and the rendered page) build whole issues."""
         keys = jql.project_keys
-        rows = [IssueRow(self.org, project, number, updated)
-                for project in self.org.jira_projects
+        rows = [IssueRow(self.data, project, number, updated)
+                for project in self.data.projects
                 if keys is None or project.key in keys or project.project_id in keys
-                for updated, number in self.org.jira_updated_index(project)]
+                for updated, number in self.data.updated_index(project)]
         return jql.sort([row for row in rows if jql.matches(row)])
 
     def _issue(self, request: Request) -> JiraIssue:
         key = request.params["key"]
-        issue = self.org.jira_issue_by_key(key.upper())
+        issue = self.data.issue_by_key(key.upper())
         if issue is None and key.isdigit():  # numeric issue id (see JiraIssue.issue_id)
             project_index, number = divmod(int(key) - 10000, 1_000_000)
-            if 0 <= project_index < len(self.org.jira_projects):
-                issue = self.org.jira_issue(self.org.jira_projects[project_index], number)
+            if 0 <= project_index < len(self.data.projects):
+                issue = self.data.issue(self.data.projects[project_index], number)
         if issue is None:
             raise self.not_found(request)
         return issue
@@ -500,13 +504,13 @@ class JiraApp(ApiApp):
                               "deploymentType": "Cloud", "serverTitle": "Jira"})
 
     def projects(self, request: Request) -> Response:
-        return Response(body=[self.project_json(p, request.base_url) for p in self.org.jira_projects])
+        return Response(body=[self.project_json(p, request.base_url) for p in self.data.projects])
 
     def project_search(self, request: Request) -> Response:
         params = self._params(request)
         start = self._int(params, "startAt", 0, 10**9)
         size = self._int(params, "maxResults", 50, 100)
-        projects = list(self.org.jira_projects)
+        projects = list(self.data.projects)
         window = page_window(len(projects), start, size, request.repeat_page)
         base = request.base_url
         body = {"self": f"{base}{API}/project/search?startAt={start}&maxResults={size}",
@@ -519,8 +523,8 @@ class JiraApp(ApiApp):
 
     def project(self, request: Request) -> Response:
         key = request.params["key"]
-        project = self.org.jira_project(key.upper()) or next(
-            (p for p in self.org.jira_projects if p.project_id == key), None)
+        project = self.data.project(key.upper()) or next(
+            (p for p in self.data.projects if p.project_id == key), None)
         if project is None:
             raise ApiError(404, {"errorMessages": [f"No project could be found with key '{key}'."],
                                  "errors": {}})
@@ -652,7 +656,7 @@ class JiraApp(ApiApp):
         start = request.int_param("startAt", 0)
         size = request.int_param("maxResults", 50, 50, 1)
         wanted = request.query.get("projectKeyOrId")
-        projects = [p for p in self.org.jira_projects
+        projects = [p for p in self.data.projects
                     if wanted is None or wanted in (p.key, p.project_id)]
         base = request.base_url
         window = page_window(len(projects), start, size, request.repeat_page)
@@ -669,10 +673,10 @@ class JiraApp(ApiApp):
 
     def _board_project(self, request: Request) -> JiraProject:
         raw = request.params["board"]
-        project = next((p for p in self.org.jira_projects if str(p.board_id) == raw), None)
+        project = next((p for p in self.data.projects if str(p.board_id) == raw), None)
         if project is None:
-            raise ApiError(404, {"errorMessages": [f"Board {raw} does not exist or you do not have "
-                                                   "permission to see it."], "errors": {}})
+            raise ApiError(404, {"errorMessages": [(f"Board {raw} does not exist or you do not "
+                                                    "have permission to see it.")], "errors": {}})
         return project
 
     def board_sprints(self, request: Request) -> Response:
@@ -680,7 +684,7 @@ class JiraApp(ApiApp):
         if project.is_ops:
             raise ApiError(400, {"errorMessages": ["The board does not support sprints"], "errors": {}})
         states = set(self._list_param(request.query.get("state")))
-        sprints = [s for s in self.org.sprints(project.board_id)
+        sprints = [s for s in self.data.sprints(project.board_id)
                    if not states or s.state(self.org.now) in states]
         start = request.int_param("startAt", 0)
         size = request.int_param("maxResults", 50, 50, 1)
@@ -692,10 +696,10 @@ class JiraApp(ApiApp):
 
     def sprint_issues(self, request: Request) -> Response:
         raw = request.params["sprint"]
-        sprint = self.org.sprint(int(raw)) if raw.isdigit() else None
+        sprint = self.data.sprint(int(raw)) if raw.isdigit() else None
         if sprint is None:
             raise ApiError(404, {"errorMessages": [f"Sprint with id {raw} does not exist."], "errors": {}})
-        project = next(p for p in self.org.jira_projects if p.board_id == sprint.board_id)
+        project = next(p for p in self.data.projects if p.board_id == sprint.board_id)
         extra = request.query.get("jql")
         jql = Jql(f"project = {project.key} AND sprint = {sprint.sprint_id}"
                   + (f" AND {extra}" if extra else "") + " ORDER BY key ASC", self.org.now)

@@ -12,10 +12,12 @@ returns them when ``types`` names ``private_channel``; the request log shows whe
 from __future__ import annotations
 
 import base64
+from typing import ClassVar
 
 from emulators.framework import ApiApp, ApiError, RateLimitState, Request, Response, page_window
-from emulators.model import Channel, Message, Person, stable_hex
+from emulators.model import Person, stable_hex
 from emulators.org import Org
+from emulators.slack.model import Channel, Message
 
 CONVERSATION_TYPES = ("public_channel", "private_channel", "mpim", "im")
 
@@ -44,11 +46,13 @@ def _read_cursor(cursor: str, prefix: str) -> str:
 
 class SlackApp(ApiApp):
     name = "slack"
+    credentials: ClassVar[dict[str, str]] = {"token": "xoxb-demo-token"}
     supports_conditional = False  # no ETag or 304 on the real service either
 
     def __init__(self, org: Org, token: str):
         super().__init__()
         self.org = org
+        self.data = org.slack
         self.token = token
         self.bot_user_id = "U0SIEVEBOT1"
         for method, handler in (("auth.test", self.auth_test),
@@ -98,7 +102,7 @@ class SlackApp(ApiApp):
         created = int(channel.created.timestamp())
         if channel.is_im:
             return {"id": channel.channel_id, "created": created, "is_archived": False, "is_im": True,
-                    "is_org_shared": False, "context_team_id": self.org.slack_team_id,
+                    "is_org_shared": False, "context_team_id": self.data.team_id,
                     "updated": created * 1000, "user": channel.peer.slack_id,
                     "is_user_deleted": False, "priority": 0}
         return {
@@ -106,9 +110,9 @@ class SlackApp(ApiApp):
             "is_im": False, "is_mpim": False, "is_private": channel.is_private, "created": created,
             "is_archived": False, "is_general": channel.name == "general", "unlinked": 0,
             "name_normalized": channel.name, "is_shared": False, "is_org_shared": False,
-            "is_pending_ext_shared": False, "pending_shared": [], "context_team_id": self.org.slack_team_id,
+            "is_pending_ext_shared": False, "pending_shared": [], "context_team_id": self.data.team_id,
             "updated": created * 1000, "parent_conversation": None, "creator": channel.creator.slack_id,
-            "is_ext_shared": False, "shared_team_ids": [self.org.slack_team_id],
+            "is_ext_shared": False, "shared_team_ids": [self.data.team_id],
             "pending_connected_team_ids": [], "is_member": True,
             "topic": {"value": channel.topic, "creator": channel.creator.slack_id, "last_set": created},
             "purpose": {"value": channel.purpose, "creator": channel.creator.slack_id, "last_set": created},
@@ -122,17 +126,17 @@ class SlackApp(ApiApp):
         else:
             body = {"user": message.author.slack_id, "type": "message", "ts": message.ts,
                     "client_msg_id": _uuid(message.ts, message.channel.channel_id),
-                    "text": message.text, "team": self.org.slack_team_id}
+                    "text": message.text, "team": self.data.team_id}
         if message.thread_ts:
             body["thread_ts"] = message.thread_ts
             if message.reply_index == 0:
-                replies = self.org.replies(message.channel, message.index)[1:]
+                replies = self.data.replies(message.channel, message.index)[1:]
                 users = sorted({r.author.slack_id for r in replies})
                 body.update({"reply_count": message.reply_count, "reply_users_count": len(users),
                              "latest_reply": replies[-1].ts, "reply_users": users,
                              "is_locked": False, "subscribed": False})
             else:
-                parent = self.org.message(message.channel, message.index)
+                parent = self.data.message(message.channel, message.index)
                 body["parent_user_id"] = parent.author.slack_id
         if message.reactions:
             body["reactions"] = [{"name": r.name, "users": [p.slack_id for p in r.users],
@@ -149,13 +153,13 @@ class SlackApp(ApiApp):
                    "avatar_hash": stable_hex(12, "avatar", person.slack_id),
                    "first_name": first, "last_name": last,
                    "image_72": f"https://avatars.slack.sieve-demo.example/{person.slack_id}_72.png",
-                   "team": self.org.slack_team_id}
+                   "team": self.data.team_id}
         if person.slack_email:
             profile["email"] = person.slack_email
         if person.is_bot:
             profile["bot_id"] = "B0SIEVECI01"
         return {
-            "id": person.slack_id, "team_id": self.org.slack_team_id,
+            "id": person.slack_id, "team_id": self.data.team_id,
             "name": person.login.replace("[bot]", ""), "deleted": person.is_deleted,
             "color": stable_hex(6, "colour", person.slack_id), "real_name": person.name,
             "tz": person.tz, "tz_label": person.zone.tzname(self.org.now), "tz_offset": offset,
@@ -167,11 +171,11 @@ class SlackApp(ApiApp):
         }
 
     def _slackbot(self) -> dict:
-        return {"id": "USLACKBOT", "team_id": self.org.slack_team_id, "name": "slackbot",
+        return {"id": "USLACKBOT", "team_id": self.data.team_id, "name": "slackbot",
                 "deleted": False, "color": "757575", "real_name": "Slackbot", "tz": "America/Los_Angeles",
                 "tz_label": "Pacific Standard Time", "tz_offset": -28800,
                 "profile": {"real_name": "Slackbot", "display_name": "Slackbot", "first_name": "slackbot",
-                            "last_name": "", "team": self.org.slack_team_id},
+                            "last_name": "", "team": self.data.team_id},
                 "is_admin": False, "is_owner": False, "is_primary_owner": False,
                 "is_restricted": False, "is_ultra_restricted": False, "is_bot": False,
                 "is_app_user": False, "updated": 0, "is_email_confirmed": False,
@@ -192,7 +196,7 @@ class SlackApp(ApiApp):
         if not channel_id:
             raise _fail("invalid_arguments", response_metadata={
                 "messages": ["[ERROR] missing required field: channel"]})
-        channel = self.org.channel(channel_id)
+        channel = self.data.channel(channel_id)
         if channel is None:
             raise _fail("channel_not_found")
         return channel
@@ -216,7 +220,7 @@ class SlackApp(ApiApp):
 
     def auth_test(self, request: Request) -> Response:
         return _ok({"url": "https://sieve-demo.slack.example/", "team": "Sieve Demo",
-                    "user": "sieve-reader", "team_id": self.org.slack_team_id,
+                    "user": "sieve-reader", "team_id": self.data.team_id,
                     "user_id": self.bot_user_id, "bot_id": "B0SIEVERDR1", "is_enterprise_install": False})
 
     def conversations_list(self, request: Request) -> Response:
@@ -224,10 +228,10 @@ class SlackApp(ApiApp):
         unknown = [t for t in types if t not in CONVERSATION_TYPES]
         if unknown:
             raise _fail("invalid_types", response_metadata={"messages": [f"[ERROR] invalid type: {unknown[0]}"]})
-        channels = [c for c in self.org.channels
+        channels = [c for c in self.data.channels
                     if ("private_channel" if c.is_private else "public_channel") in types]
         if "im" in types:
-            channels += self.org.direct_messages
+            channels += self.data.direct_messages
         page, next_cursor = self._cursor_page(request, channels, lambda c: c.channel_id, "channel",
                                               100, 1000)
         return _ok({"channels": [self.channel_json(c) for c in page],
@@ -243,11 +247,11 @@ class SlackApp(ApiApp):
         latest = request.query.get("latest")
         inclusive = request.query.get("inclusive") in ("1", "true")
         # (ts, index) rows: only the page's messages are generated.
-        rows = [(ts, k) for k, ts in reversed(list(enumerate(self.org.message_times(channel), 1)))
-                if self.org.message_exists(channel, k) and _after(ts, oldest, inclusive)
+        rows = [(ts, k) for k, ts in reversed(list(enumerate(self.data.message_times(channel), 1)))
+                if self.data.message_exists(channel, k) and _after(ts, oldest, inclusive)
                 and (latest is None or _before(ts, latest, inclusive))]
         page, next_cursor = self._cursor_page(request, rows, lambda row: row[0], "next_ts", 100, 999)
-        body = {"messages": [self.message_json(self.org.message(channel, k)) for _, k in page],
+        body = {"messages": [self.message_json(self.data.message(channel, k)) for _, k in page],
                 "has_more": bool(next_cursor),
                 "pin_count": 0, "channel_actions_ts": None, "channel_actions_count": 0}
         if next_cursor:
@@ -259,10 +263,10 @@ class SlackApp(ApiApp):
         ts = request.query.get("ts")
         if not ts:
             raise _fail("invalid_arguments", response_metadata={"messages": ["[ERROR] missing required field: ts"]})
-        index = self.org.message_by_ts(channel, ts)
+        index = self.data.message_by_ts(channel, ts)
         if index is None:
             raise _fail("thread_not_found")
-        thread = self.org.replies(channel, index)
+        thread = self.data.replies(channel, index)
         page, next_cursor = self._cursor_page(request, thread, lambda m: m.ts, "next_ts", 1000, 1000)
         return _ok({"messages": [self.message_json(m) for m in page], "has_more": bool(next_cursor),
                     "response_metadata": {"next_cursor": next_cursor}})

@@ -10,7 +10,8 @@ prev/next/first/last). Rate limits use GitLab's ``RateLimit-*`` headers and answ
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import ClassVar
 from urllib.parse import unquote
 
 from emulators.framework import (
@@ -24,16 +25,8 @@ from emulators.framework import (
     numbered_page,
     strip_prefix,
 )
-from emulators.model import (
-    Commit,
-    Deployment,
-    FileChange,
-    Person,
-    PullRequest,
-    Repo,
-    WorkflowRun,
-    stable_hex,
-)
+from emulators.github.model import Commit, Deployment, FileChange, PullRequest, WorkflowRun
+from emulators.model import Person, Repo, stable_hex
 from emulators.org import Org
 
 WEB_ROOT = "https://gitlab.sieve-demo.example"
@@ -47,7 +40,7 @@ DEPLOYMENT_STATUS = {"success": "success", "failure": "failed", "error": "failed
 def gl_time(at: datetime | None) -> str | None:
     if at is None:
         return None
-    return at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def gl_local_time(at: datetime, person: Person) -> str:
@@ -59,19 +52,21 @@ def _parse_time(request: Request, name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(raw)
     except ValueError:
         raise ApiError(400, {"error": f"{name} is invalid"}) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class GitLabApp(ApiApp):
     name = "gitlab"
+    credentials: ClassVar[dict[str, str]] = {"token": "demo-token"}
     counts_conditional = True
 
     def __init__(self, org: Org, token: str):
         super().__init__()
         self.org = org
+        self.data = org.github  # GitLab projects come from the one repository generator
         self.token = token
         r = self.route
         r("GET", "/user", self.current_user)
@@ -118,7 +113,7 @@ class GitLabApp(ApiApp):
                 "X-Gitlab-Meta": '{"correlation_id":"' + stable_hex(26, "corr", request_number) + '"}'}
 
     def rate_limit_headers(self, state: RateLimitState) -> dict[str, str]:
-        reset = datetime.fromtimestamp(state.reset_epoch, timezone.utc)
+        reset = datetime.fromtimestamp(state.reset_epoch, UTC)
         return {"RateLimit-Limit": str(state.limit), "RateLimit-Observed": str(min(state.used, state.limit)),
                 "RateLimit-Remaining": str(state.remaining), "RateLimit-Reset": str(state.reset_epoch),
                 "RateLimit-ResetTime": http_date(reset)}
@@ -153,10 +148,10 @@ class GitLabApp(ApiApp):
         raw = unquote(request.params["id"])
         repo = None
         if raw.isdigit():
-            candidate = self.org.repo_by_id(int(raw))
+            candidate = self.data.repo_by_id(int(raw))
             repo = candidate if candidate is not None and candidate.host == "gitlab" else None
         elif raw.startswith(self.org.gitlab_group + "/"):
-            repo = self.org.repo(raw.split("/", 1)[1], "gitlab")
+            repo = self.data.repo(raw.split("/", 1)[1], "gitlab")
         if repo is None:
             raise ApiError(404, {"message": "404 Project Not Found"})
         return repo
@@ -164,7 +159,7 @@ class GitLabApp(ApiApp):
     def _mr(self, request: Request) -> PullRequest:
         repo = self._project(request)
         raw = request.params["iid"]
-        mr = self.org.pull_request(repo, int(raw)) if raw.isdigit() else None
+        mr = self.data.pull_request(repo, int(raw)) if raw.isdigit() else None
         if mr is None:
             raise ApiError(404, {"message": "404 Not found"})
         return mr
@@ -324,10 +319,10 @@ class GitLabApp(ApiApp):
         group = unquote(request.params["id"])
         if group not in (self.org.gitlab_group, str(9_000 + self.org.seed)):
             raise ApiError(404, {"message": "404 Group Not Found"})
-        return self._paginate(request, list(self.org.gitlab_projects), self.project_json)
+        return self._paginate(request, list(self.data.gitlab_projects), self.project_json)
 
     def projects(self, request: Request) -> Response:
-        return self._paginate(request, list(self.org.gitlab_projects), self.project_json)
+        return self._paginate(request, list(self.data.gitlab_projects), self.project_json)
 
     def project(self, request: Request) -> Response:
         return Response(body=self.project_json(self._project(request)))
@@ -343,8 +338,8 @@ class GitLabApp(ApiApp):
         order_by = request.query.get("order_by", "created_at")
         if order_by not in ("created_at", "updated_at", "title"):
             raise ApiError(400, {"error": "order_by does not have a valid value"})
-        mrs = [mr for k in range(1, self.org.item_count(repo) + 1)
-               if (mr := self.org.pull_request(repo, k)) is not None
+        mrs = [mr for k in range(1, self.data.item_count(repo) + 1)
+               if (mr := self.data.pull_request(repo, k)) is not None
                and (state == "all" or self.mr_state(mr) == state)
                and (updated_after is None or mr.updated_at >= updated_after)
                and (updated_before is None or mr.updated_at <= updated_before)
@@ -408,14 +403,14 @@ class GitLabApp(ApiApp):
         repo = self._project(request)
         since, until = _parse_time(request, "since"), _parse_time(request, "until")
         with_stats = request.query.get("with_stats") in ("true", "1")
-        rows = [row for row in self.org.default_branch_commits(repo)
+        rows = [row for row in self.data.default_branch_commits(repo)
                 if (since is None or row[0] >= since) and (until is None or row[0] <= until)]
         return self._paginate(request, rows, lambda row: self.commit_json(
-            self.org.commit_by_sha(repo, row[1]), repo, with_stats))
+            self.data.commit_by_sha(repo, row[1]), repo, with_stats))
 
     def _commit(self, request: Request) -> tuple[Repo, Commit]:
         repo = self._project(request)
-        commit = self.org.commit_by_sha(repo, request.params["sha"])
+        commit = self.data.commit_by_sha(repo, request.params["sha"])
         if commit is None:
             raise ApiError(404, {"message": "404 Commit Not Found"})
         return repo, commit
@@ -434,7 +429,7 @@ class GitLabApp(ApiApp):
         repo = self._project(request)
         after, before = _parse_time(request, "updated_after"), _parse_time(request, "updated_before")
         status, ref = request.query.get("status"), request.query.get("ref")
-        runs = [r for r in self.org.workflow_runs(repo)
+        runs = [r for r in self.data.workflow_runs(repo)
                 if (after is None or r.updated_at >= after) and (before is None or r.updated_at <= before)
                 and (status is None or PIPELINE_STATUS.get(r.conclusion, "running") == status)
                 and (ref is None or r.head_branch == ref)]
@@ -446,7 +441,7 @@ class GitLabApp(ApiApp):
         durations."""
         repo = self._project(request)
         raw = request.params["pipeline_id"]
-        run = self.org.workflow_run(repo, int(raw)) if raw.isdigit() else None
+        run = self.data.workflow_run(repo, int(raw)) if raw.isdigit() else None
         if run is None:
             raise ApiError(404, {"message": "404 Not found"})
         finished = run.updated_at if run.status == "completed" else None
@@ -463,7 +458,7 @@ class GitLabApp(ApiApp):
         repo = self._project(request)
         after, before = _parse_time(request, "updated_after"), _parse_time(request, "updated_before")
         env = request.query.get("environment")
-        items = [d for d in self.org.deployments(repo)
+        items = [d for d in self.data.deployments(repo)
                  if (after is None or d.updated_at >= after) and (before is None or d.updated_at <= before)
                  and (env is None or d.environment == env)]
         order_by = request.query.get("order_by", "id")
