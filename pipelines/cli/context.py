@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 import click
 
 from resources.errors import SieveError
-from resources.http.errors import InvalidBaseUrlError, SourceRequestError
 from resources.security.vault import Secret
 
 if TYPE_CHECKING:
     from resources.runtime import Sieve
 
-PEOPLE_FACING_ERRORS = (SieveError, SourceRequestError, InvalidBaseUrlError)
+# Every error meant for people is a SieveError (the HTTP layer's included).
+PEOPLE_FACING_ERRORS = (SieveError,)
 
 
 class SieveGroup(click.Group):

@@ -82,9 +82,8 @@ def demo(ctx: click.Context, scale: str) -> None:
     Example:
       make demo      # or: sieve demo --scale tiny
     """
-    from pipelines.runs import run_org_job
-
     from emulators.server import EmulatorServer
+    from pipelines.runs import run_org_job
 
     ctx.invoke(init)
     sieve = sieve_from(ctx)

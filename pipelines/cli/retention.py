@@ -150,9 +150,8 @@ def retention() -> None:
 def retention_run(ctx: click.Context, slug: str | None) -> None:
     """Evaluate the retention sensors once and run the deletion jobs they launch, here and now
     (in the local Dagster instance, so the runs show in the UI)."""
-    from pipelines.runs import open_instance
-
     from pipelines.retention import run_retention_once
+    from pipelines.runs import open_instance
 
     sieve = sieve_from(ctx)
     org_id = sieve.control_plane.organization(slug).id if slug else None

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Literal
 
 from resources.errors import SieveError
-from resources.http.urls import validate_base_url
 
 OptionKind = Literal["text", "list", "url", "directory"]
 
@@ -68,5 +67,7 @@ def normalised(option: ConnectOption, value: str | None):
     if value is None:
         return None
     if option.kind == "url":
+        from resources.http.urls import validate_base_url  # the HTTP layer loads requests
+
         return validate_base_url(value)
     return value
