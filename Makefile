@@ -1,4 +1,5 @@
 # The two commands that are the contract: `make demo` and `make test`. Each sets up .venv first.
+# `make lint` runs ruff on the Python and SQLFluff on the dbt project (dbt_project/.sqlfluff).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed
 export SIEVE_HOME ?= $(CURDIR)/.sieve
 export DAGSTER_HOME ?= $(SIEVE_HOME)/dagster
 
-.PHONY: venv demo test bench ui postgres clean
+.PHONY: venv demo test lint bench ui postgres clean
 
 venv: $(STAMP)
 
@@ -24,6 +25,13 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest
+
+# Both linters run, so one pass reports every violation; either one failing fails the target.
+lint: venv
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests || status=1; \
+	exit $$status
 
 bench: venv
 	$(BIN)/python -m bench
