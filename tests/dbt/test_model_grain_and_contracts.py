@@ -1,6 +1,6 @@
 """The dbt project's promises, read from its files (no build): every staging model tests its
-grain on the natural key of the metadata table it selects from. dbt checks the data when it
-builds."""
+grain on the natural key of the metadata table it selects from, and every mart analysts read
+has an enforced contract. dbt itself checks the data and the types when it builds."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from resources.schemas import ENTITIES
 
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 STAGING = sorted((DBT_PROJECT / "models" / "staging").glob("*/stg_*.sql"))
+MARTS = sorted((DBT_PROJECT / "models" / "marts").glob("*.sql"))
 SOURCE = re.compile(r"\{\{\s*source\('metadata',\s*'(\w+)'\)\s*\}\}")
 # A select line that keeps or renames a column: `name,` or `name as new_name,`.
 PLAIN_COLUMN = re.compile(r"^\s*(\w+)(?:\s+as\s+(\w+))?,?\s*$", re.MULTILINE)
@@ -49,7 +50,7 @@ def natural_key_tests(model: dict) -> list[list[str]]:
 
 
 def test_staging_models_are_found():
-    assert len(STAGING) == 26
+    assert len(STAGING) == 26 and len(MARTS) == 11
 
 
 @pytest.mark.parametrize("sql_path", STAGING, ids=lambda path: path.stem)
@@ -60,6 +61,14 @@ def test_every_staging_model_tests_its_grain_on_the_stores_natural_key(sql_path)
     documented = {column["name"] for column in model["columns"]}
     assert set(key) <= documented
     assert "PRIMARY KEY" not in model["description"]
+
+
+@pytest.mark.parametrize("sql_path", MARTS, ids=lambda path: path.stem)
+def test_every_mart_has_an_enforced_contract_with_every_column_typed(sql_path):
+    model = model_yml(sql_path)
+    assert model.get("config", {}).get("contract", {}).get("enforced") is True
+    untyped = [column["name"] for column in model["columns"] if not column.get("data_type")]
+    assert untyped == []
 
 
 def test_the_key_of_a_renamed_column_is_found_under_its_new_name():
