@@ -1,4 +1,5 @@
 # The two commands that are the contract: `make demo` and `make test`. Each sets up .venv first.
+# `make lint` runs ruff on the Python and SQLFluff on the dbt project (dbt_project/.sqlfluff).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o \( -n
 export SIEVE_HOME ?= $(CURDIR)/.sieve
 export DAGSTER_HOME ?= $(SIEVE_HOME)/dagster
 
-.PHONY: venv demo test test-fast bench ui postgres clean
+.PHONY: venv demo test test-fast lint bench ui postgres clean
 
 venv: $(STAMP) $(MANIFEST)
 
@@ -34,6 +35,13 @@ test: venv
 # The inner loop: pure functions, architecture rules, sensors and emulators (under a minute).
 test-fast: venv
 	$(BIN)/python -m pytest tests/unit tests/rules tests/sensors tests/emulators
+
+# Both linters run, so one pass reports every violation; either one failing fails the target.
+lint: venv
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests || status=1; \
+	exit $$status
 
 bench: venv
 	$(BIN)/python -m bench

@@ -54,6 +54,10 @@ def run_all() -> dict:
     print(f"retention, {size} pull requests…", flush=True)
     figures["retention"] = {"forget_person": bench_forget_person(size),
                             "delete_organization": bench_delete_organization(size)}
+    from bench.inner_loop_bench import bench_inner_loop
+
+    print("inner loop: sieve --help, sieve query, make test-fast…", flush=True)
+    figures["inner_loop"] = bench_inner_loop()
     figures["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return figures
 
@@ -89,7 +93,19 @@ def targets(figures: dict) -> list[tuple[str, str, bool]]:
         result = figures["retention"][name]
         checks.append((f"{label} ({result['prs']:,} PRs) ≤ {result['target_seconds']} s",
                        f"{result['seconds']} s", result["seconds"] <= result["target_seconds"]))
+    checks += inner_loop_targets(figures.get("inner_loop"))
     return checks
+
+
+def inner_loop_targets(loop: dict | None) -> list[tuple[str, str, bool]]:
+    if not loop:
+        return []
+    return [("sieve --help ≤ 0.5 s", f"{loop['sieve_help_seconds']} s",
+             loop["sieve_help_seconds"] <= 0.5),
+            ('sieve query ORG "select 1" ≤ 1.5 s', f"{loop['sieve_query_select_1_seconds']} s",
+             loop["sieve_query_select_1_seconds"] <= 1.5),
+            ("make test-fast ≤ 60 s", f"{loop['make_test_fast_seconds']} s",
+             loop["make_test_fast_seconds"] <= 60)]
 
 
 # Peak RSS may rise while the first records warm the caches up to their bounds (DuckDB's
@@ -135,7 +151,7 @@ def write(figures: dict) -> None:
         lines += ["", f"## Sync up to 100k pull requests ({SCALING_RESULTS.name})", "",
                   f"Measured {scaling['measured_at']} by `{scaling['command']}` (not rerun by "
                   "`make bench`: it takes about 15 minutes).", ""] + sync_table(scaling["results"])
-    for section in ("dbt", "dbt_large_org", "retention"):
+    for section in ("dbt", "dbt_large_org", "retention", "inner_loop"):
         lines += ["", f"## {section}", "", "```", json.dumps(figures[section], indent=2), "```"]
     (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
 

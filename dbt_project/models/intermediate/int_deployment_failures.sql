@@ -57,7 +57,7 @@ blamed_by_time as (
         deployments.deployment_key, deployments.deployed_at
     from (
         select * from incidents
-        where incident_uid not in (select incident_uid from incident_services)
+        where incident_uid not in (select incident_services.incident_uid from incident_services)
     ) as incidents
     asof inner join deployments
         on incidents.started_at >= deployments.deployed_at
@@ -69,7 +69,11 @@ incident_failures as (
         'incident' as failure_kind,
         any_value(started_at) as detected_at,
         any_value(resolved_at) as recovered_at
-    from (select * from blamed_by_name union all select * from blamed_by_time)
+    from (
+        select * from blamed_by_name
+        union all
+        select * from blamed_by_time
+    ) as blamed
     -- The last deployment before the incident, and only if recent enough to be the cause.
     where deployed_at >= started_at - to_hours({{ var('incident_attribution_hours') }})
     group by incident_uid

@@ -13,7 +13,7 @@ weeks as (
 scoped_issues as (
     select 'organization' as grouping_level, null::VARCHAR as team, issues.* from issues
     union all
-    select 'team', issues.team, issues.* from issues where issues.team is not null
+    select 'team' as grouping_level, issues.team, issues.* from issues where issues.team is not null
 ),
 
 groups as (

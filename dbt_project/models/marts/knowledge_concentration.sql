@@ -35,7 +35,7 @@ contributions as (
     from commits
     group by all
     union all
-    select 'review', repository, contributor, count(*)
+    select 'review' as activity, repository, contributor, count(*) as amount
     from reviews
     group by all
 ),

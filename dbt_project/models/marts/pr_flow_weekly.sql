@@ -84,7 +84,7 @@ scoped_open as (
         snapshot_at
     from open_at_week_end
     union all
-    select 'team', team, week_start, last_active_at, snapshot_at
+    select 'team' as grouping_level, team, week_start, last_active_at, snapshot_at
     from open_at_week_end
     where team is not null
 ),
@@ -92,7 +92,7 @@ scoped_open as (
 scoped_prs as (
     select 'organization' as grouping_level, null::VARCHAR as team, prs.* from prs
     union all
-    select 'team', prs.team, prs.* from prs where prs.team is not null
+    select 'team' as grouping_level, prs.team, prs.* from prs where prs.team is not null
 ),
 
 groups as (
