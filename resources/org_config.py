@@ -76,6 +76,9 @@ class OrgConfig:
     identity_merges: tuple[tuple[str, ...], ...] = ()
     identity_splits: tuple[str, ...] = ()
     stale_pr_days: int = 14
+    # Merges into the repository's default branch are changes to production; so are merges into
+    # branches matching these (regex), e.g. "^release/". Other merges are never deployed.
+    release_branch_patterns: tuple[str, ...] = ()
     # Issue flow: statuses (regex) in which an in-progress issue waits rather than being worked
     # on; they count against flow efficiency.
     waiting_statuses: tuple[str, ...] = ("(?i)blocked", "(?i)waiting", "(?i)on hold",
@@ -95,9 +98,10 @@ class OrgConfig:
 
 _TUPLE_FIELDS = {"production_environments", "production_tag_patterns", "production_workflow_names",
                  "incident_issue_types", "incident_labels", "hotfix_labels", "bot_patterns",
-                 "identity_splits", "waiting_statuses"}
+                 "identity_splits", "waiting_statuses", "release_branch_patterns"}
 _REGEX_FIELDS = {"production_environments", "production_tag_patterns",
-                 "production_workflow_names", "bot_patterns", "waiting_statuses"}
+                 "production_workflow_names", "bot_patterns", "waiting_statuses",
+                 "release_branch_patterns"}
 
 
 def config_path(sieve_home: Path, slug: str) -> Path:

@@ -149,13 +149,13 @@ service_matches as (
 -- commit's own time. Without a sha, everything merged before the deployment is.
 landed_shas as (
     select repository_key, merge_commit_sha as sha, merged_at from {{ ref('int_pull_requests') }}
-    where merged_at is not null and merge_commit_sha is not null
+    where merged_at is not null and is_production_branch and merge_commit_sha is not null
     union all
     select repository_key, squash_commit_sha, merged_at from {{ ref('int_pull_requests') }}
-    where merged_at is not null and squash_commit_sha is not null
+    where merged_at is not null and is_production_branch and squash_commit_sha is not null
     union all
     select repository_key, head_sha, merged_at from {{ ref('int_pull_requests') }}
-    where merged_at is not null and head_sha is not null
+    where merged_at is not null and is_production_branch and head_sha is not null
 ),
 
 landed as (

@@ -1,5 +1,6 @@
 -- Each merged PR's first production deployment: the earliest deployment (of its service, or
--- of the whole repository) whose shipped changes reach the PR's merge.
+-- of the whole repository) whose shipped changes reach the PR's merge. Only merges into a
+-- production branch (default or release branch) are ever deployed.
 with deployments as (
     select * from {{ ref('int_deployments') }}
 ),
@@ -47,7 +48,7 @@ merged as (
         coalesce(service_name, '*') as service_key,
         merged_at
     from {{ ref('int_pull_requests') }}
-    where merged_at is not null
+    where merged_at is not null and is_production_branch
 )
 
 select

@@ -1,5 +1,6 @@
 -- GitHub pull requests and GitLab merge requests as one relation, with author, size, the
--- shas that land on the base branch, and the PR's service when the repository has several.
+-- shas that land on the base branch, whether that branch is a production branch, and the PR's
+-- service when the repository has several.
 with github as (
     select
         'github' as source,
@@ -11,6 +12,7 @@ with github as (
         pr.title,
         pr.labels,
         pr.head_ref,
+        pr.base_ref,
         cast(pr.author_id as VARCHAR) as author_account_key,
         pr.author_login as author_handle,
         coalesce(pr.author_type = 'Bot', false) as is_source_bot,
@@ -51,6 +53,7 @@ gitlab as (
         mr.title,
         mr.labels,
         mr.source_branch as head_ref,
+        mr.target_branch as base_ref,
         cast(mr.author_id as VARCHAR) as author_account_key,
         mr.author_username as author_handle,
         false as is_source_bot,
@@ -134,6 +137,11 @@ select
         or {{ matches_any('unioned.author_handle', var('bot_patterns')) }} as is_bot,
     {{ matches_any('unioned.title', [var('revert_title_pattern')]) }} as is_revert,
     {{ has_any_label('unioned.labels', var('hotfix_labels')) }} as is_hotfix,
+    -- A merge is a change to production when it lands on the default branch or a release
+    -- branch (var release_branch_patterns); an unknown branch counts as production.
+    coalesce(unioned.base_ref = repositories.default_branch, true)
+        or {{ matches_any('unioned.base_ref', var('release_branch_patterns')) }}
+        as is_production_branch,
     unioned.head_sha,
     unioned.merge_commit_sha,
     unioned.squash_commit_sha,

@@ -82,5 +82,6 @@ select
     {{ hours_between('starts_at', 'coalesce(deployed_at, merged_at)') }} as cycle_hours,
     merged_at is not null and review_count = 0 as is_merged_without_review,
     is_revert,
-    is_hotfix
+    is_hotfix,
+    is_production_branch
 from timeline
