@@ -64,6 +64,9 @@ class OrgConfig:
     # Incidents are attributed to the last production deployment before them, within this
     # many hours; older deployments are never blamed.
     incident_attribution_hours: int = 72
+    # A PR merged before its repository's first known deployment is deployed by it only if
+    # merged at most this many days before it (older ones predate the deployment history).
+    first_deployment_lookback_days: int = 7
     # Bots: logins/emails matched by regex, in addition to what each source marks as a bot.
     bot_patterns: tuple[str, ...] = (r"\[bot\]$", r"(?i)^(dependabot|renovate|github-actions)",
                                      r"(?i)-bot$", r"(?i)^ci[-_]")
@@ -160,7 +163,7 @@ def parse_org_config(data: Any, path: Path) -> OrgConfig:
                 raise _fail(path, key, "two hours [start, end] between 0 and 24")
             values[key] = tuple(value)
         elif key in ("stale_pr_days", "retention_days", "incident_attribution_hours",
-                     "knowledge_window_days"):
+                     "knowledge_window_days", "first_deployment_lookback_days"):
             if not isinstance(value, int) or value <= 0:
                 raise _fail(path, key, "a positive whole number")
             values[key] = value

@@ -35,6 +35,44 @@ def deployments(org, repository: str) -> dict[datetime, dict]:
         f"select * from marts.deployments where repository = '{repository}'")}
 
 
+# --- 1. the first deployment does not ship the whole history ---------------------------------
+#
+# acme/legacy reports its first deployment, L1, on 3 March 10:00 (sha l2, PR 2's merge).
+# PR 1 merged on 6 January 2025, fourteen months earlier: before the repository's deployments
+# are known, and more than first_deployment_lookback_days (7) before L1 → never deployed as far
+# as Sieve knows: deployed_at null, cycle ends at the merge.
+#   PR 1: o 2025-01-06 09:00, no commits, no review, m 12:00 → coding 0, pickup 3, review 0,
+#         deploy null, cycle 3 (today: deployed by L1, a 10,105-hour deploy time)
+#   PR 2: o 2d08:00, m 2d10:00 (within 7 days before L1) → d = L1 3d10:00: coding 0, pickup 2,
+#         review 0, deploy 24, cycle 26
+# L1 ships PR 2 only: change_count 1, lead time max 26.
+def test_prs_merged_long_before_the_first_deployment_are_not_deployed_by_it(org):
+    old, recent = pull_request(org, "acme/legacy", 1), pull_request(org, "acme/legacy", 2)
+    assert old["deployed_at"] is None
+    assert [old[c] for c in COMPONENTS] == [0.0, 3.0, 0.0, None, 3.0]
+    assert recent["deployed_at"] == t(3, 10)
+    assert [recent[c] for c in COMPONENTS] == [0.0, 2.0, 0.0, 24.0, 26.0]
+    first = deployments(org, "acme/legacy")[t(3, 10)]
+    assert (first["change_count"], first["lead_time_max_hours"]) == (1, 26.0)
+
+
+# acme/switch shipped through releases (v1.0.0 2d10:00, v1.1.0 3d10:00; no tag commit known, so
+# each ships everything merged before it) until its first GitHub deployment S1 (4d10:00, sha
+# s10 = PR 10's merge). Deployments supersede releases from S1 on, not for all time:
+#   deployments: v1.0.0 (release), v1.1.0 (release), S1 (deployment) → 3 (today: S1 alone)
+#   PR 9:  o 2d11:00 m 2d12:00 → d = v1.1.0 3d10:00: pickup 1, deploy 22, cycle 23
+#          (today: S1, deploy 46)
+#   PR 10: o 4d08:00 m 4d09:00 → d = S1 4d10:00: pickup 1, deploy 1, cycle 2
+def test_a_repository_switching_deployment_source_keeps_its_earlier_deployments(org):
+    assert {at: row["kind"] for at, row in deployments(org, "acme/switch").items()} == {
+        t(2, 10): "release", t(3, 10): "release", t(4, 10): "deployment"}
+    by_release, by_deployment = (pull_request(org, "acme/switch", n) for n in (9, 10))
+    assert by_release["deployed_at"] == t(3, 10)
+    assert [by_release[c] for c in COMPONENTS] == [0.0, 1.0, 0.0, 22.0, 23.0]
+    assert by_deployment["deployed_at"] == t(4, 10)
+    assert [by_deployment[c] for c in COMPONENTS] == [0.0, 1.0, 0.0, 1.0, 2.0]
+
+
 # --- 8. only merges into production branches are deployed ------------------------------------
 #
 # acme/legacy's L2 (5d10:00, unknown sha: ships everything merged before it).

@@ -41,14 +41,28 @@ earliest_covering as (
     )
 ),
 
+-- Deployments are known from a repository's first one on. A PR merged more than
+-- first_deployment_lookback_days before it went out in deployments Sieve never saw: none of
+-- the known ones ships it (else the first deployment would ship years of history).
+deployments_known_since as (
+    select
+        repository_key,
+        min(deployed_at) - to_days({{ var('first_deployment_lookback_days') }}) as known_since
+    from deployments
+    group by all
+),
+
 merged as (
     select
-        pull_request_key,
-        repository_key,
-        coalesce(service_name, '*') as service_key,
-        merged_at
-    from {{ ref('int_pull_requests') }}
-    where merged_at is not null and is_production_branch
+        prs.pull_request_key,
+        prs.repository_key,
+        coalesce(prs.service_name, '*') as service_key,
+        prs.merged_at
+    from {{ ref('int_pull_requests') }} as prs
+    inner join deployments_known_since using (repository_key)
+    where prs.merged_at is not null
+        and prs.is_production_branch
+        and prs.merged_at >= deployments_known_since.known_since
 )
 
 select
