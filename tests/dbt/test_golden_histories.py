@@ -73,6 +73,37 @@ def test_a_repository_switching_deployment_source_keeps_its_earlier_deployments(
     assert [by_deployment[c] for c in COMPONENTS] == [0.0, 1.0, 0.0, 1.0, 2.0]
 
 
+# --- 3. a revert merged before any deployment fails nothing ---------------------------------
+#
+# acme/infra: PR 49 "Add bucket" m 2d10:00, its revert PR 51 m 2d11:00; the first deployment,
+# workflow run I1 at 2d12:00 (sha i51, landed 2d11:00), ships both. PR 49 never ran in
+# production before it was reverted: I1 did not fail (today: failed by the revert, recovered
+# in 0 h), and shipping a revert of an undeployed change is no rework.
+def test_a_revert_merged_before_any_deployment_fails_nothing(org):
+    [only] = deployments(org, "acme/infra").values()
+    assert (only["deployed_at"], only["change_count"], only["is_failed"], only["failure_kinds"],
+            only["recovery_hours"], only["is_rework"]) == (t(2, 12), 2, False, [], None, False)
+
+
+# --- 4. incidents are blamed within their scope; several incidents, one recovery -------------
+#
+# INC-3 (3d12:00, no label): in the 72 h before it, acme/infra (I1 2d12:00), acme/switch
+#   (v1.0.0 2d10:00, v1.1.0 3d10:00) and acme/legacy (L1 3d10:00) deployed; nothing says which
+#   one broke → blamed on none (today: on whichever of L1 / v1.1.0 comes last).
+# INC-1 (5d12:00, label legacy, resolved 5d15:00) and INC-2 (5d13:00, label legacy, still open)
+#   both blame legacy's last deployment before them, L2 (5d10:00, 2 h earlier). L2 is
+#   recovered when its first remediation lands, INC-1's resolution: recovered 5d15:00,
+#   recovery 5 h (today: null, because INC-2 is open).
+# The only failed deployment of the organization is L2.
+def test_incidents_are_blamed_in_scope_and_a_deployment_recovers_at_its_first_remediation(org):
+    failed = org.rows("select * from marts.deployments where is_failed")
+    assert [(row["repository"], row["deployed_at"]) for row in failed] == [
+        ("acme/legacy", t(5, 10))]
+    [l2] = failed
+    assert (l2["failure_kinds"], l2["failure_detected_at"], l2["recovered_at"],
+            l2["recovery_hours"]) == (["incident"], t(5, 12), t(5, 15), 5.0)
+
+
 # --- 8. only merges into production branches are deployed ------------------------------------
 #
 # acme/legacy's L2 (5d10:00, unknown sha: ships everything merged before it).
