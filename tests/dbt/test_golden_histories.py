@@ -73,6 +73,35 @@ def test_a_repository_switching_deployment_source_keeps_its_earlier_deployments(
     assert [by_deployment[c] for c in COMPONENTS] == [0.0, 1.0, 0.0, 1.0, 2.0]
 
 
+# --- 2. untimed GitLab approvals are no review with a time ----------------------------------
+#
+# acme-infra/pipelines (GitLab, never deploys), week W9:
+#   MR 1: c 24 Feb 09:00 o 10:00 m 14:00, approved by bob at an unknown time → the approval is
+#         counted apart (untimed_approval_count 1), not as a review: review_count 0, no first
+#         review; pickup and review are unknown (null), not "pickup to the merge, review 0";
+#         coding 1, cycle 5; not "merged without review" either.
+#   MR 2: o 10:00 m 12:00, no approval → review_count 0, coding 0, pickup 2, review 0, cycle 2;
+#         merged without review.
+# pr_flow_weekly W9, organization: merged 2; review coverage leaves MR 1 out (its review status
+#   has no time): reviewed 0 / (2 − 1) = 0.0 (today MR 1 counts as reviewed: 1/2);
+#   merged without review 1 (MR 2); pickup median over MR 2 alone 2.0; review median 0.0;
+#   cycle median (5, 2) 3.5.
+def test_untimed_gitlab_approvals_give_no_review_time_and_no_coverage(org):
+    untimed, unreviewed = (pull_request(org, "acme-infra/pipelines", n) for n in (1, 2))
+    assert (untimed["review_count"], untimed["reviewer_count"], untimed["untimed_approval_count"],
+            untimed["first_review_at"], untimed["approved_at"],
+            untimed["is_merged_without_review"]) == (0, 0, 1, None, None, False)
+    assert [untimed[c] for c in COMPONENTS] == [1.0, None, None, None, 5.0]
+    assert (unreviewed["review_count"], unreviewed["untimed_approval_count"],
+            unreviewed["is_merged_without_review"]) == (0, 0, True)
+    assert [unreviewed[c] for c in COMPONENTS] == [0.0, 2.0, 0.0, None, 2.0]
+    [week] = org.rows(f"select * from marts.pr_flow_weekly where week_start = '{W9}' "
+                      "and grouping_level = 'organization'")
+    assert (week["prs_merged"], week["review_coverage"], week["merged_without_review_count"],
+            week["pickup_median_hours"], week["review_median_hours"],
+            week["cycle_median_hours"]) == (2, 0.0, 1, 2.0, 0.0, 3.5)
+
+
 # --- 3. a revert merged before any deployment fails nothing ---------------------------------
 #
 # acme/infra: PR 49 "Add bucket" m 2d10:00, its revert PR 51 m 2d11:00; the first deployment,
@@ -104,6 +133,29 @@ def test_incidents_are_blamed_in_scope_and_a_deployment_recovers_at_its_first_re
             l2["recovery_hours"]) == (["incident"], t(5, 12), t(5, 15), 5.0)
 
 
+# --- 5 and 6. cycle components: none for unmerged PRs, never negative -------------------------
+#
+# acme/lab (never deploys):
+#   PR 5 open, bob's review 2d12:00 → review_count 1, no component (today: pickup 3)
+#   PR 6 closed unmerged 2d15:00, bob's approval 2d11:00 → no component (today: pickup 2)
+#   PR 8 reopened, open → no component
+#   PR 7 c 3d09:00, alice's review 3d10:00 — two hours before the PR was opened at 3d12:00 —
+#        m 3d14:00. Review cannot start before the PR exists: pickup is clamped at creation.
+#        coding 3, pickup 0 (today −2), review 3d12:00 → 3d14:00 = 2 (today 4), deploy null,
+#        cycle 5 = 3 + 0 + 2.
+def test_unmerged_prs_have_no_cycle_components(org):
+    for number in (5, 6, 8):
+        pr = pull_request(org, "acme/lab", number)
+        assert [pr[c] for c in COMPONENTS] == [None] * 5, f"PR {number}"
+    assert pull_request(org, "acme/lab", 5)["review_count"] == 1
+
+
+def test_a_review_before_the_pr_was_opened_starts_pickup_at_opening(org):
+    pr = pull_request(org, "acme/lab", 7)
+    assert pr["first_review_at"] == t(3, 10)
+    assert [pr[c] for c in COMPONENTS] == [3.0, 0.0, 2.0, None, 5.0]
+
+
 # --- 8. only merges into production branches are deployed ------------------------------------
 #
 # acme/legacy's L2 (5d10:00, unknown sha: ships everything merged before it).
@@ -119,3 +171,20 @@ def test_only_merges_into_production_branches_are_deployed(org):
     assert (release["is_production_branch"], release["deployed_at"], release["deploy_hours"],
             release["cycle_hours"]) == (True, t(5, 10), 23.0, 25.0)
     assert deployments(org, "acme/legacy")[t(5, 10)]["change_count"] == 1
+
+
+# --- reopened PRs ---------------------------------------------------------------------------
+#
+# acme/lab PR 8 (carol, platform): opened 2d09:00, closed 3d09:00, reopened and still open;
+# GitHub kept the old closed_at. An open PR is not closed: closed_at null, and it is work in
+# progress at W10's end (9 March 00:00) and at AS_OF, with PR 5 → organization WIP 2 in both
+# weeks (today 1), platform 1; neither is stale (last activity 2d09:00 and 2d12:00, less than
+# 14 days before either snapshot).
+def test_a_reopened_pr_is_open_again(org):
+    assert pull_request(org, "acme/lab", 8)["closed_at"] is None
+    rows = org.query("select week_start, grouping_level, team, wip_at_week_end, "
+                     "stale_prs_at_week_end from marts.pr_flow_weekly "
+                     f"where week_start in ('{W10}', '{W11}') order by all")
+    assert rows == [(W10, "organization", None, 2, 0), (W10, "team", "payments", 1, 0),
+                    (W10, "team", "platform", 1, 0), (W11, "organization", None, 2, 0),
+                    (W11, "team", "payments", 1, 0), (W11, "team", "platform", 1, 0)]

@@ -24,7 +24,8 @@ with github as (
         pr.deletions,
         pr.changed_files,
         pr.created_at,
-        pr.closed_at,
+        -- A reopened PR is open again: the source may keep its last closing time.
+        case when pr.state != 'open' then pr.closed_at end as closed_at,
         case when pr.is_merged then pr.merged_at end as merged_at
     from {{ ref('stg_github__pull_requests') }} as pr
 ),
@@ -64,7 +65,7 @@ gitlab as (
         sizes.deletions,
         mr.changes_count as changed_files,
         mr.created_at,
-        mr.closed_at,
+        case when mr.state != 'opened' then mr.closed_at end as closed_at,
         case when mr.state = 'merged' or mr.merged_at is not null then mr.merged_at end as merged_at
     from {{ ref('stg_gitlab__merge_requests') }} as mr
     left join gitlab_commit_sizes as sizes
