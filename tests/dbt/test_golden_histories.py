@@ -156,6 +156,17 @@ def test_a_review_before_the_pr_was_opened_starts_pickup_at_opening(org):
     assert [pr[c] for c in COMPONENTS] == [3.0, 0.0, 2.0, None, 5.0]
 
 
+# --- 7. unmatched commit authors are one contributor each, not one per commit -----------------
+#
+# acme/lab, the 90 days before AS_OF: ten commits by contractor@ext.test (no person) and one by
+# alice → 11 commits, 2 contributors, top share 10/11, bus factor 1 (10 · 2 > 11).
+# Today: 11 contributors, top share 1/11, bus factor 6.
+def test_unmatched_commit_authors_are_grouped_by_identity(org):
+    assert org.query("select commit_count, commit_author_count, top_author_commit_share, "
+                     "commit_bus_factor from marts.knowledge_concentration "
+                     "where repository = 'acme/lab'") == [(11, 2, 10 / 11, 1)]
+
+
 # --- 8. only merges into production branches are deployed ------------------------------------
 #
 # acme/legacy's L2 (5d10:00, unknown sha: ships everything merged before it).
