@@ -199,3 +199,29 @@ def test_a_reopened_pr_is_open_again(org):
     assert rows == [(W10, "organization", None, 2, 0), (W10, "team", "payments", 1, 0),
                     (W10, "team", "platform", 1, 0), (W11, "organization", None, 2, 0),
                     (W11, "team", "payments", 1, 0), (W11, "team", "platform", 1, 0)]
+
+
+# --- partial periods and the deployment-frequency band ---------------------------------------
+#
+# Deployment frequency in DORA's sense is how often a team deploys: the band counts deployment
+# days, per 7 elapsed days of the period: elite ≥ 5 (every working day), high ≥ 1 (weekly),
+# medium ≥ 7/30 (monthly), else low.
+# W11 (partial: 9–12 March elapsed, 4 days): acme/burst deployed 8 times on one day (10 March)
+#   → deployments_per_day 8/4 = 2.0 (today 8/7, elite); deployment days per week 1 · 7/4 = 1.75
+#   → high. The organization's W11 is acme/burst's.
+# W10 (complete, 7 days): I1, v1.0.0 (2 March), L1, v1.1.0 (3), S1 (4), L2 (5) → 6 deployments
+#   on 4 days: 6/7 per day; 4 days per week → high.
+# March (partial, 12 days): 14 deployments on 5 days → 14/12 per day; 5 · 7/12 ≈ 2.9 → high.
+def test_deployment_frequency_counts_deployment_days_over_elapsed_days(org):
+    weekly = {(row["period_start"], row["grouping_level"], row["service"]): (
+        row["deployment_count"], row["deployment_days"], row["elapsed_days"],
+        row["is_partial_period"], row["deployments_per_day"], row["deployment_frequency_band"])
+        for row in org.rows("select * from marts.dora_weekly")}
+    assert weekly[(W11, "organization", None)] == (8, 1, 4, True, 2.0, "high")
+    assert weekly[(W11, "service", "acme/burst")] == (8, 1, 4, True, 2.0, "high")
+    assert weekly[(W10, "organization", None)] == (6, 4, 7, False, 6 / 7, "high")
+    [march] = org.rows("select * from marts.dora_monthly where grouping_level = 'organization'")
+    assert (march["period_start"], march["deployment_count"], march["deployment_days"],
+            march["elapsed_days"], march["is_partial_period"], march["deployments_per_day"],
+            march["deployment_frequency_band"]) == (
+        date(2026, 3, 1), 14, 5, 12, True, 14 / 12, "high")
