@@ -50,7 +50,7 @@ scoped_changes as (
     from changes
 ),
 
-periods as (
+period_starts as (
     select cast(unnest(generate_series(
         date_trunc('{{ period }}', min(deployed_at)),
         date_trunc('{{ period }}', greatest(max(deployed_at), {{ as_of() }})),
@@ -59,8 +59,26 @@ periods as (
     from deployments
 ),
 
+-- The period of as_of is partial: rates divide by the days of it that have begun by as_of.
+periods as (
+    select
+        period_start,
+        {{ as_of() }} < period_start + interval 1 {{ period }} as is_partial_period,
+        greatest(1, cast(ceil({{ hours_between(
+            'period_start',
+            'least(period_start + interval 1 ' ~ period ~ ', ' ~ as_of() ~ ')'
+        ) }} / 24) as INTEGER)) as elapsed_days
+    from period_starts
+),
+
 spine as (
-    select groups.grouping_level, groups.team, groups.service, periods.period_start
+    select
+        groups.grouping_level,
+        groups.team,
+        groups.service,
+        periods.period_start,
+        periods.is_partial_period,
+        periods.elapsed_days
     from (select distinct grouping_level, team, service from scoped_deployments) as groups
     cross join periods
 ),
@@ -99,10 +117,11 @@ metrics as (
         spine.grouping_level,
         spine.team,
         spine.service,
+        spine.is_partial_period,
+        spine.elapsed_days,
         coalesce(deployment_stats.deployment_count, 0) as deployment_count,
         coalesce(deployment_stats.deployment_days, 0) as deployment_days,
-        coalesce(deployment_stats.deployment_count, 0)
-            / datediff('day', spine.period_start, spine.period_start + interval 1 {{ period }})
+        coalesce(deployment_stats.deployment_count, 0) / spine.elapsed_days
             as deployments_per_day,
         coalesce(lead_time_stats.change_count, 0) as change_count,
         lead_time_stats.lead_time_median_hours,
@@ -129,20 +148,25 @@ metrics as (
 
 select
     *,
-    {{ dora_band_deployment_frequency('deployments_per_day') }} as deployment_frequency_band,
+    {{ dora_band_deployment_frequency('deployment_days', 'elapsed_days') }}
+        as deployment_frequency_band,
     {{ dora_band_lead_time('lead_time_median_hours') }} as lead_time_band,
     {{ dora_band_change_fail_rate('change_fail_rate') }} as change_fail_rate_band,
     {{ dora_band_recovery_time('failed_deployment_recovery_median_hours') }} as recovery_time_band
 from metrics
 {% endmacro %}
 
-{#- DORA performance bands (State of DevOps 2023/2024 cluster descriptions; docs/metrics.md).
-    Null when the period has nothing to judge. -#}
-{% macro dora_band_deployment_frequency(per_day) -%}
+{#- DORA performance bands (2023 Accelerate State of DevOps report; sources in
+    docs/metrics.md). Null when the period has nothing to judge. -#}
+
+{#- How often the team deploys, as DORA asks it: deployment days, not deployments, per 7 elapsed
+    days — elite on demand (≥ 5, every working day), high between daily and weekly (≥ 1), medium
+    between weekly and monthly (any deployment day in a period of at most a month), else low. -#}
+{% macro dora_band_deployment_frequency(deployment_days, elapsed_days) -%}
     case
-        when {{ per_day }} >= 1 then 'elite'
-        when {{ per_day }} >= 1.0 / 7 then 'high'
-        when {{ per_day }} >= 1.0 / 30 then 'medium'
+        when {{ deployment_days }} * 7 >= 5 * {{ elapsed_days }} then 'elite'
+        when {{ deployment_days }} * 7 >= {{ elapsed_days }} then 'high'
+        when {{ deployment_days }} >= 1 then 'medium'
         else 'low'
     end
 {%- endmacro %}

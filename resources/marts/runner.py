@@ -58,10 +58,12 @@ def dbt_vars(config: OrgConfig, as_of: datetime | None = None) -> dict[str, Any]
         "hotfix_labels": list(config.hotfix_labels),
         "revert_title_pattern": config.revert_title_pattern,
         "incident_attribution_hours": config.incident_attribution_hours,
+        "first_deployment_lookback_days": config.first_deployment_lookback_days,
         "bot_patterns": list(config.bot_patterns),
         "services": [{"name": s.name, "repository": s.repository, "paths": list(s.paths)}
                      for s in config.services],
         "stale_pr_days": config.stale_pr_days,
+        "release_branch_patterns": list(config.release_branch_patterns),
         "waiting_statuses": list(config.waiting_statuses),
         "knowledge_window_days": config.knowledge_window_days,
         "as_of": as_of.strftime("%Y-%m-%d %H:%M:%S") if as_of else "",

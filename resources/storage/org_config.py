@@ -64,6 +64,9 @@ class OrgConfig:
     # Incidents are attributed to the last production deployment before them, within this
     # many hours; older deployments are never blamed.
     incident_attribution_hours: int = 72
+    # A PR merged before its repository's first known deployment is deployed by it only if
+    # merged at most this many days before it (older ones predate the deployment history).
+    first_deployment_lookback_days: int = 7
     # Bots: logins/emails matched by regex, in addition to what each source marks as a bot.
     bot_patterns: tuple[str, ...] = (r"\[bot\]$", r"(?i)^(dependabot|renovate|github-actions)",
                                      r"(?i)-bot$", r"(?i)^ci[-_]")
@@ -76,6 +79,9 @@ class OrgConfig:
     identity_merges: tuple[tuple[str, ...], ...] = ()
     identity_splits: tuple[str, ...] = ()
     stale_pr_days: int = 14
+    # Merges into the repository's default branch are changes to production; so are merges into
+    # branches matching these (regex), e.g. "^release/". Other merges are never deployed.
+    release_branch_patterns: tuple[str, ...] = ()
     # Issue flow: statuses (regex) in which an in-progress issue waits rather than being worked
     # on; they count against flow efficiency.
     waiting_statuses: tuple[str, ...] = ("(?i)blocked", "(?i)waiting", "(?i)on hold",
@@ -95,9 +101,10 @@ class OrgConfig:
 
 _TUPLE_FIELDS = {"production_environments", "production_tag_patterns", "production_workflow_names",
                  "incident_issue_types", "incident_labels", "hotfix_labels", "bot_patterns",
-                 "identity_splits", "waiting_statuses"}
+                 "identity_splits", "waiting_statuses", "release_branch_patterns"}
 _REGEX_FIELDS = {"production_environments", "production_tag_patterns",
-                 "production_workflow_names", "bot_patterns", "waiting_statuses"}
+                 "production_workflow_names", "bot_patterns", "waiting_statuses",
+                 "release_branch_patterns"}
 
 
 def config_path(sieve_home: Path, slug: str) -> Path:
@@ -156,7 +163,7 @@ def parse_org_config(data: Any, path: Path) -> OrgConfig:
                 raise _fail(path, key, "two hours [start, end] between 0 and 24")
             values[key] = tuple(value)
         elif key in ("stale_pr_days", "retention_days", "incident_attribution_hours",
-                     "knowledge_window_days"):
+                     "knowledge_window_days", "first_deployment_lookback_days"):
             if not isinstance(value, int) or value <= 0:
                 raise _fail(path, key, "a positive whole number")
             values[key] = value

@@ -40,7 +40,7 @@ MART_SQL = {
                6.5 as failed_deployment_recovery_median_hours, 2 as rework_deployment_count,
                2 / 30.0 as deployment_rework_rate, 'high' as deployment_frequency_band,
                'high' as lead_time_band, 'high' as change_fail_rate_band,
-               'high' as recovery_time_band""",
+               'high' as recovery_time_band, false as is_partial_period, 31 as elapsed_days""",
     "pr_flow_weekly": f"""
         select (date '{FIRST_WEEK}' + to_days(7 * n::int))::date as week_start, {ORG_LEVEL},
                10 + n as prs_opened, 9 + n as prs_merged, 0 as bot_prs_merged,

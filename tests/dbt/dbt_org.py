@@ -16,6 +16,7 @@ from resources.storage.metadata_store import open_store, org_database_path
 from resources.sync.engine import ensure_metadata_tables, table_spec
 from resources.sync.identities import IDENTITY_ACCOUNTS, PEOPLE
 from tests.conftest import SIEVE_ENV_VARS
+from tests.dbt import golden_histories as histories
 from tests.dbt import golden_org as golden
 
 
@@ -67,13 +68,17 @@ def new_dbt_installation(home: Path) -> Sieve:
     return sieve
 
 
-def golden_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
-    """The golden organization's rows in a new org of `sieve` (marts not built yet)."""
+def _new_dbt_org(sieve: Sieve, slug: str, config_yaml: str) -> DbtOrg:
     org = sieve.control_plane.add_organization(slug)
     path = sieve.settings.home / "config" / f"{slug}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(golden.CONFIG_YAML)
-    dbt_org = DbtOrg(sieve, org.id)
+    path.write_text(config_yaml)
+    return DbtOrg(sieve, org.id)
+
+
+def golden_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
+    """The golden organization's rows in a new org of `sieve` (marts not built yet)."""
+    dbt_org = _new_dbt_org(sieve, slug, golden.CONFIG_YAML)
     dbt_org.write(golden.GITHUB, connection_id="conn_gh")
     dbt_org.write(golden.JIRA, connection_id="conn_jira")
     dbt_org.write(golden.SLACK, connection_id="conn_slack")
@@ -81,3 +86,11 @@ def golden_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
     return dbt_org
 
 
+def histories_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
+    """The golden histories organization's rows in a new org of `sieve` (marts not built yet)."""
+    dbt_org = _new_dbt_org(sieve, slug, histories.CONFIG_YAML)
+    dbt_org.write(histories.GITHUB, connection_id="conn_gh")
+    dbt_org.write(histories.GITLAB, connection_id="conn_gl")
+    dbt_org.write(histories.JIRA, connection_id="conn_jira")
+    dbt_org.write(histories.IDENTITIES)
+    return dbt_org

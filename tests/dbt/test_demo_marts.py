@@ -50,6 +50,18 @@ def check_non_empty_and_plausible(demo):
         from marts.pull_requests""")
     assert merged > 0 and 0 < deployed <= merged
     assert (bad_parts, negative) == (0, 0)
+    # Each component on its own (least() skips nulls): none negative, none on an unmerged PR,
+    # and a review is counted only with a time (GitLab approvals may have none).
+    negative_part, unmerged_part, untimed_review = one(demo, """
+        select
+            count(*) filter (where coding_hours < 0 or pickup_hours < 0 or review_hours < 0
+                             or deploy_hours < 0 or cycle_hours < 0),
+            count(*) filter (where merged_at is null and (coding_hours is not null
+                or pickup_hours is not null or review_hours is not null
+                or deploy_hours is not null or cycle_hours is not null)),
+            count(*) filter (where review_count > 0 and first_review_at is null)
+        from marts.pull_requests""")
+    assert (negative_part, unmerged_part, untimed_review) == (0, 0, 0)
 
     deployments, weekly_total, rates_ok, lead_ok = one(demo, """
         select (select count(*) from marts.deployments),

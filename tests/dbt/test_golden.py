@@ -203,7 +203,9 @@ def test_incidents_are_attributed_within_the_time_window_only(org):
 # service search W11: W1, W3 → 2 on 1 day; PR7 2.5; failed W1 → 0.5, recovery 4;
 #   rework W3 → 0.5. W10 nothing.  service checkout W11: W2 → 1; PR6 5; 0.0; rework 0.0.
 # Dan's PR6 has no team: it counts for the organization and its service, for no team.
-# Bands: frequency per day ≥1 elite, ≥1/7 high, ≥1/30 medium, else low; lead < 24 h elite;
+# Bands: frequency in deployment days per 7 elapsed days ≥ 5 elite, ≥ 1 high, any deployment
+#   day medium, else low (W11 is partial: 4 days elapsed, 1 day → 1.75 per 7 → high);
+#   lead < 24 h elite;
 #   CFR ≤ 5 % elite … > 15 % low; recovery < 1 h elite, < 24 h high, < 1 week medium.
 DORA_WEEKLY_EXPECTED = {
     # (week, level, team, service): (deployments, days, changes, lead median, lead p75,
@@ -248,6 +250,20 @@ def dora_rows(org, table: str) -> dict:
 
 def test_dora_weekly(org):
     assert dora_rows(org, "dora_weekly") == DORA_WEEKLY_EXPECTED
+
+
+def test_partial_periods_divide_by_their_elapsed_days(org):
+    # AS_OF is Friday 13 March 00:00: W11 has had 4 days (9–12 March), March 12. W10 is whole.
+    # organization W10: 4 deployments / 7 days; W11: 3 / 4 = 0.75 (not 3 / 7);
+    # March: 7 / 12 (not 7 / 31).
+    weekly = {row["period_start"]: (row["is_partial_period"], row["elapsed_days"],
+                                    row["deployments_per_day"])
+              for row in org.rows("select * from marts.dora_weekly "
+                                  "where grouping_level = 'organization'")}
+    assert weekly == {W10: (False, 7, 4 / 7), W11: (True, 4, 0.75)}
+    assert org.query("select is_partial_period, elapsed_days, deployments_per_day "
+                     "from marts.dora_monthly where grouping_level = 'organization'") == [
+        (True, 12, 7 / 12)]
 
 
 def test_dora_monthly_organization(org):

@@ -47,6 +47,17 @@ select
     coalesce(repositories.repository, unioned.repository_key) as repository,
     unioned.sha,
     coalesce(by_account.person_id, by_email.person_id) as author_person_id,
+    -- Who wrote it, as one key per contributor: the person, else a hash of the unmatched
+    -- author's email (or account), so an unmatched author's commits are one contributor.
+    coalesce(
+        by_account.person_id,
+        by_email.person_id,
+        'unmatched:' || sha256(coalesce(
+            lower(unioned.author_email),
+            unioned.system || ':' || unioned.account_key,
+            unioned.sha
+        ))
+    ) as contributor_key,
     coalesce(by_account.is_bot, by_email.is_bot, false) as is_bot,
     unioned.authored_at
 from unioned

@@ -1,19 +1,19 @@
 -- Why a production deployment failed (required immediate intervention), and when it was
 -- recovered. Three signals, each bounded in time:
 --   incident: a Jira incident is blamed on the last production deployment that finished at
---             most incident_attribution_hours before it started (restricted to the services /
---             repositories its labels name, if any); recovered when the incident is resolved.
+--             most incident_attribution_hours before it started, among the services /
+--             repositories its labels name; an incident naming none is blamed only if a single
+--             service or repository deployed in that window. Recovered when it is resolved.
 --   revert:   a merged PR titled like revert_title_pattern reverts the latest earlier-merged PR
---             of the same repository with the quoted title; the deployment that shipped that PR
---             failed; recovered when the revert is deployed (or merged, until deployed).
+--             of the same repository with the quoted title; if that PR was deployed before the
+--             revert merged, the deployment that shipped it failed; recovered when the revert is
+--             deployed (or merged, until deployed). A change reverted before it ever shipped
+--             failed nothing.
 --   hotfix:   a merged PR with a hotfix label remediates the last deployment of its repository
 --             (and service) that finished at most incident_attribution_hours before the PR was
 --             opened; recovered when the hotfix is deployed (or merged, until deployed).
 with deployments as (
-    select
-        *,
-        coalesce(service_name, split_part(repository, '/', -1)) as service_label
-    from {{ ref('int_deployments') }}
+    select * from {{ ref('int_deployments') }}
 ),
 
 prs as (
@@ -30,53 +30,56 @@ incidents as (
     from {{ ref('int_incidents') }}
 ),
 
--- Incidents whose labels name a deployed service or repository are blamed on that one only.
-incident_services as (
-    select distinct incidents.incident_uid, services.service_label
-    from (select incident_uid, lower(unnest(labels)) as label from incidents) as incidents
-    inner join (select distinct lower(service_label) as service_label from deployments)
-        as services
-        on services.service_label = incidents.label
+-- Incidents whose labels name a deployed service (by name) or repository (by short name) are
+-- blamed on that one's deployments only.
+incident_labels as (
+    select incident_uid, lower(unnest(labels)) as label
+    from incidents
 ),
 
-blamed_by_name as (
-    select incidents.incident_uid, incidents.started_at, incidents.resolved_at,
-        deployments.deployment_key, deployments.deployed_at
-    from (
-        select incidents.*, incident_services.service_label
-        from incidents
-        inner join incident_services using (incident_uid)
-    ) as incidents
-    asof inner join (select *, lower(service_label) as label from deployments) as deployments
-        on incidents.service_label = deployments.label
-        and incidents.started_at >= deployments.deployed_at
+named as (
+    select distinct incident_labels.incident_uid, deployments.deployment_key
+    from incident_labels
+    inner join deployments
+        on incident_labels.label = lower(deployments.service_name)
+        or incident_labels.label = lower(split_part(deployments.repository, '/', -1))
 ),
 
-blamed_by_time as (
-    select incidents.incident_uid, incidents.started_at, incidents.resolved_at,
-        deployments.deployment_key, deployments.deployed_at
-    from (
-        select * from incidents
-        where incident_uid not in (select incident_services.incident_uid from incident_services)
-    ) as incidents
-    asof inner join deployments
-        on incidents.started_at >= deployments.deployed_at
+-- The deployments that finished at most incident_attribution_hours before each incident
+-- started: those it names, or, when it names none, every deployment of the organization.
+candidates as (
+    select
+        incidents.incident_uid,
+        incidents.started_at,
+        incidents.resolved_at,
+        deployments.deployment_key,
+        deployments.deployed_at,
+        coalesce(deployments.service_name, deployments.repository_key) as deployed_scope,
+        named.deployment_key is not null as is_named
+    from incidents
+    inner join deployments
+        on deployments.deployed_at <= incidents.started_at
+        and deployments.deployed_at
+            >= incidents.started_at - to_hours({{ var('incident_attribution_hours') }})
+    left join named
+        on named.incident_uid = incidents.incident_uid
+        and named.deployment_key = deployments.deployment_key
+    where named.deployment_key is not null
+        or incidents.incident_uid not in (select named.incident_uid from named)
 ),
 
+-- The last candidate is blamed. An incident that names nothing is blamed only when one
+-- service (or repository) alone deployed in the window: otherwise nothing says which broke.
 incident_failures as (
     select
         arg_max(deployment_key, deployed_at) as deployment_key,
         'incident' as failure_kind,
         any_value(started_at) as detected_at,
-        any_value(resolved_at) as recovered_at
-    from (
-        select * from blamed_by_name
-        union all
-        select * from blamed_by_time
-    ) as blamed
-    -- The last deployment before the incident, and only if recent enough to be the cause.
-    where deployed_at >= started_at - to_hours({{ var('incident_attribution_hours') }})
+        any_value(resolved_at) as recovered_at,
+        null::VARCHAR as remediation_pull_request_key
+    from candidates
     group by incident_uid
+    having bool_or(is_named) or count(distinct deployed_scope) = 1
 ),
 
 reverts as (
@@ -95,13 +98,14 @@ revert_failures as (
         arg_max(reverted.deployment_key, reverted.merged_at) as deployment_key,
         'revert' as failure_kind,
         any_value(reverts.merged_at) as detected_at,
-        any_value(reverts.remediated_at) as recovered_at
+        any_value(reverts.remediated_at) as recovered_at,
+        reverts.pull_request_key as remediation_pull_request_key
     from reverts
     inner join prs as reverted
         on reverted.repository_key = reverts.repository_key
         and reverted.title = reverts.reverted_title
         and reverted.merged_at < reverts.merged_at
-    where reverted.deployment_key is not null
+    where reverted.deployed_at < reverts.merged_at
     group by reverts.pull_request_key
 ),
 
@@ -110,7 +114,8 @@ hotfix_failures as (
         arg_max(deployments.deployment_key, deployments.deployed_at) as deployment_key,
         'hotfix' as failure_kind,
         any_value(hotfixes.created_at) as detected_at,
-        any_value(coalesce(hotfixes.deployed_at, hotfixes.merged_at)) as recovered_at
+        any_value(coalesce(hotfixes.deployed_at, hotfixes.merged_at)) as recovered_at,
+        hotfixes.pull_request_key as remediation_pull_request_key
     from prs as hotfixes
     inner join deployments
         on deployments.repository_key = hotfixes.repository_key

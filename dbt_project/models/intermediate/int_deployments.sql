@@ -4,9 +4,11 @@
 -- production_tag_patterns): a GitHub or GitLab deployment to a production environment that
 -- reached "success" (failed, errored, skipped, cancelled or still running ones never count); a
 -- successful run of a production deploy workflow; a published, non-draft, non-prerelease
--- release (or a successful tag pipeline on GitLab) whose tag is a production tag. A
--- repository that reports deployments through the deployments API is counted from those only,
--- else from deploy workflows, else from release tags, so one deployment is never counted twice.
+-- release (or a successful tag pipeline on GitLab) whose tag is a production tag. Once a
+-- repository reports deployments through the deployments API, it is counted from those only,
+-- else (once it has deploy workflow runs) from those, else from release tags, so one
+-- deployment is never counted twice — and a repository that switches source keeps the
+-- deployments it made before the switch.
 with github_succeeded as (
     select
         connection_id,
@@ -123,10 +125,27 @@ unioned as (
     select * from gitlab_tag_pipelines
 ),
 
-preferred as (
-    select *
+source_starts as (
+    select repository_key, source_priority, min(deployed_at) as first_deployed_at
     from unioned
-    qualify source_priority = min(source_priority) over (partition by repository_key)
+    group by all
+),
+
+-- A source is superseded by a preferred one from that one's first deployment on.
+superseded as (
+    select distinct unioned.deployment_key
+    from unioned
+    inner join source_starts
+        on unioned.repository_key = source_starts.repository_key
+        and unioned.source_priority > source_starts.source_priority
+        and unioned.deployed_at >= source_starts.first_deployed_at
+),
+
+preferred as (
+    select unioned.*
+    from unioned
+    left join superseded using (deployment_key)
+    where superseded.deployment_key is null
 ),
 
 -- A deployment belongs to a configured service of its repository when the service's name
@@ -149,13 +168,13 @@ service_matches as (
 -- commit's own time. Without a sha, everything merged before the deployment is.
 landed_shas as (
     select repository_key, merge_commit_sha as sha, merged_at from {{ ref('int_pull_requests') }}
-    where merged_at is not null and merge_commit_sha is not null
+    where merged_at is not null and is_production_branch and merge_commit_sha is not null
     union all
     select repository_key, squash_commit_sha, merged_at from {{ ref('int_pull_requests') }}
-    where merged_at is not null and squash_commit_sha is not null
+    where merged_at is not null and is_production_branch and squash_commit_sha is not null
     union all
     select repository_key, head_sha, merged_at from {{ ref('int_pull_requests') }}
-    where merged_at is not null and head_sha is not null
+    where merged_at is not null and is_production_branch and head_sha is not null
 ),
 
 landed as (

@@ -1,5 +1,6 @@
 -- Each merged PR's first production deployment: the earliest deployment (of its service, or
--- of the whole repository) whose shipped changes reach the PR's merge.
+-- of the whole repository) whose shipped changes reach the PR's merge. Only merges into a
+-- production branch (default or release branch) are ever deployed.
 with deployments as (
     select * from {{ ref('int_deployments') }}
 ),
@@ -40,14 +41,28 @@ earliest_covering as (
     )
 ),
 
+-- Deployments are known from a repository's first one on. A PR merged more than
+-- first_deployment_lookback_days before it went out in deployments Sieve never saw: none of
+-- the known ones ships it (else the first deployment would ship years of history).
+deployments_known_since as (
+    select
+        repository_key,
+        min(deployed_at) - to_days({{ var('first_deployment_lookback_days') }}) as known_since
+    from deployments
+    group by all
+),
+
 merged as (
     select
-        pull_request_key,
-        repository_key,
-        coalesce(service_name, '*') as service_key,
-        merged_at
-    from {{ ref('int_pull_requests') }}
-    where merged_at is not null
+        prs.pull_request_key,
+        prs.repository_key,
+        coalesce(prs.service_name, '*') as service_key,
+        prs.merged_at
+    from {{ ref('int_pull_requests') }} as prs
+    inner join deployments_known_since using (repository_key)
+    where prs.merged_at is not null
+        and prs.is_production_branch
+        and prs.merged_at >= deployments_known_since.known_since
 )
 
 select

@@ -1,5 +1,6 @@
 -- GitHub pull requests and GitLab merge requests as one relation, with author, size, the
--- shas that land on the base branch, and the PR's service when the repository has several.
+-- shas that land on the base branch, whether that branch is a production branch, and the PR's
+-- service when the repository has several.
 with github as (
     select
         'github' as source,
@@ -11,6 +12,7 @@ with github as (
         pr.title,
         pr.labels,
         pr.head_ref,
+        pr.base_ref,
         cast(pr.author_id as VARCHAR) as author_account_key,
         pr.author_login as author_handle,
         coalesce(pr.author_type = 'Bot', false) as is_source_bot,
@@ -22,7 +24,8 @@ with github as (
         pr.deletions,
         pr.changed_files,
         pr.created_at,
-        pr.closed_at,
+        -- A reopened PR is open again: the source may keep its last closing time.
+        case when pr.state != 'open' then pr.closed_at end as closed_at,
         case when pr.is_merged then pr.merged_at end as merged_at
     from {{ ref('stg_github__pull_requests') }} as pr
 ),
@@ -51,6 +54,7 @@ gitlab as (
         mr.title,
         mr.labels,
         mr.source_branch as head_ref,
+        mr.target_branch as base_ref,
         cast(mr.author_id as VARCHAR) as author_account_key,
         mr.author_username as author_handle,
         false as is_source_bot,
@@ -61,7 +65,7 @@ gitlab as (
         sizes.deletions,
         mr.changes_count as changed_files,
         mr.created_at,
-        mr.closed_at,
+        case when mr.state != 'opened' then mr.closed_at end as closed_at,
         case when mr.state = 'merged' or mr.merged_at is not null then mr.merged_at end as merged_at
     from {{ ref('stg_gitlab__merge_requests') }} as mr
     left join gitlab_commit_sizes as sizes
@@ -134,6 +138,11 @@ select
         or {{ matches_any('unioned.author_handle', var('bot_patterns')) }} as is_bot,
     {{ matches_any('unioned.title', [var('revert_title_pattern')]) }} as is_revert,
     {{ has_any_label('unioned.labels', var('hotfix_labels')) }} as is_hotfix,
+    -- A merge is a change to production when it lands on the default branch or a release
+    -- branch (var release_branch_patterns); an unknown branch counts as production.
+    coalesce(unioned.base_ref = repositories.default_branch, true)
+        or {{ matches_any('unioned.base_ref', var('release_branch_patterns')) }}
+        as is_production_branch,
     unioned.head_sha,
     unioned.merge_commit_sha,
     unioned.squash_commit_sha,

@@ -4,7 +4,8 @@ with github as (
         'github' as source,
         connection_id,
         repository_id,
-        repository_full_name as repository
+        repository_full_name as repository,
+        default_branch
     from {{ ref('stg_github__repositories') }}
 ),
 
@@ -13,7 +14,8 @@ gitlab as (
         'gitlab' as source,
         connection_id,
         project_id as repository_id,
-        path_with_namespace as repository
+        path_with_namespace as repository,
+        default_branch
     from {{ ref('stg_gitlab__projects') }}
 ),
 
@@ -29,6 +31,7 @@ select
     connection_id,
     repository_id,
     repository,
+    default_branch,
     -- The last path segment: service rules may name a repository either way.
     split_part(repository, '/', -1) as repository_short_name
 from unioned

@@ -5,6 +5,13 @@ with deployments as (
     select * from {{ ref('int_deployments') }}
 ),
 
+-- PRs that remediated a failed deployment (a revert of a deployed change, a hotfix).
+remediations as (
+    select distinct remediation_pull_request_key as pull_request_key
+    from {{ ref('int_deployment_failures') }}
+    where remediation_pull_request_key is not null
+),
+
 changes as (
     select
         shipped.deployment_key,
@@ -14,9 +21,11 @@ changes as (
         -- (dependency bumps merged in seconds) are left out.
         {{ median('prs.cycle_hours') }} filter (where not prs.is_bot) as lead_time_median_hours,
         max(prs.cycle_hours) filter (where not prs.is_bot) as lead_time_max_hours,
-        bool_or(prs.is_revert or prs.is_hotfix) as ships_remediation
+        -- A revert is rework when it remediated a deployed change, a hotfix always.
+        bool_or(prs.is_hotfix or remediations.pull_request_key is not null) as ships_remediation
     from {{ ref('int_pull_request_deployments') }} as shipped
     inner join {{ ref('pull_requests') }} as prs using (pull_request_key)
+    left join remediations using (pull_request_key)
     group by all
 ),
 
@@ -25,8 +34,9 @@ failures as (
         deployment_key,
         list(distinct failure_kind order by failure_kind) as failure_kinds,
         min(detected_at) as failure_detected_at,
-        -- Recovered when every remediation has landed.
-        case when count(*) = count(recovered_at) then max(recovered_at) end as recovered_at
+        -- Recovered when its first remediation landed: later signals (a second incident, a
+        -- ticket left open) do not extend the recovery of the one failed deployment.
+        min(recovered_at) as recovered_at
     from {{ ref('int_deployment_failures') }}
     group by all
 )

@@ -1,7 +1,7 @@
 -- How concentrated each repository's knowledge is over the last knowledge_window_days before
 -- as_of: the share of commits and of reviews by the top contributor, and the bus factor (the
--- fewest people who together account for more than half of them). Bots are left out; a
--- commit author without a person is counted as their own contributor.
+-- fewest people who together account for more than half of them). Bots are left out; commit
+-- authors without a person are one contributor per (hashed) email.
 with window_bounds as (
     select {{ as_of() }} - to_days({{ var('knowledge_window_days') }}) as starts_at,
         {{ as_of() }} as ends_at
@@ -10,7 +10,7 @@ with window_bounds as (
 commits as (
     select
         commits.repository,
-        coalesce(commits.author_person_id, 'unmatched:' || commits.sha) as contributor
+        commits.contributor_key as contributor
     from {{ ref('int_commits') }} as commits, window_bounds
     where not commits.is_bot
         and commits.authored_at >= window_bounds.starts_at

@@ -128,6 +128,9 @@ merged as (
             as size_l_count,
         count(*) filter (where not is_bot and lines_changed > 1000) as size_xl_count,
         count(*) filter (where not is_bot and review_count > 0) as prs_merged_reviewed,
+        -- Coverage leaves out PRs whose only reviews have no time (untimed GitLab approvals).
+        count(*) filter (where not is_bot and (review_count > 0 or untimed_approval_count = 0))
+            as prs_merged_review_known,
         count(*) filter (where not is_bot and is_merged_without_review)
             as merged_without_review_count
     from scoped_prs
@@ -167,7 +170,7 @@ select
     coalesce(merged.size_m_count, 0) as size_m_count,
     coalesce(merged.size_l_count, 0) as size_l_count,
     coalesce(merged.size_xl_count, 0) as size_xl_count,
-    merged.prs_merged_reviewed / nullif(merged.prs_merged, 0) as review_coverage,
+    merged.prs_merged_reviewed / nullif(merged.prs_merged_review_known, 0) as review_coverage,
     coalesce(merged.merged_without_review_count, 0) as merged_without_review_count
 from weeks
 cross join groups

@@ -96,7 +96,7 @@ def load_report_data(connection: duckdb.DuckDBPyConnection) -> ReportData:
         select period_start, deployment_count, deployments_per_day, lead_time_median_hours,
                change_fail_rate, failed_deployment_recovery_median_hours,
                deployment_rework_rate, deployment_frequency_band, lead_time_band,
-               change_fail_rate_band, recovery_time_band
+               change_fail_rate_band, recovery_time_band, is_partial_period, elapsed_days
         from {mart} where grouping_level = 'organization'
         order by period_start desc limit 1""")
     pr_flow = _by_week(rows("pr_flow_weekly", """
