@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from resources.security.keys import KeyUnavailableError
+from resources.security.keys import KeyUnavailableError, refuse_shared_key_file
 from resources.storage.control_plane.schema import audit_log
 
 GENESIS = "0" * 64
@@ -91,6 +91,7 @@ def load_audit_key(path: Path, environ: Mapping[str, str] | None = None) -> byte
                 f"No audit key: SIEVE_AUDIT_KEY is not set and there is no audit key file at "
                 f"{path}. Run `sieve init` or set SIEVE_AUDIT_KEY_FILE. Nothing was written."
             )
+        refuse_shared_key_file(Path(path), "audit key file")
         text, where = Path(path).read_text(), str(path)
     try:
         key = base64.b64decode(text.strip(), validate=True)
