@@ -17,6 +17,10 @@ Every flavour carries the same scheduling policy (``SCHEDULING_POLICY``):
   default limit; per-pool limits live in the instance's storage and are applied by
   ``apply_pool_limits`` (the CLI does it when it opens the instance; operators run
   ``dagster instance concurrency set <pool> <limit>`` — see docs/operations.md).
+- run monitoring: the daemon fails a run whose process died (``kill -9``, OOM, a crash) and
+  frees the pool slots it held, which would otherwise block every organization's syncs; the
+  local run launcher (``SieveRunLauncher``, pipelines/dead_runs.py) tells it whether a run's
+  process is alive. The CLI makes the same check before it launches a run.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ POOL_LIMITS = {"github_api": 4, "gitlab_api": 4, "jira_api": 4, "slack_api": 2, 
 DEFAULT_POOL_LIMIT = 4
 MAX_CONCURRENT_RUNS = 8
 RUN_RETRIES_TAG = "dagster/max_retries"
+# How often the daemon looks for runs whose process died (and frees the slots of ended runs).
+RUN_MONITORING_POLL_SECONDS = 30
 
 NO_COMPUTE_LOGS = """\
 compute_logs:
@@ -55,6 +61,17 @@ concurrency:
         value:
           applyLimitPerUniqueValue: true
         limit: 1
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: {RUN_MONITORING_POLL_SECONDS}
+  max_resume_run_attempts: 0
+  free_slots_after_run_end_seconds: {RUN_MONITORING_POLL_SECONDS}
+"""
+
+LOCAL_RUN_LAUNCHER = """\
+run_launcher:
+  module: pipelines.dead_runs
+  class: SieveRunLauncher
 """
 
 
@@ -69,7 +86,7 @@ local_artifact_storage:
   class: LocalArtifactStorage
   config:
     base_dir: {dagster_home}
-{NO_COMPUTE_LOGS}{SCHEDULING_POLICY}telemetry:
+{NO_COMPUTE_LOGS}{LOCAL_RUN_LAUNCHER}{SCHEDULING_POLICY}telemetry:
   enabled: false
 """
 

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from dagster import DagsterEventType, DagsterInstance
 
+from pipelines.dead_runs import RUN_HOST_TAG, fail_dead_runs, this_host
 from pipelines.instance import apply_pool_limits, write_embedded_instance
 from pipelines.progress import RunProgress
 from resources.partitions import organization_partitions
@@ -54,13 +55,14 @@ def run_org_job(settings: SieveSettings, org: Organization, job_name: str,
     run_id = str(uuid.uuid4())
     with open_instance(settings) as instance:
         ensure_partition(instance, org)
+        report_dead_runs(instance, progress)
         following = RunProgress(instance, run_id, progress) if progress else nullcontext()
         try:
             with following:
                 result = job.execute_in_process(
                     instance=instance, partition_key=org.id, raise_on_error=False,
                     run_id=run_id, run_config=QUIET_LOGS,
-                    tags={"sieve/trigger": "cli", **(tags or {})})
+                    tags={"sieve/trigger": "cli", RUN_HOST_TAG: this_host(), **(tags or {})})
         finally:
             # An interrupted run (Ctrl-C) would otherwise keep its pool slots, and the next
             # sync would wait for them forever.
@@ -83,6 +85,16 @@ def run_org_job(settings: SieveSettings, org: Organization, job_name: str,
                     failed_steps.append(event.step_key)
         failures = [f"{step}: {last_error.get(step, 'failed')}" for step in failed_steps]
         return JobOutcome(result.run_id, result.success, materializations, failures)
+
+
+def report_dead_runs(instance: DagsterInstance, stream: TextIO | None) -> None:
+    """Fail the runs of this machine whose process is gone before launching one: they hold
+    pool slots shared by every organization, and a new run would wait for them for ever."""
+    for dead in fail_dead_runs(instance):
+        slots = ", ".join(dead.freed_slots) or "none"
+        if stream is not None:
+            stream.write(f"  failed run {dead.run_id} ({dead.job_name} of {dead.organization}): "
+                         f"its process {dead.pid} is gone; freed its pool slots: {slots}\n")
 
 
 def step_error_message(event) -> str | None:

@@ -29,7 +29,8 @@ class Sieve:
     @cached_property
     def audit(self) -> AuditLog:
         return AuditLog(self.control_plane.engine,
-                        load_audit_key(self.settings.audit_key_file, self.environ))
+                        load_audit_key(self.settings.audit_key_file, self.environ),
+                        anchor_file=self.settings.audit_anchor_file)
 
     def close(self) -> None:
         if "control_plane" in self.__dict__:

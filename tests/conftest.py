@@ -13,7 +13,8 @@ import pytest
 
 SIEVE_ENV_VARS = ("SIEVE_HOME", "SIEVE_CONTROL_PLANE_URL", "SIEVE_MASTER_KEY",
                   "SIEVE_PREVIOUS_MASTER_KEYS", "SIEVE_KEY_FILE", "SIEVE_AUDIT_KEY",
-                  "SIEVE_AUDIT_KEY_FILE", "DAGSTER_HOME", "SIEVE_ACTOR")
+                  "SIEVE_AUDIT_KEY_FILE", "SIEVE_AUDIT_ANCHOR_FILE", "DAGSTER_HOME",
+                  "SIEVE_ACTOR")
 
 class NetworkBlocked(RuntimeError):
     """Rule 9 of docs/architecture.md: tests (and the product under test) use loopback only."""

@@ -18,7 +18,8 @@ from resources.analyst.exports import (
     publish_atomically,
 )
 from resources.analyst.report import write_report
-from resources.analyst.sessions import ANALYST_SCHEMA, analyst_session
+from resources.analyst.sessions import ANALYST_SCHEMA, analyst_session, execute_read_only
+from resources.storage.metadata_store import StoreError
 
 SHELL_HELP = """Statements end with ';' and may span lines. Commands:
   .tables          list the tables you can query
@@ -152,8 +153,8 @@ def run_shell(connection: duckdb.DuckDBPyConnection, read: Callable[[str], str],
             click.echo(f"unknown command {command}; .help lists them", err=True)
             continue
         try:
-            cursor = connection.execute(text)
-        except duckdb.Error as error:
+            cursor = execute_read_only(connection, text)
+        except (duckdb.Error, StoreError) as error:
             click.echo(f"error: {str(error).splitlines()[0]}", err=True)
             continue
         statements += 1

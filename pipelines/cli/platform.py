@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -12,6 +14,8 @@ import click
 from pipelines.cli.context import sieve_from
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# How long `dagster dev` (webserver, daemon, code server) gets to stop before it is killed.
+STOP_GRACE_SECONDS = 15.0
 
 
 @click.command()
@@ -30,9 +34,70 @@ def ui(ctx: click.Context, port: int) -> None:
     write_embedded_instance(settings.dagster_home)
     env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home),
            "SIEVE_HOME": str(settings.home)}
-    command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w",
-               str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
-    raise SystemExit(subprocess.call(command, env=env, cwd=PROJECT_ROOT))
+    raise SystemExit(run_process_group(dagster_dev_command(port), env=env, cwd=PROJECT_ROOT))
+
+
+def dagster_dev_command(port: int) -> list[str]:
+    return [str(Path(sys.executable).with_name("dagster")), "dev", "-w",
+            str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+
+
+class _StopRequested(Exception):
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def run_process_group(command: list[str], *, env: dict[str, str], cwd: Path,
+                      grace_seconds: float = STOP_GRACE_SECONDS) -> int:
+    """Run ``command`` in a process group of its own until it exits, and return its status.
+
+    SIGTERM or SIGINT to this process stops the whole group — the webserver, the daemon and
+    the code servers `dagster dev` starts, which a signal to this process alone would leave
+    running: SIGTERM to the group, SIGKILL to what is left after ``grace_seconds``.
+    """
+    process = subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
+
+    def stop(signum, _frame):
+        raise _StopRequested(signum)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return process.wait()
+    except _StopRequested as requested:
+        for number in previous:
+            signal.signal(number, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown
+        stop_process_group(process, grace_seconds)
+        return 128 + requested.signum
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def stop_process_group(process: subprocess.Popen, grace_seconds: float) -> None:
+    group = process.pid  # the leader of a new session: its pid is the group id
+    _signal_group(group, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline and _group_alive(group, process):
+        time.sleep(0.1)
+    _signal_group(group, signal.SIGKILL)
+    process.wait()
+
+
+def _signal_group(group: int, signum: int) -> None:
+    try:
+        os.killpg(group, signum)
+    except ProcessLookupError:
+        pass  # the whole group is gone already
+
+
+def _group_alive(group: int, leader: subprocess.Popen) -> bool:
+    leader.poll()  # reap the leader, or the group never looks empty
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @click.command()

@@ -39,7 +39,12 @@ import pyarrow.parquet.encryption as parquet_encryption
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from resources.analyst.sessions import ANALYST_SCHEMA, analyst_session
+from resources.analyst.sessions import (
+    ANALYST_SCHEMA,
+    analyst_session,
+    execute_read_only,
+    refuse_writes,
+)
 from resources.runtime import Sieve
 from resources.security.vault import Secret
 from resources.storage.control_plane import Organization
@@ -241,11 +246,12 @@ def export_query(sieve: Sieve, org: Organization, sql: str, path: Path, *,
                  operator: bool = False) -> int:
     """Write one query's result as Parquet encrypted with the org's export key (like the
     exports); the query runs in the same sealed session as `sieve query`. Returns the rows."""
+    refuse_writes(sql)
     key = org_export_key(sieve, org)
     connection = analyst_session(sieve, org, operator=operator)
     try:
         try:
-            batches = connection.execute(sql).to_arrow_reader(BATCH_ROWS)
+            batches = execute_read_only(connection, sql).to_arrow_reader(BATCH_ROWS)
         except duckdb.Error as error:
             raise ExportError(f"query failed: {str(error).splitlines()[0]}") from None
         rows, _ = write_encrypted_parquet(batches, path, key)

@@ -1,9 +1,12 @@
 """Read access to an organization's data for people: analysts get the marts only.
 
 An analyst session is an in-memory DuckDB holding copies of the org's mart tables; the org's
-file is detached before the analyst's SQL runs and external access is switched off, so the
-metadata schema (names, emails) is out of reach, not merely hidden. Operators (``--operator``,
-audited) get the org's file attached read-only with both schemas.
+file is detached before the analyst's SQL runs, so the metadata schema (names, emails) is out of
+reach, not merely hidden. Operators (``--operator``, audited) get the org's file attached
+read-only with both schemas. Both get the database, never the file system: external access,
+the spill directory and the configuration are locked before the first statement, so no query
+reads a local file or writes plaintext rows outside the stores deletion scans (exports go
+through ``sieve export``, encrypted). Only reads run: anything else is refused before it runs.
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ from resources.storage.metadata_store import (
 )
 
 ANALYST_SCHEMA = "marts"
+# DESCRIBE, SHOW, SUMMARIZE, PRAGMA show_tables and FROM-first queries are SELECTs to DuckDB.
+# EXPLAIN is not allowed: EXPLAIN ANALYZE runs the statement it explains.
+READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT})
+
+
+class ReadOnlyError(StoreError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ def analyst_session(sieve: Sieve, org: Organization, *, operator: bool) -> duckd
             path = ",".join(f"{DATABASE_ALIAS}.{s}" for s in sorted(schemas, reverse=True))
             if path:
                 connection.execute(f"SET search_path = '{path}'")
+            _lock_down(connection)
             return connection
         if not marts:
             raise StoreError(f"{org.slug} has no metric tables yet: run `sieve sync {org.slug}` "
@@ -54,18 +65,49 @@ def analyst_session(sieve: Sieve, org: Organization, *, operator: bool) -> duckd
             connection.execute(f"CREATE TABLE memory.main.{name} AS "
                                f"SELECT * FROM {DATABASE_ALIAS}.{ANALYST_SCHEMA}.{name}")
         connection.execute(f"DETACH {DATABASE_ALIAS}")
-        connection.execute("SET enable_external_access = false")
-        connection.execute("SET lock_configuration = true")
+        _lock_down(connection)
         return connection
     except BaseException:
         connection.close()
         raise
 
 
+def _lock_down(connection: duckdb.DuckDBPyConnection) -> None:
+    """No file system from here on. DuckDB keeps its spill directory writable when external
+    access is off, so a `COPY … TO '<org>/duckdb-tmp/x.csv'` would still write plaintext rows:
+    the session spills nowhere instead (the marts fit in memory; an operator's large query fails
+    with DuckDB's out-of-memory error rather than writing beside the org's file)."""
+    connection.execute("SET temp_directory = ''")
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
+
+
+def refuse_writes(sql: str) -> None:
+    """Raise ``ReadOnlyError`` unless every statement in ``sql`` only reads, as DuckDB's own
+    parser types it (a write on the session's copy would change nothing, yet print success)."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as error:
+        raise StoreError(f"query failed: {str(error).splitlines()[0]}") from None
+    for statement in statements:
+        if statement.type not in READ_STATEMENTS:
+            kind = statement.type.name.lower()
+            raise ReadOnlyError(
+                f"query refused: a {kind} statement changes data or settings, and sessions are "
+                "read-only. Run SELECT (or DESCRIBE, SHOW, SUMMARIZE) statements; to hand data "
+                "over, use `sieve export` or `sieve query --format parquet`.")
+
+
+def execute_read_only(connection: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyConnection:
+    refuse_writes(sql)
+    return connection.execute(sql)
+
+
 def run_query(sieve: Sieve, org: Organization, sql: str, *, operator: bool = False) -> QueryResult:
+    refuse_writes(sql)
     connection = analyst_session(sieve, org, operator=operator)
     try:
-        cursor = connection.execute(sql)
+        cursor = execute_read_only(connection, sql)
         columns = [d[0] for d in cursor.description] if cursor.description else []
         return QueryResult(columns, cursor.fetchall() if columns else [])
     except duckdb.Error as error:

@@ -9,7 +9,9 @@ Providers:
   (comma-separated base64) while a rotation re-wraps secrets to the new key.
 - ``FileKeyProvider``: a keyring file (default ``SIEVE_HOME/keys/master.keys``, mode 0600), one
   ``<kek_id> <base64 key>`` per line, the last line being the current key. ``sieve keys rotate``
-  appends a new key, re-wraps every secret, then retires the old lines.
+  appends a new key, re-wraps every secret, then retires the old lines. Like ssh with a private
+  key, a key file that its group or others may read is refused, not used and not "fixed": the
+  key may already have been copied, so the person who finds it decides what to do.
 
 A KMS (AWS KMS, Vault transit, …) fits the same ``KeyProvider`` protocol: ``current()`` and
 ``find(kek_id)`` returning key material unwrapped by the KMS at run time.
@@ -108,12 +110,23 @@ class EnvKeyProvider:
         return list(self._previous)
 
 
+def refuse_shared_key_file(path: Path, what: str) -> None:
+    """Raise unless only the owner may read or write ``path`` (mode 0600 or stricter)."""
+    mode = Path(path).stat().st_mode & 0o777
+    if mode & 0o077:
+        raise KeyUnavailableError(
+            f"The {what} {path} has mode {mode:04o}: its group or other users can access it, so "
+            f"it is not used. If nobody else could have read it, run `chmod 600 {path}`; if "
+            "someone may have, treat the key as leaked (docs/operations.md, Keys).")
+
+
 class FileKeyProvider:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.description = f"the key file {self.path}"
         if not self.path.exists():
             raise KeyUnavailableError(f"No key file at {self.path}.")
+        refuse_shared_key_file(self.path, "key file")
         self._keys = self._read()
 
     def _read(self) -> list[KeyEncryptionKey]:

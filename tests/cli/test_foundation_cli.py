@@ -102,6 +102,23 @@ def test_rotation_retires_the_old_key_and_everything_still_opens(sieve, sieve_ho
     assert "entries verified" in verified.output
 
 
+def test_audit_verify_reports_deleted_newest_entries_and_a_wrong_key(sieve, sieve_home,
+                                                                     monkeypatch):
+    for slug in ("acme", "globex", "initech"):
+        sieve("org", "add", slug)
+    import sqlite3
+
+    with sqlite3.connect(sieve_home / "control.db") as db:
+        db.execute("delete from audit_log where seq >= 3")
+    broken = sieve("audit", "verify", ok=False)
+    assert broken.exit_code == 1
+    assert "BROKEN at entry 3: entries 3–4 were deleted" in broken.output
+    monkeypatch.setenv("SIEVE_AUDIT_KEY", "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmc=")
+    wrong = sieve("audit", "verify", ok=False)
+    assert wrong.exit_code == 2 and "error: wrong audit key" in wrong.output
+    assert "BROKEN" not in wrong.output
+
+
 def test_plain_http_is_refused_for_remote_hosts(sieve):
     sieve("org", "add", "acme")
     result = sieve("connect", "acme", "gitlab", "--no-check", "--group", "g",

@@ -14,7 +14,7 @@ from pipelines.instance import (
     write_embedded_instance,
 )
 
-POLICY_SECTIONS = ("run_retries", "concurrency")
+POLICY_SECTIONS = ("run_retries", "concurrency", "run_monitoring", "run_launcher")
 
 
 def test_embedded_and_production_instances_share_the_scheduling_policy(sieve_home):

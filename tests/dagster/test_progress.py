@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 import uuid
 
 from dagster import Failure, in_process_executor, instance_for_test, job, op
@@ -56,3 +58,36 @@ def test_a_terminal_line_is_redrawn_in_place():
     output = follow(Terminal())
     assert "\r  fetch: running" in output
     assert output.count("\n") == 2  # one finished line per step; "running" is overwritten
+
+
+@op(pool="limited_api")
+def pooled():
+    return 1
+
+
+@job(executor_def=in_process_executor)
+def one_pooled_step():
+    pooled()
+
+
+def test_a_step_waiting_for_a_pool_slot_says_which_pool_and_who_holds_it():
+    run_id = str(uuid.uuid4())
+    stream = io.StringIO()
+    with instance_for_test() as instance:
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots("limited_api", 1)
+        storage.claim_concurrency_slot("limited_api", "5ca1ab1e-dead-run", "some_step")
+        with RunProgress(instance, run_id, stream):
+            execution = threading.Thread(target=lambda: one_pooled_step.execute_in_process(
+                instance=instance, run_id=run_id, raise_on_error=False))
+            execution.start()
+            deadline = time.monotonic() + 30
+            while "waiting" not in stream.getvalue() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            storage.free_concurrency_slots_for_run("5ca1ab1e-dead-run")
+            execution.join(30)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == ("  pooled: waiting for a slot of pool limited_api (1 of 1 held by runs "
+                        "5ca1ab1e; `dagster instance concurrency info` shows them, and the next "
+                        "`sieve sync` frees those of runs whose process is gone)")
+    assert lines[1] == "  pooled: running" and lines[2].startswith("  pooled: done (")

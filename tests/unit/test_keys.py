@@ -6,6 +6,7 @@ import stat
 
 import pytest
 
+from resources.security.audit import create_audit_key_file, load_audit_key
 from resources.security.keys import (
     FileKeyProvider,
     KeyUnavailableError,
@@ -59,3 +60,18 @@ def test_edited_key_file_is_refused(tmp_path):
     path.write_text(f"{key.kek_id} {encode_key(other.material)}\n")
     with pytest.raises(KeyUnavailableError, match="does not match its id"):
         FileKeyProvider(path)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_a_key_file_others_can_read_is_refused_like_ssh_does(tmp_path, mode):
+    keyring = tmp_path / "keys" / "master.keys"
+    create_key_file(keyring)
+    audit_key = tmp_path / "keys" / "audit.key"
+    create_audit_key_file(audit_key)
+    for path, load in [(keyring, lambda: key_provider(keyring, environ={})),
+                       (audit_key, lambda: load_audit_key(audit_key, environ={}))]:
+        path.chmod(mode)
+        with pytest.raises(KeyUnavailableError, match=f"has mode {mode:04o}.*chmod 600 {path}"):
+            load()
+        path.chmod(0o600)
+        load()
