@@ -115,7 +115,7 @@ def build_dbt_assets(project: DbtProject):
             run = prepare_dbt_run(opened, context.partition_key)
             org = opened.control_plane.organization(run.org_id)
             key = opened.control_plane.org_data_key(org)
-        with serve_org_key(run.run_dir, key) as handoff:
+        with serve_org_key(key) as handoff:
             invocation = dbt.cli([*PRODUCTION_BUILD_ARGS, "--vars",
                                   json.dumps(run.cli_vars(handoff))],
                                  context=context, target_path=run.target_path)

@@ -1,7 +1,8 @@
 """Hands an organization's data key to its dbt process without an environment variable.
 
-The parent serves the key on a Unix socket in the org's private dbt directory (mode 0700) for
-the length of one dbt invocation, to processes of the same user only; the socket's path (not a
+The parent serves the key on a Unix socket in a fresh private directory (mode 0700, under the
+system's temp directory: socket paths are limited to 108 bytes) for the length of one dbt
+invocation, to processes of the same user only; the socket's path (not a
 secret) reaches dbt as a ``--vars`` entry. Inside dbt, ``resources.marts.duckdb_plugin`` reads
 the key and puts it into the ATTACH options of the org's file before DuckDB connects. So the key
 is never in this process's ``os.environ``, in the dbt process's environment, in argv or in a
@@ -11,13 +12,14 @@ file.
 from __future__ import annotations
 
 import os
-import secrets
+import shutil
 import socket
 import struct
+import tempfile
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from resources.security.vault import Secret
 
@@ -25,25 +27,25 @@ _PEER_CREDENTIALS = struct.Struct("3i")
 
 
 @contextmanager
-def serve_org_key(directory: Path, key: Secret) -> Iterator[Path]:
-    """Serve ``key`` on a fresh socket under ``directory`` until the block ends."""
-    directory.mkdir(parents=True, exist_ok=True)
-    directory.chmod(0o700)
-    path = directory / f"key-{secrets.token_hex(8)}.sock"
+def serve_org_key(key: Secret) -> Iterator[Path]:
+    """Serve ``key`` on a fresh socket until the block ends; yields the socket's path."""
+    directory = Path(tempfile.mkdtemp(prefix="sieve-key-"))  # mode 0700
+    path = directory / "org.sock"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    path.chmod(0o600)
-    server.listen(8)
     stop = threading.Event()
     thread = threading.Thread(target=_serve, args=(server, key, stop), daemon=True)
-    thread.start()
     try:
+        server.bind(str(path))
+        path.chmod(0o600)
+        server.listen(8)
+        thread.start()
         yield path
     finally:
         stop.set()
         server.close()
-        thread.join(timeout=5)
-        path.unlink(missing_ok=True)
+        if thread.is_alive():
+            thread.join(timeout=5)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _serve(server: socket.socket, key: Secret, stop: threading.Event) -> None:

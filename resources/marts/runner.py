@@ -164,7 +164,7 @@ def build_org_marts(sieve: Sieve, org_id: str, *, as_of: datetime | None = None,
     org = sieve.control_plane.organization(run.org_id)
     key = sieve.control_plane.org_data_key(org)
     (run.target_path / "run_results.json").unlink(missing_ok=True)
-    with serve_org_key(run.run_dir, key) as handoff:
+    with serve_org_key(key) as handoff:
         command = [dbt_executable(), *args, "--vars", json.dumps(run.cli_vars(handoff))]
         completed = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=run.environment(),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
