@@ -13,6 +13,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
+import duckdb
+import pyarrow
+
+from resources.errors import SieveError
+from resources.http import SourceUnreachableError
 from resources.retention.tombstones import TombstoneCheck
 from resources.runtime import Sieve
 from resources.security.pii import PiiScrubber
@@ -54,11 +59,17 @@ class SyncSummary:
     pages_not_modified: int = 0
     records_fetched: int = 0
     records_refused: int = 0
+    # Fields refused or normalised (and records refused), by "entity.column: reason".
+    refusals: Counter = field(default_factory=Counter)
     rows_upserted: Counter = field(default_factory=Counter)
+    # Items listed but not fetched whole (per entity): pending, fetched again by the next sync.
+    items_pending: Counter = field(default_factory=Counter)
     # Rows dropped or cleaned because they were about someone forgotten (tombstones).
     rows_forgotten: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     http: dict = field(default_factory=dict)
+    # Why the connection could not be synced (a people-facing message), when it could not.
+    failure: str | None = None
 
     def as_metadata(self) -> dict:
         return {
@@ -66,7 +77,9 @@ class SyncSummary:
             "pages_not_modified": self.pages_not_modified,
             "records_fetched": self.records_fetched,
             "records_refused": self.records_refused,
+            "fields_refused": dict(sorted(self.refusals.items())),
             "rows_upserted": sum(self.rows_upserted.values()),
+            "items_pending": sum(self.items_pending.values()),
             "rows_forgotten": sum(self.rows_forgotten.values()),
             "seconds": round(self.seconds, 3),
             **{f"http_{k}": v for k, v in self.http.items()},
@@ -118,7 +131,8 @@ def sync_connection(connector: Connector, store: MetadataStore, state: SyncState
                     # Checked before every write: a deletion may have arrived meanwhile.
                     rows, forgotten = tombstones.apply(store, name, rows)
                     summary.rows_forgotten[name] += forgotten
-                summary.rows_upserted[name] += store.upsert(specs[name], rows)
+                summary.rows_upserted[name] += upsert_without_values(
+                    store, specs[name], rows, connector.context.error_context().describe())
                 written_since_reopen += len(rows)
         state.commit(dict(cursors), tuple(validators))
         pending.clear()
@@ -135,8 +149,10 @@ def sync_connection(connector: Connector, store: MetadataStore, state: SyncState
         if batch.not_modified:
             summary.pages_not_modified += 1
         summary.records_fetched += len(batch.records)
+        if batch.failed_keys:
+            summary.items_pending[batch.entity] += len(batch.failed_keys)
         rows = list(project_many(declared[batch.entity], batch.records, connection_id, scrubber,
-                                 parent=batch.parent))
+                                 parent=batch.parent, refusals=summary.refusals))
         summary.records_refused += len(batch.records) - len(rows)
         pending.setdefault(batch.entity, []).extend(rows)
         cursors.update(batch.cursors)
@@ -148,6 +164,27 @@ def sync_connection(connector: Connector, store: MetadataStore, state: SyncState
     summary.http = stats.as_metadata() if stats else {}
     summary.seconds = time.monotonic() - started
     return summary
+
+
+class StoreWriteError(SieveError):
+    """Rows could not be written; the message names the table, never a value."""
+
+
+def upsert_without_values(store: MetadataStore, spec: TableSpec, rows: list[dict],
+                          connection: str) -> int:
+    """``store.upsert``, whose errors (DuckDB's "Could not convert string '…'", Arrow's
+    conversion errors) quote the values they choke on: only the error's type is kept, and it is
+    raised outside the handler so the original is not chained to it."""
+    failure = None
+    try:
+        return store.upsert(spec, rows)
+    except (duckdb.Error, pyarrow.ArrowException) as error:
+        failure = type(error).__name__
+    raise StoreWriteError(
+        f"Rows of {spec.name} for {connection} could not be written "
+        f"({failure}); nothing of this batch was stored and the cursors did not move. This is a "
+        "bug in Sieve's allow-list for this table, not in your setup: please report it with "
+        "this message.")
 
 
 def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
@@ -172,8 +209,17 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
             context = ConnectorContext(org.slug, connection, control_plane.credentials(connection),
                                        state, sleep=sleep, services=config.services)
             connector = connector_class(source)(context)
-            summaries.append(sync_connection(connector, store, state, scrubber, tombstones))
-            control_plane.mark_synced(connection.id)
+            try:
+                summary = sync_connection(connector, store, state, scrubber, tombstones)
+            except SourceUnreachableError as error:
+                # A dead host fails its own connection only: what other connections fetched,
+                # and the marts built on them, go on. Its stored cursors did not move.
+                summary = SyncSummary(source, connection.id, failure=(
+                    f"{error} This connection was skipped; the organization's other "
+                    "connections and its metrics were updated without it."))
+            else:
+                control_plane.mark_synced(connection.id)
+            summaries.append(summary)
     return summaries
 
 

@@ -1,0 +1,73 @@
+"""What one failing item or one dead connection costs a sync (issues #21.2 and #20.2): the item
+stays pending and the next sync fetches it; the connection fails alone, quickly, with a message
+naming it and the cause, while the organization's other connections are synced."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+from resources.retention.upstream import keys_still_upstream
+
+OWNER = "sieve-demo"
+ONE_REPO = {"repos": ["web-app"]}
+PULL_DETAIL = r"^/repos/sieve-demo/web-app/pulls/\d+$"
+
+
+def test_a_pull_request_answering_404_once_is_fetched_by_the_next_sync(sieve_org, emulator):
+    org = sieve_org()
+    connection = org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    emulator.faults.not_found(PULL_DETAIL, times=1, api="github")
+
+    [first] = org.sync("github")
+    stored_first = org.count("github_pull_requests")
+    pending = org.sieve.control_plane.sync_state(connection.id, "cursor")
+
+    assert emulator.faults.events and first.items_pending["github_pull_requests"] == 1
+    assert first.as_metadata()["items_pending"] == 1
+    assert [json.loads(v) for k, v in pending.items() if k.startswith("pending:")] != [{}]
+
+    [second] = org.sync("github")
+    stored_second = org.count("github_pull_requests")
+    assert stored_second == stored_first + 1 and not second.items_pending
+    [third] = org.sync("github")
+    assert org.count("github_pull_requests") == stored_second and not third.items_pending
+
+
+def test_a_pull_request_failing_during_reconciliation_is_not_taken_for_deleted(
+        sieve_org, emulator):
+    org = sieve_org()
+    connection = org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    org.sync("github")
+    [(stored,)] = org.query("SELECT count(*) FROM metadata.github_pull_requests")
+    emulator.faults.not_found(PULL_DETAIL, times=1, api="github")
+
+    seen = keys_still_upstream(org.sieve.control_plane, org.slug, connection)
+
+    assert emulator.faults.events and len(seen["github_pull_requests"]) == stored
+
+
+def closed_port() -> int:
+    """A free port, bound and closed again, so nothing listens there."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_dead_connection_fails_alone_and_quickly(sieve_org, emulator):
+    org = sieve_org()
+    dead = org.connect("github", {"base_url": f"http://127.0.0.1:{closed_port()}",
+                                  "owner": OWNER, **ONE_REPO}, emulator.credentials("github"))
+    org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    waited: list[float] = []
+
+    started = time.monotonic()
+    summaries = org.sync("github", sleep=waited.append)
+
+    assert time.monotonic() - started < 20 and sum(waited) <= 30
+    failed = [s for s in summaries if s.failure]
+    assert [s.connection_id for s in failed] == [dead.id]
+    for expected in (dead.id, "'acme'", "connection refused", "other connections"):
+        assert expected in failed[0].failure
+    assert org.count("github_pull_requests") > 0
