@@ -38,6 +38,9 @@ class RawBatch:
     # Natural keys (of ``entity``) of items listed but not fetched whole this run (a detail
     # answered 404): they stay pending in the sync state and the next sync fetches them again.
     failed_keys: tuple[tuple, ...] = ()
+    # Records the connector's own walk could not read, as "entity.field: reason" (never a
+    # value): counted as refused, like the records extraction refuses.
+    refused: tuple[str, ...] = ()
 
 
 class SyncState:

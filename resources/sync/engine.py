@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import pyarrow
@@ -23,7 +23,7 @@ from resources.runtime import Sieve
 from resources.security.pii import PiiScrubber
 from resources.sources import ENTITIES, connector_class
 from resources.sources.allow_list import Entity
-from resources.sources.connector import Connector, ConnectorContext, SyncState
+from resources.sources.connector import Connector, ConnectorContext, RawBatch, SyncState
 from resources.storage.metadata_store import (
     MetadataStore,
     TableSpec,
@@ -144,13 +144,15 @@ def sync_connection(connector: Connector, store: MetadataStore, state: SyncState
         else:
             return_freed_heap()
 
-    for batch in connector.fetch():
+    for batch in readable_batches(connector):
         summary.pages += 1
         if batch.not_modified:
             summary.pages_not_modified += 1
         summary.records_fetched += len(batch.records)
         if batch.failed_keys:
             summary.items_pending[batch.entity] += len(batch.failed_keys)
+        summary.records_refused += len(batch.refused)
+        summary.refusals.update(batch.refused)
         rows = list(project_many(declared[batch.entity], batch.records, connection_id, scrubber,
                                  parent=batch.parent, refusals=summary.refusals))
         summary.records_refused += len(batch.records) - len(rows)
@@ -164,6 +166,38 @@ def sync_connection(connector: Connector, store: MetadataStore, state: SyncState
     summary.http = stats.as_metadata() if stats else {}
     summary.seconds = time.monotonic() - started
     return summary
+
+
+class UnreadableRecordError(SieveError):
+    """A connector met a record whose shape its own walk cannot read; names no value."""
+
+
+# What a connector's walk raises on a record of an unexpected shape (a missing updated_at, an
+# object where a number belongs); their text may quote the record.
+_UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError)
+
+
+def readable_batches(connector: Connector) -> Iterator[RawBatch]:
+    """The connector's batches. A record its walk cannot read stops this connection with an
+    error that names the connection and the error's type only, raised unchained."""
+    batches = connector.fetch()
+    while True:
+        failure = None
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except SieveError:
+            raise
+        except _UNREADABLE as error:
+            failure = type(error).__name__
+        if failure is not None:
+            raise UnreadableRecordError(
+                f"A record sent to {connector.context.error_context().describe()} does not have "
+                f"the shape Sieve's {connector.source} connector reads ({failure}); the "
+                "connection stopped there, keeping what it had stored and its cursors, and the "
+                "next sync resumes from them. Please report it with this message.")
+        yield batch
 
 
 class StoreWriteError(SieveError):
@@ -211,9 +245,9 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
             connector = connector_class(source)(context)
             try:
                 summary = sync_connection(connector, store, state, scrubber, tombstones)
-            except SourceUnreachableError as error:
-                # A dead host fails its own connection only: what other connections fetched,
-                # and the marts built on them, go on. Its stored cursors did not move.
+            except (SourceUnreachableError, UnreadableRecordError) as error:
+                # A dead host, or a record the connector cannot walk past, fails its own
+                # connection only: the other connections, and the marts, go on.
                 summary = SyncSummary(source, connection.id, failure=(
                     f"{error} This connection was skipped; the organization's other "
                     "connections and its metrics were updated without it."))

@@ -9,6 +9,7 @@ import socket
 import time
 
 from resources.retention.upstream import keys_still_upstream
+from resources.sources.github.connector import UNREADABLE_LISTED_PULL, GitHubConnector
 
 OWNER = "sieve-demo"
 ONE_REPO = {"repos": ["web-app"]}
@@ -71,3 +72,45 @@ def test_a_dead_connection_fails_alone_and_quickly(sieve_org, emulator):
     for expected in (dead.id, "'acme'", "connection refused", "other connections"):
         assert expected in failed[0].failure
     assert org.count("github_pull_requests") > 0
+
+
+def test_a_listed_pull_request_without_updated_at_is_refused_and_the_sync_goes_on(
+        sieve_org, emulator, monkeypatch):
+    org = sieve_org()
+    org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    listing = GitHubConnector._pages
+
+    def pages_with_a_broken_pull(self, path, params=None, **options):
+        for page in listing(self, path, params, **options):
+            if path.endswith("/pulls") and page.items:
+                del page.items[0]["updated_at"]
+            yield page
+
+    monkeypatch.setattr(GitHubConnector, "_pages", pages_with_a_broken_pull)
+    [summary] = org.sync("github")
+
+    assert summary.failure is None and org.count("github_pull_requests") > 0
+    assert summary.refusals[UNREADABLE_LISTED_PULL] == 1
+
+
+def test_a_record_the_walk_cannot_read_fails_its_connection_alone_without_its_value(
+        sieve_org, emulator, monkeypatch):
+    org = sieve_org()
+    broken = org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    walk = GitHubConnector._issues
+
+    def issues_with_a_bad_date(self, repo):
+        if self.context.connection.id != broken.id:
+            yield from walk(self, repo)
+            return
+        raise ValueError("Invalid isoformat string: 'CANARY-in-a-date'")
+        yield
+
+    monkeypatch.setattr(GitHubConnector, "_issues", issues_with_a_bad_date)
+    summaries = org.sync("github")
+
+    [failed] = [s for s in summaries if s.failure]
+    assert failed.connection_id == broken.id and "(ValueError)" in failed.failure
+    assert "CANARY" not in failed.failure
+    assert all(s.failure is None for s in summaries if s is not failed)

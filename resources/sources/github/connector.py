@@ -80,6 +80,20 @@ def services_changed(pages: Iterable, rules: tuple[ServiceRule, ...]) -> list[di
     return [totals[name] for name in sorted(totals)]
 
 
+UNREADABLE_LISTED_PULL = ("github_pull_requests.updated_at: no readable number and updated_at "
+                          "in the listing, record refused")
+
+
+def listed_pull(pull: dict) -> tuple[datetime, int] | None:
+    """Where a listed pull request sits in the walk (updated_at, number), or None when the
+    listing's record lacks either: it cannot be placed, so it is refused, not fatal."""
+    try:
+        number = pull["number"]
+        return (parse_timestamp(pull["updated_at"]), number) if isinstance(number, int) else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def parse_timestamp(text: str) -> datetime:
     """GitHub's ISO 8601 UTC timestamps ("2024-05-01T10:00:00Z") as aware datetimes."""
     return datetime.fromisoformat(text)
@@ -420,13 +434,17 @@ class GitHubConnector(Connector):
             validators = (page.validators,) if page.validators else validators
             changed: dict[int, int] = {}
             reached_stored = False
-            for pull in unique.fresh(page.items):
-                updated, number = parse_timestamp(pull["updated_at"]), pull["number"]
+            listed = [(pull, listed_pull(pull)) for pull in page.items]
+            unreadable = sum(1 for _, place in listed if place is None)
+            if unreadable:
+                yield RawBatch(PULL_REQUESTS, [], refused=(UNREADABLE_LISTED_PULL,) * unreadable)
+            for pull in unique.fresh([pull for pull, place in listed if place is not None]):
+                updated, number = listed_pull(pull)
                 if stored.is_past(updated):
                     reached_stored = True
                     break
                 if stored.needs(updated, str(number)):
-                    changed[number] = pull["id"]
+                    changed[number] = pull.get("id")
                     progress.stored(updated, str(number))
             if changed:
                 failed = yield from self._changed_pull_requests(repo, changed)
