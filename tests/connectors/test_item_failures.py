@@ -5,11 +5,11 @@ naming it and the cause, while the organization's other connections are synced."
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 from resources.retention.upstream import keys_still_upstream
 from resources.sources.github.connector import UNREADABLE_LISTED_PULL, GitHubConnector
+from tests.unit.test_http import closed_port
 
 OWNER = "sieve-demo"
 ONE_REPO = {"repos": ["web-app"]}
@@ -47,13 +47,6 @@ def test_a_pull_request_failing_during_reconciliation_is_not_taken_for_deleted(
     seen = keys_still_upstream(org.sieve.control_plane, org.slug, connection)
 
     assert emulator.faults.events and len(seen["github_pull_requests"]) == stored
-
-
-def closed_port() -> int:
-    """A free port, bound and closed again, so nothing listens there."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_a_dead_connection_fails_alone_and_quickly(sieve_org, emulator):
