@@ -6,6 +6,7 @@ extraction in memory and never cross a process boundary, so no IO manager ever p
 requests, bytes, 304s.
 """
 
+from collections import Counter
 
 from dagster import (
     AssetExecutionContext,
@@ -61,9 +62,12 @@ def extracted_metadata(summaries: list[SyncSummary]) -> dict:
     for summary in summaries:
         for table, count in summary.rows_upserted.items():
             per_table[table] = per_table.get(table, 0) + count
+    refusals: Counter = sum((s.refusals for s in summaries), Counter())
     return {
         "rows_upserted": sum(per_table.values()),
         "records_refused": sum(s.records_refused for s in summaries),
+        "fields_refused": dict(sorted(refusals.items())),
+        "connections_failed": sum(1 for s in summaries if s.failure),
         "seconds": round(sum(s.seconds for s in summaries), 3),
         **{f"rows_upserted.{table}": count for table, count in sorted(per_table.items())},
     }
@@ -93,6 +97,8 @@ def source_sync_asset(source: str):
                 return sync_organization_source(opened, context.partition_key, source)
 
         summaries = run_step(work)
+        for failed in (summary for summary in summaries if summary.failure):
+            context.log.error(failed.failure)
         yield MaterializeResult(asset_key=f"raw_{source}", metadata=raw_metadata(summaries))
         yield MaterializeResult(asset_key=f"{source}_metadata",
                                 metadata=extracted_metadata(summaries))

@@ -292,8 +292,8 @@ class RateLimits:
 # Faults
 # ---------------------------------------------------------------------------------------------
 
-FAULT_KINDS = ("server_error", "delay", "truncate_json", "invalid_json", "repeat_page",
-               "drop_connection", "secondary_rate_limit")
+FAULT_KINDS = ("server_error", "not_found", "delay", "truncate_json", "invalid_json",
+               "repeat_page", "drop_connection", "secondary_rate_limit")
 
 
 @dataclass
@@ -339,6 +339,11 @@ class Faults:
         if not 500 <= status <= 599:
             raise ValueError(f"server_errors needs a 5xx status, got {status}")
         return self._add("server_error", pattern, api, times, after, status=status)
+
+    def not_found(self, pattern: str = "", times: int = 1, api: str | None = None,
+                  after: int = 0) -> FaultRule:
+        """The API's own 404 for an item that exists: a replica lagging behind its listing."""
+        return self._add("not_found", pattern, api, times, after)
 
     def slow(self, pattern: str = "", seconds: float = 1.0, times: int | None = 1,
              api: str | None = None, after: int = 0) -> FaultRule:

@@ -228,6 +228,8 @@ class EmulatorServer:
         fault = self.faults.take("server_error", api, target)
         if fault is not None:
             return app.server_error(fault.status)
+        if self.faults.take("not_found", api, target) is not None:
+            return app.not_found(request)
         fault = self.faults.take("secondary_rate_limit", api, target)
         if fault is not None:
             return app.secondary_rate_limited(int(fault.seconds), request)

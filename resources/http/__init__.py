@@ -39,8 +39,10 @@ from resources.http.errors import (
     PermissionDeniedError,
     RateLimitExhaustedError,
     RequestRejectedError,
+    ResponseTooLargeError,
     SourceRequestError,
     SourceUnavailableError,
+    SourceUnreachableError,
 )
 from resources.http.limits import ConcurrencyLimits
 from resources.http.pagination import Deduplicator, Page, PaginationStyle
@@ -68,9 +70,11 @@ __all__ = [
     "RateLimitExhaustedError",
     "RateLimitTracker",
     "RequestRejectedError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "SourceRequestError",
     "SourceUnavailableError",
+    "SourceUnreachableError",
     "ValidatorStore",
     "Validators",
     "validate_base_url",

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from requests.auth import AuthBase
 
 from resources.http.conditional import Validators, ValidatorStore
@@ -32,8 +33,10 @@ from resources.http.errors import (
     PermissionDeniedError,
     RateLimitExhaustedError,
     RequestRejectedError,
+    ResponseTooLargeError,
     SourceRequestError,
     SourceUnavailableError,
+    SourceUnreachableError,
 )
 from resources.http.limits import ConcurrencyLimits
 from resources.http.pagination import (
@@ -57,6 +60,17 @@ from resources.http.ratelimit import (
 from resources.http.urls import describe_endpoint, origin, validate_base_url
 
 log = logging.getLogger("sieve.http")
+
+# One answer may be at most this large once decoded. The largest pages Sieve asks for (100 Jira
+# issues with their changelogs) stay far below it; a larger body is refused, never read whole.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+# One attempt — connecting, the headers and the whole body — ends after this long even while
+# bytes keep trickling in: the read timeout only bounds the silence between two of them.
+REQUEST_DEADLINE_SECONDS = 120.0
+# What one connection may spend retrying a host it cannot reach at all (refused, no DNS
+# answer, connect timeout), over the whole sync: a dead source is not a 502 that clears.
+UNREACHABLE_BUDGET_SECONDS = 30.0
+_BODY_CHUNK_BYTES = 64 * 1024
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "private-token", "cookie", "proxy-authorization"})
 _API_MESSAGE_MAX_CHARS = 160
@@ -122,7 +136,7 @@ class _Exchange:
 class _Transient:
     """A failed attempt worth retrying; ``delay`` overrides the backoff when set."""
 
-    kind: Literal["unavailable", "malformed", "rate_limited"]
+    kind: Literal["unavailable", "unreachable", "malformed", "rate_limited"]
     reason: str
     delay: float | None = None
 
@@ -150,6 +164,8 @@ class HttpClient:
     ``source`` names the API in errors and concurrency slots (the registry's name, e.g.
     "github"); ``ok_flag_errors`` is for APIs that report failures as a 200 with ``ok: false``
     (Slack). ``clock`` (epoch seconds), ``sleep`` and ``rng`` are injectable so tests never wait.
+    ``max_body_bytes``, ``deadline`` and ``unreachable_budget`` bound one answer's size, one
+    attempt's duration and the retrying of a host that cannot be reached.
     ``limits`` and ``rate_limits`` may be shared between clients: share ``limits`` across
     a process, ``rate_limits`` across clients using the same token.
     """
@@ -171,6 +187,9 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         ok_flag_errors: bool = False,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        deadline: float = REQUEST_DEADLINE_SECONDS,
+        unreachable_budget: float = UNREACHABLE_BUDGET_SECONDS,
     ) -> None:
         self.base_url = validate_base_url(base_url)
         self.source = source
@@ -187,6 +206,10 @@ class HttpClient:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._max_body_bytes = max_body_bytes
+        self._deadline = deadline
+        self._unreachable_budget = unreachable_budget
+        self._unreachable_spent = 0.0
         self._stats = ClientStats()
         self._stats_lock = threading.Lock()
         extra = dict(headers or {})
@@ -325,16 +348,23 @@ class HttpClient:
         while True:
             waited += self._wait_for_rate_limit(endpoint, waited)
             attempts += 1
+            started = time.monotonic()
             outcome = self._attempt(request, headers, endpoint)
             if isinstance(outcome, _Exchange):
                 return outcome
+            if outcome.kind == "unreachable":
+                self._unreachable_spent += time.monotonic() - started
             if attempts > self._retry.max_retries:
                 raise self._gave_up(outcome, endpoint, attempts)
             delay = outcome.delay
             if delay is None:
                 delay = self._retry.backoff(attempts - 1, self._rng)
-            if waited + delay > self._retry.max_total_wait:
+            if waited + delay > self._retry.max_total_wait or (
+                    outcome.kind == "unreachable"
+                    and self._unreachable_spent + delay > self._unreachable_budget):
                 raise self._gave_up(outcome, endpoint, attempts)
+            if outcome.kind == "unreachable":
+                self._unreachable_spent += delay
             self._count(retries=1)
             log.warning(
                 "%s: %s from %s; retry %d of %d %s",
@@ -348,35 +378,34 @@ class HttpClient:
     def _attempt(
         self, request: PageRequest, headers: Mapping[str, str], endpoint: str
     ) -> _Exchange | _Transient:
-        started = time.perf_counter()
+        started = time.monotonic()
         try:
             with self._limits.slot(self.source, self._host):
                 self._count(requests=1)
-                response = self._session.get(
+                with self._session.get(
                     request.url, params=request.params, headers=headers, auth=self._auth,
-                    timeout=self._timeout,
-                )
+                    timeout=self._timeout, stream=True,
+                ) as response:
+                    body = self._read_body(response, endpoint, started)
         except requests.exceptions.SSLError:
-            raise SourceUnavailableError(
+            raise SourceUnreachableError(
                 f"TLS verification failed for {self._host} on {endpoint} for "
                 f"{self.context.describe()}. Check the base URL, or install the CA that signs "
                 "this server's certificate on the machine running Sieve.",
                 **self._error_fields(endpoint),
             ) from None
-        except (
-            requests.ConnectionError,
-            requests.Timeout,
-            requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.ContentDecodingError,
-        ) as failure:
+        except requests.ConnectionError as failure:
+            return _connection_failure(failure)
+        except requests.Timeout as failure:
             # The exception text holds the full URL; only its type name is kept.
             return _Transient("unavailable", type(failure).__name__)
-        body = response.content
+        if isinstance(body, _Transient):
+            return body
         self._count(bytes_received=len(body))
         self._rate_limits.observe(self._host, response.headers)
         status = response.status_code
         log.debug(
-            "%s -> %d in %.3f s", _log_endpoint(endpoint), status, time.perf_counter() - started
+            "%s -> %d in %.3f s", _log_endpoint(endpoint), status, time.monotonic() - started
         )
         if status == 304:
             self._count(not_modified=1)
@@ -393,6 +422,42 @@ class HttpClient:
                 retry_after_seconds(response.headers, self._clock()),
             )
         raise self._client_error(response, api_message, api_scopes, endpoint)
+
+    def _read_body(
+        self, response: requests.Response, endpoint: str, started: float
+    ) -> bytes | _Transient:
+        """The whole body, read in chunks as they arrive, so that neither its size nor its
+        pace is unbounded (``response.content`` would wait for and hold all of it)."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self._max_body_bytes:
+            raise self._too_large(endpoint, response.status_code)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            # read1 returns what has arrived, so the deadline is checked while bytes trickle.
+            while chunk := response.raw.read1(_BODY_CHUNK_BYTES, decode_content=True):
+                size += len(chunk)
+                if size > self._max_body_bytes:
+                    raise self._too_large(endpoint, response.status_code)
+                if time.monotonic() - started > self._deadline:
+                    return _Transient(
+                        "unavailable", f"an answer still incomplete after {self._deadline:.0f} s")
+                chunks.append(chunk)
+        except (urllib3.exceptions.HTTPError, OSError) as failure:
+            # A body cut short or stalled: a transport failure, retried like one.
+            return _Transient("unavailable", type(failure).__name__)
+        return b"".join(chunks)
+
+    def _too_large(self, endpoint: str, status: int) -> ResponseTooLargeError:
+        cap = self._max_body_bytes
+        size = f"{cap // 2**20} MB" if cap >= 2**20 else f"{cap} bytes"
+        return ResponseTooLargeError(
+            f"{self._host} answered {endpoint} for {self.context.describe()} with more than "
+            f"{size}; Sieve stopped reading it rather than hold it in memory. Check that the "
+            f"base URL points at the {self.source} API itself, not at a proxy or a download; "
+            "if it does, please report it with this message.",
+            **self._error_fields(endpoint, status),
+        )
 
     def _successful(
         self, response: requests.Response, body: bytes, endpoint: str
@@ -500,6 +565,15 @@ class HttpClient:
                 f"{tried} (last: {outcome.reason}). Run the sync again later, or lower the "
                 f"number of parallel requests to {self.source}.",
                 resets_at=self._rate_limits.resume_at(self._host) or None,
+                **fields,
+            )
+        if outcome.kind == "unreachable":
+            return SourceUnreachableError(
+                f"{self._host} could not be reached for {self.context.describe()} "
+                f"({outcome.reason}; {tried}, {self._unreachable_spent:.0f} s spent on it, "
+                f"last on {endpoint}). Check the connection's base URL, DNS and any firewall "
+                f"or proxy between Sieve and {self._host}; the next sync resumes from the last "
+                "stored cursor.",
                 **fields,
             )
         if outcome.kind == "malformed":
@@ -653,6 +727,21 @@ class HttpClient:
         if not etag and not last_modified:
             return None
         return Validators(conditional_key, etag, last_modified)
+
+
+def _connection_failure(failure: requests.ConnectionError) -> _Transient:
+    """A connection that never got an answer: the host unreachable (refused, no DNS answer,
+    connect timeout) or a connection dropped mid-answer. Only the cause's kind is kept: the
+    exception text holds the full URL."""
+    reason = getattr(failure.args[0], "reason", None) if failure.args else None
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        return _Transient("unreachable", "DNS lookup failed")
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):  # before its base class
+        refused = "refused" in str(reason).lower()
+        return _Transient("unreachable", "connection refused" if refused else "no connection")
+    if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
+        return _Transient("unreachable", "connecting timed out")
+    return _Transient("unavailable", type(failure).__name__)
 
 
 def _log_endpoint(endpoint: str) -> str:

@@ -77,6 +77,15 @@ class SourceUnavailableError(SourceRequestError):
     """Connection failures, timeouts or 5xx answers persisted through every retry."""
 
 
+class SourceUnreachableError(SourceUnavailableError):
+    """The host could not be reached at all (connection refused, DNS lookup or TLS failure)
+    within the connection's short budget: unlike a 502, retrying for minutes rarely helps."""
+
+
+class ResponseTooLargeError(SourceRequestError):
+    """An answer exceeded the size one response may have; reading stopped at the cap."""
+
+
 class MalformedResponseError(SourceRequestError):
     """The source kept answering with something that is not the expected JSON, or its
     pagination went in circles."""

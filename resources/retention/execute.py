@@ -69,8 +69,6 @@ from resources.storage.org_config import config_path, load_org_config
 from resources.sync.engine import rebuild_identities
 
 STORE_WAIT_SECONDS = 900.0
-# The out-of-date run of this weekday (UTC; Sunday) also removes what was deleted upstream.
-RECONCILE_WEEKDAY = 6
 # Errors a source can answer a listing with (bad token, outage, rate limit): not the job's.
 PEOPLE_FACING_ERRORS = (SieveError, SourceRequestError, InvalidBaseUrlError)
 MartsBuilder = Callable[[Sieve, str], object]
@@ -331,7 +329,8 @@ class _Deletion:
 
     def out_of_date(self) -> None:
         org = self.org
-        retention_days = load_org_config(self.sieve.settings.home, org.slug).retention_days
+        config = load_org_config(self.sieve.settings.home, org.slug)
+        retention_days = config.retention_days
         cutoff = (_now() - timedelta(days=retention_days)).replace(tzinfo=None)
         self.details["retention_days"] = retention_days
         key = self.control_plane.org_data_key(org)
@@ -339,8 +338,10 @@ class _Deletion:
             self.verification = {"sql": {"rows_older_than_window": 0, "rows_gone_upstream": 0}}
             self.verified = True
             return
-        # Listing everything again costs as many requests as a first sync: once a week.
-        reconcile = self.request.requested_at.weekday() == RECONCILE_WEEKDAY
+        # Listing everything again costs as many requests as a first sync: once a week, on the
+        # org's reconcile_weekday (a source it cannot reach gives up within the HTTP layer's
+        # unreachable budget and is named in the certificate).
+        reconcile = self.request.requested_at.weekday() == config.reconcile_weekday_number
         listings = self.upstream_listings(org) if reconcile else {}
         with self.store(key) as store:
             with store.transaction():

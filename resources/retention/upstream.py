@@ -50,6 +50,9 @@ def keys_still_upstream(control_plane: ControlPlane, org_slug: str,
     seen: dict[str, set[tuple]] = {}
     for batch in connector.fetch():
         declared = entity(batch.entity)
+        # An item whose fetch failed now is no evidence that it was deleted: keep it.
+        if batch.failed_keys:
+            seen.setdefault(batch.entity, set()).update(batch.failed_keys)
         for row in project_many(declared, batch.records, connection.id, scrubber,
                                 parent=batch.parent):
             seen.setdefault(batch.entity, set()).add(tuple(row[k] for k in declared.natural_key))

@@ -16,6 +16,20 @@ from typing import Any
 
 PARENT_PREFIX = "parent:"
 
+# --- caps: what a stored value may be, whatever the API sent ----------------------------------
+# Extraction (resources/sync/normalise.py) holds every value to these; a value past a cap is cut
+# or refused per field, never stored as sent (docs/allow-list.md lists them).
+
+# Slack's own limit on a message; every other kept text (titles, names, ids) is far shorter.
+MAX_TEXT_CHARS = 40_000
+# Labels, reviewers, parents and sprints of one record.
+MAX_LIST_ITEMS = 1_000
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "SMALLINT": (-(2**15), 2**15 - 1),
+    "INTEGER": (-(2**31), 2**31 - 1),
+    "BIGINT": (-(2**63), 2**63 - 1),
+}
+
 
 # --- transforms: each takes a non-null raw value --------------------------------------------
 

@@ -35,6 +35,12 @@ class RawBatch:
     validators: tuple[Validators, ...] = ()
     # A conditional request answered 304: nothing to extract, the data is unchanged.
     not_modified: bool = False
+    # Natural keys (of ``entity``) of items listed but not fetched whole this run (a detail
+    # answered 404): they stay pending in the sync state and the next sync fetches them again.
+    failed_keys: tuple[tuple, ...] = ()
+    # Records the connector's own walk could not read, as "entity.field: reason" (never a
+    # value): counted as refused, like the records extraction refuses.
+    refused: tuple[str, ...] = ()
 
 
 class SyncState:

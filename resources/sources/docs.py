@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from resources.sources import SOURCES
-from resources.sources.allow_list import Column
+from resources.sources.allow_list import INTEGER_RANGES, MAX_LIST_ITEMS, MAX_TEXT_CHARS, Column
 
 
 def _describe_source(column: Column) -> str:
@@ -19,6 +19,31 @@ def _describe_source(column: Column) -> str:
     if column.transform is not None:
         text += f" → `{column.transform.__name__}`"
     return text
+
+
+def _caps_markdown() -> list[str]:
+    ranges = ", ".join(f"{type_} {low} to {high}" for type_, (low, high) in INTEGER_RANGES.items())
+    return [
+        "## Caps: what a stored value may be",
+        "",
+        "An API may send anything; extraction (`resources/sync/normalise.py`) holds every value "
+        "to its column's type before it is scrubbed or stored. Each change is counted in the "
+        "sync's `records_refused` / `fields_refused` metadata by table, column and reason — "
+        "never the value — and the sync goes on.",
+        "",
+        f"- **Text** (VARCHAR): NUL characters and invalid Unicode (lone surrogates) are "
+        f"removed; text longer than {MAX_TEXT_CHARS} characters is cut there (Slack's own "
+        "message limit). A number where text is declared is kept as its decimal text.",
+        f"- **Integers**: {ranges}. A value outside its column's range, a boolean, or an "
+        "object is stored as NULL; integral floats and decimal strings are read as integers.",
+        "- **DOUBLE**: finite numbers only; **BOOLEAN**: true/false only; **TIMESTAMP**: an "
+        "ISO-8601 (or epoch) value its transform can read, otherwise NULL.",
+        f"- **Lists**: at most {MAX_LIST_ITEMS} items (cut there), each held to the item type; "
+        "a list with an item of the wrong kind is stored as NULL.",
+        "- **Records**: a record that is not a JSON object, or whose natural key does not "
+        "survive these rules, is refused whole.",
+        "",
+    ]
 
 
 def allow_list_markdown() -> str:
@@ -50,6 +75,7 @@ def allow_list_markdown() -> str:
         "are kept as they are (they join tables); names of people and human-written titles "
         "are scrubbed.",
         "",
+        *_caps_markdown(),
     ]
     for source in SOURCES.values():
         for entity_ in source.entities:

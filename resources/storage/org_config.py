@@ -94,11 +94,20 @@ class OrgConfig:
     retention_days: int = 730
     # On "forget a person": delete their rows, or keep rows de-linked (no identifier left).
     person_deletion_mode: str = "delete"
+    # The out-of-date run of this weekday (UTC) also lists every source again, to remove what
+    # was deleted upstream: as many requests as a first sync, so once a week.
+    reconcile_weekday: str = "sunday"
+
+    @property
+    def reconcile_weekday_number(self) -> int:
+        """``reconcile_weekday`` as ``datetime.weekday()`` counts it (Monday is 0)."""
+        return WEEKDAYS.index(self.reconcile_weekday)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TUPLE_FIELDS = {"production_environments", "production_tag_patterns", "production_workflow_names",
                  "incident_issue_types", "incident_labels", "hotfix_labels", "bot_patterns",
                  "identity_splits", "waiting_statuses", "release_branch_patterns"}
@@ -167,6 +176,10 @@ def parse_org_config(data: Any, path: Path) -> OrgConfig:
             if not isinstance(value, int) or value <= 0:
                 raise _fail(path, key, "a positive whole number")
             values[key] = value
+        elif key == "reconcile_weekday":
+            if not isinstance(value, str) or value.lower() not in WEEKDAYS:
+                raise _fail(path, key, f"a day of the week ({', '.join(WEEKDAYS)})")
+            values[key] = value.lower()
         elif key == "person_deletion_mode":
             if value not in ("delete", "delink"):
                 raise _fail(path, key, "'delete' or 'delink'")

@@ -11,14 +11,19 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
+import duckdb
+import pyarrow
+
+from resources.errors import SieveError
+from resources.http import SourceUnreachableError
 from resources.retention.tombstones import TombstoneCheck
 from resources.runtime import Sieve
 from resources.security.pii import PiiScrubber
 from resources.sources import ENTITIES, connector_class
 from resources.sources.allow_list import Entity
-from resources.sources.connector import Connector, ConnectorContext, SyncState
+from resources.sources.connector import Connector, ConnectorContext, RawBatch, SyncState
 from resources.storage.metadata_store import (
     MetadataStore,
     TableSpec,
@@ -54,11 +59,17 @@ class SyncSummary:
     pages_not_modified: int = 0
     records_fetched: int = 0
     records_refused: int = 0
+    # Fields refused or normalised (and records refused), by "entity.column: reason".
+    refusals: Counter = field(default_factory=Counter)
     rows_upserted: Counter = field(default_factory=Counter)
+    # Items listed but not fetched whole (per entity): pending, fetched again by the next sync.
+    items_pending: Counter = field(default_factory=Counter)
     # Rows dropped or cleaned because they were about someone forgotten (tombstones).
     rows_forgotten: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     http: dict = field(default_factory=dict)
+    # Why the connection could not be synced (a people-facing message), when it could not.
+    failure: str | None = None
 
     def as_metadata(self) -> dict:
         return {
@@ -66,7 +77,9 @@ class SyncSummary:
             "pages_not_modified": self.pages_not_modified,
             "records_fetched": self.records_fetched,
             "records_refused": self.records_refused,
+            "fields_refused": dict(sorted(self.refusals.items())),
             "rows_upserted": sum(self.rows_upserted.values()),
+            "items_pending": sum(self.items_pending.values()),
             "rows_forgotten": sum(self.rows_forgotten.values()),
             "seconds": round(self.seconds, 3),
             **{f"http_{k}": v for k, v in self.http.items()},
@@ -118,7 +131,8 @@ def sync_connection(connector: Connector, store: MetadataStore, state: SyncState
                     # Checked before every write: a deletion may have arrived meanwhile.
                     rows, forgotten = tombstones.apply(store, name, rows)
                     summary.rows_forgotten[name] += forgotten
-                summary.rows_upserted[name] += store.upsert(specs[name], rows)
+                summary.rows_upserted[name] += upsert_without_values(
+                    store, specs[name], rows, connector.context.error_context().describe())
                 written_since_reopen += len(rows)
         state.commit(dict(cursors), tuple(validators))
         pending.clear()
@@ -130,13 +144,17 @@ def sync_connection(connector: Connector, store: MetadataStore, state: SyncState
         else:
             return_freed_heap()
 
-    for batch in connector.fetch():
+    for batch in readable_batches(connector):
         summary.pages += 1
         if batch.not_modified:
             summary.pages_not_modified += 1
         summary.records_fetched += len(batch.records)
+        if batch.failed_keys:
+            summary.items_pending[batch.entity] += len(batch.failed_keys)
+        summary.records_refused += len(batch.refused)
+        summary.refusals.update(batch.refused)
         rows = list(project_many(declared[batch.entity], batch.records, connection_id, scrubber,
-                                 parent=batch.parent))
+                                 parent=batch.parent, refusals=summary.refusals))
         summary.records_refused += len(batch.records) - len(rows)
         pending.setdefault(batch.entity, []).extend(rows)
         cursors.update(batch.cursors)
@@ -148,6 +166,59 @@ def sync_connection(connector: Connector, store: MetadataStore, state: SyncState
     summary.http = stats.as_metadata() if stats else {}
     summary.seconds = time.monotonic() - started
     return summary
+
+
+class UnreadableRecordError(SieveError):
+    """A connector met a record whose shape its own walk cannot read; names no value."""
+
+
+# What a connector's walk raises on a record of an unexpected shape (a missing updated_at, an
+# object where a number belongs); their text may quote the record.
+_UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError)
+
+
+def readable_batches(connector: Connector) -> Iterator[RawBatch]:
+    """The connector's batches. A record its walk cannot read stops this connection with an
+    error that names the connection and the error's type only, raised unchained."""
+    batches = connector.fetch()
+    while True:
+        failure = None
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except SieveError:
+            raise
+        except _UNREADABLE as error:
+            failure = type(error).__name__
+        if failure is not None:
+            raise UnreadableRecordError(
+                f"A record sent to {connector.context.error_context().describe()} does not have "
+                f"the shape Sieve's {connector.source} connector reads ({failure}); the "
+                "connection stopped there, keeping what it had stored and its cursors, and the "
+                "next sync resumes from them. Please report it with this message.")
+        yield batch
+
+
+class StoreWriteError(SieveError):
+    """Rows could not be written; the message names the table, never a value."""
+
+
+def upsert_without_values(store: MetadataStore, spec: TableSpec, rows: list[dict],
+                          connection: str) -> int:
+    """``store.upsert``, whose errors (DuckDB's "Could not convert string '…'", Arrow's
+    conversion errors) quote the values they choke on: only the error's type is kept, and it is
+    raised outside the handler so the original is not chained to it."""
+    failure = None
+    try:
+        return store.upsert(spec, rows)
+    except (duckdb.Error, pyarrow.ArrowException) as error:
+        failure = type(error).__name__
+    raise StoreWriteError(
+        f"Rows of {spec.name} for {connection} could not be written "
+        f"({failure}); nothing of this batch was stored and the cursors did not move. This is a "
+        "bug in Sieve's allow-list for this table, not in your setup: please report it with "
+        "this message.")
 
 
 def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
@@ -172,8 +243,17 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
             context = ConnectorContext(org.slug, connection, control_plane.credentials(connection),
                                        state, sleep=sleep, services=config.services)
             connector = connector_class(source)(context)
-            summaries.append(sync_connection(connector, store, state, scrubber, tombstones))
-            control_plane.mark_synced(connection.id)
+            try:
+                summary = sync_connection(connector, store, state, scrubber, tombstones)
+            except (SourceUnreachableError, UnreadableRecordError) as error:
+                # A dead host, or a record the connector cannot walk past, fails its own
+                # connection only: the other connections, and the marts, go on.
+                summary = SyncSummary(source, connection.id, failure=(
+                    f"{error} This connection was skipped; the organization's other "
+                    "connections and its metrics were updated without it."))
+            else:
+                control_plane.mark_synced(connection.id)
+            summaries.append(summary)
     return summaries
 
 

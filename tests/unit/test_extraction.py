@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from datetime import datetime
 
 import pytest
@@ -415,24 +417,26 @@ def test_missing_parent_values_are_named(scrubber: PiiScrubber) -> None:
         project("github_pull_request_reviews", raw, "c", scrubber, parent={"repository_id": 1})
 
 
-def test_missing_key_is_an_error_without_raw_values(scrubber: PiiScrubber) -> None:
+def test_missing_key_refuses_the_record_naming_the_column(scrubber: PiiScrubber) -> None:
     raw = {"title": CANARY, "user": gh_user(), "base": {"repo": {"id": 1}}}
-    with pytest.raises(ExtractionError, match="key column 'id'") as error:
-        project("github_pull_requests", raw, "c", scrubber)
-    assert CANARY not in str(error.value)
+    refusals: Counter = Counter()
+    assert project("github_pull_requests", raw, "c", scrubber, refusals=refusals) is None
+    assert list(refusals) == ["github_pull_requests.id: no usable key value, record refused"]
 
 
-def test_malformed_value_is_an_error_without_raw_values(scrubber: PiiScrubber) -> None:
+def test_malformed_value_is_dropped_and_counted_without_raw_values(scrubber: PiiScrubber) -> None:
     raw = {**RAW["github_pull_requests"][0], "created_at": f"not a date {CANARY}"}
-    with pytest.raises(ExtractionError, match="column 'created_at'") as error:
-        project("github_pull_requests", raw, "c", scrubber)
-    assert CANARY not in str(error.value)
-    assert error.value.__cause__ is None and error.value.__context__ is None
+    refusals: Counter = Counter()
+    row = project("github_pull_requests", raw, "c", scrubber, refusals=refusals)
+    assert row["created_at"] is None and row["title"]
+    assert list(refusals) == ["github_pull_requests.created_at: unreadable (ValueError)"]
 
 
-def test_a_record_that_is_not_an_object_is_rejected(scrubber: PiiScrubber) -> None:
-    with pytest.raises(ExtractionError, match="expected a JSON object per record, got list"):
-        project("github_tags", [1, 2], "c", scrubber, parent={"repository_id": 1})
+def test_a_record_that_is_not_an_object_is_refused(scrubber: PiiScrubber) -> None:
+    refusals: Counter = Counter()
+    assert project("github_tags", [1, 2], "c", scrubber, parent={"repository_id": 1},
+                   refusals=refusals) is None
+    assert list(refusals) == ["github_tags.(record): not a JSON object, record refused"]
 
 
 def test_project_many_streams_lazily(scrubber: PiiScrubber) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import logging
 import random
 import socket
 import threading
+import time
 import traceback
 from email.utils import formatdate
 
@@ -29,8 +31,10 @@ from resources.http import (
     PermissionDeniedError,
     RateLimitExhaustedError,
     RequestRejectedError,
+    ResponseTooLargeError,
     RetryPolicy,
     SourceUnavailableError,
+    SourceUnreachableError,
     validate_base_url,
 )
 from tests.unit.test_http_loopback import FakeClock, LoopbackServer, Reply
@@ -750,15 +754,11 @@ def test_user_agent_names_sieve(server, make_client):
 
 
 def test_unreachable_host_is_source_unavailable(clock):
-    # Bind a free port and close it again, so nothing listens there.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    client = HttpClient(f"http://127.0.0.1:{port}", BearerToken(TOKEN), source="gitlab",
+    client = HttpClient(f"http://127.0.0.1:{closed_port()}", BearerToken(TOKEN), source="gitlab",
                         context=CONTEXT, retry=RetryPolicy(max_retries=1), clock=clock,
                         sleep=clock.sleep, rng=random.Random(1))
 
-    with pytest.raises(SourceUnavailableError, match="ConnectionError"):
+    with pytest.raises(SourceUnavailableError, match="connection refused"):
         client.get_json("/api/v4/user")
 
 
@@ -773,3 +773,74 @@ def test_endpoints_in_errors_and_logs_never_name_a_person():
     assert "ada@example.com" not in describe_endpoint("GET", "https://x/search/ada@example.com")
     assert describe_endpoint("GET", "https://x/repos/o/r/pulls", {"state": "all"}) == \
         "GET /repos/o/r/pulls?state=all"
+
+
+# -- limits: the size of an answer, the time of an attempt, an unreachable host ----------
+
+
+def test_a_body_larger_than_the_cap_is_refused_without_being_read(server, make_client):
+    server.script(PULLS, Reply(json=[{"id": n, "title": BODY_CANARY} for n in range(500)]))
+
+    with pytest.raises(ResponseTooLargeError) as caught:
+        make_client(max_body_bytes=4096).get_json(PULLS)
+
+    message = str(caught.value)
+    assert "more than 0 MB" not in message and "'conn-7'" in message and body_free(message)
+    assert server.received and len(server.received) == 1  # not retried: it would repeat
+
+
+def test_a_compressed_body_is_capped_by_its_decoded_size(server, make_client):
+    bomb = gzip.compress(b"[" + b" " * 1_000_000 + b"]")
+    server.script(PULLS, Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
+    assert len(bomb) < 4096
+
+    with pytest.raises(ResponseTooLargeError):
+        make_client(max_body_bytes=65536).get_json(PULLS)
+
+
+def test_a_body_dripping_in_meets_the_request_deadline(server, make_client):
+    server.script(PULLS, Reply(body=b'[{"id": 1}]' + b" " * 200, drip=0.05))
+    client = make_client(timeout=(2.0, 2.0), deadline=0.5, retry=RetryPolicy(max_retries=1))
+
+    started = time.monotonic()
+    with pytest.raises(SourceUnavailableError) as caught:
+        client.get_json(PULLS)
+
+    assert time.monotonic() - started < 3.0
+    assert "still incomplete after" in str(caught.value) and len(server.received) == 2
+
+
+def closed_port() -> int:
+    """A free port, bound and closed again, so nothing listens there."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_refused_connection_gives_up_within_the_unreachable_budget(clock):
+    client = HttpClient(f"http://127.0.0.1:{closed_port()}", BearerToken(TOKEN), source="github",
+                        context=CONTEXT, retry=RetryPolicy(max_retries=50, backoff_cap=60.0),
+                        clock=clock, sleep=clock.sleep, rng=random.Random(7))
+
+    with pytest.raises(SourceUnreachableError) as caught:
+        client.get_json(PULLS)
+
+    assert sum(clock.sleeps) <= 30.0
+    message = str(caught.value)
+    for expected in ("'acme'", "'conn-7'", "connection refused", "Check the connection's base URL"):
+        assert expected in message
+
+
+def test_a_failed_dns_lookup_is_unreachable_too(clock, monkeypatch):
+    def no_answer(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_answer)
+    client = HttpClient("https://git.example.invalid", BearerToken(TOKEN), source="github",
+                        context=CONTEXT, retry=RetryPolicy(max_retries=50, backoff_cap=60.0),
+                        clock=clock, sleep=clock.sleep, rng=random.Random(7))
+
+    with pytest.raises(SourceUnreachableError) as caught:
+        client.get_json(PULLS)
+
+    assert sum(clock.sleeps) <= 30.0 and "DNS lookup failed" in str(caught.value)

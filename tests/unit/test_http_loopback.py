@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,7 +41,8 @@ class Reply:
 
     ``hold`` makes the server wait for the event before answering (to provoke a client
     read timeout); ``cut_after`` announces the full length but sends only that many body
-    bytes before closing the connection.
+    bytes before closing the connection; ``drip`` sends the body one byte every that many
+    seconds.
     """
 
     status: int = 200
@@ -49,6 +51,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     hold: threading.Event | None = None
     cut_after: int | None = None
+    drip: float | None = None
 
     def payload(self) -> bytes:
         if self.body is not None:
@@ -155,8 +158,17 @@ class LoopbackServer:
                     self.send_header("Content-Type", "application/json; charset=utf-8")
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body if reply.cut_after is None else body[: reply.cut_after])
+                if reply.drip is not None:
+                    self._drip(body, reply.drip)
+                else:
+                    self.wfile.write(body if reply.cut_after is None else body[: reply.cut_after])
                 self.close_connection = True
+
+            def _drip(self, body: bytes, seconds: float) -> None:
+                for index in range(len(body)):
+                    self.wfile.write(body[index:index + 1])
+                    self.wfile.flush()
+                    time.sleep(seconds)
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Silent: the tests read ``received`` instead."""

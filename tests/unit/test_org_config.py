@@ -88,3 +88,11 @@ def test_every_metric_setting_reaches_dbt_with_the_projects_own_defaults():
                               Path("acme.yaml"))
     assert dbt_vars(custom)["waiting_statuses"] == ["^Parked$"]
     assert dbt_vars(custom)["knowledge_window_days"] == 30
+
+
+def test_the_reconcile_weekday_is_a_setting(tmp_path):
+    path = tmp_path / "acme.yaml"
+    assert parse_org_config(None, path).reconcile_weekday_number == 6  # Sunday by default
+    assert parse_org_config({"reconcile_weekday": "Wednesday"}, path).reconcile_weekday_number == 2
+    with pytest.raises(OrgConfigError, match="a day of the week"):
+        parse_org_config({"reconcile_weekday": "someday"}, path)

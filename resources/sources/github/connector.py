@@ -80,6 +80,20 @@ def services_changed(pages: Iterable, rules: tuple[ServiceRule, ...]) -> list[di
     return [totals[name] for name in sorted(totals)]
 
 
+UNREADABLE_LISTED_PULL = ("github_pull_requests.updated_at: no readable number and updated_at "
+                          "in the listing, record refused")
+
+
+def listed_pull(pull: dict) -> tuple[datetime, int] | None:
+    """Where a listed pull request sits in the walk (updated_at, number), or None when the
+    listing's record lacks either: it cannot be placed, so it is refused, not fatal."""
+    try:
+        number = pull["number"]
+        return (parse_timestamp(pull["updated_at"]), number) if isinstance(number, int) else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def parse_timestamp(text: str) -> datetime:
     """GitHub's ISO 8601 UTC timestamps ("2024-05-01T10:00:00Z") as aware datetimes."""
     return datetime.fromisoformat(text)
@@ -407,6 +421,7 @@ class GitHubConnector(Connector):
 
     def _pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
         stream = f"pulls:{repo.id}"
+        yield from self._pending_pull_requests(repo, f"pending:{stream}")
         stored = NewestFirstWalk.parse(self._cursor(stream))
         progress = stored.copy()
         validators: tuple[Validators, ...] = ()
@@ -417,52 +432,86 @@ class GitHubConnector(Connector):
                 yield RawBatch(PULL_REQUESTS, [], not_modified=True)
                 return
             validators = (page.validators,) if page.validators else validators
-            changed, reached_stored = [], False
-            for pull in unique.fresh(page.items):
-                updated, number = parse_timestamp(pull["updated_at"]), pull["number"]
+            changed: dict[int, int] = {}
+            reached_stored = False
+            listed = [(pull, listed_pull(pull)) for pull in page.items]
+            unreadable = sum(1 for _, place in listed if place is None)
+            if unreadable:
+                yield RawBatch(PULL_REQUESTS, [], refused=(UNREADABLE_LISTED_PULL,) * unreadable)
+            for pull in unique.fresh([pull for pull, place in listed if place is not None]):
+                updated, number = listed_pull(pull)
                 if stored.is_past(updated):
                     reached_stored = True
                     break
                 if stored.needs(updated, str(number)):
-                    changed.append(number)
+                    changed[number] = pull.get("id")
                     progress.stored(updated, str(number))
             if changed:
-                yield from self._changed_pull_requests(repo, changed)
-                yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.dumps()})
+                failed = yield from self._changed_pull_requests(repo, changed)
+                yield self._walk_progress(stream, progress, failed)
             if reached_stored:
                 break
         yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.completed().dumps()},
                        validators=validators)
 
-    def _changed_pull_requests(self, repo: RepositoryRef, numbers: list[int]
+    def _walk_progress(self, stream: str, progress: NewestFirstWalk,
+                       failed: dict[int, int]) -> RawBatch:
+        """The walk's progress, with the pull requests it could not fetch kept pending: the
+        cursor moves past them, so they are remembered to be fetched by the next sync."""
+        cursors = {stream: progress.dumps()}
+        if failed:
+            pending = json.loads(self._cursor(f"pending:{stream}") or "{}")
+            failed_now = {str(number): pull_id for number, pull_id in failed.items()}
+            cursors[f"pending:{stream}"] = json.dumps({**pending, **failed_now})
+        return RawBatch(PULL_REQUESTS, [], cursors=cursors,
+                        failed_keys=tuple((pull_id,) for pull_id in failed.values()))
+
+    def _pending_pull_requests(self, repo: RepositoryRef, pending_stream: str
                                ) -> Iterator[RawBatch]:
-        details = []
-        for number in numbers:
-            try:
-                path = f"/repos/{repo.full_name}/pulls/{number}"
-                details.append(self._http().get_json(path).data)
-            except NotFoundError:
-                log.info("GitHub repository %s: pull request %s vanished while syncing; skipped",
-                         repo.id, number)
-        if not details:
+        """Fetch the pull requests an earlier sync could not. One that answers 404 again was
+        deleted upstream: it is dropped here, and the weekly reconciliation of the out-of-date
+        job removes whatever of it is stored."""
+        pending = {int(number): pull_id for number, pull_id in
+                   json.loads(self._cursor(pending_stream) or "{}").items()}
+        if not pending:
             return
-        self._note_people(details, "user", "merged_by", "assignees")
-        yield RawBatch(PULL_REQUESTS, details)
-        for detail in details:
-            number = detail["number"]
-            parent = {"repository_id": repo.id, "pull_number": number}
-            base = f"/repos/{repo.full_name}/pulls/{number}"
-            for page in self._pages(f"{base}/reviews"):
-                self._note_people(page.items, "user")
-                yield RawBatch(REVIEWS, page.items, parent=parent)
-            for page in self._pages(f"{base}/commits"):
-                self._note_people(page.items, "author", "committer")
-                yield RawBatch(PULL_REQUEST_COMMITS, page.items, parent=parent)
-            rules = rules_for_repository(self.context.services, repo.full_name)
-            if rules:
-                yield RawBatch(PULL_REQUEST_SERVICES,
-                               services_changed(self._pages(f"{base}/files"), rules),
-                               parent=parent)
+        gone = yield from self._changed_pull_requests(repo, pending)
+        if gone:
+            log.info("GitHub repository %s: %d pull request(s) answered 404 twice; treated as "
+                     "deleted upstream", repo.id, len(gone))
+        yield RawBatch(PULL_REQUESTS, [], cursors={pending_stream: "{}"})
+
+    def _changed_pull_requests(self, repo: RepositoryRef, changed: dict[int, int]
+                               ) -> Generator[RawBatch, None, dict[int, int]]:
+        """Each pull request (number → id) whole: detail, reviews, commits, services. Those
+        that answered 404 somewhere are returned, so the caller keeps them pending."""
+        failed: dict[int, int] = {}
+        for number, pull_id in changed.items():
+            try:
+                yield from self._pull_request(repo, number)
+            except NotFoundError:
+                log.info("GitHub repository %s: pull request %s answered 404; kept pending",
+                         repo.id, number)
+                failed[number] = pull_id
+        return failed
+
+    def _pull_request(self, repo: RepositoryRef, number: int) -> Iterator[RawBatch]:
+        base = f"/repos/{repo.full_name}/pulls/{number}"
+        detail = self._http().get_json(base).data
+        self._note_people([detail], "user", "merged_by", "assignees")
+        yield RawBatch(PULL_REQUESTS, [detail])
+        parent = {"repository_id": repo.id, "pull_number": number}
+        for page in self._pages(f"{base}/reviews"):
+            self._note_people(page.items, "user")
+            yield RawBatch(REVIEWS, page.items, parent=parent)
+        for page in self._pages(f"{base}/commits"):
+            self._note_people(page.items, "author", "committer")
+            yield RawBatch(PULL_REQUEST_COMMITS, page.items, parent=parent)
+        rules = rules_for_repository(self.context.services, repo.full_name)
+        if rules:
+            yield RawBatch(PULL_REQUEST_SERVICES,
+                           services_changed(self._pages(f"{base}/files"), rules),
+                           parent=parent)
 
     # -- issues ----------------------------------------------------------------------------
 

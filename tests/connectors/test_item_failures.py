@@ -1,0 +1,109 @@
+"""What one failing item or one dead connection costs a sync (issues #21.2 and #20.2): the item
+stays pending and the next sync fetches it; the connection fails alone, quickly, with a message
+naming it and the cause, while the organization's other connections are synced."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from resources.retention.upstream import keys_still_upstream
+from resources.sources.github.connector import UNREADABLE_LISTED_PULL, GitHubConnector
+from tests.unit.test_http import closed_port
+
+OWNER = "sieve-demo"
+ONE_REPO = {"repos": ["web-app"]}
+PULL_DETAIL = r"^/repos/sieve-demo/web-app/pulls/\d+$"
+
+
+def test_a_pull_request_answering_404_once_is_fetched_by_the_next_sync(sieve_org, emulator):
+    org = sieve_org()
+    connection = org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    emulator.faults.not_found(PULL_DETAIL, times=1, api="github")
+
+    [first] = org.sync("github")
+    stored_first = org.count("github_pull_requests")
+    pending = org.sieve.control_plane.sync_state(connection.id, "cursor")
+
+    assert emulator.faults.events and first.items_pending["github_pull_requests"] == 1
+    assert first.as_metadata()["items_pending"] == 1
+    assert [json.loads(v) for k, v in pending.items() if k.startswith("pending:")] != [{}]
+
+    [second] = org.sync("github")
+    stored_second = org.count("github_pull_requests")
+    assert stored_second == stored_first + 1 and not second.items_pending
+    [third] = org.sync("github")
+    assert org.count("github_pull_requests") == stored_second and not third.items_pending
+
+
+def test_a_pull_request_failing_during_reconciliation_is_not_taken_for_deleted(
+        sieve_org, emulator):
+    org = sieve_org()
+    connection = org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    org.sync("github")
+    [(stored,)] = org.query("SELECT count(*) FROM metadata.github_pull_requests")
+    emulator.faults.not_found(PULL_DETAIL, times=1, api="github")
+
+    seen = keys_still_upstream(org.sieve.control_plane, org.slug, connection)
+
+    assert emulator.faults.events and len(seen["github_pull_requests"]) == stored
+
+
+def test_a_dead_connection_fails_alone_and_quickly(sieve_org, emulator):
+    org = sieve_org()
+    dead = org.connect("github", {"base_url": f"http://127.0.0.1:{closed_port()}",
+                                  "owner": OWNER, **ONE_REPO}, emulator.credentials("github"))
+    org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    waited: list[float] = []
+
+    started = time.monotonic()
+    summaries = org.sync("github", sleep=waited.append)
+
+    assert time.monotonic() - started < 20 and sum(waited) <= 30
+    failed = [s for s in summaries if s.failure]
+    assert [s.connection_id for s in failed] == [dead.id]
+    for expected in (dead.id, "'acme'", "connection refused", "other connections"):
+        assert expected in failed[0].failure
+    assert org.count("github_pull_requests") > 0
+
+
+def test_a_listed_pull_request_without_updated_at_is_refused_and_the_sync_goes_on(
+        sieve_org, emulator, monkeypatch):
+    org = sieve_org()
+    org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    listing = GitHubConnector._pages
+
+    def pages_with_a_broken_pull(self, path, params=None, **options):
+        for page in listing(self, path, params, **options):
+            if path.endswith("/pulls") and page.items:
+                del page.items[0]["updated_at"]
+            yield page
+
+    monkeypatch.setattr(GitHubConnector, "_pages", pages_with_a_broken_pull)
+    [summary] = org.sync("github")
+
+    assert summary.failure is None and org.count("github_pull_requests") > 0
+    assert summary.refusals[UNREADABLE_LISTED_PULL] == 1
+
+
+def test_a_record_the_walk_cannot_read_fails_its_connection_alone_without_its_value(
+        sieve_org, emulator, monkeypatch):
+    org = sieve_org()
+    broken = org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    walk = GitHubConnector._issues
+
+    def issues_with_a_bad_date(self, repo):
+        if self.context.connection.id != broken.id:
+            yield from walk(self, repo)
+            return
+        raise ValueError("Invalid isoformat string: 'CANARY-in-a-date'")
+        yield
+
+    monkeypatch.setattr(GitHubConnector, "_issues", issues_with_a_bad_date)
+    summaries = org.sync("github")
+
+    [failed] = [s for s in summaries if s.failure]
+    assert failed.connection_id == broken.id and "(ValueError)" in failed.failure
+    assert "CANARY" not in failed.failure
+    assert all(s.failure is None for s in summaries if s is not failed)
