@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
+import time
 import uuid
 
-from dagster import Failure, in_process_executor, instance_for_test, job, op
+from dagster import Failure, RetryPolicy, in_process_executor, instance_for_test, job, op
 
 from pipelines.progress import RunProgress
 
@@ -27,15 +29,26 @@ def two_steps():
     extract(fetch())
 
 
+@op(retry_policy=RetryPolicy(max_retries=1))
+def flaky():
+    time.sleep(0.2)
+    raise RuntimeError("still down")
+
+
+@job(executor_def=in_process_executor)
+def retried():
+    flaky()
+
+
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
 
 
-def follow(stream) -> str:
+def follow(stream, job_def=two_steps) -> str:
     run_id = str(uuid.uuid4())
     with instance_for_test() as instance, RunProgress(instance, run_id, stream):
-        two_steps.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
+        job_def.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
     return stream.getvalue()
 
 
@@ -56,3 +69,12 @@ def test_a_terminal_line_is_redrawn_in_place():
     output = follow(Terminal())
     assert "\r  fetch: running" in output
     assert output.count("\n") == 2  # one finished line per step; "running" is overwritten
+
+
+def test_a_retried_step_is_timed_from_each_attempt_start():
+    lines = follow(io.StringIO(), retried).splitlines()
+    assert [line.split(":")[1].split()[0] for line in lines] == [
+        "running", "retrying", "running", "failed"]
+    # Each attempt sleeps 0.2 s before failing: no attempt may read "(0.0s)".
+    assert all(float(re.search(r"\(([\d.]+)s\)", line).group(1)) >= 0.1
+               for line in lines if "(" in line)
