@@ -1,12 +1,20 @@
-"""The one Dagster entry point: merges each folder's definitions. Nothing else lives here."""
+"""The one Dagster entry point: merges each folder's definitions and applies global policies."""
 
-from dagster import Definitions
+import warnings
+
+from dagster import BetaWarning, Definitions
 
 from assets import dbt, exports, identities, ingestion
 from pipelines import jobs, schedules
 from pipelines import retention as retention_jobs
 from resources import sieve_resource
 from sensors import partition_sync
+
+# Dagster copies every sensor when it resolves a job, passing the sensor's owners on as [] even
+# when none were set; each copy then warns that the owners parameter is in beta, on every
+# `sieve demo`, `sync` and `retention run`. Sieve sets no sensor owners: the warning is noise.
+warnings.filterwarnings("ignore", message="Parameter `owners` of initializer `SensorDefinition",
+                        category=BetaWarning)
 
 defs = Definitions.merge(
     sieve_resource.defs(),
@@ -19,3 +27,4 @@ defs = Definitions.merge(
     partition_sync.defs(),
     retention_jobs.defs(),
 )
+

@@ -17,7 +17,10 @@ from typing import TextIO
 
 from dagster import DagsterEventType, DagsterInstance
 
-FOLLOWED_EVENTS = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS,
+# A retried step starts again with STEP_RESTARTED, not STEP_START: followed too, so its second
+# attempt is timed from its own start.
+STARTED_EVENTS = {DagsterEventType.STEP_START, DagsterEventType.STEP_RESTARTED}
+FOLLOWED_EVENTS = {*STARTED_EVENTS, DagsterEventType.STEP_SUCCESS,
                    DagsterEventType.STEP_FAILURE, DagsterEventType.STEP_UP_FOR_RETRY}
 POLL_SECONDS = 0.5
 # Waits for pool slots are read from the pools' own tables, less often than the event log.
@@ -102,11 +105,13 @@ class RunProgress:
             self._on_step_event(entry.dagster_event.event_type, entry.step_key, entry.timestamp)
 
     def _on_step_event(self, event_type: DagsterEventType, step: str, at: float) -> None:
-        if event_type == DagsterEventType.STEP_START:
+        if event_type in STARTED_EVENTS:
             self._started[step] = at
             self._write(step_line(step, "running"), final=not self._live)
             return
-        seconds = at - self._started.pop(step, at)
+        started = self._started.pop(step, None)
+        # No start seen (the run was followed late): no duration rather than a false "0.0s".
+        seconds = None if started is None else at - started
         state = {DagsterEventType.STEP_SUCCESS: "done",
                  DagsterEventType.STEP_FAILURE: "failed",
                  DagsterEventType.STEP_UP_FOR_RETRY: "retrying"}[event_type]

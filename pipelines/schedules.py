@@ -1,9 +1,9 @@
 """The nightly sync: one ``sync_organization`` run per active organization.
 
-The schedule ticks every hour and launches only at the configured hour, so the hour is read
-from the environment when the schedule is evaluated (``SIEVE_NIGHTLY_HOUR_UTC``, default 2),
-not when the code location loads. Run keys are ``nightly-<org id>-<date>``: a re-evaluated
-tick, or an hour changed in the middle of the day, never launches a second run for the same
+A true nightly cron in UTC, so the UI shows when it runs ("At 02:00 AM UTC"), not "Every
+hour". Its hour is a definition, read from ``SIEVE_NIGHTLY_HOUR_UTC`` (default 2) when the code
+location loads — ``defs()``, never at import: restart ``sieve ui`` after changing it. Run keys
+are ``nightly-<org id>-<date>``: a re-evaluated tick never launches a second run for the same
 organization on the same day.
 """
 
@@ -17,6 +17,7 @@ from dagster import (
     DefaultScheduleStatus,
     Definitions,
     RunRequest,
+    ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
     schedule,
@@ -50,21 +51,26 @@ def nightly_run_key(org_id: str, tick: datetime) -> str:
     return f"nightly-{org_id}-{tick:%Y-%m-%d}"
 
 
-@schedule(
-    name="nightly_sync_schedule",
-    job=sync_organization_job,
-    cron_schedule="0 * * * *",
-    execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.RUNNING,
-    description="Every night (02:00 UTC unless SIEVE_NIGHTLY_HOUR_UTC says otherwise), one "
-                "sync_organization run per active organization partition.",
-)
-def nightly_sync_schedule(context: ScheduleEvaluationContext, sieve: SieveResource):
+def nightly_schedule(hour: int = DEFAULT_NIGHTLY_HOUR) -> ScheduleDefinition:
+    """The nightly sync at ``hour``:00 UTC every day."""
+
+    @schedule(
+        name="nightly_sync_schedule",
+        job=sync_organization_job,
+        cron_schedule=f"0 {hour} * * *",
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING,
+        description=f"Every night at {hour:02d}:00 UTC ({NIGHTLY_HOUR_ENV}), one "
+                    "sync_organization run per active organization partition.",
+    )
+    def nightly_sync_schedule(context: ScheduleEvaluationContext, sieve: SieveResource):
+        return nightly_run_requests(context, sieve)
+
+    return nightly_sync_schedule
+
+
+def nightly_run_requests(context: ScheduleEvaluationContext, sieve: SieveResource):
     tick = context.scheduled_execution_time
-    hour = nightly_hour(os.environ)
-    if tick.hour != hour:
-        return SkipReason(f"the nightly sync runs at {hour:02d}:00 UTC ({NIGHTLY_HOUR_ENV}); "
-                          f"this tick is {tick:%H:%M} UTC")
     with sieve.open() as opened:
         active = [org.id for org in opened.control_plane.organizations(status="active")]
     if not active:
@@ -82,4 +88,4 @@ def nightly_sync_schedule(context: ScheduleEvaluationContext, sieve: SieveResour
 
 
 def defs() -> Definitions:
-    return Definitions(schedules=[nightly_sync_schedule])
+    return Definitions(schedules=[nightly_schedule(nightly_hour(os.environ))])

@@ -61,7 +61,12 @@ def audit() -> None:
 @audit.command("verify")
 @click.pass_context
 def audit_verify(ctx: click.Context) -> None:
-    """Check every entry's HMAC chain; report the first broken entry."""
+    """Check every entry's HMAC chain; report the first broken entry.
+
+    \b
+    Example:
+      sieve audit verify
+    """
     result = sieve_from(ctx).audit.verify()
     if result.ok:
         click.echo(f"audit log intact: {result.checked} entries verified")
@@ -75,7 +80,12 @@ def audit_verify(ctx: click.Context) -> None:
 @click.option("--limit", default=50, show_default=True, help="Show the newest N entries.")
 @click.pass_context
 def audit_log(ctx: click.Context, limit: int) -> None:
-    """Print the newest audit entries (opaque ids and counts only)."""
+    """Print the newest audit entries (opaque ids and counts only).
+
+    \b
+    Example:
+      sieve audit log --limit 20
+    """
     entries = sieve_from(ctx).audit.entries()[-limit:]
     echo_table(["seq", "recorded_at", "actor", "action", "org", "target"],
                [[e.seq, e.recorded_at.isoformat(timespec="seconds"), e.actor, e.action,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import click
 
 from pipelines.cli.context import echo_table, read_secret, sieve_from
 from resources.errors import SieveError
+from resources.http import MalformedResponseError, SourceUnavailableError
 from resources.security.vault import Secret
 from resources.sources import SOURCES
 from resources.sources.connect import ConnectSpec
@@ -20,12 +22,31 @@ def _store(ctx: click.Context, source: str, settings: dict, credentials: dict[st
     sieve = sieve_from(ctx)
     org: Organization = sieve.control_plane.organization(ctx.obj["slug"])
     if check:
-        reached = check_credentials(sieve.control_plane, org, source, settings, credentials)
+        try:
+            reached = check_credentials(sieve.control_plane, org, source, settings, credentials)
+        except (SourceUnavailableError, MalformedResponseError) as error:
+            raise ConnectCheckError(connect_check_advice(error, source, settings)) from None
         click.echo(f"checked: {reached}")
     connection = sieve.control_plane.add_connection(org, source, settings, credentials)
     sieve.audit.append("connection.added", org_id=org.id, target=connection.id,
                        details={"source": source})
     click.echo(f"{source} connection {connection.id} added to {org.slug}")
+
+
+class ConnectCheckError(SieveError):
+    pass
+
+
+def connect_check_advice(error: SourceUnavailableError, source: str, settings: dict) -> str:
+    """What failed, then what to check now: the HTTP layer's own advice ("re-run the sync
+    later") is for a sync, and nothing has been stored yet to sync."""
+    # The HTTP layer's message is one sentence of fact, then advice: keep the fact.
+    fact = re.split(r"(?<=[.)])\s+(?=[A-Z])", str(error), maxsplit=1)[0].rstrip(".")
+    where = settings.get("base_url") or error.host
+    return (f"the {source} check failed: {fact}. Check that {where} is the right address "
+            "and is reachable from this machine (VPN, proxy, firewall), then run the command "
+            "again; or add --no-check to store the connection unchecked (the first sync will "
+            "then report the same problem).")
 
 
 @click.group()

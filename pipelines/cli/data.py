@@ -69,7 +69,8 @@ def query(ctx, slug, sql, output_format, operator, max_rows, out) -> None:
 
     \b
     Examples:
-      sieve query acme "select * from dora_weekly order by week desc limit 8"
+      sieve query acme "select period_start, deployments_per_day from dora_weekly
+            where grouping_level = 'organization' order by period_start desc limit 8"
       sieve query acme "select count(*) from metadata.github_pull_requests" --operator
       sieve query acme "select * from pull_requests" --format csv > prs.csv
       sieve query acme "select * from deployments" --format parquet --out deployments.parquet
@@ -122,7 +123,12 @@ def config() -> None:
 @click.argument("slug")
 @click.pass_context
 def config_init(ctx: click.Context, slug: str) -> None:
-    """Write SLUG's settings file with the documented defaults (never overwrites)."""
+    """Write SLUG's settings file with the documented defaults (never overwrites).
+
+    \b
+    Example:
+      sieve config init acme
+    """
     sieve = sieve_from(ctx)
     org = sieve.control_plane.organization(slug)
     path = config_path(sieve.settings.home, org.slug)
@@ -135,7 +141,12 @@ def config_init(ctx: click.Context, slug: str) -> None:
 @click.argument("slug")
 @click.pass_context
 def config_show(ctx: click.Context, slug: str) -> None:
-    """Print SLUG's effective settings (file merged over defaults), validated."""
+    """Print SLUG's effective settings (file merged over defaults), validated.
+
+    \b
+    Example:
+      sieve config show acme
+    """
     sieve = sieve_from(ctx)
     org = sieve.control_plane.organization(slug)
     click.echo(json.dumps(load_org_config(sieve.settings.home, org.slug).as_dict(), indent=2,

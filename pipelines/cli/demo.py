@@ -16,6 +16,8 @@ from pipelines.cli.context import echo_table, sieve_from
 from pipelines.cli.platform import PROJECT_ROOT
 from resources.analyst.report import report_path
 from resources.security.vault import Secret
+from resources.sources import SOURCES
+from resources.storage.metadata_store import open_store, org_database_path
 from resources.storage.org_config import config_path, write_org_config
 
 DEMO_SLUG = "demo"
@@ -44,6 +46,31 @@ def demo_connections(emulator) -> dict[str, tuple[dict, dict[str, str]]]:
         "jira": ({"projects": []}, emulator.credentials("jira")),
         "slack": ({}, emulator.credentials("slack")),
     }
+
+
+def stored_totals(sieve, org) -> dict[str, int]:
+    """Rows now stored per metadata asset (``github_metadata`` …) and people linked
+    (``identities``): what the org holds, whatever this run changed."""
+    key = sieve.control_plane.org_data_key(org)
+    with open_store(org_database_path(sieve.settings.orgs_dir, org.id), key,
+                    read_only=True) as store:
+        tables = set(store.tables())
+        totals = {f"{name}_metadata": sum(store.row_count(e.table) for e in source.entities
+                                          if e.table in tables)
+                  for name, source in SOURCES.items()}
+        totals["identities"] = store.row_count("people") if "people" in tables else 0
+    return totals
+
+
+def stored_rows_table(materializations: dict[str, dict], totals: dict[str, int]) -> list[list]:
+    """One row per stored asset: its total now, and what this run upserted (a re-run that
+    changes nothing shows its totals, not zeros that read like data loss)."""
+    rows = []
+    for asset_key, total in sorted(totals.items()):
+        metadata = materializations.get(asset_key, {})
+        changed = metadata.get("rows_upserted", metadata.get("people", 0))
+        rows.append([asset_key, total, changed])
+    return rows
 
 
 def prepare_demo_org(sieve, emulator):
@@ -99,10 +126,8 @@ def demo(ctx: click.Context, scale: str) -> None:
         for failure in outcome.failures:
             click.echo(f"error: {failure}", err=True)
         raise click.ClickException(f"the demo sync failed (run {outcome.run_id})")
-    rows = [[key, metadata.get("rows_upserted", metadata.get("people", ""))]
-            for key, metadata in sorted(outcome.materializations.items())
-            if key.endswith("_metadata") or key == "identities"]
-    echo_table(["stored", "rows"], rows)
+    echo_table(["stored", "rows", "upserted this run"],
+               stored_rows_table(outcome.materializations, stored_totals(sieve, org)))
     report = report_path(sieve.settings.orgs_dir, org.id)
     click.echo(f"\nthe demo organization is synced (run {outcome.run_id}).")
     click.echo(f"  metrics:    sieve query {DEMO_SLUG} "

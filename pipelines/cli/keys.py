@@ -21,7 +21,12 @@ def keys() -> None:
 
 @keys.command("generate")
 def keys_generate() -> None:
-    """Print a new random key (base64) for SIEVE_MASTER_KEY or a secret store."""
+    """Print a new random key (base64) for SIEVE_MASTER_KEY or a secret store.
+
+    \b
+    Example:
+      export SIEVE_MASTER_KEY=$(sieve keys generate)
+    """
     click.echo(encode_key(generate_key().material))
 
 
@@ -34,6 +39,10 @@ def keys_rotate(ctx: click.Context) -> None:
     With a key file, the new key is generated and the old one retired from the file. With
     SIEVE_MASTER_KEY, set it to the new key and SIEVE_PREVIOUS_MASTER_KEYS to the old one,
     run this, then drop SIEVE_PREVIOUS_MASTER_KEYS.
+
+    \b
+    Example:
+      sieve keys rotate
     """
     sieve = sieve_from(ctx)
     provider = sieve.keys()

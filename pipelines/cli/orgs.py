@@ -12,7 +12,7 @@ def org() -> None:
     """Organizations: one tenant each, with its own encrypted database and data key.
 
     \b
-    Example:
+    Examples:
       sieve org add acme
       sieve org list
     """
@@ -22,7 +22,12 @@ def org() -> None:
 @click.argument("slug")
 @click.pass_context
 def org_add(ctx: click.Context, slug: str) -> None:
-    """Create organization SLUG (lowercase letters, digits, hyphens)."""
+    """Create organization SLUG (lowercase letters, digits, hyphens).
+
+    \b
+    Example:
+      sieve org add acme
+    """
     sieve = sieve_from(ctx)
     created = sieve.control_plane.add_organization(slug)
     sieve.audit.append("organization.added", org_id=created.id)
@@ -32,7 +37,12 @@ def org_add(ctx: click.Context, slug: str) -> None:
 @org.command("list")
 @click.pass_context
 def org_list(ctx: click.Context) -> None:
-    """List organizations and their status."""
+    """List organizations and their status.
+
+    \b
+    Example:
+      sieve org list
+    """
     rows = [[o.slug, o.id, o.status, o.created_at.isoformat(timespec="seconds"),
              o.purge_after.isoformat(timespec="seconds") if o.purge_after else ""]
             for o in sieve_from(ctx).control_plane.organizations()]

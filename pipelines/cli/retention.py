@@ -17,6 +17,9 @@ from pipelines.cli.context import echo_table, sieve_from
 from resources.retention.report import access_report
 from resources.retention.requests import (
     MAX_GRACE_DAYS,
+    NOTHING_MATCHED,
+    DeletionRequest,
+    get_request,
     list_requests,
     record_request,
     terminate_organization,
@@ -38,6 +41,7 @@ def forget(ctx: click.Context, slug: str, email: str | None, login: str | None,
     \b
     Examples:
       sieve forget acme --email someone@example.com
+      sieve forget acme --login octo-alice
       sieve forget acme --person p_0123456789abcdef
     """
     given = [(kind, value) for kind, value in (("email", email), ("login", login),
@@ -106,6 +110,27 @@ def _when(value: datetime | None) -> str:
     return value.isoformat(timespec="seconds") if value else ""
 
 
+def nothing_matched_hint(slug: str) -> str:
+    return (f"nothing matched: no stored row or setting names that identifier, so nothing was "
+            f"erased. Find the person's identifiers with\n  sieve query {slug} \"select system, "
+            "login, email, person_id from metadata.identity_accounts order by login\" "
+            f"--operator\nthen `sieve forget {slug} --person p_…` (or the exact --login/--email).")
+
+
+def deletion_notes(request: DeletionRequest) -> str:
+    """What a finished request did beyond rows: nothing matched, settings edited."""
+    certificate = request.certificate or {}
+    notes = []
+    if request.status == NOTHING_MATCHED:
+        notes.append("nothing matched")
+    changed = certificate.get("details", {}).get("settings_file") or []
+    if changed:
+        notes.append("removed from settings: " + ", ".join(changed))
+    if certificate.get("verification", {}).get("settings_file_names_subject"):
+        notes.append("settings file still names them: edit it, then rerun")
+    return "; ".join(notes)
+
+
 @click.command()
 @click.argument("slug", required=False)
 @click.pass_context
@@ -126,12 +151,16 @@ def deletions(ctx: click.Context, slug: str | None) -> None:
         rows.append([request.id, slugs.get(request.org_id, request.org_id), request.scope,
                      request.subject_kind, request.status, _when(request.requested_at),
                      _when(request.not_before), _when(request.completed_at), verified,
-                     sum(certificate.get("rows", {}).values()) if certificate else ""])
+                     sum(certificate.get("rows", {}).values()) if certificate else "",
+                     deletion_notes(request)])
     if not rows:
         click.echo("no deletion requests")
         return
     echo_table(["id", "org", "scope", "subject", "status", "requested_at", "not_before",
-                "completed_at", "verified", "rows"], rows)
+                "completed_at", "verified", "rows", "notes"], rows)
+    unmatched = [r for r in rows if r[4] == NOTHING_MATCHED]
+    if unmatched:
+        click.echo("\n" + nothing_matched_hint(unmatched[-1][1]))
 
 
 @click.group()
@@ -149,7 +178,12 @@ def retention() -> None:
 @click.pass_context
 def retention_run(ctx: click.Context, slug: str | None) -> None:
     """Evaluate the retention sensors once and run the deletion jobs they launch, here and now
-    (in the local Dagster instance, so the runs show in the UI)."""
+    (in the local Dagster instance, so the runs show in the UI).
+
+    \b
+    Example:
+      sieve retention run acme
+    """
     from pipelines.retention import run_retention_once
     from pipelines.runs import open_instance
 
@@ -162,8 +196,12 @@ def retention_run(ctx: click.Context, slug: str | None) -> None:
         if outcome.skipped is not None:
             click.echo(f"{outcome.sensor}: skipped ({outcome.skipped})")
         else:
-            click.echo(f"{outcome.sensor}: {outcome.job} for {outcome.request_id}: "
-                       f"{'done' if outcome.success else 'FAILED'}")
+            request = get_request(sieve.control_plane, outcome.request_id)
+            state = "FAILED" if not outcome.success else request.status.replace("_", " ")
+            click.echo(f"{outcome.sensor}: {outcome.job} for {outcome.request_id}: {state}")
+            if request.status == NOTHING_MATCHED:
+                slug_of = sieve.control_plane.organization(request.org_id).slug
+                click.echo("  " + nothing_matched_hint(slug_of).replace("\n", "\n  "))
             failed = failed or not outcome.success
     if failed:
         click.echo("some deletions failed: `sieve deletions` shows their certificates", err=True)
@@ -183,8 +221,9 @@ def parse_since(value: str) -> timedelta:
 @click.option("--since", default="7d", show_default=True, help="Period to cover: 7d, 12h, 2w…")
 @click.pass_context
 def audit_report(ctx: click.Context, since: str) -> None:
-    """The routine access audit: who accessed which organization's data and how often, and
-    the deletions done and pending (from the hash-chained audit log).
+    """The routine access audit: who accessed which organization's data and how often, each
+    operator read of the metadata schema (who, when), and the deletions done and pending
+    (from the hash-chained audit log).
 
     \b
     Example:
@@ -204,6 +243,11 @@ def audit_report(ctx: click.Context, since: str) -> None:
                     for a in report.accesses])
     else:
         click.echo("  none")
+    click.echo(f"\noperator reads of the metadata schema (names, emails): "
+               f"{len(report.operator_reads)}")
+    if report.operator_reads:
+        echo_table(["actor", "org", "interface", "at"],
+                   [[r.actor, r.org, r.interface, _when(r.at)] for r in report.operator_reads])
     click.echo(f"\ndeletions done in the period: {len(report.done)}")
     if report.done:
         echo_table(["id", "org", "scope", "completed_at", "verified", "rows"],

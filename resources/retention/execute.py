@@ -37,6 +37,7 @@ from resources.retention.person import (
     table_columns,
 )
 from resources.retention.physical import rewrite_database, shred_file, shred_tree, withdraw_exports
+from resources.retention.settings_file import forget_in_settings_file, settings_file_names
 from resources.retention.subjects import PersonIdentifiers, certificate_hash, normalize_identifier
 from resources.retention.tombstones import record_tombstones
 from resources.retention.upstream import delete_gone_upstream, keys_still_upstream
@@ -193,6 +194,8 @@ class _Deletion:
                                                                    self.request.id)
             if self.rows:
                 self.after_change(key)
+        self.details["settings_file"] = forget_in_settings_file(self.sieve.settings.home,
+                                                                org.slug, person)
         self.details["identifiers"] = {"person_ids": len(person.person_ids),
                                        "accounts": sum(map(len, person.accounts.values())),
                                        "logins": len(person.logins),
@@ -210,11 +213,18 @@ class _Deletion:
         sql = self.sql_check(key, sql_check_person, person)
         scan = scan_files(self.plaintext_store_files(), person.scannable())
         self.verification = {"sql": sql, "bytes": scan.as_dict(self.sieve.settings.home)}
-        config = config_path(self.sieve.settings.home, self.org.slug)
-        if config.exists() and scan_files([config], person.scannable()).hits:
-            # The operator's own settings file names them (teams, merges): theirs to edit.
-            self.verification["settings_file_names_subject"] = True
-        self.verified = sql["hits"] == 0 and not scan.hits
+        # References were removed above; anything left (a pattern, a comment) is the
+        # operator's to edit, and the deletion is not verified until they have.
+        named = settings_file_names(self.sieve.settings.home, self.org.slug, person)
+        self.verification["settings_file_names_subject"] = named
+        self.verified = sql["hits"] == 0 and not scan.hits and not named
+
+    @property
+    def matched_nothing(self) -> bool:
+        """A person request whose subject named no row and no setting: nothing was erased,
+        which usually means a mistyped or unknown identifier."""
+        return (self.request.scope == "person" and not self.rows
+                and not self.details.get("settings_file"))
 
     # --- connection -------------------------------------------------------------------------
 
@@ -480,7 +490,7 @@ def execute_request(sieve: Sieve, request_id: str, *, instance=None,
     organization from; ``rebuild_marts`` rebuilds the dbt models after a change."""
     control_plane = sieve.control_plane
     request = reqs.get_request(control_plane, request_id)
-    if request.status == "done":
+    if request.status in reqs.FINISHED_STATUSES:
         certificate = _noop_certificate(request)
         sieve.audit.append("deletion.certified", org_id=request.org_id, target=request.id,
                            details=certificate)
@@ -503,7 +513,9 @@ def execute_request(sieve: Sieve, request_id: str, *, instance=None,
                            details={"scope": request.scope, "error": type(error).__name__})
         raise
     certificate = deletion.certificate(noop=not deletion.rows)
-    reqs.mark_finished(control_plane, request.id, certificate, verified=deletion.verified)
+    certificate["matched"] = not deletion.matched_nothing
+    reqs.mark_finished(control_plane, request.id, certificate, verified=deletion.verified,
+                       matched=not deletion.matched_nothing)
     sieve.audit.append("deletion.certified", org_id=request.org_id, target=request.id,
                        details=certificate)
     if not deletion.verified:

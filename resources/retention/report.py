@@ -1,5 +1,6 @@
 """The routine access audit, read from the hash-chained audit log: who accessed which
-organization's data, how often, and which deletions are done or still pending."""
+organization's data, how often, every operator read of the metadata schema (names, emails)
+one by one, and which deletions are done or still pending."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ class Access:
 
 
 @dataclass(frozen=True)
+class OperatorRead:
+    """One read of the metadata schema (``--operator``): listed alone, never folded into
+    counts, because each one opened identifiers."""
+
+    actor: str
+    org: str
+    interface: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class DoneDeletion:
     id: str
     org: str
@@ -51,6 +63,7 @@ class PendingDeletion:
 class AccessReport:
     entries: int
     accesses: list[Access]
+    operator_reads: list[OperatorRead]
     done: list[DoneDeletion]
     pending: list[PendingDeletion]
 
@@ -59,15 +72,22 @@ def is_access(entry: AuditEntry) -> bool:
     return entry.action.startswith(ACCESS_PREFIXES)
 
 
+def is_operator_read(entry: AuditEntry) -> bool:
+    return is_access(entry) and (entry.details.get("operator") is True
+                                 or entry.target == "metadata")
+
+
 def access_report(entries: Iterable[AuditEntry], requests: Iterable[DeletionRequest],
                   slugs: dict[str, str]) -> AccessReport:
     entries = list(entries)
     grouped: dict[tuple, list[AuditEntry]] = defaultdict(list)
-    done = []
+    operator_reads, done = [], []
     for entry in entries:
         org = slugs.get(entry.org_id, entry.org_id) if entry.org_id else "-"
-        if is_access(entry):
-            interface = str(entry.details.get("interface", entry.target or "-"))
+        interface = str(entry.details.get("interface", entry.target or "-"))
+        if is_operator_read(entry):
+            operator_reads.append(OperatorRead(entry.actor, org, interface, entry.recorded_at))
+        elif is_access(entry):
             grouped[(entry.actor, org, entry.action, interface)].append(entry)
         elif entry.action == "deletion.certified":
             certificate = entry.details
@@ -83,4 +103,4 @@ def access_report(entries: Iterable[AuditEntry], requests: Iterable[DeletionRequ
     pending = [PendingDeletion(r.id, slugs.get(r.org_id, r.org_id), r.scope, r.status,
                                r.requested_at, r.not_before)
                for r in requests if r.status in PENDING_STATUSES]
-    return AccessReport(len(entries), accesses, done, pending)
+    return AccessReport(len(entries), accesses, operator_reads, done, pending)

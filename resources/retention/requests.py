@@ -28,6 +28,10 @@ from resources.storage.control_plane import (
 from resources.storage.control_plane.schema import deletion_requests, organizations
 
 SCOPES = ("organization", "connection", "person", "out_of_date")
+# A person request whose subject named nobody ends as NOTHING_MATCHED, not "done": nothing was
+# erased, and the person who asked must hear so (a mistyped login looks like a done erasure).
+NOTHING_MATCHED = "nothing_matched"
+FINISHED_STATUSES = ("done", NOTHING_MATCHED)
 PERSON_SUBJECT_KINDS = ("email", "login", "person")
 SUBJECT_FIELD = "deletion-subject"
 MAX_GRACE_DAYS = 30
@@ -145,10 +149,12 @@ def mark_running(control_plane: ControlPlane, request_id: str) -> None:
 
 
 def mark_finished(control_plane: ControlPlane, request_id: str, certificate: dict, *,
-                  verified: bool) -> None:
+                  verified: bool, matched: bool = True) -> None:
     """Store the certificate. Once verified, the sealed subject is wiped (the SQLite control
-    plane zeroes it in the file: secure_delete)."""
-    values = {"status": "done" if verified else "failed", "completed_at": utc_now(),
+    plane zeroes it in the file: secure_delete); its tombstone hash stays, so a later sync
+    that brings the subject in still drops them."""
+    status = "failed" if not verified else "done" if matched else NOTHING_MATCHED
+    values = {"status": status, "completed_at": utc_now(),
               "certificate": json.dumps(certificate, sort_keys=True)}
     if verified:
         values["subject_sealed"] = None

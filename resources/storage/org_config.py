@@ -116,6 +116,21 @@ _REGEX_FIELDS = {"production_environments", "production_tag_patterns",
                  "release_branch_patterns"}
 
 
+SETTINGS_FILE_HEADER = """\
+# Sieve organization settings. Every key is optional; delete a key to use its default.
+# Regular expressions are Python/RE2-compatible and matched case-sensitively unless (?i).
+#
+# Examples of the structured settings (empty by default):
+#   teams:
+#     payments: ["github:octo-alice", "jira:5b10ac8d82e05b22cc7d4ef5", "email:bob@example.com"]
+#   services:
+#     - {name: checkout, repository: shop, paths: ["services/checkout/"]}
+#   identity_merges:
+#     - ["github:octo-alice", "slack:U012AB3CD"]
+#   identity_splits: ["email:shared-inbox@example.com"]
+"""
+
+
 def config_path(sieve_home: Path, slug: str) -> Path:
     return Path(sieve_home) / "config" / f"{slug}.yaml"
 
@@ -226,19 +241,7 @@ def default_config_yaml(settings: dict | None = None) -> str:
     defaults of the keys they name)."""
     body = yaml.safe_dump({**_plain(OrgConfig().as_dict()), **(settings or {})},
                           sort_keys=False, allow_unicode=True)
-    return """\
-# Sieve organization settings. Every key is optional; delete a key to use its default.
-# Regular expressions are Python/RE2-compatible and matched case-sensitively unless (?i).
-#
-# Examples of the structured settings (empty by default):
-#   teams:
-#     payments: ["github:octo-alice", "jira:5b10ac8d82e05b22cc7d4ef5", "email:bob@example.com"]
-#   services:
-#     - {name: checkout, repository: shop, paths: ["services/checkout/"]}
-#   identity_merges:
-#     - ["github:octo-alice", "slack:U012AB3CD"]
-#   identity_splits: ["email:shared-inbox@example.com"]
-""" + body
+    return SETTINGS_FILE_HEADER + body
 
 
 def _plain(value: Any) -> Any:

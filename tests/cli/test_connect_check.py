@@ -47,3 +47,6 @@ def test_an_unreachable_host_is_named(sieve, monkeypatch):
     assert result.exit_code == 2
     assert "127.0.0.1:9" in result.output
     assert "Traceback" not in result.output
+    # Nothing is stored yet, so there is no sync to re-run: say what to check, and --no-check.
+    assert "sync later" not in result.output
+    assert "reachable from this machine" in result.output and "--no-check" in result.output

@@ -45,3 +45,13 @@ def test_operator_instance_file_is_never_overwritten(sieve_home):
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     write_embedded_instance(dagster_home)
     assert (dagster_home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+
+
+def test_loading_the_definitions_raises_no_beta_warning():
+    # Every `sieve demo`, `sync` and `retention run` loads them: a warning there is noise.
+    code = ("import warnings; from dagster import BetaWarning; "
+            "warnings.simplefilter('error', BetaWarning); "
+            "from pipelines.definitions import defs; defs.resolve_job_def('sync_organization')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr

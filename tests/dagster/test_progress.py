@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 import time
 import uuid
 
-from dagster import Failure, in_process_executor, instance_for_test, job, op
+from dagster import Failure, RetryPolicy, in_process_executor, instance_for_test, job, op
 
 from pipelines.progress import RunProgress
 
@@ -29,15 +30,26 @@ def two_steps():
     extract(fetch())
 
 
+@op(retry_policy=RetryPolicy(max_retries=1))
+def flaky():
+    time.sleep(0.2)
+    raise RuntimeError("still down")
+
+
+@job(executor_def=in_process_executor)
+def retried():
+    flaky()
+
+
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
 
 
-def follow(stream) -> str:
+def follow(stream, job_def=two_steps) -> str:
     run_id = str(uuid.uuid4())
     with instance_for_test() as instance, RunProgress(instance, run_id, stream):
-        two_steps.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
+        job_def.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
     return stream.getvalue()
 
 
@@ -91,3 +103,12 @@ def test_a_step_waiting_for_a_pool_slot_says_which_pool_and_who_holds_it():
                         "5ca1ab1e; `dagster instance concurrency info` shows them, and the next "
                         "`sieve sync` frees those of runs whose process is gone)")
     assert lines[1] == "  pooled: running" and lines[2].startswith("  pooled: done (")
+
+
+def test_a_retried_step_is_timed_from_each_attempt_start():
+    lines = follow(io.StringIO(), retried).splitlines()
+    assert [line.split(":")[1].split()[0] for line in lines] == [
+        "running", "retrying", "running", "failed"]
+    # Each attempt sleeps 0.2 s before failing: no attempt may read "(0.0s)".
+    assert all(float(re.search(r"\(([\d.]+)s\)", line).group(1)) >= 0.1
+               for line in lines if "(" in line)

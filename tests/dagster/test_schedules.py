@@ -11,8 +11,9 @@ from sqlalchemy import update
 from pipelines.schedules import (
     NIGHTLY_HOUR_ENV,
     ScheduleConfigError,
+    defs,
     nightly_hour,
-    nightly_sync_schedule,
+    nightly_schedule,
 )
 from resources.partitions import organization_partitions
 from resources.sieve_resource import SieveResource
@@ -23,7 +24,7 @@ NIGHT = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
 def evaluate(instance, when: datetime):
     context = build_schedule_context(instance=instance, scheduled_execution_time=when,
                                      resources={"sieve": SieveResource()})
-    return nightly_sync_schedule(context)
+    return nightly_schedule()(context)
 
 
 @pytest.fixture
@@ -52,20 +53,13 @@ def test_one_run_per_active_partition_with_deterministic_keys(installation):
     assert [r.run_key for r in evaluate(instance, NIGHT)] == [r.run_key for r in requests]
 
 
-def test_skips_outside_the_nightly_hour(installation):
-    instance, _ = installation
-    skipped = evaluate(instance, NIGHT.replace(hour=3))
-    assert isinstance(skipped, SkipReason)
-    assert "runs at 02:00 UTC" in skipped.skip_message
-
-
-def test_hour_is_read_from_the_environment_when_evaluated(installation, monkeypatch):
-    instance, (acme, _, _) = installation
-    instance.add_dynamic_partitions(organization_partitions.name, [acme])
+def test_a_true_nightly_cron_in_utc_at_the_configured_hour(monkeypatch):
+    [default] = defs().schedules
+    assert (default.cron_schedule, default.execution_timezone) == ("0 2 * * *", "UTC")
+    assert "02:00 UTC" in default.description
     monkeypatch.setenv(NIGHTLY_HOUR_ENV, "5")
-    assert isinstance(evaluate(instance, NIGHT), SkipReason)
-    [request] = evaluate(instance, NIGHT.replace(hour=5))
-    assert request.run_key == f"nightly-{acme}-2026-03-04"
+    [configured] = defs().schedules
+    assert configured.cron_schedule == "0 5 * * *"
 
 
 def test_skip_reasons_name_what_is_missing(sieve_org, installation):

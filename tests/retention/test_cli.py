@@ -86,3 +86,38 @@ def test_org_delete_from_the_cli(synced_org):
     listing = sieve("org", "list").output
     assert "deleted" in listing and org_id in listing
     assert "error:" in sieve("forget", "acme", "--login", "someone").output
+
+
+def test_an_erasure_that_matched_nobody_says_so_and_how_to_find_the_person(synced_org,
+                                                                            monkeypatch):
+    monkeypatch.setattr("pipelines.retention.build_org_marts", lambda sieve, org_id: None)
+    assert sieve("forget", "acme", "--login", "no-such-person").exit_code == 0
+
+    ran = sieve("retention", "run", "acme")
+
+    assert ran.exit_code == 0, ran.output
+    assert "forget_person" in ran.output and "nothing matched" in ran.output
+    assert "metadata.identity_accounts" in ran.output and "--operator" in ran.output
+    listing = sieve("deletions", "acme").output
+    assert "nothing_matched" in listing and "sieve forget acme --person" in listing
+    [request] = list_requests(synced_org.sieve.control_plane, scopes=("person",))
+    assert request.status == "nothing_matched" and not request.has_sealed_subject
+
+
+def test_forgetting_a_team_member_removes_them_from_the_settings_file(synced_org, monkeypatch):
+    monkeypatch.setattr("pipelines.retention.build_org_marts", lambda sieve, org_id: None)
+    config = synced_org.sieve.settings.home / "config" / "acme.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("teams:\n  Payments: [github:mateo-castellan, github:avery-quillon]\n"
+                      "identity_merges:\n  - [github:mateo-castellan, email:m@example.test]\n")
+
+    assert sieve("forget", "acme", "--login", "mateo-castellan").exit_code == 0
+    ran = sieve("retention", "run", "acme")
+
+    assert ran.exit_code == 0, ran.output
+    settings = config.read_text()
+    assert "mateo-castellan" not in settings and "github:avery-quillon" in settings
+    assert "identity_merges: []" in settings  # a merge of one reference merges nothing
+    listing = sieve("deletions", "acme").output
+    assert "removed from settings: teams.Payments, identity_merges" in listing
+    assert "nothing_matched" not in listing

@@ -73,7 +73,7 @@ deletion_requests = Table(
     Column("subject_kind", String(16)),  # email | login | person | connection | organization
     Column("subject_sealed", Text),
     Column("subject_hash", String(64)),
-    Column("status", String(16), nullable=False),  # pending | running | done | failed
+    Column("status", String(16), nullable=False),  # pending | running | done | nothing_matched | failed
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("not_before", DateTime(timezone=True)),
     Column("started_at", DateTime(timezone=True)),
