@@ -25,6 +25,7 @@ from emulators.framework import (
     numbered_page,
     strip_prefix,
 )
+from emulators.github.graphql import GitHubGraphQL
 from emulators.github.model import (
     Commit,
     Deployment,
@@ -67,7 +68,8 @@ def _parse_since(value: str | None, name: str = "since") -> datetime | None:
 class GitHubApp(ApiApp):
     name = "github"
     credentials: ClassVar[dict[str, str]] = {"token": "demo-token"}
-    uncounted_endpoints = frozenset({"GET /rate_limit"})
+    # GraphQL spends points of its own budget (emulators.github.graphql), not REST requests.
+    uncounted_endpoints = frozenset({"GET /rate_limit", "POST /graphql", "POST /api/graphql"})
 
     def __init__(self, org: Org, token: str):
         super().__init__()
@@ -100,6 +102,12 @@ class GitHubApp(ApiApp):
         r("GET", "/repos/{owner}/{repo}/releases", self.releases)
         r("GET", "/repos/{owner}/{repo}/tags", self.tags)
         r("GET", "/repos/{owner}/{repo}/actions/runs", self.workflow_runs)
+        self.graphql = GitHubGraphQL(self)
+        r("POST", "/graphql", self.graphql.handle)
+        r("POST", "/api/graphql", self.graphql.handle)  # GitHub Enterprise Server
+
+    def reset(self) -> None:
+        self.graphql.reset()
 
     # -- conventions -------------------------------------------------------------------------
 

@@ -84,6 +84,8 @@ class ClientStats:
     not_modified: int = 0
     bytes_received: int = 0
     wait_seconds: float = 0.0
+    # GraphQL rate-limit points spent (GitHub's ``rateLimit.cost``), counted by its caller.
+    points: int = 0
 
     def as_metadata(self) -> dict[str, int | float]:
         return asdict(self)
@@ -245,6 +247,23 @@ class HttpClient:
             headers=exchange.headers,
         )
 
+    def post_json(self, path: str, body: Mapping[str, Any]) -> JsonResponse:
+        """POST a JSON document and read the JSON answer (GraphQL); never conditional."""
+        exchange = self._fetch(PageRequest(self._url(path)), None, json_body=body)
+        return JsonResponse(
+            data=exchange.payload,
+            status=exchange.status,
+            not_modified=False,
+            path=urlsplit(exchange.url).path,
+            bytes_received=exchange.bytes_received,
+            validators=None,
+            headers=exchange.headers,
+        )
+
+    def count_points(self, points: int) -> None:
+        """Add GraphQL points reported by the API to this client's counters."""
+        self._count(points=points)
+
     def paginate(
         self,
         path: str,
@@ -317,15 +336,17 @@ class HttpClient:
 
     # -- one request, with retries --------------------------------------------------------
 
-    def _fetch(self, request: PageRequest, conditional_key: str | None) -> _Exchange:
-        endpoint = describe_endpoint("GET", request.url, request.params)
+    def _fetch(self, request: PageRequest, conditional_key: str | None,
+               json_body: Mapping[str, Any] | None = None) -> _Exchange:
+        method = "GET" if json_body is None else "POST"
+        endpoint = describe_endpoint(method, request.url, request.params)
         headers = self._conditional_headers(conditional_key)
         waited = 0.0
         attempts = 0
         while True:
             waited += self._wait_for_rate_limit(endpoint, waited)
             attempts += 1
-            outcome = self._attempt(request, headers, endpoint)
+            outcome = self._attempt(request, headers, endpoint, json_body)
             if isinstance(outcome, _Exchange):
                 return outcome
             if attempts > self._retry.max_retries:
@@ -346,15 +367,16 @@ class HttpClient:
             waited += delay
 
     def _attempt(
-        self, request: PageRequest, headers: Mapping[str, str], endpoint: str
+        self, request: PageRequest, headers: Mapping[str, str], endpoint: str,
+        json_body: Mapping[str, Any] | None = None,
     ) -> _Exchange | _Transient:
         started = time.perf_counter()
         try:
             with self._limits.slot(self.source, self._host):
                 self._count(requests=1)
-                response = self._session.get(
-                    request.url, params=request.params, headers=headers, auth=self._auth,
-                    timeout=self._timeout,
+                response = self._session.request(
+                    "GET" if json_body is None else "POST", request.url, params=request.params,
+                    json=json_body, headers=headers, auth=self._auth, timeout=self._timeout,
                 )
         except requests.exceptions.SSLError:
             raise SourceUnavailableError(
