@@ -23,7 +23,8 @@ rate-limits-and-node-limits-for-the-graphql-api) and "Using pagination in the Gr
 Not covered: mutations, subscriptions, the concurrency limit, ``search``, ``node(id:)``.
 
 Fault knobs for tests are on ``GraphQLFaults`` (``app.graphql.faults``); every answered
-query is recorded in ``app.graphql.queries`` with its points and node count.
+query is recorded in ``app.graphql.queries`` with its points and node count, and its bytes in
+``app.graphql.recorded_answers`` when that is a list.
 """
 
 from __future__ import annotations
@@ -242,6 +243,8 @@ class GitHubGraphQL:
         self.data = app.data
         self.faults = GraphQLFaults()
         self.queries: list[RecordedQuery] = []
+        # Set to a list to keep every answer's bytes (privacy tests scan them).
+        self.recorded_answers: list[bytes] | None = None
         self._lock = threading.Lock()
         self._minute: tuple[int, int] = (0, 0)  # (minute, secondary points spent in it)
 
@@ -249,6 +252,7 @@ class GitHubGraphQL:
         with self._lock:
             self.faults = GraphQLFaults()
             self.queries.clear()
+            self.recorded_answers = None
             self._minute = (0, 0)
 
     @property
@@ -339,7 +343,10 @@ class GitHubGraphQL:
 
     def _answer(self, payload: dict) -> Response:
         state = self.app.rate_limits.state(BUDGET_API)
-        return Response(body=payload, headers=self._limit_headers(state))
+        response = Response(body=payload, headers=self._limit_headers(state))
+        if self.recorded_answers is not None:
+            self.recorded_answers.append(response.encoded())
+        return response
 
     # -- the organization as GraphQL objects ---------------------------------------------
 

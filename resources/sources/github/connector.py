@@ -578,18 +578,24 @@ class GitHubConnector(Connector):
         since = self._cursor(stream)
         newest = since
         validators: tuple[Validators, ...] = ()
+        # No `since`: the listing's address stays the same from sync to sync, so its first
+        # page's ETag holds and an unchanged repository answers a free 304. The walk stops
+        # at the cursor instead (newest first; the cursor's own second is fetched again).
         params = {"state": "all", "sort": "updated", "direction": "desc"}
-        if since:
-            params["since"] = since
+        floor = parse_timestamp(since) if since else None
         parent = {"repository_id": repo.id}
         for page in self._pages(f"/repos/{repo.full_name}/issues", params, conditional_key=stream):
             if page.not_modified:
                 yield RawBatch(ISSUES, [], parent, not_modified=True)
                 return
             validators = (page.validators,) if page.validators else validators
-            newest = _latest(newest, (issue["updated_at"] for issue in page.items))
-            self._note_people(page.items, "user", "assignees")
-            yield RawBatch(ISSUES, page.items, parent=parent)
+            fresh = [issue for issue in page.items
+                     if floor is None or parse_timestamp(issue["updated_at"]) >= floor]
+            newest = _latest(newest, (issue["updated_at"] for issue in fresh))
+            self._note_people(fresh, "user", "assignees")
+            yield RawBatch(ISSUES, fresh, parent=parent)
+            if len(fresh) < len(page.items):
+                break
         yield RawBatch(ISSUES, [], parent, cursors={stream: newest} if newest else {},
                        validators=validators)
 

@@ -69,6 +69,8 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
     ("RateLimit", "cost"): "points budget", ("RateLimit", "remaining"): "points budget",
     ("RateLimit", "resetAt"): "points budget",
     ("Repository", "pullRequests"): "pagination", ("Repository", "pullRequest"): "follow-ups",
+    ("PullRequestConnection", "pageInfo"): "pagination",
+    ("PullRequestConnection", "nodes"): "github_pull_requests",
     ("PageInfo", "hasNextPage"): "pagination", ("PageInfo", "endCursor"): "pagination",
     ("PullRequest", "id"): "github_pull_requests.node_id",
     ("PullRequest", "databaseId"): "github_pull_requests.id",
@@ -93,6 +95,7 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
     ("PullRequest", "baseRefOid"): "github_pull_requests.base_sha",
     ("PullRequest", "mergeCommit"): "github_pull_requests.merge_commit_sha",
     ("PullRequest", "potentialMergeCommit"): "github_pull_requests.merge_commit_sha",
+    ("PullRequest", "milestone"): "github_pull_requests.milestone_number",
     ("Milestone", "number"): "github_pull_requests.milestone_number",
     ("PullRequest", "additions"): "github_pull_requests.additions",
     ("PullRequest", "deletions"): "github_pull_requests.deletions",
@@ -112,7 +115,7 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
     ("GitActor", "date"): "github_pull_request_commits.authored_at",
     ("GitActor", "user"): "github_pull_request_commits.author_login",
     ("User", "login"): "logins", ("User", "databaseId"): "user ids",
-    ("Bot", "login"): "logins", ("Bot", "databaseId"): "user ids",
+    ("Bot", "databaseId"): "user ids",
     ("Actor", "login"): "logins", ("Actor", "__typename"): "github_pull_requests.author_type",
     ("PullRequest", "reviews"): "github_pull_request_reviews",
     ("PullRequestReviewConnection", "totalCount"): "completeness check",
@@ -146,7 +149,7 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
     ("PullRequestChangedFileConnection", "totalCount"): "completeness check",
     ("PullRequestChangedFileConnection", "pageInfo"): "pagination",
     ("PullRequestChangedFileConnection", "nodes"): "github_pull_request_services",
-    ("PullRequestChangedFile", "path"): "github_pull_request_services.service (in memory)",
+    ("PullRequestChangedFile", "path"): "github_pull_request_services.service",
     ("PullRequestChangedFile", "additions"): "github_pull_request_services.additions",
     ("PullRequestChangedFile", "deletions"): "github_pull_request_services.deletions",
 }
@@ -296,10 +299,12 @@ class RepositoryTarget:
     owner: str
     name: str
     with_files: bool
-    first: int = PAGE_SIZE
+    # Page size: the largest GitHub allows, halved for good once the server finds it too large.
+    first: int = 0
     variables: dict = field(init=False)
 
     def __post_init__(self) -> None:
+        self.first = self.first or PAGE_SIZE
         self.variables = {"owner": self.owner, "name": self.name}
 
     @property
