@@ -25,7 +25,7 @@ from emulators.framework import (
     numbered_page,
     strip_prefix,
 )
-from emulators.github.graphql import GitHubGraphQL
+from emulators.github.graphql import BUDGET_API, GitHubGraphQL
 from emulators.github.model import (
     Commit,
     Deployment,
@@ -427,8 +427,10 @@ class GitHubApp(ApiApp):
         core = {"limit": state.limit, "used": min(state.used, state.limit),
                 "remaining": state.remaining, "reset": state.reset_epoch}
         fresh = {"limit": 30, "used": 0, "remaining": 30, "reset": state.reset_epoch}
-        return Response(body={"resources": {"core": core, "search": fresh,
-                                            "graphql": {**core, "used": 0, "remaining": state.limit}},
+        points = self.rate_limits.state(BUDGET_API)
+        graphql = {"limit": points.limit, "used": min(points.used, points.limit),
+                   "remaining": points.remaining, "reset": points.reset_epoch}
+        return Response(body={"resources": {"core": core, "search": fresh, "graphql": graphql},
                               "rate": core})
 
     def authenticated_user(self, request: Request) -> Response:

@@ -365,6 +365,8 @@ class GitHubGraphQL:
                 repo, pulls, orderBy, args),
             "pullRequest": lambda info, number, **_: self._pull_request_or_error(repo, number),
             "issues": lambda info, **args: connection(issues, lambda k: None, **args),
+            "deployments": lambda info, **args: connection(self.data.deployments(repo),
+                                                           lambda d: None, **args),
         }
 
     def _pull_requests(self, repo, numbers: list[int], order_by: dict | None, args: dict) -> dict:

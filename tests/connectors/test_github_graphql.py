@@ -151,3 +151,19 @@ def test_an_older_server_without_a_field_falls_back_to_rest_with_one_notice(
     notices = [r for r in caplog.records if "REST API" in r.getMessage()]
     assert len(notices) == 1 and "potentialMergeCommit" in notices[0].getMessage()
     assert len(app(emulator).queries) == 0  # refused queries are not answered with data
+
+
+def test_an_estimate_counts_without_fetching_a_pull_request(sieve_org, emulator):
+    from resources.sources.github.connector import GitHubConnector
+
+    org = sieve_org("estimated")
+    connect(org, emulator, "graphql")
+    repo = emulator.org.repo("web-app")
+    pulls = sum(1 for k in range(1, emulator.org.item_count(repo) + 1)
+                if emulator.org.pull_request(repo, k))
+
+    cost = GitHubConnector(org.connector_context("github")).estimate()
+
+    assert (cost.pull_requests, cost.points) == (pulls, 5)  # one page of up to 100
+    assert [q.operation for q in app(emulator).queries] == ["RepositoryCounts"]
+    assert 0 < cost.hours < 0.1

@@ -32,6 +32,13 @@ from resources.http import (
 )
 from resources.http.graphql import GraphQLClient, GraphQLUnsupportedError
 from resources.sources.github import graphql
+from resources.sources.github.estimate import (
+    REPOSITORIES_PER_QUERY,
+    Estimate,
+    RepositoryCounts,
+    counts_document,
+    estimate,
+)
 from resources.sources.connector import Connector, ConnectorContext, RawBatch
 from resources.storage.org_config import ServiceRule, rules_for_repository, service_of
 
@@ -298,6 +305,46 @@ class GitHubConnector(Connector):
             for client in (self._client, self._graphql_client and self._graphql_client.http):
                 if client is not None:
                     client.close()
+
+    def estimate(self) -> Estimate:
+        """What a first sync would cost (``sieve sync --estimate``), from counts alone."""
+        names, listing_requests = self._repository_names()
+        rules_of = {name: rules_for_repository(self.context.services, name) for name in names}
+        counts: list[RepositoryCounts] = []
+        points_per_hour = 0
+        for start in range(0, len(names), REPOSITORIES_PER_QUERY):
+            chunk = names[start:start + REPOSITORIES_PER_QUERY]
+            result = self._graphql().query(
+                counts_document([tuple(name.split("/", 1)) for name in chunk]), {},
+                what=f"the sizes of {len(chunk)} repositories")
+            points_per_hour = result.data["rateLimit"]["limit"]
+            for i, name in enumerate(chunk):
+                found = result.data.get(f"r{i}") or {}
+                total = {key: (found.get(key) or {}).get("totalCount", 0)
+                         for key in ("pullRequests", "issues", "deployments")}
+                counts.append(RepositoryCounts(name, total["pullRequests"], total["issues"],
+                                               total["deployments"], bool(rules_of[name])))
+        core = self._http().get_json("/rate_limit").data["resources"]["core"]
+        api = "graphql" if self._use_graphql else "rest"
+        return estimate(api, counts, listing_requests, points_per_hour, core["limit"])
+
+    def _repository_names(self) -> tuple[list[str], int]:
+        """The connection's repositories, and the requests it took to list them."""
+        owner = self._owner()
+        configured = self.context.settings.get("repos") or []
+        if configured:
+            return [f"{owner}/{name}" for name in configured], 0
+        names, requests = [], 0
+        try:
+            pages = self._pages(f"/orgs/{owner}/repos", {"type": "all"})
+            first = next(pages)
+        except NotFoundError:
+            pages = self._pages(f"/users/{owner}/repos", {"type": "owner"})
+            first = next(pages)
+        for page in (first, *pages):
+            requests += 1
+            names += [record["full_name"] for record in page.items]
+        return names, requests
 
     def stats(self) -> ClientStats | None:
         clients = [c for c in (self._client, self._graphql_client and self._graphql_client.http)
