@@ -319,11 +319,9 @@ def pull_request_pages(client: GraphQLClient, target: RepositoryTarget) -> Itera
     after: str | None = None
     seen_cursors: set[str] = set()
     while True:
-        result = _page(client, target, after)
-        connection = result.data["repository"]["pullRequests"]
-        nodes = _repaired_nodes(client, target, after, result)
-        yield nodes
-        info = connection["pageInfo"]
+        result = _mended_page(client, target, after)
+        yield result.data["repository"]["pullRequests"]["nodes"]
+        info = result.data["repository"]["pullRequests"]["pageInfo"]
         if not info["hasNextPage"]:
             return
         after = info["endCursor"]
@@ -349,21 +347,26 @@ def _page(client: GraphQLClient, target: RepositoryTarget, after: str | None) ->
     return with_shrinking_page(run, target.first)
 
 
-def _repaired_nodes(client: GraphQLClient, target: RepositoryTarget, after: str | None,
-                    result: GraphQLResult) -> list[dict]:
-    """The page's nodes with every partial error mended: a pull request left partly empty is
-    fetched again on its own; a page with an empty node is fetched again once."""
-    for attempt in range(2):
-        nodes = result.data["repository"]["pullRequests"]["nodes"]
-        broken = _broken_positions(result)
-        if None in broken or any(nodes[i] is None for i in broken):
-            if attempt == 0:
-                result = _page(client, target, after)
-                continue
-            raise _partial_error(client, target, result, "a pull request of the page")
-        return [single(client, target, nodes[i]["number"]) if i in broken else node
+def _mended_page(client: GraphQLClient, target: RepositoryTarget, after: str | None
+                 ) -> GraphQLResult:
+    """A page with every partial error mended: a page that lost a node is fetched again once;
+    a pull request left partly empty is fetched again on its own."""
+    result = _page(client, target, after)
+    if _lost_a_node(result):
+        result = _page(client, target, after)
+        if _lost_a_node(result):
+            raise _partial_error(client, target, result, "a pull request of the listing")
+    nodes = result.data["repository"]["pullRequests"]["nodes"]
+    broken = _broken_positions(result)
+    nodes[:] = [single(client, target, node["number"]) if i in broken else node
                 for i, node in enumerate(nodes)]
-    raise AssertionError("unreachable")
+    return result
+
+
+def _lost_a_node(result: GraphQLResult) -> bool:
+    nodes = result.data["repository"]["pullRequests"]["nodes"]
+    broken = _broken_positions(result)
+    return None in broken or any(nodes[i] is None for i in broken) or None in nodes
 
 
 def _broken_positions(result: GraphQLResult) -> set[int | None]:
