@@ -179,6 +179,9 @@ class ApiApp:
     def base_headers(self, request: Request, request_number: int) -> dict[str, str]:
         return {}
 
+    def reset(self) -> None:
+        """Forget what the app itself keeps between requests (faults, records)."""
+
 
 # ---------------------------------------------------------------------------------------------
 # Rate limits
@@ -212,7 +215,9 @@ class RateLimitState:
 # token; gitlab.com 2,000 per minute for an authenticated user; Jira Cloud and Slack meter per
 # minute (Slack by method tier — one generous budget stands in for the tiers here).
 DEFAULT_RATE_LIMITS = {"github": (5000, 3600.0), "gitlab": (2000, 60.0), "jira": (1000, 60.0),
-                       "slack": (1000, 60.0)}
+                       "slack": (1000, 60.0),
+                       # GitHub's GraphQL points: a budget of its own beside the REST requests.
+                       "github_graphql": (5000, 3600.0)}
 DEFAULT_WINDOW_SECONDS = 3600.0
 
 
@@ -269,10 +274,10 @@ class RateLimits:
             state = self._current(api)
             return state if state.remaining == 0 else None
 
-    def spend(self, api: str) -> RateLimitState:
+    def spend(self, api: str, amount: int = 1) -> RateLimitState:
         with self._lock:
             state = self._current(api)
-            state.used += 1
+            state.used += amount
             if state.remaining == 0 and state.rolls_over_only_when_exhausted:
                 state.reset_at = max(state.reset_at, self.clock() + state.window_seconds)
             return state

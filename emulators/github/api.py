@@ -25,6 +25,7 @@ from emulators.framework import (
     numbered_page,
     strip_prefix,
 )
+from emulators.github.graphql import BUDGET_API, GitHubGraphQL
 from emulators.github.model import (
     Commit,
     Deployment,
@@ -67,7 +68,8 @@ def _parse_since(value: str | None, name: str = "since") -> datetime | None:
 class GitHubApp(ApiApp):
     name = "github"
     credentials: ClassVar[dict[str, str]] = {"token": "demo-token"}
-    uncounted_endpoints = frozenset({"GET /rate_limit"})
+    # GraphQL spends points of its own budget (emulators.github.graphql), not REST requests.
+    uncounted_endpoints = frozenset({"GET /rate_limit", "POST /graphql", "POST /api/graphql"})
 
     def __init__(self, org: Org, token: str):
         super().__init__()
@@ -100,6 +102,12 @@ class GitHubApp(ApiApp):
         r("GET", "/repos/{owner}/{repo}/releases", self.releases)
         r("GET", "/repos/{owner}/{repo}/tags", self.tags)
         r("GET", "/repos/{owner}/{repo}/actions/runs", self.workflow_runs)
+        self.graphql = GitHubGraphQL(self)
+        r("POST", "/graphql", self.graphql.handle)
+        r("POST", "/api/graphql", self.graphql.handle)  # GitHub Enterprise Server
+
+    def reset(self) -> None:
+        self.graphql.reset()
 
     # -- conventions -------------------------------------------------------------------------
 
@@ -419,8 +427,10 @@ class GitHubApp(ApiApp):
         core = {"limit": state.limit, "used": min(state.used, state.limit),
                 "remaining": state.remaining, "reset": state.reset_epoch}
         fresh = {"limit": 30, "used": 0, "remaining": 30, "reset": state.reset_epoch}
-        return Response(body={"resources": {"core": core, "search": fresh,
-                                            "graphql": {**core, "used": 0, "remaining": state.limit}},
+        points = self.rate_limits.state(BUDGET_API)
+        graphql = {"limit": points.limit, "used": min(points.used, points.limit),
+                   "remaining": points.remaining, "reset": points.reset_epoch}
+        return Response(body={"resources": {"core": core, "search": fresh, "graphql": graphql},
                               "rate": core})
 
     def authenticated_user(self, request: Request) -> Response:

@@ -16,20 +16,27 @@ from resources.storage.org_config import config_path, load_org_config, write_org
 
 @click.command()
 @click.argument("slug")
+@click.option("--estimate", is_flag=True, help="Print what a first sync of each connection "
+              "would cost (requests, GraphQL points, hours under the token's current limits), "
+              "from counts alone; nothing is fetched or stored.")
 @click.pass_context
-def sync(ctx: click.Context, slug: str) -> None:
+def sync(ctx: click.Context, slug: str, estimate: bool) -> None:
     """Sync organization SLUG now: fetch every connection, extract metadata, link identities
     and rebuild its metric tables. Runs in the Dagster instance, so it shows in the UI.
 
     \b
-    Example:
+    Examples:
       sieve sync acme
+      sieve sync acme --estimate
     """
     from pipelines.runs import run_org_job
 
     sieve = sieve_from(ctx)
     org = sieve.control_plane.organization(slug)
-    load_org_config(sieve.settings.home, org.slug)  # a malformed settings file stops us here
+    config = load_org_config(sieve.settings.home, org.slug)  # a malformed file stops us here
+    if estimate:
+        _echo_estimates(sieve, org, config.services)
+        return
     click.echo(f"syncing {org.slug} ({len(sieve.control_plane.connections(org))} connections)…")
     outcome = run_org_job(sieve.settings, org, "sync_organization", progress=sys.stderr)
     idle_sources = {key.removeprefix("raw_") for key, metadata in outcome.materializations.items()
@@ -46,6 +53,27 @@ def sync(ctx: click.Context, slug: str) -> None:
                    "kept and the next sync resumes from it", err=True)
         ctx.exit(1)
     click.echo(f"sync of {org.slug} finished (run {outcome.run_id})")
+
+
+def _echo_estimates(sieve, org, services) -> None:
+    """One line per connection whose connector can estimate its first sync."""
+    from resources.sources import connector_class
+    from resources.sources.connector import ConnectorContext, SyncState
+
+    rows = []
+    for connection in sieve.control_plane.connections(org):
+        connector = connector_class(connection.source)(ConnectorContext(
+            org.slug, connection, sieve.control_plane.credentials(connection),
+            SyncState(sieve.control_plane, connection.id), services=services))
+        if not hasattr(connector, "estimate"):
+            rows.append([connection.id, connection.source, "-", "-", "-", "-", "no estimate"])
+            continue
+        cost = connector.estimate()
+        rows.append([connection.id, connection.source, cost.api, cost.pull_requests,
+                     f"{cost.points} of {cost.points_per_hour}/h",
+                     f"{cost.requests} of {cost.requests_per_hour}/h", f"{cost.hours:.1f} h"])
+    echo_table(["connection", "source", "api", "pull requests", "GraphQL points",
+                "REST requests", "first sync"], rows)
 
 
 @click.command()

@@ -16,7 +16,7 @@ Typical use by a connector::
 What a connector author must know:
 - Paths are relative to the base URL (which may carry a prefix such as ``/api/v3``);
   absolute URLs are accepted only on the base URL's own origin.
-- Only GET is offered. Put no secret in ``params``: credentials travel in headers via
+- GET, and ``post_json`` for GraphQL. Put no secret in ``params``: credentials travel in headers via
   ``auth``, and urllib3's own DEBUG log prints query strings.
 - Catch ``NotFoundError`` around optional endpoints and skip them with a note; let every
   other ``SourceRequestError`` propagate: its message is written for the operator.

@@ -98,6 +98,8 @@ class ClientStats:
     not_modified: int = 0
     bytes_received: int = 0
     wait_seconds: float = 0.0
+    # GraphQL rate-limit points spent (GitHub's ``rateLimit.cost``), counted by its caller.
+    points: int = 0
 
     def as_metadata(self) -> dict[str, int | float]:
         return asdict(self)
@@ -268,6 +270,23 @@ class HttpClient:
             headers=exchange.headers,
         )
 
+    def post_json(self, path: str, body: Mapping[str, Any]) -> JsonResponse:
+        """POST a JSON document and read the JSON answer (GraphQL); never conditional."""
+        exchange = self._fetch(PageRequest(self._url(path)), None, json_body=body)
+        return JsonResponse(
+            data=exchange.payload,
+            status=exchange.status,
+            not_modified=False,
+            path=urlsplit(exchange.url).path,
+            bytes_received=exchange.bytes_received,
+            validators=None,
+            headers=exchange.headers,
+        )
+
+    def count_points(self, points: int) -> None:
+        """Add GraphQL points reported by the API to this client's counters."""
+        self._count(points=points)
+
     def paginate(
         self,
         path: str,
@@ -340,8 +359,10 @@ class HttpClient:
 
     # -- one request, with retries --------------------------------------------------------
 
-    def _fetch(self, request: PageRequest, conditional_key: str | None) -> _Exchange:
-        endpoint = describe_endpoint("GET", request.url, request.params)
+    def _fetch(self, request: PageRequest, conditional_key: str | None,
+               json_body: Mapping[str, Any] | None = None) -> _Exchange:
+        method = "GET" if json_body is None else "POST"
+        endpoint = describe_endpoint(method, request.url, request.params)
         headers = self._conditional_headers(conditional_key)
         waited = 0.0
         attempts = 0
@@ -349,7 +370,7 @@ class HttpClient:
             waited += self._wait_for_rate_limit(endpoint, waited)
             attempts += 1
             started = time.monotonic()
-            outcome = self._attempt(request, headers, endpoint)
+            outcome = self._attempt(request, headers, endpoint, json_body)
             if isinstance(outcome, _Exchange):
                 return outcome
             if outcome.kind == "unreachable":
@@ -376,15 +397,17 @@ class HttpClient:
             waited += delay
 
     def _attempt(
-        self, request: PageRequest, headers: Mapping[str, str], endpoint: str
+        self, request: PageRequest, headers: Mapping[str, str], endpoint: str,
+        json_body: Mapping[str, Any] | None = None,
     ) -> _Exchange | _Transient:
         started = time.monotonic()
         try:
             with self._limits.slot(self.source, self._host):
                 self._count(requests=1)
-                with self._session.get(
-                    request.url, params=request.params, headers=headers, auth=self._auth,
-                    timeout=self._timeout, stream=True,
+                with self._session.request(
+                    "GET" if json_body is None else "POST", request.url, params=request.params,
+                    json=json_body, headers=headers, auth=self._auth, timeout=self._timeout,
+                    stream=True,
                 ) as response:
                     body = self._read_body(response, endpoint, started)
         except requests.exceptions.SSLError:

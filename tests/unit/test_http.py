@@ -742,8 +742,9 @@ def test_stats_are_counts_for_metadata(server, make_client):
     metadata = client.stats.as_metadata()
 
     assert set(metadata) == {
-        "requests", "retries", "not_modified", "bytes_received", "wait_seconds"}
+        "requests", "retries", "not_modified", "bytes_received", "wait_seconds", "points"}
     assert (metadata["requests"], metadata["retries"], metadata["not_modified"]) == (2, 1, 0)
+    assert metadata["points"] == 0  # GraphQL points are counted by resources.http.graphql
     assert metadata["bytes_received"] == len(b'[{"id": 1}]')
 
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from resources.errors import SieveError
 from resources.http import (
@@ -25,11 +25,21 @@ from resources.http import (
     NotFoundError,
     Page,
     PaginationStyle,
+    RateLimitTracker,
     RequestRejectedError,
     RetryPolicy,
     Validators,
 )
+from resources.http.graphql import GraphQLClient, GraphQLUnsupportedError
 from resources.sources.connector import Connector, ConnectorContext, RawBatch
+from resources.sources.github import graphql
+from resources.sources.github.estimate import (
+    REPOSITORIES_PER_QUERY,
+    Estimate,
+    RepositoryCounts,
+    counts_document,
+    estimate,
+)
 from resources.storage.org_config import ServiceRule, rules_for_repository, service_of
 
 log = logging.getLogger("sieve.connectors.github")
@@ -44,6 +54,11 @@ CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
 # A workflow run unfinished for longer than this is treated as abandoned (stuck "queued" runs
 # exist); waiting for it would make every sync walk all runs created since.
 RUN_WAIT_LIMIT = timedelta(days=3)
+# GraphQL queries retry 5xx and timeouts less: a smaller page is the better second try.
+GRAPHQL_RETRY = RetryPolicy(max_retries=3)
+# The change probe: the newest-updated pull request alone. Any change to a pull request moves
+# it to the top, so an unchanged first item (a free 304) means nothing changed.
+PULLS_PROBE = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
 
 REPOSITORIES = "github_repositories"
 PULL_REQUESTS = "github_pull_requests"
@@ -63,20 +78,24 @@ REPOSITORIES_STREAM = "repositories"
 
 
 def services_changed(pages: Iterable, rules: tuple[ServiceRule, ...]) -> list[dict]:
-    """Reduce a pull request's changed files, page by page, to counts per service of the
-    repository's path rules. File names and patches are read here and dropped; a file matching
-    no rule counts for no service."""
+    """Reduce a pull request's changed files, page by page, to counts per service."""
+    return service_counts((changed for page in pages for changed in page.items), rules)
+
+
+def service_counts(files: Iterable[dict], rules: tuple[ServiceRule, ...]) -> list[dict]:
+    """Counts per service of the repository's path rules of a pull request's changed files.
+    File names and patches are read here and dropped; a file matching no rule counts for no
+    service."""
     totals: dict[str, dict] = {}
-    for page in pages:
-        for changed in page.items:
-            names = [changed.get("filename"), changed.get("previous_filename")]
-            services = {service_of(name, rules) for name in names if name} - {None}
-            for service in services:
-                entry = totals.setdefault(service, {"service": service, "files_changed": 0,
-                                                    "additions": 0, "deletions": 0})
-                entry["files_changed"] += 1
-                entry["additions"] += int(changed.get("additions") or 0)
-                entry["deletions"] += int(changed.get("deletions") or 0)
+    for changed in files:
+        names = [changed.get("filename"), changed.get("previous_filename")]
+        services = {service_of(name, rules) for name in names if name} - {None}
+        for service in services:
+            entry = totals.setdefault(service, {"service": service, "files_changed": 0,
+                                                "additions": 0, "deletions": 0})
+            entry["files_changed"] += 1
+            entry["additions"] += int(changed.get("additions") or 0)
+            entry["deletions"] += int(changed.get("deletions") or 0)
     return [totals[name] for name in sorted(totals)]
 
 
@@ -92,6 +111,15 @@ def listed_pull(pull: dict) -> tuple[datetime, int] | None:
         return (parse_timestamp(pull["updated_at"]), number) if isinstance(number, int) else None
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def graphql_url(base_url: str) -> str:
+    """GitHub's GraphQL endpoint beside a REST root: ``https://api.github.com/graphql``, or
+    ``https://HOST/api/graphql`` for an Enterprise Server's ``https://HOST/api/v3``."""
+    parts = urlsplit(base_url)
+    path = parts.path.rstrip("/")
+    path = path[: -len("/v3")] + "/graphql" if path.endswith("/api/v3") else path + "/graphql"
+    return urlunsplit(parts._replace(path=path))
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -257,6 +285,9 @@ class GitHubConnector(Connector):
     def __init__(self, context: ConnectorContext):
         super().__init__(context)
         self._client: HttpClient | None = None
+        self._graphql_client: GraphQLClient | None = None
+        # Pull requests via GraphQL unless the connection says REST or the server lacks it.
+        self._use_graphql = (context.settings.get("api") or "rest") == "graphql"
         # Logins referenced by the records fetched in this sync, in first-seen order.
         self._logins: dict[str, None] = {}
 
@@ -285,11 +316,60 @@ class GitHubConnector(Connector):
                 yield from self._optional(self._workflow_runs(repo), repo, "workflow runs")
             yield from self._users()
         finally:
-            if self._client is not None:
-                self._client.close()
+            for client in (self._client, self._graphql_client and self._graphql_client.http):
+                if client is not None:
+                    client.close()
+
+    def estimate(self) -> Estimate:
+        """What a first sync would cost (``sieve sync --estimate``), from counts alone."""
+        names, listing_requests = self._repository_names()
+        rules_of = {name: rules_for_repository(self.context.services, name) for name in names}
+        counts: list[RepositoryCounts] = []
+        points_per_hour = 0
+        for start in range(0, len(names), REPOSITORIES_PER_QUERY):
+            chunk = names[start:start + REPOSITORIES_PER_QUERY]
+            result = self._graphql().query(
+                counts_document([tuple(name.split("/", 1)) for name in chunk]), {},
+                what=f"the sizes of {len(chunk)} repositories")
+            points_per_hour = result.data["rateLimit"]["limit"]
+            for i, name in enumerate(chunk):
+                found = result.data.get(f"r{i}") or {}
+                total = {key: (found.get(key) or {}).get("totalCount", 0)
+                         for key in ("pullRequests", "issues", "deployments")}
+                counts.append(RepositoryCounts(name, total["pullRequests"], total["issues"],
+                                               total["deployments"], bool(rules_of[name])))
+        core = self._http().get_json("/rate_limit").data["resources"]["core"]
+        api = "graphql" if self._use_graphql else "rest"
+        return estimate(api, counts, listing_requests, points_per_hour, core["limit"])
+
+    def _repository_names(self) -> tuple[list[str], int]:
+        """The connection's repositories, and the requests it took to list them."""
+        owner = self._owner()
+        configured = self.context.settings.get("repos") or []
+        if configured:
+            return [f"{owner}/{name}" for name in configured], 0
+        names, requests = [], 0
+        try:
+            pages = self._pages(f"/orgs/{owner}/repos", {"type": "all"})
+            first = next(pages)
+        except NotFoundError:
+            pages = self._pages(f"/users/{owner}/repos", {"type": "owner"})
+            first = next(pages)
+        for page in (first, *pages):
+            requests += 1
+            names += [record["full_name"] for record in page.items]
+        return names, requests
 
     def stats(self) -> ClientStats | None:
-        return self._client.stats if self._client is not None else None
+        clients = [c for c in (self._client, self._graphql_client and self._graphql_client.http)
+                   if c is not None]
+        if not clients:
+            return None
+        totals = ClientStats()
+        for stats in (client.stats for client in clients):
+            for name, value in vars(stats).items():
+                setattr(totals, name, getattr(totals, name) + value)
+        return totals
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -310,7 +390,17 @@ class GitHubConnector(Connector):
             self._client = self._new_client(RetryPolicy())
         return self._client
 
-    def _new_client(self, retry: RetryPolicy) -> HttpClient:
+    def _graphql(self) -> GraphQLClient:
+        """The sync's GraphQL client: its own rate-limit tracker, as its points are a budget of
+        their own beside the token's REST requests."""
+        if self._graphql_client is None:
+            tracker = RateLimitTracker()
+            http = self._new_client(GRAPHQL_RETRY, tracker)
+            self._graphql_client = GraphQLClient(http, graphql_url(http.base_url), tracker)
+        return self._graphql_client
+
+    def _new_client(self, retry: RetryPolicy, tracker: RateLimitTracker | None = None
+                    ) -> HttpClient:
         context = self.context
         optional = {"sleep": context.sleep} if context.sleep is not None else {}
         return HttpClient(
@@ -321,6 +411,7 @@ class GitHubConnector(Connector):
             timeout=REQUEST_TIMEOUT,
             retry=retry,
             limits=context.limits,
+            rate_limits=tracker,
             validators=context.state,
             headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
             **optional,
@@ -420,6 +511,17 @@ class GitHubConnector(Connector):
     # -- pull requests ---------------------------------------------------------------------
 
     def _pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        if self._use_graphql:
+            try:
+                yield from self._graphql_pull_requests(repo)
+                return
+            except GraphQLUnsupportedError as error:
+                # Once per sync: every later repository goes straight to REST.
+                self._use_graphql = False
+                log.warning("%s Pull requests are collected through the REST API.", error)
+        yield from self._rest_pull_requests(repo)
+
+    def _rest_pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
         stream = f"pulls:{repo.id}"
         yield from self._pending_pull_requests(repo, f"pending:{stream}")
         stored = NewestFirstWalk.parse(self._cursor(stream))
@@ -513,6 +615,58 @@ class GitHubConnector(Connector):
                            services_changed(self._pages(f"{base}/files"), rules),
                            parent=parent)
 
+    def _graphql_pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        """The REST walk's cursor and batches, with GraphQL pages instead of REST listings and
+        details, spent only when the free conditional probe says something changed."""
+        stream = f"pulls:{repo.id}"
+        probe = self._http().get_json(f"/repos/{repo.full_name}/pulls", PULLS_PROBE,
+                                      conditional_key=f"pulls-probe:{repo.id}")
+        if probe.not_modified:
+            yield RawBatch(PULL_REQUESTS, [], not_modified=True)
+            return
+        stored = NewestFirstWalk.parse(self._cursor(stream))
+        progress = stored.copy()
+        rules = rules_for_repository(self.context.services, repo.full_name)
+        owner, name = repo.full_name.split("/", 1)
+        target = graphql.RepositoryTarget(owner, name, with_files=bool(rules))
+        client = self._graphql()
+        for nodes in graphql.pull_request_pages(client, target):
+            changed, reached_stored = [], False
+            for node in nodes:
+                updated, number = parse_timestamp(node["updatedAt"]), node["number"]
+                if stored.is_past(updated):
+                    reached_stored = True
+                    break
+                if stored.needs(updated, str(number)):
+                    changed.append(graphql.complete(client, target, node))
+                    progress.stored(updated, str(number))
+            if changed:
+                yield from self._graphql_batches(repo, changed, rules)
+                yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.dumps()})
+            if reached_stored:
+                break
+        yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.completed().dumps()},
+                       validators=(probe.validators,) if probe.validators else ())
+
+    def _graphql_batches(self, repo: RepositoryRef, nodes: list[dict],
+                         rules: tuple[ServiceRule, ...]) -> Iterator[RawBatch]:
+        """Changed pull requests as the REST path yields them: details, then each one's
+        reviews, commits and (monorepos) counts per service."""
+        details = [graphql.pull_request_record(node, repo.id) for node in nodes]
+        self._note_people(details, "user", "merged_by", "assignees")
+        yield RawBatch(PULL_REQUESTS, details)
+        for node in nodes:
+            parent = {"repository_id": repo.id, "pull_number": node["number"]}
+            reviews = [graphql.review_record(review) for review in node["reviews"]["nodes"]]
+            self._note_people(reviews, "user")
+            yield RawBatch(REVIEWS, reviews, parent=parent)
+            commits = [graphql.commit_record(commit) for commit in node["commits"]["nodes"]]
+            self._note_people(commits, "author", "committer")
+            yield RawBatch(PULL_REQUEST_COMMITS, commits, parent=parent)
+            if rules:
+                files = (graphql.file_record(changed) for changed in node["files"]["nodes"])
+                yield RawBatch(PULL_REQUEST_SERVICES, service_counts(files, rules), parent=parent)
+
     # -- issues ----------------------------------------------------------------------------
 
     def _issues(self, repo: RepositoryRef) -> Iterator[RawBatch]:
@@ -520,18 +674,24 @@ class GitHubConnector(Connector):
         since = self._cursor(stream)
         newest = since
         validators: tuple[Validators, ...] = ()
+        # No `since`: the listing's address stays the same from sync to sync, so its first
+        # page's ETag holds and an unchanged repository answers a free 304. The walk stops
+        # at the cursor instead (newest first; the cursor's own second is fetched again).
         params = {"state": "all", "sort": "updated", "direction": "desc"}
-        if since:
-            params["since"] = since
+        floor = parse_timestamp(since) if since else None
         parent = {"repository_id": repo.id}
         for page in self._pages(f"/repos/{repo.full_name}/issues", params, conditional_key=stream):
             if page.not_modified:
                 yield RawBatch(ISSUES, [], parent, not_modified=True)
                 return
             validators = (page.validators,) if page.validators else validators
-            newest = _latest(newest, (issue["updated_at"] for issue in page.items))
-            self._note_people(page.items, "user", "assignees")
-            yield RawBatch(ISSUES, page.items, parent=parent)
+            fresh = [issue for issue in page.items
+                     if floor is None or parse_timestamp(issue["updated_at"]) >= floor]
+            newest = _latest(newest, (issue["updated_at"] for issue in fresh))
+            self._note_people(fresh, "user", "assignees")
+            yield RawBatch(ISSUES, fresh, parent=parent)
+            if len(fresh) < len(page.items):
+                break
         yield RawBatch(ISSUES, [], parent, cursors={stream: newest} if newest else {},
                        validators=validators)
 

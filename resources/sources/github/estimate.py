@@ -1,0 +1,87 @@
+"""What a first sync of a GitHub connection will cost, from counts alone: GraphQL
+``totalCount``s of each repository's pull requests and issues (one point per twenty
+repositories) and the token's current limits, without fetching any pull request."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from resources.sources.github import graphql
+
+# Repositories counted per query (aliases): small enough to stay one point.
+REPOSITORIES_PER_QUERY = 20
+# Per repository beside pull requests: the probe and the first pages of commits, tags,
+# deployments, releases and workflow runs.
+REST_LISTINGS_PER_REPOSITORY = 6
+# REST per pull request: detail, reviews and commits (and files in monorepos).
+REST_REQUESTS_PER_PULL_REQUEST = 3
+
+
+@dataclass(frozen=True)
+class RepositoryCounts:
+    full_name: str
+    pull_requests: int
+    issues: int
+    deployments: int
+    with_files: bool
+
+
+@dataclass(frozen=True)
+class Estimate:
+    api: str
+    repositories: int
+    pull_requests: int
+    issues: int
+    points: int
+    requests: int
+    points_per_hour: int
+    requests_per_hour: int
+
+    @property
+    def hours(self) -> float:
+        """Hours under the token's limits (both budgets refill hourly and are spent at once)."""
+        return max(self.points / max(1, self.points_per_hour),
+                   self.requests / max(1, self.requests_per_hour))
+
+
+def counts_document(repositories: list[tuple[str, str]]) -> str:
+    """One query counting the pull requests, issues and deployments of up to twenty
+    repositories."""
+    aliases = " ".join(
+        f"r{i}: repository(owner: {_quoted(owner)}, name: {_quoted(name)}) "
+        "{ pullRequests { totalCount } issues { totalCount } deployments { totalCount } }"
+        for i, (owner, name) in enumerate(repositories))
+    return f"query RepositoryCounts {{ rateLimit {{ cost limit remaining resetAt }} {aliases} }}"
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def page_points(with_files: bool) -> int:
+    """GitHub's cost of one page of pull requests: one request for the page and one per nested
+    connection of each of its pull requests, divided by 100 and rounded."""
+    requests = 1 + graphql.PAGE_SIZE * len(graphql.nested_connections(with_files))
+    return max(1, math.floor(requests / 100 + 0.5))
+
+
+def estimate(api: str, counts: list[RepositoryCounts], listing_requests: int,
+             points_per_hour: int, requests_per_hour: int) -> Estimate:
+    """The first sync's points and REST requests (listing pages are ``per_page=100``), not
+    counting one /users request per person seen."""
+    points, requests = 0, listing_requests
+    for repo in counts:
+        items_pages = math.ceil((repo.pull_requests + repo.issues) / 100)
+        # Each deployment's statuses are one request; people seen (/users) are not counted.
+        requests += REST_LISTINGS_PER_REPOSITORY + items_pages + repo.deployments
+        requests += math.ceil(repo.deployments / 100)
+        if api == "graphql":
+            points += math.ceil(repo.pull_requests / graphql.PAGE_SIZE) * page_points(
+                repo.with_files)
+        else:
+            per_pull = REST_REQUESTS_PER_PULL_REQUEST + (1 if repo.with_files else 0)
+            requests += math.ceil(repo.pull_requests / 100) + per_pull * repo.pull_requests
+    return Estimate(api, len(counts), sum(r.pull_requests for r in counts),
+                    sum(r.issues for r in counts), points, requests, points_per_hour,
+                    requests_per_hour)

@@ -1,0 +1,454 @@
+"""Pull requests through GitHub's GraphQL API: the documents Sieve sends, and their answers
+projected onto the REST shapes the allow-list reads, so the stored tables are the same.
+
+One query fetches a page of a repository's pull requests (most recently updated first) with the
+reviews, commits, labels, assignees, review requests and (for monorepos) changed file paths the
+allow-list needs; a nested connection longer than its first page is completed by follow-up
+queries for that pull request only. Every field selected is listed in ``FIELD_PURPOSE`` with the
+allow-list column it feeds (``tests/unit/test_github_graphql_documents.py`` parses the documents
+against GitHub's schema and fails on any other field); bodies, comment text, commit messages and
+patches are never selected, so they are never downloaded. Request plan: docs/sources/github.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from resources.http.graphql import (
+    GraphQLClient,
+    GraphQLPaginationError,
+    GraphQLQueryError,
+    GraphQLResult,
+    with_shrinking_page,
+)
+
+PAGE_SIZE = 100
+# Nested page sizes: large enough that follow-up queries are rare. They cost no points (GitHub
+# charges a nested connection per parent, whatever its size) but count towards the node limit.
+NESTED_PAGE_SIZE = {"commits": 100, "reviews": 50, "labels": 50, "assignees": 20,
+                    "reviewRequests": 20, "files": 100}
+# GitHub lists at most 250 commits of a pull request (REST and GraphQL alike).
+MAX_PULL_REQUEST_COMMITS = 250
+
+ACTOR = "{ __typename login ... on User { databaseId } ... on Bot { databaseId } }"
+GIT_ACTOR = "{ name email date user { login databaseId } }"
+PAGE_INFO = "totalCount pageInfo { hasNextPage endCursor }"
+RATE_LIMIT = "rateLimit { cost remaining resetAt }"
+NESTED_NODES = {
+    "commits": f"commit {{ oid author {GIT_ACTOR} committer {GIT_ACTOR} }}",
+    "reviews": (f"id databaseId state submittedAt authorAssociation author {ACTOR} "
+                "commit { oid } comments { totalCount }"),
+    "labels": "name",
+    "assignees": "login",
+    "reviewRequests": "requestedReviewer { __typename }",
+    "files": "path additions deletions",
+}
+PULL_REQUEST_SCALARS = (
+    f"id databaseId number title state isDraft locked authorAssociation author {ACTOR} "
+    f"createdAt updatedAt closedAt mergedAt merged mergedBy {ACTOR} "
+    "headRefName headRefOid headRepository { databaseId } baseRefName baseRefOid "
+    "mergeCommit { oid } potentialMergeCommit { oid } milestone { number } "
+    "additions deletions changedFiles comments { totalCount }"
+)
+
+# Allow-list columns the GraphQL API cannot fill without downloading what Sieve must not (a
+# body's length needs the body) or without a cost out of proportion (a commit's parents are a
+# connection under every commit): left empty on this path; see docs/sources/github.md.
+NOT_REQUESTED = {
+    "github_pull_requests": ("body_length",),
+    "github_pull_request_reviews": ("body_length",),
+    "github_pull_request_commits": ("parent_shas",),
+}
+
+# Every field a document selects, by (GraphQL type, field), and what it is for: the
+# allow-list columns it fills, or how the collection uses it.
+FIELD_PURPOSE: dict[tuple[str, str], str] = {
+    ("Query", "rateLimit"): "points budget", ("Query", "repository"): "scope",
+    ("RateLimit", "cost"): "points budget", ("RateLimit", "remaining"): "points budget",
+    ("RateLimit", "resetAt"): "points budget",
+    ("Repository", "pullRequests"): "pagination", ("Repository", "pullRequest"): "follow-ups",
+    ("PullRequestConnection", "pageInfo"): "pagination",
+    ("PullRequestConnection", "nodes"): "github_pull_requests",
+    ("PageInfo", "hasNextPage"): "pagination", ("PageInfo", "endCursor"): "pagination",
+    ("PullRequest", "id"): "github_pull_requests.node_id",
+    ("PullRequest", "databaseId"): "github_pull_requests.id",
+    ("PullRequest", "number"): "github_pull_requests.number",
+    ("PullRequest", "title"): "github_pull_requests.title",
+    ("PullRequest", "state"): "github_pull_requests.state",
+    ("PullRequest", "isDraft"): "github_pull_requests.is_draft",
+    ("PullRequest", "locked"): "github_pull_requests.is_locked",
+    ("PullRequest", "authorAssociation"): "github_pull_requests.author_association",
+    ("PullRequest", "author"): "github_pull_requests.author_login",
+    ("PullRequest", "createdAt"): "github_pull_requests.created_at",
+    ("PullRequest", "updatedAt"): "github_pull_requests.updated_at",
+    ("PullRequest", "closedAt"): "github_pull_requests.closed_at",
+    ("PullRequest", "mergedAt"): "github_pull_requests.merged_at",
+    ("PullRequest", "merged"): "github_pull_requests.is_merged",
+    ("PullRequest", "mergedBy"): "github_pull_requests.merged_by_login",
+    ("PullRequest", "headRefName"): "github_pull_requests.head_ref",
+    ("PullRequest", "headRefOid"): "github_pull_requests.head_sha",
+    ("PullRequest", "headRepository"): "github_pull_requests.head_repository_id",
+    ("Repository", "databaseId"): "github_pull_requests.head_repository_id",
+    ("PullRequest", "baseRefName"): "github_pull_requests.base_ref",
+    ("PullRequest", "baseRefOid"): "github_pull_requests.base_sha",
+    ("PullRequest", "mergeCommit"): "github_pull_requests.merge_commit_sha",
+    ("PullRequest", "potentialMergeCommit"): "github_pull_requests.merge_commit_sha",
+    ("PullRequest", "milestone"): "github_pull_requests.milestone_number",
+    ("Milestone", "number"): "github_pull_requests.milestone_number",
+    ("PullRequest", "additions"): "github_pull_requests.additions",
+    ("PullRequest", "deletions"): "github_pull_requests.deletions",
+    ("PullRequest", "changedFiles"): "github_pull_requests.changed_files",
+    ("PullRequest", "comments"): "github_pull_requests.comments",
+    ("IssueCommentConnection", "totalCount"): "github_pull_requests.comments",
+    ("PullRequest", "commits"): "github_pull_request_commits",
+    ("PullRequestCommitConnection", "totalCount"): "github_pull_requests.commits",
+    ("PullRequestCommitConnection", "pageInfo"): "pagination",
+    ("PullRequestCommitConnection", "nodes"): "github_pull_request_commits",
+    ("PullRequestCommit", "commit"): "github_pull_request_commits",
+    ("Commit", "oid"): "github_pull_request_commits.sha",
+    ("Commit", "author"): "github_pull_request_commits.author_*",
+    ("Commit", "committer"): "github_pull_request_commits.committer_*",
+    ("GitActor", "name"): "github_pull_request_commits.author_name",
+    ("GitActor", "email"): "github_pull_request_commits.author_email",
+    ("GitActor", "date"): "github_pull_request_commits.authored_at",
+    ("GitActor", "user"): "github_pull_request_commits.author_login",
+    ("User", "login"): "logins", ("User", "databaseId"): "user ids",
+    ("Bot", "databaseId"): "user ids",
+    ("Actor", "login"): "logins", ("Actor", "__typename"): "github_pull_requests.author_type",
+    ("PullRequest", "reviews"): "github_pull_request_reviews",
+    ("PullRequestReviewConnection", "totalCount"): "completeness check",
+    ("PullRequestReviewConnection", "pageInfo"): "pagination",
+    ("PullRequestReviewConnection", "nodes"): "github_pull_request_reviews",
+    ("PullRequestReview", "id"): "github_pull_request_reviews.node_id",
+    ("PullRequestReview", "databaseId"): "github_pull_request_reviews.id",
+    ("PullRequestReview", "state"): "github_pull_request_reviews.state",
+    ("PullRequestReview", "submittedAt"): "github_pull_request_reviews.submitted_at",
+    ("PullRequestReview", "authorAssociation"): "github_pull_request_reviews.author_association",
+    ("PullRequestReview", "author"): "github_pull_request_reviews.reviewer_login",
+    ("PullRequestReview", "commit"): "github_pull_request_reviews.commit_id",
+    ("PullRequestReview", "comments"): "github_pull_requests.review_comments",
+    ("PullRequestReviewCommentConnection", "totalCount"): "github_pull_requests.review_comments",
+    ("PullRequest", "labels"): "github_pull_requests.labels",
+    ("LabelConnection", "totalCount"): "completeness check",
+    ("LabelConnection", "pageInfo"): "pagination",
+    ("LabelConnection", "nodes"): "github_pull_requests.labels",
+    ("Label", "name"): "github_pull_requests.labels",
+    ("PullRequest", "assignees"): "github_pull_requests.assignee_logins",
+    ("UserConnection", "totalCount"): "completeness check",
+    ("UserConnection", "pageInfo"): "pagination",
+    ("UserConnection", "nodes"): "github_pull_requests.assignee_logins",
+    ("PullRequest", "reviewRequests"): "github_pull_requests.requested_reviewers_count",
+    ("ReviewRequestConnection", "totalCount"): "completeness check",
+    ("ReviewRequestConnection", "pageInfo"): "pagination",
+    ("ReviewRequestConnection", "nodes"): "github_pull_requests.requested_reviewers_count",
+    ("ReviewRequest", "requestedReviewer"): "github_pull_requests.requested_teams_count",
+    ("RequestedReviewer", "__typename"): "github_pull_requests.requested_teams_count",
+    ("PullRequest", "files"): "github_pull_request_services",
+    ("PullRequestChangedFileConnection", "totalCount"): "completeness check",
+    ("PullRequestChangedFileConnection", "pageInfo"): "pagination",
+    ("PullRequestChangedFileConnection", "nodes"): "github_pull_request_services",
+    ("PullRequestChangedFile", "path"): "github_pull_request_services.service",
+    ("PullRequestChangedFile", "additions"): "github_pull_request_services.additions",
+    ("PullRequestChangedFile", "deletions"): "github_pull_request_services.deletions",
+}
+
+
+def nested_connections(with_files: bool) -> tuple[str, ...]:
+    names = ("commits", "reviews", "labels", "assignees", "reviewRequests")
+    return (*names, "files") if with_files else names
+
+
+def connection_selection(name: str, first: int | str, after: str | None = None) -> str:
+    arguments = f"first: {first}" + (f", after: {after}" if after else "")
+    return f"{name}({arguments}) {{ {PAGE_INFO} nodes {{ {NESTED_NODES[name]} }} }}"
+
+
+def pull_request_selection(with_files: bool) -> str:
+    nested = " ".join(connection_selection(name, NESTED_PAGE_SIZE[name])
+                      for name in nested_connections(with_files))
+    return f"{PULL_REQUEST_SCALARS} {nested}"
+
+
+def page_document(with_files: bool) -> str:
+    """A page of a repository's pull requests, most recently updated first."""
+    return (
+        "query PullRequestPage($owner: String!, $name: String!, $first: Int!, $after: String, "
+        "$dryRun: Boolean = false) { rateLimit(dryRun: $dryRun) { cost remaining resetAt } "
+        "repository(owner: $owner, name: $name) { pullRequests(first: $first, after: $after, "
+        "orderBy: {field: UPDATED_AT, direction: DESC}) { pageInfo { hasNextPage endCursor } "
+        f"nodes {{ {pull_request_selection(with_files)} }} }} }} }}"
+    )
+
+
+def single_document(with_files: bool) -> str:
+    """One pull request, all over again (after a partial error left part of it empty)."""
+    return (
+        "query PullRequest($owner: String!, $name: String!, $number: Int!) { "
+        f"{RATE_LIMIT} repository(owner: $owner, name: $name) {{ "
+        f"pullRequest(number: $number) {{ {pull_request_selection(with_files)} }} }} }}"
+    )
+
+
+def follow_up_document(connection: str) -> str:
+    """The next page of one nested connection of one pull request."""
+    return (
+        f"query PullRequest_{connection}($owner: String!, $name: String!, $number: Int!, "
+        f"$first: Int!, $after: String) {{ {RATE_LIMIT} "
+        "repository(owner: $owner, name: $name) { pullRequest(number: $number) { "
+        f"{connection_selection(connection, '$first', '$after')} }} }} }}"
+    )
+
+
+def every_document() -> list[str]:
+    """Every document the collection can send (for the minimization test)."""
+    documents = [page_document(files) for files in (False, True)]
+    documents += [single_document(files) for files in (False, True)]
+    documents += [follow_up_document(name) for name in nested_connections(True)]
+    return documents
+
+
+# -- projection onto the REST shapes the allow-list reads -------------------------------------
+
+NOREPLY = re.compile(r"^(\d+)\+([^@]+)@users\.noreply\.github\.com$", re.IGNORECASE)
+
+
+def user_of(actor: dict | None) -> dict | None:
+    if not actor:
+        return None
+    return {"login": actor.get("login"), "id": actor.get("databaseId"),
+            "type": actor.get("__typename")}
+
+
+def git_user_of(git_actor: dict | None) -> dict | None:
+    """The account of a commit's author or committer. GraphQL links a Git identity to users
+    only, where REST also links apps' bots; their no-reply address names the account."""
+    if not git_actor:
+        return None
+    if git_actor.get("user"):
+        return user_of(git_actor["user"])
+    match = NOREPLY.match(git_actor.get("email") or "")
+    if match and match.group(2).endswith("[bot]"):
+        return {"login": match.group(2), "id": int(match.group(1))}
+    return None
+
+
+def pull_request_record(node: dict, repository_id: int) -> dict:
+    """A pull request node as REST's /pulls/{number} would give it (what the allow-list reads)."""
+    merge_commit = node.get("mergeCommit") or node.get("potentialMergeCommit") or {}
+    requested = [r.get("requestedReviewer") or {} for r in node["reviewRequests"]["nodes"]]
+    head_repository = node.get("headRepository")
+    return {
+        "id": node["databaseId"], "node_id": node["id"], "number": node["number"],
+        "title": node["title"], "state": "open" if node["state"] == "OPEN" else "closed",
+        "draft": node["isDraft"], "locked": node["locked"], "user": user_of(node["author"]),
+        "author_association": node["authorAssociation"],
+        "labels": [{"name": label["name"]} for label in node["labels"]["nodes"]],
+        "assignees": [{"login": user["login"]} for user in node["assignees"]["nodes"]],
+        "requested_reviewers": [r for r in requested if r.get("__typename") != "Team"],
+        "requested_teams": [r for r in requested if r.get("__typename") == "Team"],
+        "head": {"ref": node["headRefName"], "sha": node["headRefOid"],
+                 "repo": {"id": head_repository["databaseId"]} if head_repository else None},
+        "base": {"ref": node["baseRefName"], "sha": node["baseRefOid"],
+                 "repo": {"id": repository_id}},
+        "merge_commit_sha": merge_commit.get("oid"), "merged": node["merged"],
+        "merged_by": user_of(node.get("mergedBy")),
+        "milestone": node.get("milestone"),
+        "comments": node["comments"]["totalCount"],
+        "review_comments": sum(r["comments"]["totalCount"] for r in node["reviews"]["nodes"]),
+        "commits": node["commits"]["totalCount"], "additions": node["additions"],
+        "deletions": node["deletions"], "changed_files": node["changedFiles"],
+        "created_at": node["createdAt"], "updated_at": node["updatedAt"],
+        "closed_at": node["closedAt"], "merged_at": node["mergedAt"],
+    }
+
+
+def review_record(node: dict) -> dict:
+    return {"id": node["databaseId"], "node_id": node["id"], "user": user_of(node["author"]),
+            "state": node["state"], "commit_id": (node.get("commit") or {}).get("oid"),
+            "author_association": node["authorAssociation"], "submitted_at": node["submittedAt"]}
+
+
+def commit_record(node: dict) -> dict:
+    commit = node["commit"]
+
+    def identity(actor: dict | None) -> dict:
+        actor = actor or {}
+        return {"name": actor.get("name"), "email": actor.get("email"), "date": actor.get("date")}
+
+    return {"sha": commit["oid"],
+            "commit": {"author": identity(commit["author"]),
+                       "committer": identity(commit["committer"])},
+            "author": git_user_of(commit["author"]), "committer": git_user_of(commit["committer"])}
+
+
+def file_record(node: dict) -> dict:
+    """A changed file as REST's /files lists it, for ``service_counts`` (path dropped there)."""
+    return {"filename": node["path"], "additions": node["additions"],
+            "deletions": node["deletions"]}
+
+
+# -- collecting a repository's pull requests --------------------------------------------------
+
+
+@dataclass
+class RepositoryTarget:
+    """The repository whose pull requests are collected, and whether file paths are needed."""
+
+    owner: str
+    name: str
+    with_files: bool
+    # Page size: the largest GitHub allows, halved for good once the server finds it too large.
+    first: int = 0
+    variables: dict = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.first = self.first or PAGE_SIZE
+        self.variables = {"owner": self.owner, "name": self.name}
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+def pull_request_pages(client: GraphQLClient, target: RepositoryTarget) -> Iterator[list[dict]]:
+    """The repository's pull request nodes, a page at a time, most recently updated first, with
+    partial errors mended; the caller ``complete``s the ones it keeps and stops when it reaches
+    what it has stored."""
+    after: str | None = None
+    seen_cursors: set[str] = set()
+    while True:
+        result = _mended_page(client, target, after)
+        yield result.data["repository"]["pullRequests"]["nodes"]
+        info = result.data["repository"]["pullRequests"]["pageInfo"]
+        if not info["hasNextPage"]:
+            return
+        after = info["endCursor"]
+        if not after or after in seen_cursors:
+            raise GraphQLPaginationError(
+                f"GitHub sent the same page cursor twice while listing the pull requests of "
+                f"repository {target.full_name} ({client.http.context.describe()}); the walk "
+                "stopped rather than loop. Re-run the sync; if it repeats, reconnect with "
+                f"`--api rest` and report it.", context=client.http.context)
+        seen_cursors.add(after)
+
+
+def _page(client: GraphQLClient, target: RepositoryTarget, after: str | None) -> GraphQLResult:
+    def run(first: int) -> GraphQLResult:
+        result = client.query(page_document(target.with_files),
+                              {**target.variables, "first": first, "after": after},
+                              what=f"the pull requests of repository {target.full_name}")
+        target.first = first  # a size that passed stays for the rest of the walk
+        if not result.data.get("repository"):
+            raise _partial_error(client, target, result, "the listing")
+        return result
+
+    return with_shrinking_page(run, target.first)
+
+
+def _mended_page(client: GraphQLClient, target: RepositoryTarget, after: str | None
+                 ) -> GraphQLResult:
+    """A page with every partial error mended: a page that lost a node is fetched again once;
+    a pull request left partly empty is fetched again on its own."""
+    result = _page(client, target, after)
+    if _lost_a_node(result):
+        result = _page(client, target, after)
+        if _lost_a_node(result):
+            raise _partial_error(client, target, result, "a pull request of the listing")
+    nodes = result.data["repository"]["pullRequests"]["nodes"]
+    broken = _broken_positions(result)
+    nodes[:] = [single(client, target, node["number"]) if i in broken else node
+                for i, node in enumerate(nodes)]
+    return result
+
+
+def _lost_a_node(result: GraphQLResult) -> bool:
+    nodes = result.data["repository"]["pullRequests"]["nodes"]
+    broken = _broken_positions(result)
+    return None in broken or any(nodes[i] is None for i in broken) or None in nodes
+
+
+def _broken_positions(result: GraphQLResult) -> set[int | None]:
+    """Positions in the page's nodes that an error left empty (None: an error elsewhere)."""
+    prefix = ("repository", "pullRequests", "nodes")
+    positions: set[int | None] = set()
+    for error in result.errors:
+        path = error.path
+        if tuple(path[:3]) == prefix and len(path) > 3 and isinstance(path[3], int):
+            positions.add(path[3])
+        elif not (path and path[0] == "rateLimit"):
+            positions.add(None)
+    return positions
+
+
+def single(client: GraphQLClient, target: RepositoryTarget, number: int) -> dict:
+    """One pull request fetched again; still partial, it is an error naming it."""
+    result = client.query(single_document(target.with_files),
+                          {**target.variables, "number": number},
+                          what=f"pull request #{number} of repository {target.full_name}")
+    node = (result.data.get("repository") or {}).get("pullRequest")
+    if result.errors or node is None:
+        raise _partial_error(client, target, result, f"pull request #{number}")
+    return node
+
+
+def complete(client: GraphQLClient, target: RepositoryTarget, node: dict) -> dict:
+    """The node with each nested connection followed to its end and checked against its
+    ``totalCount``; one that stays short after a fresh walk is an error naming the pull request
+    (never a silently short table)."""
+    for name in nested_connections(target.with_files):
+        connection = node[name]
+        nodes = list(connection["nodes"]) + _follow(client, target, node["number"], name,
+                                                    connection["pageInfo"])
+        if not _is_whole(name, nodes, connection["totalCount"]):
+            nodes = _follow(client, target, node["number"], name,
+                            {"hasNextPage": True, "endCursor": None})
+            if not _is_whole(name, nodes, connection["totalCount"]):
+                raise GraphQLPaginationError(
+                    f"GitHub listed {len(nodes)} of the {connection['totalCount']} {name} of "
+                    f"pull request #{node['number']} in repository {target.full_name} "
+                    f"({client.http.context.describe()}), twice. Re-run the sync; if it "
+                    "repeats, reconnect with `--api rest` and report it.",
+                    context=client.http.context)
+        node[name] = {**connection, "nodes": nodes}
+    return node
+
+
+def _is_whole(name: str, nodes: list, total: int) -> bool:
+    if name == "commits" and len(nodes) >= MAX_PULL_REQUEST_COMMITS:
+        return True
+    return len(nodes) == total
+
+
+def _follow(client: GraphQLClient, target: RepositoryTarget, number: int, name: str,
+            page_info: dict) -> list[dict]:
+    """The rest of one nested connection, from ``page_info`` on."""
+    nodes: list[dict] = []
+    seen: set[str | None] = set()
+    while page_info["hasNextPage"]:
+        after = page_info["endCursor"]
+        if after in seen:
+            break  # a cursor that repeats: the count check decides what happens next
+        seen.add(after)
+        result = client.query(follow_up_document(name),
+                              {**target.variables, "number": number, "after": after,
+                               "first": NESTED_PAGE_SIZE[name]},
+                              what=f"the {name} of pull request #{number} of repository "
+                                   f"{target.full_name}")
+        pull_request = (result.data.get("repository") or {}).get("pullRequest")
+        if result.errors or not pull_request:
+            raise _partial_error(client, target, result, f"pull request #{number}")
+        nodes += pull_request[name]["nodes"]
+        page_info = pull_request[name]["pageInfo"]
+    return nodes
+
+
+def _partial_error(client: GraphQLClient, target: RepositoryTarget, result: GraphQLResult,
+                   what: str) -> GraphQLQueryError:
+    first = result.errors[0].message if result.errors else "it came back empty"
+    return GraphQLQueryError(
+        f"GitHub's GraphQL API left {what} of repository {target.full_name} incomplete "
+        f"({client.http.context.describe()}): {first}. Nothing of it was stored; re-run the "
+        "sync, and if it persists reconnect with `--api rest`.",
+        context=client.http.context, api_message=first)

@@ -1,0 +1,169 @@
+"""The GitHub connector's GraphQL path against the emulator: the same tables as REST, a free
+nightly sync, no body ever downloaded, and bad answers mended or named."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from emulators.github.graphql import GitHubGraphQL
+from resources.http.graphql import GraphQLQueryError
+from resources.sources import entity
+from resources.sources.github import graphql
+
+OWNER = "sieve-demo"
+ONE_REPO = ["web-app"]
+
+
+def connect(org, emulator, api: str, repos=ONE_REPO):
+    return org.connect_emulator(emulator, "github", owner=OWNER, api=api, repos=repos)
+
+
+def comparable(org) -> dict[str, list[tuple]]:
+    """Every metadata table without the connection id and the columns GraphQL cannot fill."""
+    tables = {}
+    for table in org.snapshot():
+        skipped = {"connection_id", *graphql.NOT_REQUESTED.get(table, ())}
+        columns = [c for c in entity(table).column_names if c not in skipped]
+        rows = org.query(f"SELECT {', '.join(columns)} FROM metadata.{table}")
+        tables[table] = sorted(rows, key=repr)
+    return tables
+
+
+@pytest.fixture(scope="module")
+def rest_tables() -> dict:
+    return {}
+
+
+def rest_rows(sieve_org, emulator, cache: dict, repos=ONE_REPO) -> dict:
+    key = tuple(repos)
+    if key not in cache:
+        org = sieve_org("rest")
+        connect(org, emulator, "rest", repos)
+        org.sync("github")
+        cache[key] = comparable(org)
+        emulator.reset()
+    return cache[key]
+
+
+def app(emulator) -> GitHubGraphQL:
+    return emulator.apps["github"].graphql
+
+
+def test_both_apis_store_the_same_tables_and_a_nightly_sync_costs_nothing(
+        sieve_org, emulator, rest_tables):
+    expected = rest_rows(sieve_org, emulator, rest_tables)
+    org = sieve_org("graphql")
+    connect(org, emulator, "graphql")
+
+    org.sync("github")
+    assert comparable(org) == expected
+    assert emulator.count_requests("github", "GET /repos/{owner}/{repo}/pulls/{number}") == 0
+    assert app(emulator).points == 5  # one page of up to 100 for the repository
+
+    emulator.clear_requests()
+    app(emulator).reset()
+    org.sync("github")
+    counted = [r for r in emulator.requests if r.status != 304]
+    assert counted == [] and app(emulator).points == 0
+
+
+def test_no_body_comment_or_commit_message_is_ever_downloaded(sieve_org, emulator):
+    answers: list[bytes] = []
+    app(emulator).recorded_answers = answers
+    org = sieve_org("canary")
+    connect(org, emulator, "graphql", repos=[])
+    org.sync("github")
+    downloaded = b"".join(answers).decode()
+    assert answers and not [c for c in emulator.canaries() if c in downloaded]
+
+
+def pull_request_with_commits(emulator) -> int:
+    """The newest pull request of web-app with more than one commit."""
+    repo = emulator.org.repo("web-app")
+    return next(k for k in range(emulator.org.item_count(repo), 0, -1)
+                if (pr := emulator.org.pull_request(repo, k)) and len(pr.commits) > 1)
+
+
+@pytest.mark.parametrize("faults_installed", ["partial answers", "too large", "rate limited"])
+def test_bad_answers_are_mended_into_the_same_tables(sieve_org, emulator, monkeypatch,
+                                                     rest_tables, faults_installed):
+    expected = rest_rows(sieve_org, emulator, rest_tables)
+    monkeypatch.setitem(graphql.NESTED_PAGE_SIZE, "commits", 1)  # follow-ups to lie about
+    faults, number = app(emulator).faults, pull_request_with_commits(emulator)
+    sleep = {}
+    if faults_installed == "partial answers":
+        faults.partial[number] = ["headRepository", 1]  # refetched alone
+        faults.lost_node = [number - 1, 1]  # the page refetched
+        faults.lying_has_next_page[number] = ["commits", 1]  # the connection walked again
+    elif faults_installed == "too large":
+        faults.max_nodes = 3000  # 100 pull requests x 27 nested nodes do not fit; 50 do
+        emulator.faults.server_errors("graphql", times=4, status=502)  # and 25 after these
+    else:
+        emulator.faults.secondary_rate_limit("graphql", times=1, retry_after=1)
+        sleep = {"sleep": time.sleep}  # Retry-After is on the wall clock
+    org = sieve_org("mended")
+    connect(org, emulator, "graphql")
+
+    org.sync("github", **sleep)
+
+    assert comparable(org) == expected
+    assert faults_installed == "rate limited" or app(emulator).queries
+
+
+@pytest.mark.parametrize("fault", ["partial error", "lost node", "lying hasNextPage",
+                                   "repeating cursor"])
+def test_a_bad_answer_that_persists_is_an_error_naming_the_repository(
+        sieve_org, emulator, monkeypatch, fault):
+    monkeypatch.setitem(graphql.NESTED_PAGE_SIZE, "commits", 1)
+    monkeypatch.setattr(graphql, "PAGE_SIZE", 4)
+    faults, number = app(emulator).faults, pull_request_with_commits(emulator)
+    if fault == "partial error":
+        faults.partial[number] = ["headRepository", None]
+    elif fault == "lost node":
+        faults.lost_node = [number, None]
+    elif fault == "lying hasNextPage":
+        faults.lying_has_next_page[number] = ["commits", None]
+    else:
+        faults.repeat_cursor = [None, None]
+    org = sieve_org("broken")
+    connect(org, emulator, "graphql")
+
+    with pytest.raises(GraphQLQueryError, match=f"repository {OWNER}/web-app") as raised:
+        org.sync("github")
+
+    assert "re-run the sync" in str(raised.value).lower()
+
+
+def test_an_older_server_without_a_field_falls_back_to_rest_with_one_notice(
+        sieve_org, emulator, rest_tables, caplog):
+    expected = rest_rows(sieve_org, emulator, rest_tables)
+    app(emulator).faults.missing_fields = {("PullRequest", "potentialMergeCommit")}
+    org = sieve_org("old-enterprise")
+    connect(org, emulator, "graphql")
+
+    with caplog.at_level(logging.WARNING, logger="sieve.connectors.github"):
+        org.sync("github")
+
+    assert comparable(org) == expected
+    notices = [r for r in caplog.records if "REST API" in r.getMessage()]
+    assert len(notices) == 1 and "potentialMergeCommit" in notices[0].getMessage()
+    assert len(app(emulator).queries) == 0  # refused queries are not answered with data
+
+
+def test_an_estimate_counts_without_fetching_a_pull_request(sieve_org, emulator):
+    from resources.sources.github.connector import GitHubConnector
+
+    org = sieve_org("estimated")
+    connect(org, emulator, "graphql")
+    repo = emulator.org.repo("web-app")
+    pulls = sum(1 for k in range(1, emulator.org.item_count(repo) + 1)
+                if emulator.org.pull_request(repo, k))
+
+    cost = GitHubConnector(org.connector_context("github")).estimate()
+
+    assert (cost.pull_requests, cost.points) == (pulls, 5)  # one page of up to 100
+    assert [q.operation for q in app(emulator).queries] == ["RepositoryCounts"]
+    assert 0 < cost.hours < 0.1
