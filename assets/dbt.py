@@ -34,6 +34,7 @@ from dagster_dbt import (
 )
 
 from assets.ingestion import OWNERS
+from resources.marts.insights import open_signal_counts, severe_open_count
 from resources.marts.org_key import serve_org_key
 from resources.marts.runner import (
     DBT_PROJECT_DIR,
@@ -186,6 +187,26 @@ def _mart_checks(mart: str, mart_key: AssetKey) -> list:
     return [has_rows, no_pii_columns, built_after_last_sync]
 
 
+def insights_checks() -> list:
+    """Warns while a severe signal is open; its metadata counts open signals by kind/severity."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+
+        @asset_check(asset=AssetKey(["marts", "insights"]), name="no_severe_signal_open",
+                     partitions_def=organization_partitions,
+                     description="No severe signal is open in marts.insights (see "
+                                 "docs/metrics.md, \"insights\", for the kinds).")
+        def no_severe_signal_open(context: AssetCheckExecutionContext,
+                                  sieve: SieveResource) -> AssetCheckResult:
+            with sieve.open() as opened, _read_marts(opened, context.partition_key) as store:
+                counts = open_signal_counts(store.connection)
+            return AssetCheckResult(passed=severe_open_count(counts) == 0,
+                                    severity=AssetCheckSeverity.WARN,
+                                    metadata={"open_signals": sum(counts.values()), **counts})
+
+    return [no_severe_signal_open]
+
+
 def mart_names(manifest_path: Path) -> list[str]:
     nodes = json.loads(manifest_path.read_text())["nodes"].values()
     return sorted(node["name"] for node in nodes
@@ -196,5 +217,6 @@ def defs() -> Definitions:
     project = DBT_PROJECT
     models = build_dbt_assets(project)
     checks = [check for mart in mart_names(project.manifest_path) for check in mart_checks(mart)]
+    checks += insights_checks()
     dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
     return Definitions(assets=[models], asset_checks=checks, resources={"dbt": dbt})

@@ -83,3 +83,8 @@
     from {{ relation }}
     where {{ column }} is not null
 {%- endmacro %}
+
+{#- A signal's severity: severe when its value is at least twice its threshold. -#}
+{% macro severity(value, threshold) -%}
+    case when ({{ value }}) >= 2 * ({{ threshold }}) then 'severe' else 'warning' end
+{%- endmacro %}

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("data", "config", "An organization's settings file."),
     "sync": ("data", "sync", "Run the nightly job for one organization now."),
     "query": ("data", "query", "Query the metric tables (read-only, audited)."),
+    "insights": ("insights", "insights", "Open signals that need attention (audited)."),
     "shell": ("analyst", "shell", "Interactive SQL on the metric tables (read-only, audited)."),
     "report": ("analyst", "report", "Write the self-contained HTML report."),
     "export": ("analyst", "export", "Publish encrypted Parquet exports of every mart."),

@@ -124,6 +124,11 @@ def query(ctx, slug, sql, output_format, operator, max_rows, out) -> None:
         sieve.audit.append("data.queried", org_id=org.id,
                            target=ANALYST_SCHEMA if not operator else "metadata",
                            details={"interface": "sieve query", "operator": operator})
+    echo_query_result(result, output_format, max_rows)
+
+
+def echo_query_result(result, output_format: str, max_rows: int) -> None:
+    """Rows as csv or json (all of them) or as a table (the first max_rows)."""
     if output_format == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(result.columns)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import available_timezones
 
 import yaml
 
@@ -90,6 +92,28 @@ class OrgConfig:
     knowledge_window_days: int = 90
     reporting_time_zone: str = "UTC"
     working_hours: tuple[int, int] = (9, 18)
+    # Insights (docs/metrics.md, "insights"). Working agreement: an open PR gets its first
+    # review within this many working hours (working_hours on weekdays in the reporting time
+    # zone, holidays excluded; holidays are "YYYY-MM-DD" dates).
+    first_review_working_hours: int = 8
+    holidays: tuple[str, ...] = ()
+    # An open PR with more changed lines (additions + deletions) than this is too large.
+    large_pr_lines: int = 1000
+    # Open PRs authored plus Jira issues in progress, per person.
+    wip_limit_per_person: int = 4
+    # Review load: one reviewer giving more than this percent of a team's reviews over the
+    # window is a concentration, once the team has had at least the minimum of reviews.
+    review_window_days: int = 28
+    review_concentration_percent: int = 60
+    review_concentration_min_reviews: int = 10
+    # Bus factor 1 is a signal for repositories with at least this many recent commits.
+    bus_factor_min_commits: int = 10
+    # Sprint at risk: the board's throughput is the median over its last closed sprints.
+    sprint_history_sprints: int = 3
+    # Trailing band of a weekly metric: median of the previous weeks ± this many median
+    # absolute deviations.
+    trailing_band_weeks: int = 8
+    trailing_band_mads: int = 3
     # Retention: metadata older than this is removed by the out-of-date sensor.
     retention_days: int = 730
     # On "forget a person": delete their rows, or keep rows de-linked (no identifier left).
@@ -110,7 +134,13 @@ class OrgConfig:
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TUPLE_FIELDS = {"production_environments", "production_tag_patterns", "production_workflow_names",
                  "incident_issue_types", "incident_labels", "hotfix_labels", "bot_patterns",
-                 "identity_splits", "waiting_statuses", "release_branch_patterns"}
+                 "identity_splits", "waiting_statuses", "release_branch_patterns", "holidays"}
+_POSITIVE_INT_FIELDS = {"stale_pr_days", "retention_days", "incident_attribution_hours",
+                        "knowledge_window_days", "first_deployment_lookback_days",
+                        "first_review_working_hours", "large_pr_lines", "wip_limit_per_person",
+                        "review_window_days", "review_concentration_min_reviews",
+                        "bus_factor_min_commits", "sprint_history_sprints",
+                        "trailing_band_weeks", "trailing_band_mads"}
 _REGEX_FIELDS = {"production_environments", "production_tag_patterns",
                  "production_workflow_names", "bot_patterns", "waiting_statuses",
                  "release_branch_patterns"}
@@ -161,6 +191,8 @@ def parse_org_config(data: Any, path: Path) -> OrgConfig:
     for key, value in data.items():
         if key in _TUPLE_FIELDS:
             values[key] = _string_list(path, key, value)
+            if key == "holidays":
+                _check_dates(path, key, values[key])
             if key in _REGEX_FIELDS:
                 for pattern in values[key]:
                     try:
@@ -186,15 +218,22 @@ def parse_org_config(data: Any, path: Path) -> OrgConfig:
                     or not all(isinstance(h, int) and 0 <= h <= 24 for h in value)):
                 raise _fail(path, key, "two hours [start, end] between 0 and 24")
             values[key] = tuple(value)
-        elif key in ("stale_pr_days", "retention_days", "incident_attribution_hours",
-                     "knowledge_window_days", "first_deployment_lookback_days"):
-            if not isinstance(value, int) or value <= 0:
+        elif key in _POSITIVE_INT_FIELDS:
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise _fail(path, key, "a positive whole number")
             values[key] = value
         elif key == "reconcile_weekday":
             if not isinstance(value, str) or value.lower() not in WEEKDAYS:
                 raise _fail(path, key, f"a day of the week ({', '.join(WEEKDAYS)})")
             values[key] = value.lower()
+        elif key == "review_concentration_percent":
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 100:
+                raise _fail(path, key, "a whole percentage between 1 and 99")
+            values[key] = value
+        elif key == "reporting_time_zone":
+            if not isinstance(value, str) or value not in available_timezones():
+                raise _fail(path, key, "an IANA time zone name such as Europe/Berlin or UTC")
+            values[key] = value
         elif key == "person_deletion_mode":
             if value not in ("delete", "delink"):
                 raise _fail(path, key, "'delete' or 'delink'")
@@ -204,6 +243,14 @@ def parse_org_config(data: Any, path: Path) -> OrgConfig:
                 raise _fail(path, key, "a string")
             values[key] = value
     return replace(defaults, **values)
+
+
+def _check_dates(path: Path, key: str, dates: tuple[str, ...]) -> None:
+    for value in dates:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise _fail(path, key, f"dates written YYYY-MM-DD ({value!r} is not one)") from None
 
 
 def _service(path: Path, index: int, rule: Any) -> ServiceRule:

@@ -16,7 +16,7 @@ from resources.storage.metadata_store import open_store
 from tests.dbt.dbt_org import golden_dbt_org
 
 MARTS = ["channel_activity_weekly", "deployments", "dora_monthly", "dora_weekly",
-         "issue_flow_weekly", "issue_investment_weekly", "knowledge_concentration",
+         "insights", "issue_flow_weekly", "issue_investment_weekly", "knowledge_concentration",
          "pr_flow_weekly", "pull_requests", "review_load", "sprint_outcomes"]
 
 
@@ -96,6 +96,9 @@ def test_dagster_materializes_the_models_and_runs_the_mart_checks(dbt_installati
     # dbt's data tests are asset checks too.
     assert checks[("pull_requests", "unique_pull_requests_pull_request_key")]
     # Built as of now, the golden data (March 2026) is outside the 90-day knowledge window:
-    # that mart is empty and its row-count check warns; every other check passes.
+    # that mart is empty and its row-count check warns. PR 8, open since 5 March, has been idle
+    # far beyond twice stale_pr_days (3): a severe signal is open, and that check warns.
+    # Every other check passes.
     failed = {key for key, passed in checks.items() if not passed}
-    assert failed == {("knowledge_concentration", "has_rows")}
+    assert failed == {("knowledge_concentration", "has_rows"),
+                      ("insights", "no_severe_signal_open")}

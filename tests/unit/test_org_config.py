@@ -37,6 +37,10 @@ def test_defaults_round_trip_through_the_documented_file():
     ({"person_deletion_mode": "shred"}, "'delete' or 'delink'"),
     ({"waiting_statuses": ["[blocked"]}, "'waiting_statuses' must be valid regular expressions"),
     ({"knowledge_window_days": 0}, "'knowledge_window_days' must be a positive whole number"),
+    ({"holidays": ["6 March"]}, "'holidays' must be dates written YYYY-MM-DD ('6 March'"),
+    ({"reporting_time_zone": "Mars/Olympus"}, "'reporting_time_zone' must be an IANA time zone"),
+    ({"review_concentration_percent": 100}, "a whole percentage between 1 and 99"),
+    ({"wip_limit_per_person": True}, "'wip_limit_per_person' must be a positive whole number"),
 ])
 def test_malformed_settings_name_the_file_and_key(data, complaint):
     with pytest.raises(OrgConfigError) as raised:
