@@ -105,14 +105,20 @@ def _group_alive(group: int, leader: subprocess.Popen) -> bool:
               show_default=True, help="Size of the synthetic organization.")
 @click.option("--port", default=8765, show_default=True, help="Loopback port (0 picks one).")
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic organization.")
-def emulate(scale: str, port: int, seed: int) -> None:
+@click.option("--anchor", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The day the organization's history ends, YYYY-MM-DD (default: today, UTC); "
+                   "the same scale, seed and anchor always serve the same organization.")
+@click.option("--idle-exit", type=float, default=0, show_default=True,
+              help="Stop after this many seconds without a request (0: run until Ctrl-C).")
+def emulate(scale: str, port: int, seed: int, anchor, idle_exit: float) -> None:
     """Serve local GitHub, GitLab, Jira and Slack API emulators with a synthetic organization.
     Prints one line per API, `<api> <base-url> <credential>`, once listening; stops on Ctrl-C.
 
     \b
     Example:
-      sieve emulate --scale tiny --port 8765
+      sieve emulate --scale tiny --port 8765 --anchor 2026-11-16
     """
     from emulators.cli import serve
 
-    serve(scale=scale, port=port, seed=seed)
+    serve(scale=scale, port=port, seed=seed, anchor=anchor.date() if anchor else None,
+          idle_exit=idle_exit)
