@@ -37,8 +37,13 @@ def ui(ctx: click.Context, port: int) -> None:
     raise SystemExit(run_process_group(dagster_dev_command(port), env=env, cwd=PROJECT_ROOT))
 
 
+# Dagster 1.13 says `dagster dev` is superseded by `dg dev`, which lives in dagster-dg-cli, a
+# package Sieve does not install; `dagster dev` still runs everything `sieve ui` needs.
+DEV_SUPERSEDED_WARNING = "ignore:Function `dev_command` is superseded"
+
+
 def dagster_dev_command(port: int) -> list[str]:
-    return [str(Path(sys.executable).with_name("dagster")), "dev", "-w",
+    return [sys.executable, "-W", DEV_SUPERSEDED_WARNING, "-m", "dagster", "dev", "-w",
             str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
 
 
