@@ -13,15 +13,25 @@ import functools
 import hashlib
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 CANARY_PREFIX = "CANARY-"
-# The org's "now": every generated timestamp lies before it; mutations advance a logical clock
-# from here so bodies never depend on the wall clock.
-ORG_NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
-# ~6 months, spanning the EU (2026-10-25), US (2026-11-01) and Australian (2026-10-04) DST changes.
-ORG_START = ORG_NOW - timedelta(days=183)
+# The day the org is generated up to, unless told otherwise (tests and benchmarks rely on it;
+# `sieve demo` and `sieve emulate` pass today). With it, the window spans the EU (2026-10-25),
+# US (2026-11-01) and Australian (2026-10-04) DST changes.
+DEFAULT_ANCHOR = date(2026, 11, 16)
+ORG_SPAN = timedelta(days=183)  # ~6 months of history before the anchor
+
+
+def org_window(anchor: date) -> tuple[datetime, datetime]:
+    """(start, now) of an org anchored on ``anchor``: every generated timestamp lies between;
+    mutations advance a logical clock from "now", so bodies never depend on the wall clock."""
+    now = datetime.combine(anchor, time(12, 0), tzinfo=UTC)
+    return now - ORG_SPAN, now
+
+
+ORG_START, ORG_NOW = org_window(DEFAULT_ANCHOR)
 
 TEAM_NAMES = (
     "Payments", "Platform", "Mobile", "Growth", "Data", "Identity", "Search", "Billing",

@@ -18,18 +18,20 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from dataclasses import replace as _replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from emulators.github.data import GitHubData
 from emulators.jira.data import JiraData
 from emulators.model import (
     CANARY_PREFIX,
+    DEFAULT_ANCHOR,
     ORG_NOW,
     ORG_START,
     TEAM_NAMES,
     TITLE_OBJECTS,
     Person,
     Team,
+    org_window,
     rng,
     stable_hex,
     stable_int,
@@ -38,7 +40,7 @@ from emulators.pii import build_pii_catalogue
 from emulators.slack.data import SlackData
 from emulators.slack.model import slack_id
 
-__all__ = ["CANARY_PREFIX", "ORG_NOW", "ORG_START", "SCALES", "Org", "Scale"]
+__all__ = ["CANARY_PREFIX", "DEFAULT_ANCHOR", "ORG_NOW", "ORG_START", "SCALES", "Org", "Scale"]
 
 EMAIL_DOMAIN = "sieve-demo.example"
 ORG_LOGIN = "sieve-demo"
@@ -152,13 +154,14 @@ class Mutations:
     minute and bumps ``generation``, so caches keyed by it never go stale.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, start_clock: datetime = ORG_NOW) -> None:
         self._lock = threading.RLock()
         self.generation = 0
+        self._start_clock = start_clock
         self._forget()
 
     def _forget(self) -> None:
-        self.clock: datetime = ORG_NOW
+        self.clock: datetime = self._start_clock
         self.touched: dict[tuple, datetime] = {}
         self.deleted: set[tuple] = set()
         self.added_times: dict[tuple, datetime] = {}  # (ns, container, k) -> created
@@ -241,16 +244,20 @@ class _ServedBy:
 class Org:
     """The synthetic organization. Cheap to construct: items are generated when asked for."""
 
-    def __init__(self, scale: str = "tiny", seed: int = 7):
+    def __init__(self, scale: str = "tiny", seed: int = 7, anchor: date = DEFAULT_ANCHOR):
+        """``anchor``: the day the org's history ends (its "now" is noon UTC that day); the same
+        scale, seed and anchor always give the same org."""
         if scale not in SCALES:
             raise ValueError(f"unknown emulator scale {scale!r}; choose one of {sorted(SCALES)}")
         self.scale = SCALES[scale]
         self.seed = seed
+        self.anchor = anchor
+        self.start_at, self.anchor_at = org_window(anchor)
         self.login = ORG_LOGIN
         self.gitlab_group = GITLAB_GROUP
         self.org_id = 5_000_000 + seed
-        self.created_at = ORG_START - timedelta(days=400)
-        self.mutations = Mutations()
+        self.created_at = self.start_at - timedelta(days=400)
+        self.mutations = Mutations(self.anchor_at)
         self._build_people()
         self.pii_catalogue = build_pii_catalogue(seed)
         # One part per source; GitLab projects are part of ``github`` (one repository generator).
@@ -330,7 +337,7 @@ class Org:
 
     @property
     def now(self) -> datetime:
-        """The org's logical clock: ORG_NOW until a mutation or ``advance_clock`` moves it."""
+        """The org's logical clock: ``anchor_at`` until a mutation or ``advance_clock`` moves it."""
         return self.mutations.clock
 
     @property

@@ -27,8 +27,6 @@ from emulators.github.model import (
     WorkflowRun,
 )
 from emulators.model import (
-    ORG_NOW,
-    ORG_START,
     TITLE_DECORATIONS,
     TITLE_OBJECTS,
     TITLE_VERBS,
@@ -153,9 +151,9 @@ class GitHubData:
         added = self.mutations.added_at("gh", repo.index, k)
         if added is not None:
             return added
-        span = (ORG_NOW - ORG_START).total_seconds() - 86400
+        span = (self.org.anchor_at - self.org.start_at).total_seconds() - 86400
         jitter = rng(self.seed, "slot", repo.index, k).uniform(0.05, 0.45)
-        return ORG_START + timedelta(seconds=span * (k - 1 + jitter) / repo.items)
+        return self.org.start_at + timedelta(seconds=span * (k - 1 + jitter) / repo.items)
 
     def item_exists(self, repo: Repo, number: int) -> bool:
         return 1 <= number <= self.item_count(repo) and not self.mutations.is_deleted(("gh", repo.index, number))
@@ -218,7 +216,7 @@ class GitHubData:
             "hotfix": gen.uniform(0.3, 4), "long": gen.uniform(500, 1400),
         }.get(kind)
         finished = created + timedelta(hours=duration) if duration is not None else None
-        if finished is not None and finished > ORG_NOW - timedelta(hours=1):
+        if finished is not None and finished > self.org.anchor_at - timedelta(hours=1):
             kind, finished = "open", None
         merged = finished if kind in ("squash", "merge", "rebase", "bot", "revert", "hotfix",
                                       "long") else None
@@ -230,7 +228,7 @@ class GitHubData:
         if kind in ("hotfix", "bot") and number % 2:
             reviewers = []
         end = finished or (created if added_at is not None else created + timedelta(days=3) if kind == "stale" else
-                           min(ORG_NOW - timedelta(minutes=5), created + timedelta(hours=gen.uniform(1, 96))))
+                           min(self.org.anchor_at - timedelta(minutes=5), created + timedelta(hours=gen.uniform(1, 96))))
         n_commits = 1 if kind in ("bot", "revert") else 1 + gen.randrange(4)
         commits = []
         parent = self._sha(repo, number, 9, 0)
@@ -351,7 +349,7 @@ class GitHubData:
         title = self.org.decorated_title(base, decoration, self.org.humans[number % len(self.org.humans)],
                                      "issue", repo.index, number)
         closed = created + timedelta(hours=gen.uniform(5, 600)) if number % 3 else None
-        if closed and closed > ORG_NOW:
+        if closed and closed > self.org.anchor_at:
             closed = None
         comments = tuple(
             Comment(stable_int(self.seed, "icomment", repo.index, number, j) % 10**10,
@@ -403,7 +401,7 @@ class GitHubData:
     # -- deployments, releases, workflow runs -------------------------------------------------
 
     def deployment_trains(self, repo: Repo) -> int:
-        return int((ORG_NOW - ORG_START).days / self.org.scale.deploy_interval_days)
+        return int((self.org.anchor_at - self.org.start_at).days / self.org.scale.deploy_interval_days)
 
     def deployments(self, repo: Repo) -> list[Deployment]:
         """Every deployment of the repo, newest first (two per train: staging, then production)."""
@@ -421,7 +419,7 @@ class GitHubData:
     def train_time(self, repo: Repo, train: int) -> datetime:
         """When a train's staging deployment starts (production follows two hours later)."""
         jitter = rng(self.seed, "train", repo.index, train).uniform(-6, 6)
-        return ORG_START + timedelta(days=self.org.scale.deploy_interval_days * (train + 0.5), hours=jitter)
+        return self.org.start_at + timedelta(days=self.org.scale.deploy_interval_days * (train + 0.5), hours=jitter)
 
     def incident_cause(self, number: int) -> tuple[Repo, int]:
         """(repo, train) of the failed production deployment that OPS incident ``number``

@@ -19,8 +19,6 @@ from emulators.jira.model import (
     Sprint,
 )
 from emulators.model import (
-    ORG_NOW,
-    ORG_START,
     TEAM_NAMES,
     TITLE_DECORATIONS,
     TITLE_OBJECTS,
@@ -60,15 +58,15 @@ class JiraData:
                                         s.issues_per_project, 1 + i, is_ops))
         self.projects: tuple[JiraProject, ...] = tuple(projects)
         self._projects_by_key = {p.key: p for p in projects}
-        n_sprints = int((ORG_NOW - ORG_START).days // SPRINT_DAYS) + 2
+        n_sprints = int((self.org.anchor_at - self.org.start_at).days // SPRINT_DAYS) + 2
         self._sprints_by_board: dict[int, tuple[Sprint, ...]] = {}
         for p in projects:
             if p.is_ops:
                 continue
             sprints = tuple(
                 Sprint(p.board_id * 1000 + j + 1, p.board_id, f"{p.key} Sprint {j + 1}",
-                       ORG_START + timedelta(days=SPRINT_DAYS * j, hours=8),
-                       ORG_START + timedelta(days=SPRINT_DAYS * (j + 1), hours=8),
+                       self.org.start_at + timedelta(days=SPRINT_DAYS * j, hours=8),
+                       self.org.start_at + timedelta(days=SPRINT_DAYS * (j + 1), hours=8),
                        f"Ship {TITLE_OBJECTS[(j + p.index) % len(TITLE_OBJECTS)]}")
                 for j in range(n_sprints))
             self._sprints_by_board[p.board_id] = sprints
@@ -130,9 +128,9 @@ class JiraData:
             repo, train = self.org.github.incident_cause(number)
             delay = rng(self.seed, "incident", number).uniform(10, 50)
             return self.org.github.train_time(repo, train) + timedelta(hours=2, minutes=delay)
-        span = (ORG_NOW - ORG_START).total_seconds() - 2 * 86400
+        span = (self.org.anchor_at - self.org.start_at).total_seconds() - 2 * 86400
         jitter = rng(self.seed, "jira-created", project.index, number).uniform(0.05, 0.9)
-        return ORG_START + timedelta(seconds=span * (number - 1 + jitter) / project.issues)
+        return self.org.start_at + timedelta(seconds=span * (number - 1 + jitter) / project.issues)
 
     def issue_type(self, project: JiraProject, number: int) -> str:
         if self.mutations.added_at("jira", project.index, number) is not None:
@@ -165,7 +163,7 @@ class JiraData:
             path = ["To Do", "In Progress", "In Review", "In Progress", "In Review", "Done"]
         steps = len(path) - 1
         if added_at is None:
-            steps = min(steps, int((ORG_NOW - created).total_seconds() // (3600 * 30)))
+            steps = min(steps, int((self.org.anchor_at - created).total_seconds() // (3600 * 30)))
             if number % 6 == 5:
                 steps = min(steps, 1 + number % 2)
         else:
@@ -176,7 +174,7 @@ class JiraData:
         sprints: tuple[Sprint, ...] = ()
         if not project.is_ops and issue_type != "Epic" and added_at is None:
             board = self.sprints(project.board_id)
-            idx = min(len(board) - 1, max(0, int((created - ORG_START).days // SPRINT_DAYS)))
+            idx = min(len(board) - 1, max(0, int((created - self.org.start_at).days // SPRINT_DAYS)))
             if number % 3 == 0:  # added scope: put into the running sprint after it started
                 chosen = board[idx]
                 set_at = created + timedelta(hours=1)
@@ -192,7 +190,7 @@ class JiraData:
             at = max(at, set_at)
         for s in range(steps):
             at = at + timedelta(hours=gen.uniform(2, 60))
-            if at >= ORG_NOW:
+            if at >= self.org.anchor_at:
                 break
             frm, to = path[s], path[s + 1]
             histories.append(History(

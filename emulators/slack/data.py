@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from emulators.model import ORG_NOW, ORG_START, TITLE_DECORATIONS, TITLE_OBJECTS, rng, stable_int
+from emulators.model import TITLE_DECORATIONS, TITLE_OBJECTS, rng, stable_int
 from emulators.slack.model import Channel, Message, Reaction, slack_id, slack_ts
 
 if TYPE_CHECKING:
@@ -111,8 +111,8 @@ class SlackData:
     @functools.lru_cache(maxsize=8192)  # noqa: B019 - bounded, and the org outlives it
     def _message(self, channel: Channel, index: int, reply: int, added_at: datetime | None) -> Message:
         gen = rng(self.seed, "msg", channel.index, index, reply)
-        span = (ORG_NOW - ORG_START).total_seconds() - 86400
-        base_at = added_at or ORG_START + timedelta(
+        span = (self.org.anchor_at - self.org.start_at).total_seconds() - 86400
+        base_at = added_at or self.org.start_at + timedelta(
             seconds=span * (index - 1 + gen.uniform(0.05, 0.5)) / channel.messages)
         at = base_at + timedelta(minutes=7 * reply)
         is_bot = channel.name == "deploys" and index % 2 == 0 and reply == 0

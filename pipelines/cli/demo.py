@@ -8,6 +8,7 @@ synthetic org's teams and monorepo services, then syncs like any organization.
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 import click
 
@@ -19,8 +20,10 @@ from resources.security.vault import Secret
 from resources.sources import SOURCES
 from resources.storage.metadata_store import open_store, org_database_path
 from resources.storage.org_config import config_path, write_org_config
+from resources.sync.local_emulator import LOCAL_EMULATOR_SETTING
 
 DEMO_SLUG = "demo"
+DEMO_SEED = 7
 # The demo org's first sync needs ~10,000 GitHub requests: a plain token (5,000 per hour) would
 # make the demo wait an hour, as a first backfill of a large org really does. The demo emulator
 # grants the budget of a GitHub Enterprise Cloud app installation instead.
@@ -39,6 +42,15 @@ def demo_settings(emulator) -> dict:
 
 
 def demo_connections(emulator) -> dict[str, tuple[dict, dict[str, str]]]:
+    """Settings and credentials of each emulated source's connection. Each records the
+    organization its emulator serves, so a later sync can restart it (see local_emulator)."""
+    served = {LOCAL_EMULATOR_SETTING: {"scale": emulator.scale, "seed": emulator.seed,
+                                       "anchor": emulator.org.anchor.isoformat()}}
+    return {source: ({**settings, **served}, credentials)
+            for source, (settings, credentials) in _source_connections(emulator).items()}
+
+
+def _source_connections(emulator) -> dict[str, tuple[dict, dict[str, str]]]:
     return {
         "github": ({"owner": emulator.org.login, "repos": []}, emulator.credentials("github")),
         "gitlab": ({"group": emulator.org.gitlab_group, "projects": []},
@@ -73,6 +85,19 @@ def stored_rows_table(materializations: dict[str, dict], totals: dict[str, int])
     return rows
 
 
+def recorded_anchor(sieve) -> date | None:
+    """The day an existing demo org was generated for: re-running the demo keeps serving the
+    organization it already holds (the same items, the same natural keys)."""
+    if DEMO_SLUG not in {o.slug for o in sieve.control_plane.organizations()}:
+        return None
+    org = sieve.control_plane.organization(DEMO_SLUG)
+    for connection in sieve.control_plane.connections(org):
+        recorded = connection.settings.get(LOCAL_EMULATOR_SETTING)
+        if recorded:
+            return date.fromisoformat(recorded["anchor"])
+    return None
+
+
 def prepare_demo_org(sieve, emulator):
     control_plane = sieve.control_plane
     if DEMO_SLUG not in {o.slug for o in control_plane.organizations()}:
@@ -99,8 +124,11 @@ def prepare_demo_org(sieve, emulator):
 @click.command()
 @click.option("--scale", type=click.Choice(["tiny", "demo"]), default="demo", show_default=True,
               help="Size of the synthetic organization.")
+@click.option("--anchor", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The day the synthetic history ends, YYYY-MM-DD (default: the day the demo "
+                   "organization was first set up, today for a new one).")
 @click.pass_context
-def demo(ctx: click.Context, scale: str) -> None:
+def demo(ctx: click.Context, scale: str, anchor) -> None:
     """Run Sieve end to end on the built-in demo organization, with no network: start the
     source emulators, connect the demo org to them (and git to this repository), sync, and
     show what was stored.
@@ -109,15 +137,18 @@ def demo(ctx: click.Context, scale: str) -> None:
     Example:
       make demo      # or: sieve demo --scale tiny
     """
+    from emulators.cli import today_utc
+    from emulators.org import Org
     from emulators.server import EmulatorServer
     from pipelines.runs import run_org_job
 
     ctx.invoke(init)
     sieve = sieve_from(ctx)
-    with EmulatorServer(scale=scale, seed=7) as emulator:
+    day = anchor.date() if anchor else recorded_anchor(sieve) or today_utc()
+    with EmulatorServer(scale=scale, seed=DEMO_SEED, org=Org(scale, DEMO_SEED, day)) as emulator:
         emulator.rate_limits.configure("github", DEMO_GITHUB_BUDGET_PER_HOUR, 3600)
         click.echo(f"emulators: GitHub, GitLab, Jira and Slack on {emulator.root_url} "
-                   f"({scale} organization)")
+                   f"({scale} organization, history up to {day:%Y-%m-%d})")
         org = prepare_demo_org(sieve, emulator)
         click.echo(f"syncing {org.slug}: {len(sieve.control_plane.connections(org))} connections…")
         outcome = run_org_job(sieve.settings, org, "sync_organization", {"sieve/demo": scale},

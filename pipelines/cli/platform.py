@@ -37,8 +37,13 @@ def ui(ctx: click.Context, port: int) -> None:
     raise SystemExit(run_process_group(dagster_dev_command(port), env=env, cwd=PROJECT_ROOT))
 
 
+# Dagster 1.13 says `dagster dev` is superseded by `dg dev`, which lives in dagster-dg-cli, a
+# package Sieve does not install; `dagster dev` still runs everything `sieve ui` needs.
+DEV_SUPERSEDED_WARNING = "ignore:Function `dev_command` is superseded"
+
+
 def dagster_dev_command(port: int) -> list[str]:
-    return [str(Path(sys.executable).with_name("dagster")), "dev", "-w",
+    return [sys.executable, "-W", DEV_SUPERSEDED_WARNING, "-m", "dagster", "dev", "-w",
             str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
 
 
@@ -105,14 +110,20 @@ def _group_alive(group: int, leader: subprocess.Popen) -> bool:
               show_default=True, help="Size of the synthetic organization.")
 @click.option("--port", default=8765, show_default=True, help="Loopback port (0 picks one).")
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic organization.")
-def emulate(scale: str, port: int, seed: int) -> None:
+@click.option("--anchor", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The day the organization's history ends, YYYY-MM-DD (default: today, UTC); "
+                   "the same scale, seed and anchor always serve the same organization.")
+@click.option("--idle-exit", type=float, default=0, show_default=True,
+              help="Stop after this many seconds without a request (0: run until Ctrl-C).")
+def emulate(scale: str, port: int, seed: int, anchor, idle_exit: float) -> None:
     """Serve local GitHub, GitLab, Jira and Slack API emulators with a synthetic organization.
     Prints one line per API, `<api> <base-url> <credential>`, once listening; stops on Ctrl-C.
 
     \b
     Example:
-      sieve emulate --scale tiny --port 8765
+      sieve emulate --scale tiny --port 8765 --anchor 2026-11-16
     """
     from emulators.cli import serve
 
-    serve(scale=scale, port=port, seed=seed)
+    serve(scale=scale, port=port, seed=seed, anchor=anchor.date() if anchor else None,
+          idle_exit=idle_exit)

@@ -30,6 +30,7 @@ ANALYST_SCHEMA = "marts"
 # DESCRIBE, SHOW, SUMMARIZE, PRAGMA show_tables and FROM-first queries are SELECTs to DuckDB.
 # EXPLAIN is not allowed: EXPLAIN ANALYZE runs the statement it explains.
 READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT})
+METADATA_HINT = " (analysts see the marts only; --operator opens metadata)"
 
 
 class ReadOnlyError(StoreError):
@@ -111,7 +112,17 @@ def run_query(sieve: Sieve, org: Organization, sql: str, *, operator: bool = Fal
         columns = [d[0] for d in cursor.description] if cursor.description else []
         return QueryResult(columns, cursor.fetchall() if columns else [])
     except duckdb.Error as error:
-        hint = "" if operator else " (analysts see the marts only; --operator opens metadata)"
+        hint = METADATA_HINT if not operator and reads_metadata_schema(sql) else ""
         raise StoreError(f"query failed: {str(error).splitlines()[0]}{hint}") from None
     finally:
         connection.close()
+
+
+def reads_metadata_schema(sql: str) -> bool:
+    """Whether ``sql`` names a ``metadata.<table>``: only then is operator access the likely
+    fix for a failed query (a typo or a wrong column is not)."""
+    try:
+        tables = duckdb.get_table_names(sql, qualified=True)
+    except duckdb.Error:
+        return False
+    return any(name.split(".")[-2:-1] == ["metadata"] for name in tables)

@@ -41,6 +41,7 @@ from resources.sync.identities import (
     identity_rows,
     person_references,
 )
+from resources.sync.local_emulator import ensure_local_emulator
 
 
 def table_spec(declared: Entity) -> TableSpec:
@@ -244,6 +245,7 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
                                        state, sleep=sleep, services=config.services)
             connector = connector_class(source)(context)
             try:
+                ensure_local_emulator(connection.settings)
                 summary = sync_connection(connector, store, state, scrubber, tombstones)
             except (SourceUnreachableError, UnreadableRecordError) as error:
                 # A dead host, or a record the connector cannot walk past, fails its own

@@ -21,7 +21,7 @@ from resources.analyst.report.charts import (
     trend_values,
 )
 from resources.analyst.report.html import review_spread, top_share
-from resources.storage.metadata_store import connect_encrypted
+from resources.storage.metadata_store import connect_encrypted, open_store
 from tests.analyst.marts import CANARY_EMAIL, CANARY_NAME, PERSON_IDS, build_marts
 
 GENERATED = datetime(2026, 3, 30, 2, 0, tzinfo=UTC)
@@ -55,6 +55,21 @@ def test_the_report_has_every_section_and_chart(sieve_org):
     assert re.findall(r'<figure class="chart-figure" id="([^"]+)"', page) == CHART_IDS
     # The monthly tiles come from dora_monthly, bands as the mart states them.
     assert "Month of March 2026" in page and page.count('class="tile-band band-high"') == 4
+
+
+def test_the_headline_is_the_latest_complete_month_with_deployments(sieve_org):
+    # April has just begun and holds no deployment yet: the tiles would read "0 / day, no DORA
+    # level". They show March instead, and say why.
+    org = sieve_org("acme")
+    build_marts(org)
+    with open_store(org.database_path, org.sieve.control_plane.org_data_key(org.org)) as store:
+        store.connection.execute(
+            "INSERT INTO marts.dora_monthly BY NAME SELECT * REPLACE (date '2026-04-01' AS "
+            "period_start, 0 AS deployment_count, 0.0 AS deployments_per_day, true AS "
+            "is_partial_period, 3 AS elapsed_days) FROM marts.dora_monthly")
+    page = page_of(org)
+    assert "Month of March 2026, the latest complete month with deployments" in page
+    assert "April 2026" not in page
 
 
 def test_every_chart_has_axes_units_and_a_text_alternative(sieve_org):

@@ -112,3 +112,11 @@ def test_the_shell_refuses_writes_and_keeps_going(acme, capsys):
 def test_a_syntax_error_is_reported_as_such(acme):
     with pytest.raises(StoreError, match="query failed: Parser Error"):
         run_query(acme.sieve, acme.org, "selec 1")
+
+
+def test_only_a_query_of_the_metadata_schema_suggests_operator_access(acme):
+    with pytest.raises(StoreError) as wrong_column:
+        run_query(acme.sieve, acme.org, "select no_such_column from dora_weekly")
+    assert "Binder Error" in str(wrong_column.value) and "--operator" not in str(wrong_column.value)
+    with pytest.raises(StoreError, match="--operator opens metadata"):
+        run_query(acme.sieve, acme.org, "select email from metadata.people")

@@ -60,3 +60,14 @@ def test_sieve_ui_stops_the_whole_process_group(sieve_home, tmp_path, signum):
         for pid in pids.read_text().split() if pids.exists() else []:
             if is_running(int(pid)):
                 os.kill(int(pid), signal.SIGKILL)
+
+
+def test_sieve_ui_does_not_print_that_dagster_dev_is_superseded(tmp_path):
+    # A relative DAGSTER_HOME makes `dagster dev` stop right after its supersession warning.
+    from pipelines.cli.platform import dagster_dev_command
+
+    env = {**os.environ, "DAGSTER_HOME": "relative"}
+    done = subprocess.run(dagster_dev_command(1), env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0 and "DAGSTER_HOME" in done.stderr  # it did get that far
+    assert "superseded" not in done.stderr

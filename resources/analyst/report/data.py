@@ -74,6 +74,16 @@ def report_weeks(*week_sets: set[date]) -> list[date]:
     return [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
 
 
+def headline_month(months_newest_first: list[dict]) -> dict | None:
+    """The month the headline tiles show: the latest complete month with deployments (a
+    month just begun, or an idle one, would read "0 / day, no DORA level"), else the latest
+    month. ``is_headline_complete`` says which, for the caption."""
+    complete = [m for m in months_newest_first
+                if not m["is_partial_period"] and (m["deployment_count"] or 0) > 0]
+    chosen = complete[0] if complete else next(iter(months_newest_first), None)
+    return None if chosen is None else {**chosen, "is_headline_complete": bool(complete)}
+
+
 def load_report_data(connection: duckdb.DuckDBPyConnection) -> ReportData:
     """Read the report's numbers through ``connection``, on which ``marts.<table>`` resolves."""
     marts = _existing_marts(connection)
@@ -98,7 +108,7 @@ def load_report_data(connection: duckdb.DuckDBPyConnection) -> ReportData:
                deployment_rework_rate, deployment_frequency_band, lead_time_band,
                change_fail_rate_band, recovery_time_band, is_partial_period, elapsed_days
         from {mart} where grouping_level = 'organization'
-        order by period_start desc limit 1""")
+        order by period_start desc""")
     pr_flow = _by_week(rows("pr_flow_weekly", """
         select week_start, prs_opened, prs_merged, wip_at_week_end, stale_prs_at_week_end,
                cycle_median_hours, coding_median_hours, pickup_median_hours,
@@ -136,7 +146,7 @@ def load_report_data(connection: duckdb.DuckDBPyConnection) -> ReportData:
     by_team: dict[str, dict[date, float]] = {}
     for week, team, reviews in review_team.rows:
         by_team.setdefault(team, {})[_as_date(week)] = float(reviews or 0)
-    latest_month = dict(zip(monthly.columns, monthly.rows[0])) if monthly.rows else None
+    latest_month = headline_month([dict(zip(monthly.columns, row)) for row in monthly.rows])
     return ReportData(weeks=weeks, dora_weekly=dora, dora_latest_month=latest_month,
                       pr_flow=pr_flow, issue_flow=issue_flow, sprints=sprints,
                       review_by_team=by_team,

@@ -154,13 +154,15 @@ def _dora_tiles(data: ReportData) -> str:
              ("Rework rate", _maybe(month["deployment_rework_rate"], format_percent), None)]
     period = month["period_start"]
     so_far = f" (first {month['elapsed_days']} days)" if month["is_partial_period"] else ""
+    which = ", the latest complete month with deployments" if month["is_headline_complete"] else ""
     cells = "".join(
         f'<div class="tile"><div class="tile-name">{escape(name)}</div>'
         f'<div class="tile-value">{escape(value)}</div>'
         f'<div class="tile-band band-{escape(str(band or "none"))}">'
         f'{escape(str(band)) if band else "no DORA level"}</div></div>'
         for name, value, band in tiles)
-    return (f'<p class="tiles-caption">Month of {period:%B %Y}{so_far}</p><div class="tiles" '
+    return (f'<p class="tiles-caption">Month of {period:%B %Y}{so_far}{which}</p>'
+            '<div class="tiles" '
             f'role="group" aria-label="DORA metrics of {period:%B %Y}">{cells}</div>')
 
 
