@@ -20,8 +20,10 @@ from dagster import (
     AssetKey,
     AssetRecordsFilter,
     AssetSpec,
+    Config,
     Definitions,
     FreshnessPolicy,
+    Output,
     PreviewWarning,
     asset_check,
 )
@@ -100,6 +102,23 @@ def prepared_manifest(project: DbtProject) -> Path:
     return project.manifest_path
 
 
+class MartsBuildConfig(Config):
+    """``as_of``: the UTC instant the metrics are computed as of, ``YYYY-MM-DD HH:MM:SS``;
+    empty means when the run starts. Every model output records the instant it used."""
+
+    as_of: str = ""
+
+    def instant(self) -> datetime | None:
+        if not self.as_of:
+            return None
+        try:
+            return datetime.fromisoformat(self.as_of)
+        except ValueError:
+            raise DbtBuildError(f"as_of {self.as_of!r} in the run config is not a timestamp: "
+                                "use YYYY-MM-DD HH:MM:SS (UTC), or leave it empty for now."
+                                ) from None
+
+
 def build_dbt_assets(project: DbtProject):
     @dbt_assets(
         manifest=prepared_manifest(project),
@@ -111,16 +130,19 @@ def build_dbt_assets(project: DbtProject):
         pool="org_database",
     )
     def sieve_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource,
-                         sieve: SieveResource):
+                         sieve: SieveResource, config: MartsBuildConfig):
         with sieve.open() as opened:
-            run = prepare_dbt_run(opened, context.partition_key)
+            run = prepare_dbt_run(opened, context.partition_key, as_of=config.instant())
             org = opened.control_plane.organization(run.org_id)
             key = opened.control_plane.org_data_key(org)
+        as_of = {"as_of": run.vars["as_of"]}
         with serve_org_key(key) as handoff:
             invocation = dbt.cli([*PRODUCTION_BUILD_ARGS, "--vars",
                                   json.dumps(run.cli_vars(handoff))],
                                  context=context, target_path=run.target_path)
-            yield from invocation.stream()
+            for event in invocation.stream():
+                yield (event.with_metadata({**event.metadata, **as_of})
+                       if isinstance(event, Output) else event)
 
     return sieve_dbt_models
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,15 @@ class DbtRun:
                 "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR)}
 
 
+def build_as_of(as_of: datetime | None = None) -> datetime:
+    """The instant a build's metrics are computed as of: the one given, or now (UTC, whole
+    seconds). Always explicit in the build's vars, so no model reads the wall clock and two
+    builds of the same data as of the same instant are identical."""
+    if as_of is None:
+        return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    return as_of.astimezone(UTC).replace(tzinfo=None) if as_of.tzinfo else as_of
+
+
 def prepare_dbt_run(sieve: Sieve, org_id: str, *, as_of: datetime | None = None) -> DbtRun:
     """Everything a dbt run of one organization needs, with every metadata table present
     (empty where a source is not connected) so staging models can read all of them."""
@@ -145,7 +154,7 @@ def prepare_dbt_run(sieve: Sieve, org_id: str, *, as_of: datetime | None = None)
         database_path=database_path,
         extensions_dir=extension_directory(sieve.settings.home),
         run_dir=database_path.parent / "dbt",
-        vars=dbt_vars(config, as_of),
+        vars=dbt_vars(config, build_as_of(as_of)),
     )
 
 

@@ -55,10 +55,10 @@ awaiting_working_hours as (
         any_value(repository) as repository,
         any_value(number) as number,
         any_value(team) as team,
-        sum(greatest(0, {{ hours_between(
+        round(sum(greatest(0, {{ hours_between(
             'greatest(waits_from, local_date + to_hours(' ~ var('working_hours')[0] ~ '))',
             'least(waits_until, local_date + to_hours(' ~ var('working_hours')[1] ~ '))'
-        ) }})) as waited_hours
+        ) }})), 6) as waited_hours
     from awaiting_days
     where isodow(local_date) <= 5
         and not list_contains(

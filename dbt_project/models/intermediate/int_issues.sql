@@ -41,10 +41,12 @@ time_in_flow as (
     select
         intervals.connection_id,
         intervals.issue_id,
-        sum({{ hours_between('greatest(intervals.started_at, done.started_at)',
-                              'least(intervals.ended_at, done.done_at)') }})
+        -- Rounded: a sum of doubles depends on the order DuckDB's threads add them in, and
+        -- two builds of the same data must give the same bytes.
+        round(sum({{ hours_between('greatest(intervals.started_at, done.started_at)',
+                                    'least(intervals.ended_at, done.done_at)') }})
             filter (where intervals.status_category = 'indeterminate'
-                    and not intervals.is_waiting_status) as active_hours
+                    and not intervals.is_waiting_status), 6) as active_hours
     from intervals
     inner join done using (connection_id, issue_id)
     where done.done_at is not null

@@ -38,8 +38,9 @@ completed as (
         {{ median('cycle_time_hours') }} as cycle_time_median_hours,
         {{ percentile('cycle_time_hours', 0.75) }} as cycle_time_p75_hours,
         -- Capped at 1: a sum of per-interval hours can exceed the whole by a rounding error.
-        least(1.0, sum(active_hours)
-            / nullif(sum(cycle_time_hours) filter (where active_hours is not null), 0))
+        -- Rounded so that the order of the summation cannot change the last bit.
+        round(least(1.0, sum(active_hours)
+            / nullif(sum(cycle_time_hours) filter (where active_hours is not null), 0)), 6)
             as flow_efficiency,
         count(*) filter (where is_bug) / count(*) as bug_ratio,
         sum(story_points) as points_completed
