@@ -4,6 +4,7 @@ Only admins change access; every change is an audit entry under the admin who ma
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -183,3 +184,40 @@ def review(ctx: click.Context, since: str, output_format: str) -> None:
                     for r in result["operator_reads"]])
     click.echo(f"\nfailed logins: {result['failed_logins']}")
 
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback needs --tls-cert.")
+@click.option("--port", default=5433, show_default=True)
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--statement-timeout", default=30.0, show_default=True, help="Seconds.")
+@click.option("--max-rows", default=100_000, show_default=True, help="Rows a result may hold.")
+@click.option("--connections-per-person", default=5, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, tls_cert: Path | None,
+          tls_key: Path | None, statement_timeout: float, max_rows: int,
+          connections_per_person: int) -> None:
+    """Serve every organization's marts over the PostgreSQL protocol, read-only: database =
+    org slug, user = email, password = personal access token.
+
+    \b
+    Example:
+      sieve serve --port 5433
+      PGPASSWORD=$SIEVE_TOKEN psql "host=127.0.0.1 port=5433 dbname=acme user=ana@example.com"
+    """
+    from resources.analyst.server import ServeLimits
+    from resources.analyst.server import serve as make_server
+
+    _admin(ctx, None)  # the server holds the key-encryption key: an admin starts it
+    limits = ServeLimits(statement_timeout, max_rows, connections_per_person)
+    server = make_server(sieve_from(ctx), host, port, limits=limits, tls_cert=tls_cert,
+                         tls_key=tls_key)
+    click.echo(f"serving marts on {host}:{port} ({'TLS' if server.tls else 'loopback, no TLS'})"
+               "; Ctrl-C stops", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
