@@ -26,6 +26,7 @@ from dagster import (
 from pipelines.jobs import sync_organization_job
 from resources.errors import SieveError
 from resources.partitions import organization_partitions
+from resources.security.access_review import record_monthly_review
 from resources.sieve_resource import SieveResource
 
 NIGHTLY_HOUR_ENV = "SIEVE_NIGHTLY_HOUR_UTC"
@@ -73,6 +74,9 @@ def nightly_run_requests(context: ScheduleEvaluationContext, sieve: SieveResourc
     tick = context.scheduled_execution_time
     with sieve.open() as opened:
         active = [org.id for org in opened.control_plane.organizations(status="active")]
+        # The statement promises routine access audits: one review summary a month.
+        if record_monthly_review(opened.access, tick, actor="sieve:nightly_sync_schedule"):
+            context.log.info("recorded this month's access review summary in the audit log")
     if not active:
         return SkipReason("no active organization to sync: add one with `sieve org add`")
     partitions = set(context.instance.get_dynamic_partitions(organization_partitions.name))

@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from resources.security.audit import AuditLog, load_audit_key
 from resources.security.keys import KeyProvider, key_provider
 from resources.settings import SieveSettings, load_settings
 from resources.storage.control_plane import ControlPlane
+
+if TYPE_CHECKING:
+    from resources.security.access import AccessControl
 
 
 @dataclass
@@ -31,6 +34,12 @@ class Sieve:
         return AuditLog(self.control_plane.engine,
                         load_audit_key(self.settings.audit_key_file, self.environ),
                         anchor_file=self.settings.audit_anchor_file)
+
+    @cached_property
+    def access(self) -> AccessControl:
+        from resources.security.access import AccessControl
+
+        return AccessControl(self.control_plane, self.audit)
 
     def close(self) -> None:
         if "control_plane" in self.__dict__:

@@ -35,6 +35,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "deletions": ("retention", "deletions", "Deletion requests and their certificates."),
     "retention": ("retention", "retention", "Run the retention sensors once."),
     "keys": ("keys", "keys", "Key-encryption keys: generate, rotate."),
+    "access": ("access", "access", "Who may read which organization: grants, tokens, "
+               "reviews."),
+    "serve": ("access", "serve", "The marts over the PostgreSQL protocol, for BI tools."),
     "audit": ("admin", "audit", "The hash-chained audit log: verify, log, report."),
     "ui": ("platform", "ui", "The Dagster UI on this code location."),
     "emulate": ("platform", "emulate", "The local API emulators on their own."),

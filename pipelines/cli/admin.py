@@ -7,7 +7,7 @@ import os
 import click
 
 from pipelines.cli.context import echo_table, sieve_from
-from resources.security.audit import create_audit_key_file
+from resources.security.audit import create_audit_key_file, current_os_user
 from resources.security.keys import create_key_file
 
 
@@ -46,6 +46,8 @@ def init(ctx: click.Context) -> None:
     instance = write_embedded_instance(settings.dagster_home)
     click.echo(f"dagster instance: {instance}")
     sieve.audit.append("sieve.initialized")
+    admin = sieve.access.bootstrap_local_admin(current_os_user())
+    click.echo(f"admin: {admin.email} (the OS user {admin.local_user}; no token needed here)")
 
 
 @click.group()

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import duckdb
 
-from pipelines.cli.context import echo_table, sieve_from
+from pipelines.cli.context import authorized, echo_table
 from resources.analyst.exports import (
     current_export,
     export_marts,
@@ -43,13 +43,13 @@ def report(ctx: click.Context, slug: str, out: Path | None) -> None:
     Example:
       sieve report acme --out report.html && xdg-open report.html
     """
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, person = authorized(ctx, slug, "analyst")
     path = out or Path(f"{org.slug}-report.html")
     click.echo(f"reading {org.slug}'s metric tables…", err=True)
     summary = write_report(sieve, org, path)
     sieve.audit.append("report.generated", org_id=org.id, target=ANALYST_SCHEMA,
-                       details={"interface": "sieve report", "charts": summary.charts})
+                       details={"interface": "sieve report", "charts": summary.charts},
+                       actor=person.actor)
     click.echo(f"wrote {summary.path} ({summary.charts} charts over {summary.weeks} weeks, "
                f"{summary.bytes // 1024} KiB)")
 
@@ -65,13 +65,12 @@ def export(ctx: click.Context, slug: str) -> None:
     Example:
       sieve export acme
     """
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, person = authorized(ctx, slug, "analyst")
     click.echo(f"exporting {org.slug}'s metric tables…", err=True)
     result = export_marts(sieve, org)
     sieve.audit.append("data.exported", org_id=org.id, target=ANALYST_SCHEMA,
                        details={"interface": "sieve export", "marts": len(result.row_counts),
-                                "rows": result.rows})
+                                "rows": result.rows}, actor=person.actor)
     echo_table(["mart", "rows"], [[m, n] for m, n in result.row_counts.items()])
     click.echo(f"\npublished {current_export(sieve.settings.orgs_dir, org.id)} "
                f"(generation {result.directory.name}); read it with the export key: "
@@ -98,12 +97,12 @@ def export_key(ctx: click.Context, slug: str, operator: bool, out: Path | None) 
     if not operator:
         raise click.UsageError("The export key opens every export of this organization: "
                                "revealing it needs --operator, and the reveal is audited.")
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, person = authorized(ctx, slug, "operator")
     key = org_export_key(sieve, org)
     sieve.audit.append("export.key_revealed", org_id=org.id,
                        details={"interface": "sieve export-key",
-                                "destination": "file" if out else "stdout"})
+                                "destination": "file" if out else "stdout"},
+                       actor=person.actor)
     if out:
         publish_atomically(out, lambda partial: partial.write_text(key.reveal() + "\n"))
         click.echo(f"wrote {org.slug}'s export key to {out} (mode 0600)")
@@ -185,12 +184,12 @@ def shell(ctx: click.Context, slug: str, operator: bool, max_rows: int) -> None:
       sieve> select week_start, prs_merged from pr_flow_weekly
          ...> where grouping_level = 'organization' order by 1 desc limit 4;
     """
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, person = authorized(ctx, slug, "operator" if operator else "analyst")
     connection = analyst_session(sieve, org, operator=operator)
     sieve.audit.append("data.queried", org_id=org.id,
                        target="metadata" if operator else ANALYST_SCHEMA,
-                       details={"interface": "sieve shell", "operator": operator})
+                       details={"interface": "sieve shell", "operator": operator},
+                       actor=person.actor)
     interactive = sys.stdin.isatty()
     if interactive:
         import readline  # noqa: F401  (line editing for input(); history stays in memory)

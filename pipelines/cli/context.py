@@ -13,6 +13,8 @@ from resources.security.vault import Secret
 
 if TYPE_CHECKING:
     from resources.runtime import Sieve
+    from resources.security.access import Person
+    from resources.storage.control_plane import Organization
 
 # Every error meant for people is a SieveError (the HTTP layer's included).
 PEOPLE_FACING_ERRORS = (SieveError,)
@@ -40,6 +42,30 @@ def sieve_from(ctx: click.Context) -> Sieve:
     if "sieve" not in root.meta:
         root.meta["sieve"] = open_sieve()
     return root.meta["sieve"]
+
+
+def acting_person(ctx: click.Context) -> Person:
+    """The person running this command (``SIEVE_TOKEN``, or the local admin's OS user)."""
+    from resources.security.access import TOKEN_ENV
+    from resources.security.access import acting_person as resolve
+    from resources.security.audit import current_os_user
+
+    root = ctx.find_root()
+    if "person" not in root.meta:
+        sieve = sieve_from(ctx)
+        root.meta["person"] = resolve(sieve.access, sieve.environ.get(TOKEN_ENV),
+                                      current_os_user())
+    return root.meta["person"]
+
+
+def authorized(ctx: click.Context, slug: str, role: str) -> tuple[Sieve, Organization, Person]:
+    """The opened stores, org SLUG and the person running the command, once their grant on the
+    org is checked to give ``role`` (``AccessDenied``, a people-facing error, otherwise)."""
+    sieve = sieve_from(ctx)
+    org = sieve.control_plane.organization(slug)
+    person = acting_person(ctx)
+    sieve.access.authorize(person, org, role)
+    return sieve, org, person
 
 
 def read_secret(env_var: str | None, *, what: str, option: str) -> Secret:

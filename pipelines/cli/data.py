@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.context import echo_table, sieve_from
+from pipelines.cli.context import authorized, echo_table, sieve_from
 from resources.analyst.sessions import ANALYST_SCHEMA, run_query
 from resources.storage.org_config import config_path, load_org_config, write_org_config
 
@@ -109,8 +109,7 @@ def query(ctx, slug, sql, output_format, operator, max_rows, out) -> None:
     if output_format == "parquet" and operator:
         raise click.UsageError("--format parquet encrypts with the analysts' export key, which "
                                "must never open metadata (names, emails): not with --operator.")
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, person = authorized(ctx, slug, "operator" if operator else "analyst")
     try:
         if output_format == "parquet":
             from resources.analyst.exports import export_query
@@ -123,7 +122,8 @@ def query(ctx, slug, sql, output_format, operator, max_rows, out) -> None:
     finally:
         sieve.audit.append("data.queried", org_id=org.id,
                            target=ANALYST_SCHEMA if not operator else "metadata",
-                           details={"interface": "sieve query", "operator": operator})
+                           details={"interface": "sieve query", "operator": operator},
+                           actor=person.actor)
     echo_query_result(result, output_format, max_rows)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines.cli.context import sieve_from
+from pipelines.cli.context import authorized
 from pipelines.cli.data import echo_query_result
 from resources.analyst.sessions import ANALYST_SCHEMA, run_query
 from resources.marts.insights import SIGNAL_KINDS, open_signals_sql
@@ -28,11 +28,11 @@ def insights(ctx, slug, kind, output_format, max_rows) -> None:
       sieve insights acme
       sieve insights acme --kind pr_awaiting_first_review --format csv > waiting.csv
     """
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, person = authorized(ctx, slug, "analyst")
     try:
         result = run_query(sieve, org, open_signals_sql(kind), operator=False)
     finally:
         sieve.audit.append("data.queried", org_id=org.id, target=ANALYST_SCHEMA,
-                           details={"interface": "sieve insights", "kind": kind or "all"})
+                           details={"interface": "sieve insights", "kind": kind or "all"},
+                           actor=person.actor)
     echo_query_result(result, output_format, max_rows)

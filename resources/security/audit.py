@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import getpass
 import hashlib
 import hmac
 import json
 import os
+import pwd
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,10 +68,16 @@ def current_actor(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     if env.get("SIEVE_ACTOR"):
         return env["SIEVE_ACTOR"]
+    return f"user:{current_os_user()}"
+
+
+def current_os_user() -> str:
+    """The OS account running this process, from the kernel's uid — not from $USER, which
+    anyone may set (the uid itself when the account has no name)."""
     try:
-        return f"user:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid{os.getuid()}"
 
 
 def create_audit_key_file(path: Path) -> None:

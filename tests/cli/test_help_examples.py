@@ -14,7 +14,8 @@ the outside world is stood in for, by these rules:
   emulators in test_connect_check.py), and a ``--path`` becomes this repository's clone. They
   run late, after ``retention run``: its weekly re-listing would try their made-up hosts.
 - Skipped, each covered elsewhere: commands that run the whole pipeline or serve until
-  stopped (``sync``, ``demo``, ``ui``, ``emulate``: tests/e2e, tests/ui, tests/emulators),
+  stopped (``sync``, ``demo``, ``ui``, ``emulate``, ``serve``: tests/e2e, tests/ui,
+  tests/emulators, tests/analyst/test_serve.py),
   ``make …`` lines, and lines that are not Sieve commands (a DuckDB ``PRAGMA``).
 - ``org add acme`` adds ``acme-2`` (acme exists already); an example repeated word for word
   (a group's and its command's) runs once.
@@ -39,7 +40,7 @@ from resources.marts.runner import build_org_marts
 from resources.sync.engine import rebuild_identities
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SKIPPED_COMMANDS = {"sync", "demo", "ui", "emulate"}
+SKIPPED_COMMANDS = {"sync", "demo", "ui", "emulate", "serve"}
 LAST = (("connect",), ("org", "terminate"), ("org", "delete"), ("disconnect",))
 SHELL_OPERATORS = {"&&", "||", ">", ">>", "|", ";", ")"}
 

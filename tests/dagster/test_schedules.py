@@ -88,3 +88,21 @@ def test_a_bad_hour_is_refused_with_its_name(raw):
 def test_default_hour_is_two():
     assert nightly_hour({}) == 2
     assert nightly_hour({NIGHTLY_HOUR_ENV: "0"}) == 0
+
+
+def test_an_access_review_summary_is_recorded_once_a_month(installation, sieve_org):
+    instance, _ = installation
+    evaluate(instance, NIGHT)
+    evaluate(instance, NIGHT.replace(day=5))
+    evaluate(instance, NIGHT.replace(month=4, day=1))
+
+    from resources.runtime import open_sieve
+
+    sieve = open_sieve()
+    try:
+        recorded = [e for e in sieve.audit.entries() if e.action == "access.review_recorded"]
+    finally:
+        sieve.close()
+    assert [e.recorded_at.month for e in recorded] == [3, 4]
+    assert recorded[0].details["grants"] == 0 and "operator_reads" in recorded[0].details
+    assert all("@" not in str(e.details) for e in recorded)  # counts only, no emails

@@ -95,3 +95,43 @@ audit_log = Table(
     Column("entry_hash", String(64), nullable=False),
     UniqueConstraint("entry_hash"),
 )
+
+# Personal access (docs/access.md): who may read which organization, and their tokens.
+people = Table(
+    "people",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    # The OS account that acts as this person on the Sieve host without a token (the admin
+    # `sieve init` made); NULL for everyone else, who authenticates with a personal token.
+    Column("local_user", String(128), unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("person_id", String(32), ForeignKey("people.id"), nullable=False, index=True),
+    # NULL: every organization (admins only).
+    Column("org_id", String(32), ForeignKey("organizations.id")),
+    Column("role", String(16), nullable=False),  # analyst | operator | admin
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("granted_by", String(128), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+# Only an argon2id hash of each token's secret is kept; the token is shown once, when made.
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("person_id", String(32), ForeignKey("people.id"), nullable=False, index=True),
+    Column("secret_hash", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,126 @@
+"""`sieve serve` with real PostgreSQL clients: psycopg2, pandas and psql against the server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+
+import pandas as pd
+import psycopg2
+import pytest
+from argon2 import PasswordHasher
+
+from resources.analyst.server import ServeError, ServeLimits, serve, tls_context
+from resources.security import access as access_module
+from resources.security.audit import current_os_user
+from tests.analyst.marts import CANARY_EMAIL, build_marts
+
+
+@pytest.fixture
+def server(sieve_org, monkeypatch):
+    monkeypatch.setattr(access_module, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    acme, globex = sieve_org("acme"), sieve_org("globex")
+    build_marts(acme)
+    build_marts(globex)
+    access = acme.sieve.access
+    admin = access.bootstrap_local_admin(current_os_user())
+    people = {}
+    for email, org, role in (("ana@example.com", acme.org, "analyst"),
+                             ("olga@example.com", acme.org, "operator")):
+        person = access.add_person(email)
+        access.grant(person, org, role, actor=admin.actor)
+        people[email] = access.issue_token(person, actor=admin.actor)
+    limits = ServeLimits(statement_timeout_s=2, max_rows=50, connections_per_person=2)
+    running = serve(acme.sieve, "127.0.0.1", 0, limits=limits)
+    thread = threading.Thread(target=running.serve_forever, daemon=True)
+    thread.start()
+    yield running, people, access
+    running.shutdown()
+    running.server_close()
+
+
+def connect(server, email, token, db="acme"):
+    return psycopg2.connect(host="127.0.0.1", port=server.server_address[1], dbname=db,
+                            user=email, password=token, connect_timeout=5)
+
+
+def query(conn, sql):
+    with conn.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def test_an_analyst_reads_the_marts_of_their_org_and_nothing_else(server):
+    running, people, access = server
+    ana = people["ana@example.com"]
+    with connect(running, "ana@example.com", ana) as conn:
+        assert query(conn, "select count(*) from dora_weekly") == [(12,)]
+        tables = {t for (t,) in query(conn, "select table_name from information_schema.tables")}
+        assert "dora_weekly" in tables and "people" not in tables
+        columns = query(conn, "select column_name from information_schema.columns "
+                              "where table_name = 'dora_weekly'")
+        assert ("deployments_per_day",) in columns
+        assert query(conn, "select relname from pg_catalog.pg_class "
+                           "where relname = 'dora_weekly'") == [("dora_weekly",)]
+        frame = pd.read_sql("select period_start, deployment_count from dora_weekly", conn)
+        assert len(frame) == 12
+        for sql, refusal in (
+                ("select * from metadata.people", "metadata"),
+                ("attach 'x.duckdb' as x", "refused"),
+                ("copy dora_weekly to 'out.csv'", "refused"),
+                ("install httpfs", "refused"), ("load httpfs", "refused"),
+                ("set enable_external_access = true", "refused"),
+                ("select * from read_csv('/etc/passwd')", "file system operations are disabled"),
+                ("select * from range(1000)", "more than 50 rows"),
+                ("select count(*) from range(100000000000) a", "statement timeout")):
+            conn.rollback()
+            with pytest.raises(psycopg2.Error, match=f"(?i){refusal}"):
+                query(conn, sql)
+    with pytest.raises(psycopg2.OperationalError, match="may not do this on 'globex'"):
+        connect(running, "ana@example.com", ana, db="globex")
+
+
+def test_an_operator_also_sees_the_metadata_and_every_session_is_audited(server):
+    running, people, access = server
+    with connect(running, "olga@example.com", people["olga@example.com"]) as conn:
+        assert query(conn, "select email from metadata.people") == [(CANARY_EMAIL,)]
+    olga = access.person("olga@example.com")
+    [entry] = [e for e in access.audit.entries() if e.details.get("interface") == "sieve serve"]
+    assert (entry.actor, entry.target, entry.details["operator"]) == (olga.actor, "metadata",
+                                                                      True)
+
+
+def test_wrong_tokens_and_too_many_connections_are_refused(server):
+    running, people, access = server
+    ana = people["ana@example.com"]
+    for email, token in (("ana@example.com", ana[:-2] + "xx"), ("olga@example.com", ana)):
+        with pytest.raises(psycopg2.OperationalError, match="login refused") as error:
+            connect(running, email, token)
+        assert ana not in str(error.value)
+    held = [connect(running, "ana@example.com", ana) for _ in range(2)]
+    with pytest.raises(psycopg2.OperationalError, match="connection limit"):
+        connect(running, "ana@example.com", ana)
+    for conn in held:
+        conn.close()
+
+
+@pytest.mark.skipif(shutil.which("psql") is None and os.environ.get("CI") != "true",
+                    reason="psql missing: apt-get install postgresql-client (.ci/run does)")
+def test_psql_lists_and_reads_the_marts(server):
+    running, people, _ = server
+    env = {**os.environ, "PGPASSWORD": people["ana@example.com"], "PGCONNECT_TIMEOUT": "5"}
+    command = ["psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", str(running.server_address[1]),
+               "-U", "ana@example.com", "-d", "acme", "-c",
+               "select sum(deployment_count) from dora_weekly"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(sum(5 + n for n in range(12)))
+
+
+def test_a_network_listener_needs_tls():
+    with pytest.raises(ServeError, match="needs TLS"):
+        tls_context(None, None, "0.0.0.0")
+    assert tls_context(None, None, "127.0.0.1") is None
