@@ -26,6 +26,7 @@ from emulators.framework import (
     strip_prefix,
 )
 from emulators.github.model import Commit, Deployment, FileChange, PullRequest, WorkflowRun
+from emulators.gitlab.graphql import GitLabGraphQL
 from emulators.model import Person, Repo, stable_hex
 from emulators.org import Org
 
@@ -34,6 +35,9 @@ API = "/api/v4"
 GHOST_USER_ID = 1
 PIPELINE_STATUS = {"success": "success", "failure": "failed", "skipped": "skipped",
                    "cancelled": "canceled", None: "running"}
+# GitLab's text of the system notes the emulator writes.
+SYSTEM_NOTE_BODY = {"approved": "approved this merge request",
+                    "unapproved": "unapproved this merge request", "closed": "closed"}
 DEPLOYMENT_STATUS = {"success": "success", "failure": "failed", "error": "failed"}
 
 
@@ -87,10 +91,17 @@ class GitLabApp(ApiApp):
         r("GET", "/projects/{id}/pipelines", self.pipelines)
         r("GET", "/projects/{id}/pipelines/{pipeline_id}", self.pipeline)
         r("GET", "/projects/{id}/deployments", self.deployments)
+        self.graphql = GitLabGraphQL(self)
+        r("POST", "/api/graphql", self.graphql.handle)
+
+    def reset(self) -> None:
+        self.graphql.reset()
 
     # -- conventions -------------------------------------------------------------------------
 
     def split_path(self, path: str) -> tuple[str, str] | None:
+        if path == "/api/graphql":  # beside the REST root, not under it
+            return "", path
         rel = strip_prefix(path, API)
         return (API, rel) if rel is not None else None
 
@@ -295,7 +306,7 @@ class GitLabApp(ApiApp):
                               "web_url": f"{WEB_ROOT}/sieve-reader", "bot": False,
                               "created_at": gl_time(self.org.created_at)})
 
-    def _user_full(self, person: Person) -> dict:
+    def user_full(self, person: Person) -> dict:
         body = self.user_json(person)
         body.update({"bot": person.is_bot, "public_email": "" if person.is_deleted else person.email,
                      "created_at": gl_time(self.org.created_at)})
@@ -306,14 +317,14 @@ class GitLabApp(ApiApp):
         username = request.query.get("username")
         if username:
             people = [p for p in people if p.gitlab_username == username]
-        return self._paginate(request, people, self._user_full)
+        return self._paginate(request, people, self.user_full)
 
     def user(self, request: Request) -> Response:
         raw = request.params["id"]
         person = self.org.person_by_gitlab_id(int(raw)) if raw.isdigit() else None
         if person is None or person.is_deleted:
             raise ApiError(404, {"message": "404 User Not Found"})
-        return Response(body=self._user_full(person))
+        return Response(body=self.user_full(person))
 
     def group_projects(self, request: Request) -> Response:
         group = unquote(request.params["id"])
@@ -369,26 +380,50 @@ class GitLabApp(ApiApp):
             "merge_request_approvers_available": False, "multiple_approval_rules_available": False,
             "invalid_approvers_rules": []})
 
-    def notes(self, request: Request) -> Response:
-        """Comments and review bodies as user notes; approvals as system notes."""
-        mr = self._mr(request)
-        notes = [(c.comment_id, c.author, c.body, c.created_at, c.updated_at, False) for c in mr.comments]
+    def mr_notes(self, mr: PullRequest) -> list[dict]:
+        """Comments and review bodies as user notes; approvals and closing as system notes,
+        oldest first."""
+        notes = [(c.comment_id, c.author, c.body, c.created_at, c.updated_at, False)
+                 for c in mr.comments]
         for review in mr.reviews:
             if review.body:
                 notes.append((review.review_id, review.author, review.body, review.submitted_at,
                               review.submitted_at, False))
             if review.state == "APPROVED":
-                notes.append((review.review_id + 1, review.author, "approved this merge request",
+                notes.append((review.review_id + 1, review.author, SYSTEM_NOTE_BODY["approved"],
                               review.submitted_at, review.submitted_at, True))
+        if mr.closed_at and not mr.merged_at:
+            notes.append((700_000_000 + mr.number, mr.author, SYSTEM_NOTE_BODY["closed"],
+                          mr.closed_at, mr.closed_at, True))
+        notes.sort(key=lambda n: (n[3], n[0]))
+        noteable_id = 700_000_000 + mr.repo.index * 1_000_000 + mr.number
+        return [{"id": n[0], "type": None, "body": n[2], "attachment": None,
+                 "author": self.user_json(n[1]), "created_at": gl_time(n[3]),
+                 "updated_at": gl_time(n[4]), "system": n[5], "noteable_id": noteable_id,
+                 "noteable_type": "MergeRequest", "project_id": mr.repo.repo_id,
+                 "resolvable": False, "confidential": False, "internal": False,
+                 "noteable_iid": mr.number, "commands_changes": {}} for n in notes]
+
+    @staticmethod
+    def system_event(note: dict) -> str | None:
+        """The event a system note records (its body is GitLab's fixed text for it)."""
+        if not note["system"]:
+            return None
+        return next((event for event, body in SYSTEM_NOTE_BODY.items() if note["body"] == body),
+                    None)
+
+    def notes(self, request: Request) -> Response:
+        """``activity_filter``: ``only_activity`` (system notes), ``only_comments``, or all."""
+        notes = self.mr_notes(self._mr(request))
+        wanted = request.query.get("activity_filter", "all_notes")
+        if wanted not in ("all_notes", "only_comments", "only_activity"):
+            raise ApiError(400, {"error": "activity_filter does not have a valid value"})
+        if wanted != "all_notes":
+            notes = [n for n in notes if n["system"] == (wanted == "only_activity")]
         order_by = request.query.get("order_by", "created_at")
-        notes.sort(key=lambda n: (n[4] if order_by == "updated_at" else n[3], n[0]),
-                   reverse=request.query.get("sort", "desc") == "desc")
-        return self._paginate(request, notes, lambda n: {
-            "id": n[0], "type": None, "body": n[2], "attachment": None, "author": self.user_json(n[1]),
-            "created_at": gl_time(n[3]), "updated_at": gl_time(n[4]), "system": n[5],
-            "noteable_id": 700_000_000 + mr.repo.index * 1_000_000 + mr.number,
-            "noteable_type": "MergeRequest", "project_id": mr.repo.repo_id, "resolvable": False,
-            "confidential": False, "internal": False, "noteable_iid": mr.number, "commands_changes": {}})
+        notes.sort(key=lambda n: (n[order_by if order_by == "updated_at" else "created_at"],
+                                  n["id"]), reverse=request.query.get("sort", "desc") == "desc")
+        return self._paginate(request, notes, lambda n: n)
 
     def mr_commits(self, request: Request) -> Response:
         mr = self._mr(request)

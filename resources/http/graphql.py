@@ -147,7 +147,7 @@ class GraphQLClient:
         if any(e.code in UNSUPPORTED_CODES for e in errors):
             return self._unsupported(
                 f"the GraphQL schema of {self._host} lacks what Sieve asks for {described} "
-                f"({first.message}); it is probably an older GitHub Enterprise Server",
+                f"({first.message}); it is probably an older version of the server",
                 fields["endpoint"])
         return GraphQLQueryError(
             f"{self._host} answered a GraphQL query for {described} with an error "

@@ -1,4 +1,5 @@
-"""The GitLab connector against the GitLab emulator, through the product's real sync path.
+"""The GitLab connector's REST path against the GitLab emulator, through the product's real
+sync path (the GraphQL path: ``test_gitlab_graphql.py``).
 
 Expected counts come from the emulator's org model. Stored content is compared without the
 ``connection_id`` column, so a faulted sync in one installation can be compared with a clean
@@ -25,8 +26,8 @@ GROUP = "sieve-demo-infra"
 CURSOR_PARAMS = ("updated_after", "since")
 
 
-def connect(org, emulator, **settings):
-    return org.connect_emulator(emulator, "gitlab", group=GROUP, **settings)
+def connect(org, emulator, api="rest", **settings):
+    return org.connect_emulator(emulator, "gitlab", group=GROUP, api=api, **settings)
 
 
 def content(org) -> dict[str, list[tuple]]:
@@ -354,7 +355,8 @@ def test_group_listing_feature_switches_and_missing_approvals(sieve_org, scripte
     for stream in ("merge_requests", "pipelines", "deployments"):
         scripted.script(f"/api/v4/projects/1/{stream}", Reply(json=[]))
     org = sieve_org("acme")
-    org.connect("gitlab", {"base_url": scripted.url, "group": "g"}, {"token": "glpat-test"})
+    org.connect("gitlab", {"base_url": scripted.url, "group": "g", "api": "rest"},
+                {"token": "glpat-test"})
 
     org.sync("gitlab")
 

@@ -1,4 +1,5 @@
-"""GitLab connector (gitlab.com and self-managed, REST API v4).
+"""GitLab connector (gitlab.com and self-managed): REST API v4, with merge requests and users
+through the GraphQL API unless the connection says ``api: rest`` or the instance lacks it.
 
 Request plan, costs, cursors and known limits: docs/sources/gitlab.md.
 """
@@ -20,8 +21,11 @@ from resources.http import (
     HttpClient,
     NotFoundError,
     PaginationStyle,
+    RateLimitTracker,
 )
+from resources.http.graphql import GraphQLClient, GraphQLUnsupportedError
 from resources.sources.connector import Connector, ConnectorContext, RawBatch
+from resources.sources.gitlab import graphql
 
 log = logging.getLogger("sieve.connectors.gitlab")
 
@@ -48,7 +52,12 @@ _STREAM_FEATURES = {
 # Where a merge request names people (lists of users or single users).
 _MERGE_REQUEST_PEOPLE = ("author", "assignees", "reviewers", "merge_user", "merged_by", "closed_by")
 
-ProjectPlan = tuple[int, tuple[str, ...]]
+# What REST's notes say in a system note, by the event Sieve keeps (GitLab's fixed texts).
+_SYSTEM_NOTE_EVENTS = {"approved this merge request": "approved",
+                       "unapproved this merge request": "unapproved"}
+
+# (project id, streams to sync, full path): the path names the project to GraphQL.
+ProjectPlan = tuple[int, tuple[str, ...], str]
 
 
 class GitLabConnector(Connector):
@@ -74,6 +83,11 @@ class GitLabConnector(Connector):
         self._users_fetched: set[int] = set()
         self._users_pending: set[int] = set()
         self._projects_without_approvals: set[int] = set()
+        self._project_paths: dict[int, str] = {}
+        self._graphql_client: GraphQLClient | None = None
+        # Merge requests and users via GraphQL unless the connection says REST or the
+        # instance turns out not to offer it (then REST, with one notice).
+        self._use_graphql = (settings.get("api") or "graphql") == "graphql"
 
     @property
     def client(self) -> HttpClient:
@@ -104,11 +118,19 @@ class GitLabConnector(Connector):
         visible = f"{total} project(s) visible" if total else "projects visible"
         return f"GitLab group {self.group} on {self.client.base_url}: {visible}"
 
+    def _graphql(self) -> GraphQLClient:
+        """GraphQL through the REST client: GitLab counts both against one request budget."""
+        if self._graphql_client is None:
+            self._graphql_client = GraphQLClient(
+                self.client, graphql_url(self.client.base_url), RateLimitTracker())
+        return self._graphql_client
+
     def fetch(self) -> Iterator[RawBatch]:
         walks = {MERGE_REQUESTS: self._merge_requests, COMMITS: self._commits,
                  PIPELINES: self._pipelines, DEPLOYMENTS: self._deployments}
         plans = yield from self._discover_projects()
-        for project_id, streams in plans:
+        for project_id, streams, path in plans:
+            self._project_paths[project_id] = path
             for stream in streams:
                 yield from self._stream(cursor_key(stream, project_id), walks[stream](project_id))
 
@@ -137,7 +159,7 @@ class GitLabConnector(Connector):
                 return (yield from self._group_projects(conditional=False))
             yield RawBatch("gitlab_projects", [], not_modified=True)
             return stored
-        plans: dict[int, tuple[str, ...]] = {}
+        plans: dict[int, tuple[tuple[str, ...], str]] = {}
         page_count = 0
 
         def batches() -> Iterator[RawBatch]:
@@ -145,16 +167,18 @@ class GitLabConnector(Connector):
             for page in chain([first], pages):
                 page_count += 1
                 for project in page.items:
-                    plans[project["id"]] = project_streams(project)
+                    plans[project["id"]] = (project_streams(project),
+                                            project["path_with_namespace"])
                 yield RawBatch("gitlab_projects", page.items)
 
         def with_plans(last: RawBatch) -> RawBatch:
             # Page 1's validators vouch for the whole listing only when it is the only page.
             validators = (first.validators,) if page_count == 1 and first.validators else ()
-            return replace(last, cursors={key: dump_plans(plans.items())}, validators=validators)
+            found = [(project_id, *plan) for project_id, plan in plans.items()]
+            return replace(last, cursors={key: dump_plans(found)}, validators=validators)
 
         yield from with_closing(batches(), with_plans)
-        return list(plans.items())
+        return [(project_id, *plan) for project_id, plan in plans.items()]
 
     def _configured_project(self, path: str) -> Generator[RawBatch, None, list[ProjectPlan]]:
         key = f"project:{path}"
@@ -166,7 +190,7 @@ class GitLabConnector(Connector):
                 return stored
             response = self.client.get_json(f"/projects/{encoded(path)}")
         project = response.data
-        found = [(project["id"], project_streams(project))]
+        found = [(project["id"], project_streams(project), project["path_with_namespace"])]
         validators = (response.validators,) if response.validators else ()
         yield RawBatch("gitlab_projects", [project], cursors={key: dump_plans(found)},
                        validators=validators)
@@ -221,6 +245,50 @@ class GitLabConnector(Connector):
             yield details, newest
 
     def _merge_requests(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
+        if self._use_graphql:
+            try:
+                return (yield from self._graphql_merge_requests(project_id))
+            except GraphQLUnsupportedError as error:
+                self._fall_back_to_rest(error)
+        return (yield from self._rest_merge_requests(project_id))
+
+    def _fall_back_to_rest(self, error: GraphQLUnsupportedError) -> None:
+        """Once per sync: every later project and user goes straight to REST."""
+        self._use_graphql = False
+        log.warning("%s Merge requests and users are collected through the REST API.", error)
+
+    def _graphql_merge_requests(self, project_id: int
+                                ) -> Generator[RawBatch, None, datetime | None]:
+        """The REST walk's batches and cursor, from one GraphQL query per page."""
+        newest = None
+        since = self._since(MERGE_REQUESTS, project_id, API_TIME_STEP)
+        for nodes in graphql.merge_request_pages(self._graphql(),
+                                                 self._project_paths[project_id], since):
+            events = [graphql.system_events(node["notes"]["nodes"]) for node in nodes]
+            records = [graphql.merge_request_record(node, kept)
+                       for node, kept in zip(nodes, events)]
+            for record in records:
+                newest = later(newest, record["updated_at"])
+                for field in _MERGE_REQUEST_PEOPLE:
+                    self._see(record.get(field))
+            if records:
+                yield RawBatch("gitlab_merge_requests", records)
+            for node, kept in zip(nodes, events):
+                parent = {"project_id": project_id, "merge_request_iid": int(node["iid"])}
+                approvers = map(graphql.rest_user, node["approvedBy"]["nodes"])
+                yield from self._approval_batch(graphql.approval_records(approvers, kept), parent)
+                commits = [graphql.commit_record(c) for c in node["commits"]["nodes"]]
+                if commits:
+                    yield RawBatch("gitlab_mr_commits", commits, parent=parent)
+        return newest
+
+    def _approval_batch(self, approvals: list[dict], parent: dict) -> Iterator[RawBatch]:
+        for approval in approvals:
+            self._see(approval.get("user"))
+        if approvals:
+            yield RawBatch("gitlab_mr_approvals", approvals, parent=parent)
+
+    def _rest_merge_requests(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
         newest = None
         for details, newest in self._with_details(
                 f"/projects/{project_id}/merge_requests",
@@ -247,12 +315,28 @@ class GitLabConnector(Connector):
                      project_id)
             self._projects_without_approvals.add(project_id)
             return
-        approvals = response.data.get("approved_by") or []
-        for approval in approvals:
-            self._see(approval.get("user"))
-        if approvals:
-            yield RawBatch("gitlab_mr_approvals", approvals,
-                           parent={"project_id": project_id, "merge_request_iid": iid})
+        approvers = [entry.get("user") for entry in response.data.get("approved_by") or []]
+        events = self._system_events(project_id, iid) if approvers else []
+        yield from self._approval_batch(graphql.approval_records(approvers, events),
+                                        {"project_id": project_id, "merge_request_iid": iid})
+
+    def _system_events(self, project_id: int, iid: int) -> list[tuple[str, str, dict]]:
+        """(event, time, author) of the merge request's approval system notes: REST's
+        approvals say who, only these say when. A note's text is read to tell the event and
+        then dropped; instances that ignore ``activity_filter`` send comments too, skipped."""
+        events = []
+        for page in self.client.paginate(
+            f"/projects/{project_id}/merge_requests/{iid}/notes",
+            {"activity_filter": "only_activity", "order_by": "created_at", "sort": "asc",
+             "per_page": PAGE_SIZE}, style=PaginationStyle.GITLAB,
+        ):
+            for note in page.items:
+                event = _SYSTEM_NOTE_EVENTS.get(note.get("body")) if note.get("system") else None
+                if event is not None:
+                    author = note.get("author") or {}
+                    events.append((event, note["created_at"],
+                                   {"id": author.get("id"), "username": author.get("username")}))
+        return events
 
     def _merge_request_commits(self, project_id: int, iid: int) -> Iterator[RawBatch]:
         for page in self.client.paginate(
@@ -309,6 +393,16 @@ class GitLabConnector(Connector):
     def _pending_users(self) -> Iterator[RawBatch]:
         """Each user referenced since the last call, fetched once per run."""
         pending, self._users_pending = sorted(self._users_pending), set()
+        if self._use_graphql and pending:
+            try:
+                batches = list(graphql.users(self._graphql(), pending))
+            except GraphQLUnsupportedError as error:
+                self._fall_back_to_rest(error)
+            else:
+                self._users_fetched.update(pending)
+                for records in batches:
+                    yield RawBatch("gitlab_users", records)
+                return
         records: list[dict] = []
         for user_id in pending:
             self._users_fetched.add(user_id)
@@ -349,6 +443,11 @@ def api_root(base_url: str) -> str:
     return root if root.endswith(API_PREFIX) else root + API_PREFIX
 
 
+def graphql_url(api_root_url: str) -> str:
+    """GitLab's GraphQL endpoint beside its REST root: ``https://HOST/api/graphql``."""
+    return api_root_url[: -len(API_PREFIX)] + "/api/graphql"
+
+
 def project_path(group: str, path: str) -> str:
     """A configured project as a full path: paths not under the group are relative to it."""
     path = path.strip("/")
@@ -376,11 +475,16 @@ def project_streams(project: dict) -> tuple[str, ...]:
 
 
 def dump_plans(plans: Iterable[ProjectPlan]) -> str:
-    return json.dumps([[project_id, list(streams)] for project_id, streams in plans])
+    return json.dumps([[project_id, list(streams), path] for project_id, streams, path in plans])
 
 
-def load_plans(text: str) -> list[ProjectPlan]:
-    return [(int(project_id), tuple(streams)) for project_id, streams in json.loads(text)]
+def load_plans(text: str) -> list[ProjectPlan] | None:
+    """The stored plans, or None when they were stored without paths (by an older Sieve):
+    the projects are then listed afresh."""
+    entries = json.loads(text)
+    if any(len(entry) != 3 for entry in entries):
+        return None
+    return [(int(project_id), tuple(streams), path) for project_id, streams, path in entries]
 
 
 def parse_time(text: str) -> datetime:
