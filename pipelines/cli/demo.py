@@ -45,6 +45,7 @@ def demo_connections(emulator) -> dict[str, tuple[dict, dict[str, str]]]:
                    emulator.credentials("gitlab")),
         "jira": ({"projects": []}, emulator.credentials("jira")),
         "slack": ({}, emulator.credentials("slack")),
+        "pagerduty": ({}, emulator.credentials("pagerduty")),
     }
 
 
