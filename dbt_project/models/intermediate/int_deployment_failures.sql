@@ -1,7 +1,8 @@
 -- Why a production deployment failed (required immediate intervention), and when it was
 -- recovered. Three signals, each bounded in time:
---   incident: an incident (a labelled Jira issue or an incident tool's, int_incidents) is blamed on the last production deployment that finished at
---             most incident_attribution_hours before it started, among the services /
+--   incident: an incident (int_incidents: a labelled Jira issue or a tool's) is blamed on
+--             the last production deployment that finished at most
+--             incident_attribution_hours before it started, among the services /
 --             repositories its labels name; an incident naming none is blamed only if a single
 --             service or repository deployed in that window, unless it names its service (a
 --             tool's incident: blamed on nothing when its service deployed nothing). Recovered
@@ -68,7 +69,9 @@ candidates as (
         and named.deployment_key = deployments.deployment_key
     where named.deployment_key is not null
         or (not incidents.names_its_service
-            and incidents.incident_uid not in (select named.incident_uid from named))
+            and incidents.incident_uid not in (
+                select named_incidents.incident_uid from named as named_incidents
+            ))
 ),
 
 -- The last candidate is blamed. An incident that names nothing is blamed only when one

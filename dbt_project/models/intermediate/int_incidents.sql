@@ -75,10 +75,10 @@ chosen as (
 
 incidents as (
     select * from issue_incidents
-    where (select incident_source from chosen) = 'issues'
+    where (select chosen.incident_source from chosen) = 'issues'
     union all
     select * from tool_incidents
-    where (select incident_source from chosen) = 'tools'
+    where (select chosen.incident_source from chosen) = 'tools'
 )
 
 select * from incidents
