@@ -19,6 +19,7 @@ from resources.http import (
     RetryPolicy,
 )
 from resources.sources.connector import Connector, RawBatch
+from resources.sources.pagerduty.schema import TIMING_LOG_ENTRY_TYPES
 
 DEFAULT_BASE_URL = "https://api.pagerduty.com"
 # PagerDuty's REST API v2 is chosen by the Accept header.
@@ -127,7 +128,8 @@ class PagerDutyConnector(Connector):
                                              items_field=stream):
                 newest = max(filter(None, [newest, *(_created(item) for item in page.items)]))
                 cursors = {stream: _iso(newest)} if newest is not None else {}
-                yield RawBatch(entity, page.items, cursors=cursors)
+                yield RawBatch(entity, [item for item in page.items if _kept(stream, item)],
+                               cursors=cursors)
 
     def _windows(self, cursor: str | None) -> list[tuple[datetime, datetime | None]]:
         """Windows of at most six months from the resume point; the last one is left open
@@ -153,6 +155,12 @@ class PagerDutyConnector(Connector):
                 f"`sieve connect {self.context.org_slug} pagerduty --history-days 365`."
             )
         return int(raw)
+
+
+def _kept(stream: str, record: dict) -> bool:
+    """Log entries other than trigger, acknowledge and resolve (notes, notifications) are
+    never handed on."""
+    return stream != "log_entries" or record.get("type") in TIMING_LOG_ENTRY_TYPES
 
 
 def _created(record: dict) -> datetime:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from resources.sources.allow_list import Entity, PersonColumns, col, ts
 
-# The overview log entries that time an incident; notes, notifications and the rest are refused.
+# The overview log entries that time an incident; the connector hands on no other type.
 TIMING_LOG_ENTRY_TYPES = ("trigger_log_entry", "acknowledge_log_entry", "resolve_log_entry")
 
 
@@ -19,10 +19,6 @@ def reference_ids(value: list) -> list[str]:
 def user_reference_id(value: Mapping) -> str | None:
     """The agent's id when the agent is a person (not a service, an integration or the API)."""
     return value.get("id") if value.get("type") in ("user", "user_reference") else None
-
-
-def is_not_timing_entry(raw: Mapping, parent: Mapping) -> bool:
-    return raw.get("type") not in TIMING_LOG_ENTRY_TYPES
 
 
 PAGERDUTY_SERVICES = Entity(
@@ -62,9 +58,9 @@ PAGERDUTY_LOG_ENTRIES = Entity(
         ts("created_at"),
     ),
     ("id",),
-    refuse=is_not_timing_entry,
-    description="Only trigger, acknowledge and resolve entries (they time an incident); notes "
-    "(annotate entries), notifications and every summary or channel text are dropped.",
+    description="Only trigger, acknowledge and resolve entries (they time an incident: the "
+    "connector hands on no other type); notes (annotate entries), notifications and every "
+    "summary or channel text are dropped.",
 )
 
 PAGERDUTY_USERS = Entity(
