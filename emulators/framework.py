@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import ClassVar
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -69,6 +69,11 @@ class Request:
     endpoint: str = ""
     params: dict[str, str] = field(default_factory=dict)  # captured from the route pattern
     repeat_page: bool = False  # fault: this page repeats the previous page's tail
+    raw_query: str = ""  # the query string as sent, for parameters given more than once
+
+    def query_list(self, name: str) -> list[str]:
+        """Every value of a repeated query parameter (PagerDuty's ``service_ids[]``)."""
+        return parse_qs(self.raw_query).get(name, [])
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -213,9 +218,10 @@ class RateLimitState:
 
 # (requests, window seconds) as the real services document them: GitHub 5,000 per hour for a
 # token; gitlab.com 2,000 per minute for an authenticated user; Jira Cloud and Slack meter per
-# minute (Slack by method tier — one generous budget stands in for the tiers here).
+# minute (Slack by method tier — one generous budget stands in for the tiers here); PagerDuty
+# 960 a minute per REST API key; Opsgenie meters per minute by plan.
 DEFAULT_RATE_LIMITS = {"github": (5000, 3600.0), "gitlab": (2000, 60.0), "jira": (1000, 60.0),
-                       "slack": (1000, 60.0),
+                       "slack": (1000, 60.0), "pagerduty": (960, 60.0), "opsgenie": (600, 60.0),
                        # GitHub's GraphQL points: a budget of its own beside the REST requests.
                        "github_graphql": (5000, 3600.0)}
 DEFAULT_WINDOW_SECONDS = 3600.0

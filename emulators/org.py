@@ -36,6 +36,7 @@ from emulators.model import (
     stable_hex,
     stable_int,
 )
+from emulators.pagerduty.data import PagerDutyData
 from emulators.pii import build_pii_catalogue
 from emulators.slack.data import SlackData
 from emulators.slack.model import slack_id
@@ -264,6 +265,7 @@ class Org:
         self.github = GitHubData(self)
         self.jira = JiraData(self)
         self.slack = SlackData(self)
+        self.pagerduty = PagerDutyData(self)
 
     def _build_people(self) -> None:
         s = self.scale
@@ -401,7 +403,8 @@ class Org:
     def canaries(self) -> list[str]:
         """Every canary the org serves. Each starts with ``CANARY_PREFIX``; scanning for the
         prefix finds them all, which is the practical check at ``large`` scale."""
-        texts = (*self.github.canary_texts(), *self.jira.canary_texts(), *self.slack.canary_texts())
+        texts = (*self.github.canary_texts(), *self.jira.canary_texts(), *self.slack.canary_texts(),
+                 *self.pagerduty.canary_texts())
         return sorted({token for text in texts for token in _canary_tokens(text)})
 
     def forbidden_pii(self) -> list[str]:

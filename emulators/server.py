@@ -45,6 +45,7 @@ from emulators.github.api import GitHubApp
 from emulators.gitlab.api import GitLabApp
 from emulators.jira.api import JiraApp
 from emulators.org import Org
+from emulators.pagerduty.api import PagerDutyApp
 from emulators.slack.api import SlackApp
 
 # The emulated sources. Adding one: its package under emulators/ and one line here.
@@ -53,6 +54,7 @@ APPS: dict[str, type[ApiApp]] = {
     "gitlab": GitLabApp,
     "jira": JiraApp,
     "slack": SlackApp,
+    "pagerduty": PagerDutyApp,
 }
 APIS = tuple(APPS)
 
@@ -213,7 +215,7 @@ class EmulatorServer:
             for k, v in parse_qs(body.decode(), keep_blank_values=True).items():
                 query.setdefault(k, v[0])
         request = Request(api, method, rel, query, headers, f"{self.root_url}/{api}{prefix}", body,
-                          log_epoch=self._log_epoch)
+                          log_epoch=self._log_epoch, raw_query=parsed.query)
         route, request.params = app.match(method, rel)
         request.endpoint = route.endpoint if route else f"{method} (unknown)"
         return app, route, request, rel + (f"?{parsed.query}" if parsed.query else "")

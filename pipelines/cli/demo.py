@@ -57,6 +57,7 @@ def _source_connections(emulator) -> dict[str, tuple[dict, dict[str, str]]]:
                    emulator.credentials("gitlab")),
         "jira": ({"projects": []}, emulator.credentials("jira")),
         "slack": ({}, emulator.credentials("slack")),
+        "pagerduty": ({}, emulator.credentials("pagerduty")),
     }
 
 

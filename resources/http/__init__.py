@@ -1,4 +1,4 @@
-"""The shared HTTP layer of every API connector (GitHub, GitLab, Jira, Slack).
+"""The shared HTTP layer of every API connector (GitHub, GitLab, Jira, Slack, PagerDuty…).
 
 Typical use by a connector::
 
@@ -27,7 +27,13 @@ What a connector author must know:
   absorbs them, or use ``Deduplicator`` where counting matters.
 """
 
-from resources.http.auth import BasicEmailToken, BearerToken, GitLabPrivateToken
+from resources.http.auth import (
+    BasicEmailToken,
+    BearerToken,
+    GenieKey,
+    GitLabPrivateToken,
+    PagerDutyToken,
+)
 from resources.http.client import ClientStats, HttpClient, JsonResponse
 from resources.http.conditional import InMemoryValidatorStore, Validators, ValidatorStore
 from resources.http.errors import (
@@ -57,6 +63,7 @@ __all__ = [
     "ConcurrencyLimits",
     "Deduplicator",
     "ErrorContext",
+    "GenieKey",
     "GitLabPrivateToken",
     "HttpClient",
     "InMemoryValidatorStore",
@@ -65,6 +72,7 @@ __all__ = [
     "MalformedResponseError",
     "NotFoundError",
     "Page",
+    "PagerDutyToken",
     "PaginationStyle",
     "PermissionDeniedError",
     "RateLimitExhaustedError",

@@ -54,6 +54,20 @@ class GitLabPrivateToken(_SecretAuth):
         request.headers["PRIVATE-TOKEN"] = secret
 
 
+class PagerDutyToken(_SecretAuth):
+    """``Authorization: Token token=<key>`` — PagerDuty REST API keys."""
+
+    def _apply(self, request: requests.PreparedRequest, secret: str) -> None:
+        request.headers["Authorization"] = f"Token token={secret}"
+
+
+class GenieKey(_SecretAuth):
+    """``Authorization: GenieKey <key>`` — Opsgenie API integration keys."""
+
+    def _apply(self, request: requests.PreparedRequest, secret: str) -> None:
+        request.headers["Authorization"] = f"GenieKey {secret}"
+
+
 class BasicEmailToken(_SecretAuth):
     """HTTP Basic with ``email:api_token`` — Jira Cloud. The email is shown, not the token."""
 

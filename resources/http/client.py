@@ -540,7 +540,7 @@ class HttpClient:
         """
         now = self._clock()
         retry_after = retry_after_seconds(headers, now)
-        reset = reset_time(headers)
+        reset = reset_time(headers, now)
         if retry_after is not None:
             resume_at = now + retry_after
         elif reset is not None and remaining_requests(headers) == 0:
@@ -793,7 +793,10 @@ def _api_error(body: bytes) -> tuple[str | None, str | None]:
         return None, None
     if not isinstance(payload, dict):
         return None, None
-    candidates = [payload.get("message"), payload.get("error")]
+    error = payload.get("error")
+    # PagerDuty nests its error: {"error": {"message": ..., "code": ...}}.
+    nested = error.get("message") if isinstance(error, dict) else None
+    candidates = [payload.get("message"), error, nested]
     jira_messages = payload.get("errorMessages")
     if isinstance(jira_messages, list) and jira_messages:
         candidates.append(jira_messages[0])

@@ -9,6 +9,9 @@ Supported styles:
 - ``JIRA_AGILE``: Agile and changelog lists, ``startAt``/``isLast`` (items in ``values``).
 - ``SLACK``: ``response_metadata.next_cursor`` sent back as ``cursor``; items in the
   method's list field, which the caller names (``channels``, ``messages``, ``members``).
+- ``OFFSET_MORE``: ``offset``/``limit`` with a ``more`` flag (PagerDuty); items in the field
+  the caller names (``incidents``, ``log_entries``…).
+- ``PAGING_NEXT``: the next page's URL in ``paging.next`` (Opsgenie); items in ``data``.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ class PaginationStyle(enum.Enum):
     JIRA_SEARCH = "jira_search"
     JIRA_AGILE = "jira_agile"
     SLACK = "slack"
+    OFFSET_MORE = "offset_more"
+    PAGING_NEXT = "paging_next"
 
 
 _DEFAULT_ITEMS_FIELD = {
     PaginationStyle.JIRA_SEARCH: "issues",
     PaginationStyle.JIRA_AGILE: "values",
+    PaginationStyle.PAGING_NEXT: "data",
 }
 
 
@@ -83,8 +89,9 @@ class PageShapeError(Exception):
 
 def items_field_for(style: PaginationStyle, items_field: str | None) -> str | None:
     field = items_field or _DEFAULT_ITEMS_FIELD.get(style)
-    if style is PaginationStyle.SLACK and field is None:
-        raise ValueError("Slack pagination needs items_field, e.g. 'channels' or 'messages'")
+    if style in (PaginationStyle.SLACK, PaginationStyle.OFFSET_MORE) and field is None:
+        raise ValueError(f"{style.value} pagination needs items_field, e.g. 'channels' or "
+                         "'incidents'")
     return field
 
 
@@ -121,7 +128,23 @@ def next_request(
         metadata = payload.get("response_metadata") or {}
         cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
         return current.with_param("cursor", cursor) if cursor else None
+    if style is PaginationStyle.OFFSET_MORE:
+        return _offset_next(current, payload, items)
+    if style is PaginationStyle.PAGING_NEXT:
+        paging = payload.get("paging") or {}
+        link = paging.get("next") if isinstance(paging, dict) else None
+        return PageRequest(link) if isinstance(link, str) and link else None
     return _jira_next(current, payload, items)
+
+
+def _offset_next(current: PageRequest, payload: dict, items: list[Any]) -> PageRequest | None:
+    # An empty page ends the walk whatever ``more`` says: advancing by zero would repeat it.
+    if payload.get("more") is not True or not items:
+        return None
+    offset = payload.get("offset")
+    if not isinstance(offset, int):
+        offset = int((current.params or {}).get("offset", 0))
+    return current.with_param("offset", offset + len(items))
 
 
 def _jira_next(current: PageRequest, payload: dict, items: list[Any]) -> PageRequest | None:

@@ -5,13 +5,15 @@ Header facts this relies on:
   GitLab, Jira Cloud and Slack 429s.
 - ``x-ratelimit-remaining`` / ``x-ratelimit-reset``: GitHub (reset in epoch seconds) and
   Jira Cloud (reset as an ISO 8601 timestamp).
-- ``RateLimit-Remaining`` / ``RateLimit-Reset``: GitLab (reset in epoch seconds).
+- ``RateLimit-Remaining`` / ``RateLimit-Reset``: GitLab (reset in epoch seconds) and
+  PagerDuty (reset in seconds from now: a value too small to be an epoch time is read so).
 """
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +28,8 @@ SECONDARY_LIMIT_WAIT_SECONDS = 60.0
 
 # Epoch values above this are milliseconds (seconds would be past the year 5000).
 _EPOCH_MILLIS_THRESHOLD = 100_000_000_000
+# Reset values below this (a date in 1973) are seconds from now, as PagerDuty sends them.
+_RELATIVE_RESET_THRESHOLD = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -97,10 +101,13 @@ def remaining_requests(headers: Mapping[str, str]) -> int | None:
         return None
 
 
-def reset_time(headers: Mapping[str, str]) -> float | None:
+def reset_time(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """When the current window resets, as epoch seconds, if the source says."""
     value = _header(headers, "x-ratelimit-reset", "RateLimit-Reset")
-    return _timestamp(value) if value is not None else None
+    moment = _timestamp(value) if value is not None else None
+    if moment is not None and moment < _RELATIVE_RESET_THRESHOLD:
+        return (time.time() if now is None else now) + moment
+    return moment
 
 
 @dataclass

@@ -58,6 +58,9 @@ def dbt_vars(config: OrgConfig, as_of: datetime | None = None) -> dict[str, Any]
         "hotfix_labels": list(config.hotfix_labels),
         "revert_title_pattern": config.revert_title_pattern,
         "incident_attribution_hours": config.incident_attribution_hours,
+        "incident_source": config.incident_source,
+        "incident_services": [{"service": name, "scopes": list(scopes)}
+                              for name, scopes in config.incident_services.items()],
         "first_deployment_lookback_days": config.first_deployment_lookback_days,
         "bot_patterns": list(config.bot_patterns),
         "services": [{"name": s.name, "repository": s.repository, "paths": list(s.paths)}

@@ -66,6 +66,12 @@ class OrgConfig:
     # Incidents are attributed to the last production deployment before them, within this
     # many hours; older deployments are never blamed.
     incident_attribution_hours: int = 72
+    # Where incidents come from, never both (docs/metrics.md): "auto" (an incident tool's when
+    # one has reported any, else labelled issues), "tools" or "issues".
+    incident_source: str = "auto"
+    # An incident tool's service (PagerDuty) → the deployed services or repositories it stands
+    # for; an unmapped service stands for the service or repository of its own name.
+    incident_services: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # A PR merged before its repository's first known deployment is deployed by it only if
     # merged at most this many days before it (older ones predate the deployment history).
     first_deployment_lookback_days: int = 7
@@ -131,6 +137,7 @@ class OrgConfig:
         return asdict(self)
 
 
+INCIDENT_SOURCES = ("auto", "tools", "issues")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TUPLE_FIELDS = {"production_environments", "production_tag_patterns", "production_workflow_names",
                  "incident_issue_types", "incident_labels", "hotfix_labels", "bot_patterns",
@@ -158,6 +165,8 @@ SETTINGS_FILE_HEADER = """\
 #   identity_merges:
 #     - ["github:octo-alice", "slack:U012AB3CD"]
 #   identity_splits: ["email:shared-inbox@example.com"]
+#   incident_services:
+#     "Checkout API": ["checkout", "shop"]
 """
 
 
@@ -222,6 +231,16 @@ def parse_org_config(data: Any, path: Path) -> OrgConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise _fail(path, key, "a positive whole number")
             values[key] = value
+        elif key == "incident_source":
+            if value not in INCIDENT_SOURCES:
+                raise _fail(path, key, f"one of {', '.join(INCIDENT_SOURCES)}")
+            values[key] = value
+        elif key == "incident_services":
+            if not isinstance(value, dict):
+                raise _fail(path, key, "a mapping of incident tool service name to a list of "
+                            "services or repositories")
+            values[key] = {str(name): _string_list(path, f"{key}.{name}", scopes)
+                           for name, scopes in value.items()}
         elif key == "reconcile_weekday":
             if not isinstance(value, str) or value.lower() not in WEEKDAYS:
                 raise _fail(path, key, f"a day of the week ({', '.join(WEEKDAYS)})")

@@ -17,6 +17,7 @@ from resources.sync.engine import ensure_metadata_tables, table_spec
 from resources.sync.identities import IDENTITY_ACCOUNTS, PEOPLE
 from tests.conftest import SIEVE_ENV_VARS
 from tests.dbt import golden_histories as histories
+from tests.dbt import golden_incidents as incidents
 from tests.dbt import golden_org as golden
 
 
@@ -93,4 +94,13 @@ def histories_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
     dbt_org.write(histories.GITLAB, connection_id="conn_gl")
     dbt_org.write(histories.JIRA, connection_id="conn_jira")
     dbt_org.write(histories.IDENTITIES)
+    return dbt_org
+
+
+def incidents_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
+    """The golden incidents organization's rows in a new org of `sieve` (marts not built yet)."""
+    dbt_org = _new_dbt_org(sieve, slug, incidents.CONFIG_YAML)
+    dbt_org.write(incidents.GITHUB, connection_id="conn_gh")
+    dbt_org.write(incidents.PAGERDUTY, connection_id="conn_pd")
+    dbt_org.write(incidents.JIRA, connection_id="conn_jira")
     return dbt_org

@@ -14,6 +14,8 @@ def get(emu, api: str, path: str, **params) -> requests.Response:
         headers["PRIVATE-TOKEN"] = creds["token"]
     elif api == "slack":
         headers["Authorization"] = f"Bearer {creds['token']}"
+    elif api == "pagerduty":
+        headers["Authorization"] = f"Token token={creds['token']}"
     else:
         auth = (creds["email"], creds["token"])
     return requests.get(emu.base_url(api) + path, params=params, headers=headers, auth=auth, timeout=30)

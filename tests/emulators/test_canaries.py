@@ -1,4 +1,4 @@
-"""``canaries()`` is exactly the set of canaries the four APIs serve (tiny org)."""
+"""``canaries()`` is exactly the set of canaries the APIs serve (tiny org)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,15 @@ def served_slack(emu) -> str:
     return "\n".join(out)
 
 
+def served_pagerduty(emu) -> str:
+    window = {"since": "2026-05-01T00:00:00Z", "until": "2026-10-31T00:00:00Z", "limit": 100}
+    rest = {"since": "2026-10-31T00:00:00Z", "limit": 100}
+    return "\n".join(get(emu, "pagerduty", path, **params).text
+                     for path in ("/services", "/users", "/incidents", "/log_entries")
+                     for params in (window, rest))
+
+
 def test_canaries_are_exactly_what_the_apis_serve(emulator):
-    served = "\n".join(f(emulator) for f in (served_github, served_gitlab, served_jira, served_slack))
+    served = "\n".join(f(emulator) for f in (served_github, served_gitlab, served_jira, served_slack,
+                                              served_pagerduty))
     assert set(TOKEN.findall(served)) == set(emulator.canaries())

@@ -19,6 +19,7 @@ SAMPLES = {
     "gitlab": ["/api/v4/projects/{gitlab_id}/merge_requests?per_page=100"],
     "jira": ["/rest/api/3/search?jql=ORDER%20BY%20key&maxResults=100&expand=changelog"],
     "slack": ["/api/conversations.history?channel={channel}&limit=200", "/api/users.list"],
+    "pagerduty": ["/incidents?since=2026-06-01T00:00:00Z&limit=100", "/log_entries?limit=100"],
 }
 
 

@@ -19,7 +19,8 @@ from tests.harness import SieveOrg, new_installation
 
 SOURCES = {"github": lambda emulator: {"owner": emulator.org.login, "repos": []},
            "jira": lambda emulator: {"projects": []},
-           "slack": lambda emulator: {}}
+           "slack": lambda emulator: {},
+           "pagerduty": lambda emulator: {}}
 
 
 @pytest.fixture(scope="session")

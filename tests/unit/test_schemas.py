@@ -35,6 +35,8 @@ EXPECTED_TABLES = {
     },
     "slack": {"slack_channels", "slack_messages", "slack_users"},
     "git": {"git_commits"},
+    "pagerduty": {"pagerduty_services", "pagerduty_incidents", "pagerduty_log_entries",
+                  "pagerduty_users"},
 }
 
 # Raw fields holding content the statement says we never store. A column may read one only
@@ -101,6 +103,8 @@ def test_kept_titles_are_scrubbed() -> None:
         "slack_messages": ("text",),
         "slack_users": ("real_name", "display_name"),
         "git_commits": ("author_name", "committer_name"),
+        "pagerduty_services": ("name",),
+        "pagerduty_users": ("name",),
     }
 
 

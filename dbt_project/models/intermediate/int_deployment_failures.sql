@@ -1,9 +1,12 @@
 -- Why a production deployment failed (required immediate intervention), and when it was
 -- recovered. Three signals, each bounded in time:
---   incident: a Jira incident is blamed on the last production deployment that finished at
---             most incident_attribution_hours before it started, among the services /
+--   incident: an incident (int_incidents: a labelled Jira issue or a tool's) is blamed on
+--             the last production deployment that finished at most
+--             incident_attribution_hours before it started, among the services /
 --             repositories its labels name; an incident naming none is blamed only if a single
---             service or repository deployed in that window. Recovered when it is resolved.
+--             service or repository deployed in that window, unless it names its service (a
+--             tool's incident: blamed on nothing when its service deployed nothing). Recovered
+--             when it is resolved.
 --   revert:   a merged PR titled like revert_title_pattern reverts the latest earlier-merged PR
 --             of the same repository with the quoted title; if that PR was deployed before the
 --             revert merged, the deployment that shipped it failed; recovered when the revert is
@@ -26,7 +29,7 @@ prs as (
 ),
 
 incidents as (
-    select connection_id || ':' || issue_id as incident_uid, *
+    select connection_id || ':' || incident_id as incident_uid, *
     from {{ ref('int_incidents') }}
 ),
 
@@ -65,7 +68,10 @@ candidates as (
         on named.incident_uid = incidents.incident_uid
         and named.deployment_key = deployments.deployment_key
     where named.deployment_key is not null
-        or incidents.incident_uid not in (select named.incident_uid from named)
+        or (not incidents.names_its_service
+            and incidents.incident_uid not in (
+                select named_incidents.incident_uid from named as named_incidents
+            ))
 ),
 
 -- The last candidate is blamed. An incident that names nothing is blamed only when one

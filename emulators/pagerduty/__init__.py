@@ -1,0 +1,1 @@
+"""PagerDuty REST API v2 emulator and its part of the demo organization."""
