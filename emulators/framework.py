@@ -179,6 +179,9 @@ class ApiApp:
     def base_headers(self, request: Request, request_number: int) -> dict[str, str]:
         return {}
 
+    def reset_credentials(self) -> None:
+        """Forget tokens issued and installations or grants changed by a test."""
+
 
 # ---------------------------------------------------------------------------------------------
 # Rate limits

@@ -167,6 +167,8 @@ class EmulatorServer:
         self.faults.clear()
         self.clear_requests()
         self.org.reset_mutations()
+        for app in self.apps.values():
+            app.reset_credentials()
 
     # -- dispatch ----------------------------------------------------------------------------
 

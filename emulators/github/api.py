@@ -25,6 +25,7 @@ from emulators.framework import (
     numbered_page,
     strip_prefix,
 )
+from emulators.github.app import AppInstallations
 from emulators.github.model import (
     Commit,
     Deployment,
@@ -76,7 +77,9 @@ class GitHubApp(ApiApp):
         self.token = token
         self.viewer = replace(org.humans[0], login="sieve-reader", name="Sieve reader",
                               github_id=90000001, index=-1)
+        self.app_installations = AppInstallations(org.login, org.org_id)
         r = self.route
+        self.app_installations.add_routes(r)
         r("GET", "/rate_limit", self.rate_limit)
         r("GET", "/user", self.authenticated_user)
         r("GET", "/users/{login}", self.user)
@@ -108,18 +111,25 @@ class GitHubApp(ApiApp):
         return (ENTERPRISE_PREFIX, rel) if rel is not None else ("", path)
 
     def authenticate(self, request: Request) -> ApiError | None:
+        if self.app_installations.needs_jwt(request):
+            return self.app_installations.check_jwt(request)
         header = request.header("authorization")
         if not header:
             return ApiError(401, {"message": "Requires authentication", "documentation_url": DOCS,
                                   "status": "401"})
         scheme, _, value = header.partition(" ")
-        if scheme.lower() not in ("token", "bearer") or value.strip() != self.token:
+        value = value.strip()
+        if scheme.lower() not in ("token", "bearer") or (
+                value != self.token and self.app_installations.installation_of(value) is None):
             return ApiError(401, {"message": "Bad credentials", "documentation_url": DOCS,
                                   "status": "401"})
         return None
 
     def not_found(self, request: Request) -> ApiError:
         return ApiError(404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"})
+
+    def reset_credentials(self) -> None:
+        self.app_installations.reset()
 
     def base_headers(self, request: Request, request_number: int) -> dict[str, str]:
         return {

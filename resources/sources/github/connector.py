@@ -30,6 +30,7 @@ from resources.http import (
     Validators,
 )
 from resources.sources.connector import Connector, ConnectorContext, RawBatch
+from resources.sources.credentials import connection_auth
 from resources.storage.org_config import ServiceRule, rules_for_repository, service_of
 
 log = logging.getLogger("sieve.connectors.github")
@@ -315,7 +316,7 @@ class GitHubConnector(Connector):
         optional = {"sleep": context.sleep} if context.sleep is not None else {}
         return HttpClient(
             context.settings.get("base_url") or DEFAULT_BASE_URL,
-            BearerToken(context.credentials["token"].reveal()),
+            connection_auth(context, lambda credentials: BearerToken(credentials["token"].reveal())),
             source="github",
             context=context.error_context(),
             timeout=REQUEST_TIMEOUT,
