@@ -58,6 +58,10 @@ class SyncState:
         self._validators = {k: json.loads(v)
                             for k, v in control_plane.sync_state(connection_id, "validator").items()}
 
+    @property
+    def control_plane(self) -> ControlPlane:
+        return self._control_plane
+
     def cursor(self, stream: str) -> str | None:
         return self._cursors.get(stream)
 

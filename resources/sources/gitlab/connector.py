@@ -22,6 +22,7 @@ from resources.http import (
     PaginationStyle,
 )
 from resources.sources.connector import Connector, ConnectorContext, RawBatch
+from resources.sources.credentials import connection_auth
 
 log = logging.getLogger("sieve.connectors.gitlab")
 
@@ -82,7 +83,8 @@ class GitLabConnector(Connector):
             extra = {"sleep": context.sleep} if context.sleep is not None else {}
             self._client = HttpClient(
                 api_root(context.settings.get("base_url") or DEFAULT_BASE_URL),
-                BearerToken(context.credentials["token"].reveal()),
+                connection_auth(context, lambda credentials: BearerToken(
+                    credentials["token"].reveal())),
                 source="gitlab",
                 context=context.error_context(),
                 timeout=REQUEST_TIMEOUT,
