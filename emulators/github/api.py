@@ -82,6 +82,7 @@ class GitHubApp(ApiApp):
         self.app_installations.add_routes(r)
         r("GET", "/rate_limit", self.rate_limit)
         r("GET", "/user", self.authenticated_user)
+        r("GET", "/user/orgs", self.user_orgs)
         r("GET", "/users/{login}", self.user)
         r("GET", "/orgs/{org}", self.organization)
         r("GET", "/orgs/{org}/members", self.org_members)
@@ -438,6 +439,20 @@ class GitHubApp(ApiApp):
         body.update({"name": self.viewer.name, "company": None, "email": None,
                      "created_at": iso_z(self.org.created_at), "updated_at": iso_z(self.org.created_at)})
         return Response(body=body)
+
+    def user_orgs(self, request: Request) -> Response:
+        """GET /user/orgs: the organizations the token's user belongs to (summary objects)."""
+        base = request.base_url
+        url = f"{base}/orgs/{self.org.login}"
+        summary = {"login": self.org.login, "id": self.org.org_id,
+                   "node_id": _node_id("O", self.org.org_id), "url": url,
+                   "repos_url": f"{url}/repos", "events_url": f"{url}/events",
+                   "hooks_url": f"{url}/hooks", "issues_url": f"{url}/issues",
+                   "members_url": f"{url}/members{{/member}}",
+                   "public_members_url": f"{url}/public_members{{/member}}",
+                   "avatar_url": f"https://avatars.githubusercontent.com/u/{self.org.org_id}?v=4",
+                   "description": None}
+        return self._paginate(request, [summary], lambda item: item)
 
     def user(self, request: Request) -> Response:
         login = request.params["login"]

@@ -20,7 +20,10 @@ from resources.sources.connect import (
     normalised,
 )
 from resources.sources.connector import check_credentials
+from resources.sources.credentials import auth_kind
+from resources.sources.revocation import revoke_at_source
 from resources.storage.control_plane import Organization
+from resources.storage.control_plane.credentials import credential_health
 
 
 def _store(ctx: click.Context, source: str, settings: dict, credentials: dict[str, Secret],
@@ -171,14 +174,29 @@ def list_connections(ctx: click.Context, slug: str | None, include_removed: bool
     control_plane = sieve_from(ctx).control_plane
     org = control_plane.organization(slug) if slug else None
     slugs = {o.id: o.slug for o in control_plane.organizations()}
-    rows = [[slugs.get(c.org_id, c.org_id), c.id, c.source, c.status,
+    rows = [[slugs.get(c.org_id, c.org_id), c.id, c.source, *_health_cells(control_plane, c),
              json.dumps(c.settings, sort_keys=True), ",".join(c.credential_fields) or "-",
-             c.last_synced_at.isoformat(timespec="seconds") if c.last_synced_at else "never"]
+             _when(c.last_synced_at)]
             for c in control_plane.connections(org, include_removed=include_removed)]
     if not rows:
         click.echo("no connections: `sieve connect SLUG SOURCE --help` shows how to add one")
         return
-    echo_table(["org", "id", "source", "status", "settings", "secrets", "last_synced"], rows)
+    echo_table(["org", "id", "source", "status", "auth", "expires", "last_used", "settings",
+                "secrets", "last_synced"], rows)
+
+
+def _when(moment) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "never"
+
+
+def _health_cells(control_plane, connection) -> list[str]:
+    """Status (with needs_reauth's reason), auth kind, expiry of what expires, last use."""
+    health = credential_health(control_plane, connection.id)
+    status = connection.status
+    if health.needs_reauth and status == "active":
+        status = f"needs_reauth: {health.needs_reauth}"
+    expires = health.expires_at.isoformat(timespec="seconds") if health.expires_at else "-"
+    return [status, auth_kind(connection.settings), expires, _when(health.last_used_at)]
 
 
 @click.command()
@@ -201,10 +219,13 @@ def disconnect(ctx: click.Context, slug: str, connection_id: str) -> None:
     if connection.status == "removed":
         click.echo(f"connection {connection_id} was already removed")
         return
+    revocation = revoke_at_source(connection.source, connection.settings,
+                                  sieve.control_plane.credentials(connection))
     sieve.control_plane.remove_connection(connection)
     request_id = sieve.control_plane.request_deletion(
         org, "connection", subject_ref=connection.id, subject_kind="connection")
     sieve.audit.append("connection.removed", org_id=org.id, target=connection.id,
-                       details={"source": connection.source, "deletion_request": request_id})
-    click.echo(f"connection {connection_id} removed: credentials wiped; "
+                       details={"source": connection.source, "deletion_request": request_id,
+                                "revocation": revocation})
+    click.echo(f"connection {connection_id} removed: credentials wiped ({revocation}); "
                f"deletion request {request_id} will remove its data")

@@ -39,7 +39,13 @@ def prepare_app_connection(settings: dict, _secrets: dict[str, Secret]) -> dict[
 def visible_owners(settings: dict, credentials: dict[str, Secret]) -> list[tuple[str, str]]:
     """The organizations and the user account a token can read, or the accounts an app is
     installed on, as (login, description) — for choosing ``--owner``."""
-    from resources.http import BearerToken, ErrorContext, HttpClient, RetryPolicy
+    from resources.http import (
+        BearerToken,
+        ErrorContext,
+        HttpClient,
+        PaginationStyle,
+        RetryPolicy,
+    )
 
     base_url = settings.get("base_url") or "https://api.github.com"
     if settings.get("auth") == "github_app":
@@ -52,7 +58,8 @@ def visible_owners(settings: dict, credentials: dict[str, Secret]) -> list[tuple
                     context=ErrorContext("(connecting)", "new-connection"),
                     retry=RetryPolicy(max_retries=1, max_total_wait=5.0)) as client:
         user = client.get_json("/user").data
-        orgs = [item for page in client.paginate("/user/orgs", {"per_page": 100})
+        orgs = [item for page in client.paginate("/user/orgs", {"per_page": 100},
+                                                          style=PaginationStyle.GITHUB)
                 for item in page.items]
     return ([(org["login"], "organization") for org in orgs]
             + [(user["login"], "your user account")])
