@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from requests.auth import AuthBase
 
-from resources.http.auth import BasicPassword
+from resources.http.auth import BasicPassword, BearerToken
 from resources.security.vault import Secret
 
 if TYPE_CHECKING:
@@ -40,6 +40,9 @@ def connection_auth(context: ConnectorContext,
     kind = auth_kind(context.settings)
     if kind == "github_app":
         return github_app_auth(context.settings, context.credentials)
+    if kind == "oauth" and context.connection.status == "pending":
+        # `sieve connect`'s check, before anything is stored: the token was just issued.
+        return BearerToken(context.credentials["access_token"].reveal())
     if kind == "oauth":
         from resources.sources.oauth_refresh import oauth_auth  # loads authlib
 

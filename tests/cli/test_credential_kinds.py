@@ -120,3 +120,60 @@ def _contains(path: Path, secret: str) -> bool:
         return secret.encode() in path.read_bytes()
     except OSError:
         return False
+
+
+def oauth_connect(cli, emulator, monkeypatch, *extra, secret="demo-client-secret"):
+    monkeypatch.setenv("GL_CLIENT_ID", "sieve-demo-client")
+    monkeypatch.setenv("GL_CLIENT_SECRET", secret)
+    return cli("connect", "acme", "gitlab", "--group", "sieve-demo-infra", "--oauth",
+               "--base-url", emulator.base_url("gitlab"), "--client-id-env", "GL_CLIENT_ID",
+               "--client-secret-env", "GL_CLIENT_SECRET", *extra)
+
+
+def browser_that_approves(monkeypatch):
+    """The person's browser: opens the authorization URL, which redirects to the listener."""
+    import threading
+
+    import requests
+
+    def open_url(url):
+        threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 10}).start()
+        return True
+
+    monkeypatch.setattr("webbrowser.open", open_url)
+
+
+def test_oauth_connect_through_the_loopback_redirect(cli, emulator, monkeypatch):
+    browser_that_approves(monkeypatch)
+    result = oauth_connect(cli, emulator, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "code_challenge_method=S256" in result.output and "read_api" in result.output
+    listing = cli("connections", "acme").output
+    assert " oauth " in listing
+    assert "access_token,client_id,client_secret,refresh_token" in listing
+    assert "demo-client-secret" not in listing
+
+
+@pytest.mark.parametrize("mistake, expected", [
+    ("wrong_state", "state does not match"),
+    ("wrong_secret", "refused the authorization code (invalid_client)"),
+])
+def test_oauth_mistakes_are_one_line_and_nothing_is_stored(cli, emulator, monkeypatch, mistake,
+                                                          expected):
+    if mistake == "wrong_state":
+        monkeypatch.setenv("GL_CLIENT_ID", "sieve-demo-client")
+        monkeypatch.setenv("GL_CLIENT_SECRET", "demo-client-secret")
+        # CliRunner feeds the prompt before the URL is known: a redirect from another attempt.
+        result = CliRunner().invoke(main, [
+            "connect", "acme", "gitlab", "--group", "g", "--oauth", "--auth-code",
+            "--base-url", emulator.base_url("gitlab"), "--client-id-env", "GL_CLIENT_ID",
+            "--client-secret-env", "GL_CLIENT_SECRET"],
+            input="http://127.0.0.1:1/callback?code=abc&state=from-another-attempt\n")
+    else:
+        browser_that_approves(monkeypatch)
+        result = oauth_connect(cli, emulator, monkeypatch, secret="not-the-secret")
+    assert result.exit_code != 0
+    errors = [line for line in result.output.splitlines() if line.lower().startswith("error")]
+    assert len(errors) == 1 and expected in errors[0], result.output
+    assert "not-the-secret" not in result.output and "code=abc" not in errors[0]
+    assert "no connections" in cli("connections", "acme").output
