@@ -8,7 +8,7 @@ CONNECT = ConnectSpec(
     summary="GitHub (github.com or Enterprise Server), as a GitHub App (recommended) or with "
             "a fine-grained read-only token.",
     examples=("GH_TOKEN=... sieve connect acme github --owner acme --token-env GH_TOKEN",
-              "sieve connect acme github --owner acme --app-id 123456 "
+              "sieve connect acme github --owner acme --app-id 123456 --installation-id 7890123 "
               "--private-key-file sieve.2026-01-01.private-key.pem",
               "sieve connect acme github --owner acme --repos api,web "
               "--base-url https://github.example.com/api/v3 --token-env GHE_TOKEN"),
