@@ -185,7 +185,8 @@ class ApiApp:
         return {}
 
     def reset(self) -> None:
-        """Forget what the app itself keeps between requests (faults, records)."""
+        """Forget what the app itself keeps between requests (faults, records, tokens issued,
+        installations or grants changed by a test)."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from emulators.framework import (
     strip_prefix,
 )
 from emulators.github.graphql import BUDGET_API, GitHubGraphQL
+from emulators.github.app import AppInstallations
 from emulators.github.model import (
     Commit,
     Deployment,
@@ -78,9 +79,12 @@ class GitHubApp(ApiApp):
         self.token = token
         self.viewer = replace(org.humans[0], login="sieve-reader", name="Sieve reader",
                               github_id=90000001, index=-1)
+        self.app_installations = AppInstallations(org.login, org.org_id)
         r = self.route
+        self.app_installations.add_routes(r)
         r("GET", "/rate_limit", self.rate_limit)
         r("GET", "/user", self.authenticated_user)
+        r("GET", "/user/orgs", self.user_orgs)
         r("GET", "/users/{login}", self.user)
         r("GET", "/orgs/{org}", self.organization)
         r("GET", "/orgs/{org}/members", self.org_members)
@@ -108,6 +112,7 @@ class GitHubApp(ApiApp):
 
     def reset(self) -> None:
         self.graphql.reset()
+        self.app_installations.reset()
 
     # -- conventions -------------------------------------------------------------------------
 
@@ -116,12 +121,16 @@ class GitHubApp(ApiApp):
         return (ENTERPRISE_PREFIX, rel) if rel is not None else ("", path)
 
     def authenticate(self, request: Request) -> ApiError | None:
+        if self.app_installations.needs_jwt(request):
+            return self.app_installations.check_jwt(request)
         header = request.header("authorization")
         if not header:
             return ApiError(401, {"message": "Requires authentication", "documentation_url": DOCS,
                                   "status": "401"})
         scheme, _, value = header.partition(" ")
-        if scheme.lower() not in ("token", "bearer") or value.strip() != self.token:
+        value = value.strip()
+        if scheme.lower() not in ("token", "bearer") or (
+                value != self.token and self.app_installations.installation_of(value) is None):
             return ApiError(401, {"message": "Bad credentials", "documentation_url": DOCS,
                                   "status": "401"})
         return None
@@ -438,6 +447,20 @@ class GitHubApp(ApiApp):
         body.update({"name": self.viewer.name, "company": None, "email": None,
                      "created_at": iso_z(self.org.created_at), "updated_at": iso_z(self.org.created_at)})
         return Response(body=body)
+
+    def user_orgs(self, request: Request) -> Response:
+        """GET /user/orgs: the organizations the token's user belongs to (summary objects)."""
+        base = request.base_url
+        url = f"{base}/orgs/{self.org.login}"
+        summary = {"login": self.org.login, "id": self.org.org_id,
+                   "node_id": _node_id("O", self.org.org_id), "url": url,
+                   "repos_url": f"{url}/repos", "events_url": f"{url}/events",
+                   "hooks_url": f"{url}/hooks", "issues_url": f"{url}/issues",
+                   "members_url": f"{url}/members{{/member}}",
+                   "public_members_url": f"{url}/public_members{{/member}}",
+                   "avatar_url": f"https://avatars.githubusercontent.com/u/{self.org.org_id}?v=4",
+                   "description": None}
+        return self._paginate(request, [summary], lambda item: item)
 
     def user(self, request: Request) -> Response:
         login = request.params["login"]

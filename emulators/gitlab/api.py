@@ -28,6 +28,7 @@ from emulators.framework import (
 from emulators.github.model import Commit, Deployment, FileChange, PullRequest, WorkflowRun
 from emulators.gitlab.graphql import GitLabGraphQL
 from emulators.model import Person, Repo, stable_hex
+from emulators.oauth import OAuthAuthority
 from emulators.org import Org
 
 WEB_ROOT = "https://gitlab.sieve-demo.example"
@@ -72,7 +73,9 @@ class GitLabApp(ApiApp):
         self.org = org
         self.data = org.github  # GitLab projects come from the one repository generator
         self.token = token
+        self.oauth = OAuthAuthority()
         r = self.route
+        self.oauth.add_routes(r)
         r("GET", "/user", self.current_user)
         r("GET", "/users", self.users)
         r("GET", "/users/{id}", self.user)
@@ -96,21 +99,26 @@ class GitLabApp(ApiApp):
 
     def reset(self) -> None:
         self.graphql.reset()
+        self.oauth.reset()
 
     # -- conventions -------------------------------------------------------------------------
 
     def split_path(self, path: str) -> tuple[str, str] | None:
         if path == "/api/graphql":  # beside the REST root, not under it
             return "", path
+        if strip_prefix(path, "/oauth") is not None:
+            return ("", path)
         rel = strip_prefix(path, API)
         return (API, rel) if rel is not None else None
 
     def authenticate(self, request: Request) -> ApiError | None:
+        if self.oauth.is_public(request):
+            return None
         token = request.header("private-token")
         header = request.header("authorization") or ""
         if token is None and header.lower().startswith("bearer "):
             token = header[7:].strip()
-        if token != self.token:
+        if token != self.token and not (token and self.oauth.valid_access_token(token)):
             return ApiError(401, {"message": "401 Unauthorized"})
         return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import click
 
@@ -12,13 +13,21 @@ from resources.errors import SieveError
 from resources.http import MalformedResponseError, SourceUnavailableError
 from resources.security.vault import Secret
 from resources.sources import SOURCES
-from resources.sources.connect import ConnectSpec
+from resources.sources.connect import (
+    AuthMode,
+    ConnectOption,
+    ConnectSpec,
+    normalised,
+)
 from resources.sources.connector import check_credentials
+from resources.sources.credentials import auth_kind
+from resources.sources.revocation import revoke_at_source
 from resources.storage.control_plane import Organization
+from resources.storage.control_plane.credentials import credential_health
 
 
 def _store(ctx: click.Context, source: str, settings: dict, credentials: dict[str, Secret],
-           *, check: bool) -> None:
+           *, check: bool, note: str | None = None) -> None:
     sieve = sieve_from(ctx)
     org: Organization = sieve.control_plane.organization(ctx.obj["slug"])
     if check:
@@ -31,6 +40,8 @@ def _store(ctx: click.Context, source: str, settings: dict, credentials: dict[st
     sieve.audit.append("connection.added", org_id=org.id, target=connection.id,
                        details={"source": source})
     click.echo(f"{source} connection {connection.id} added to {org.slug}")
+    if note:
+        click.echo(note)
 
 
 class ConnectCheckError(SieveError):
@@ -72,27 +83,77 @@ def _connect_command(name: str, spec: ConnectSpec) -> click.Command:
     @click.pass_context
     def command(ctx: click.Context, no_check: bool, **values) -> None:
         try:
+            mode = spec.mode_for(values)
             settings = spec.settings({o.key: values.get(o.key) for o in spec.options})
+            if mode is not None:
+                settings.update({o.key: normalised(o, values.get(o.key)) for o in mode.options})
+                settings["auth"] = mode.kind
         except SieveError as error:
             raise click.UsageError(str(error)) from None
-        credentials = {secret.key: read_secret(values.get(f"{secret.key}_env"), what=secret.what,
-                                               option=secret.flag)
-                       for secret in spec.secrets}
-        _store(ctx, name, settings, credentials, check=not no_check)
+        # What the service says about the credentials is reported as it is, not as misuse.
+        credentials = _credentials(ctx, name, spec, mode, settings, values)
+        _choose_discovered(spec, settings, credentials)
+        _store(ctx, name, settings, credentials, check=not no_check,
+               note=mode.stored_note if mode else None)
 
     examples = "\n".join(f"  {example}" for example in spec.examples)
     command.__doc__ = f"{spec.summary}\n\n\b\nExamples:\n{examples}"
     params = [click.Option(["--no-check"], is_flag=True, help="Store without first checking "
                            "the credentials with one request.")]
-    for option in spec.options:
-        params.append(click.Option(
-            [option.flag, option.key], required=option.required, default=option.default,
-            show_default=option.default is not None, help=option.help,
-            type=click.Path(file_okay=False) if option.kind == "directory" else None))
-    for secret in spec.secrets:
+    for option in spec.all_options():
+        params.append(_click_option(option, required=option.required
+                                    and option.key != spec.discover_key))
+    secrets = spec.secrets + tuple(s for mode in spec.auth_modes for s in mode.secrets)
+    for secret in secrets:
         params.append(click.Option([secret.flag, f"{secret.key}_env"], metavar="VAR",
                                    help=secret.help))
     return click.Command(name, callback=command, params=params, help=command.__doc__)
+
+
+def _click_option(option: ConnectOption, *, required: bool) -> click.Option:
+    if option.kind == "flag":
+        return click.Option([option.flag, option.key], is_flag=True, help=option.help)
+    path_type = {"directory": click.Path(file_okay=False),
+                 "file": click.Path(dir_okay=False)}.get(option.kind)
+    return click.Option([option.flag, option.key], required=required, default=option.default,
+                        show_default=option.default is not None, help=option.help,
+                        type=path_type)
+
+
+def _credentials(ctx: click.Context, source: str, spec: ConnectSpec, mode: AuthMode | None,
+                 settings: dict, values: dict) -> dict[str, Secret]:
+    """The credentials to seal: the default secrets, or what the chosen auth mode makes."""
+    secrets = mode.secrets if mode else spec.secrets
+    read = {secret.key: read_secret(values.get(f"{secret.key}_env"), what=secret.what,
+                                    option=secret.flag)
+            for secret in secrets}
+    if mode is not None and mode.kind == "oauth":
+        from pipelines.cli.oauth_connect import oauth_credentials  # loads authlib
+
+        return oauth_credentials(ctx.obj["slug"], source, mode, settings, read)
+    if mode is not None and mode.prepare is not None:
+        return mode.prepare(settings, read)
+    return read
+
+
+def _choose_discovered(spec: ConnectSpec, settings: dict,
+                       credentials: dict[str, Secret]) -> None:
+    """Without the discoverable option (e.g. --owner), list what the credentials can see and
+    ask which one to connect."""
+    key = spec.discover_key
+    if key is None or settings.get(key) or spec.discover is None:
+        return
+    flag = next(o.flag for o in spec.options if o.key == key)
+    choices = spec.discover(settings, credentials)
+    if not choices:
+        raise click.UsageError(f"These credentials can see nothing to connect; pass {flag}.")
+    if not sys.stdin.isatty():
+        listed = ", ".join(f"{value} ({what})" for value, what in choices)
+        raise click.UsageError(f"Pass {flag}; these credentials can see: {listed}.")
+    for number, (value, what) in enumerate(choices, start=1):
+        click.echo(f"  {number}. {value}  ({what})")
+    picked = click.prompt(f"Which one ({flag})", type=click.IntRange(1, len(choices)))
+    settings[key] = choices[picked - 1][0]
 
 
 for _source in SOURCES.values():
@@ -113,14 +174,29 @@ def list_connections(ctx: click.Context, slug: str | None, include_removed: bool
     control_plane = sieve_from(ctx).control_plane
     org = control_plane.organization(slug) if slug else None
     slugs = {o.id: o.slug for o in control_plane.organizations()}
-    rows = [[slugs.get(c.org_id, c.org_id), c.id, c.source, c.status,
+    rows = [[slugs.get(c.org_id, c.org_id), c.id, c.source, *_health_cells(control_plane, c),
              json.dumps(c.settings, sort_keys=True), ",".join(c.credential_fields) or "-",
-             c.last_synced_at.isoformat(timespec="seconds") if c.last_synced_at else "never"]
+             _when(c.last_synced_at)]
             for c in control_plane.connections(org, include_removed=include_removed)]
     if not rows:
         click.echo("no connections: `sieve connect SLUG SOURCE --help` shows how to add one")
         return
-    echo_table(["org", "id", "source", "status", "settings", "secrets", "last_synced"], rows)
+    echo_table(["org", "id", "source", "status", "auth", "expires", "last_used", "settings",
+                "secrets", "last_synced"], rows)
+
+
+def _when(moment) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "never"
+
+
+def _health_cells(control_plane, connection) -> list[str]:
+    """Status (with needs_reauth's reason), auth kind, expiry of what expires, last use."""
+    health = credential_health(control_plane, connection.id)
+    status = connection.status
+    if health.needs_reauth and status == "active":
+        status = f"needs_reauth: {health.needs_reauth}"
+    expires = health.expires_at.isoformat(timespec="seconds") if health.expires_at else "-"
+    return [status, auth_kind(connection.settings), expires, _when(health.last_used_at)]
 
 
 @click.command()
@@ -143,10 +219,13 @@ def disconnect(ctx: click.Context, slug: str, connection_id: str) -> None:
     if connection.status == "removed":
         click.echo(f"connection {connection_id} was already removed")
         return
+    revocation = revoke_at_source(connection.source, connection.settings,
+                                  sieve.control_plane.credentials(connection))
     sieve.control_plane.remove_connection(connection)
     request_id = sieve.control_plane.request_deletion(
         org, "connection", subject_ref=connection.id, subject_kind="connection")
     sieve.audit.append("connection.removed", org_id=org.id, target=connection.id,
-                       details={"source": connection.source, "deletion_request": request_id})
-    click.echo(f"connection {connection_id} removed: credentials wiped; "
+                       details={"source": connection.source, "deletion_request": request_id,
+                                "revocation": revocation})
+    click.echo(f"connection {connection_id} removed: credentials wiped ({revocation}); "
                f"deletion request {request_id} will remove its data")

@@ -97,3 +97,14 @@ class RequestRejectedError(SourceRequestError):
 
 class InvalidBaseUrlError(SieveError, ValueError):
     """A configured base URL is unusable (bad scheme, plain http to a remote host...)."""
+
+
+class CredentialError(SieveError):
+    """A service refused to issue or renew a connection's credential (GitHub App JWT, OAuth
+    token endpoint), or a stored credential can no longer be used. One sentence of fact, then
+    the command that fixes it; never the credential."""
+
+
+class ReauthRequiredError(CredentialError):
+    """The connection must be connected again by a person (the refresh token was used or
+    revoked, or a refresh was interrupted): syncing it again cannot help."""

@@ -8,12 +8,14 @@ adding a source needs no CLI code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
 from resources.errors import SieveError
+from resources.security.vault import Secret
 
-OptionKind = Literal["text", "list", "url", "directory"]
+OptionKind = Literal["text", "list", "url", "directory", "file", "flag"]
 
 
 class ConnectSettingsError(SieveError):
@@ -43,6 +45,24 @@ class ConnectSecret:
 
 
 @dataclass(frozen=True)
+class AuthMode:
+    """A way to authenticate other than the spec's own ``secrets`` (a static token), chosen by
+    giving its ``trigger`` option. Its kind is stored as the connection's ``auth`` setting."""
+
+    kind: str  # github_app | oauth | basic (see resources.sources.credentials)
+    trigger: str  # key of the option that selects this mode
+    options: tuple[ConnectOption, ...] = ()
+    secrets: tuple[ConnectSecret, ...] = ()
+    # Turns the mode's settings and secrets into the credentials to seal, and may complete the
+    # settings (e.g. the installation id it discovered); may talk to the service.
+    prepare: Callable[[dict, dict[str, Secret]], dict[str, Secret]] | None = None
+    # For ``oauth``: the provider's name in resources.http.oauth.PROVIDERS.
+    provider: str | None = None
+    # Printed once the connection is stored (e.g. that the key file may now be deleted).
+    stored_note: str | None = None
+
+
+@dataclass(frozen=True)
 class ConnectSpec:
     summary: str
     examples: tuple[str, ...]
@@ -50,6 +70,22 @@ class ConnectSpec:
     secrets: tuple[ConnectSecret, ...] = ()
     # Checks the assembled settings (e.g. that a path is a git clone); raises SieveError.
     validate: Callable[[dict], None] | None = field(default=None)
+    auth_modes: tuple[AuthMode, ...] = ()
+    # When the option ``discover_key`` is not given: what the credentials can see, as
+    # (value, description) pairs to choose from, e.g. the organizations a GitHub token sees.
+    discover: Callable[[dict, dict[str, Secret]], list[tuple[str, str]]] | None = None
+    discover_key: str | None = None
+
+    def mode_for(self, values: dict) -> AuthMode | None:
+        """The auth mode whose trigger was given, or None for the default secrets."""
+        chosen = [mode for mode in self.auth_modes if values.get(mode.trigger)]
+        if len(chosen) > 1:
+            raise ConnectSettingsError("Choose one way to authenticate: "
+                                       + " or ".join(_flag_of(m) for m in chosen) + ".")
+        return chosen[0] if chosen else None
+
+    def all_options(self) -> tuple[ConnectOption, ...]:
+        return self.options + tuple(o for mode in self.auth_modes for o in mode.options)
 
     def settings(self, values: dict[str, str | None]) -> dict:
         """The connection's settings from the options' raw values, keyed by setting name."""
@@ -61,7 +97,13 @@ class ConnectSpec:
         return settings
 
 
+def _flag_of(mode: AuthMode) -> str:
+    return next(o.flag for o in mode.options if o.key == mode.trigger)
+
+
 def normalised(option: ConnectOption, value: str | None):
+    if option.kind == "flag":
+        return bool(value)
     if option.kind == "list":
         return [v.strip() for v in (value or "").split(",") if v.strip()]
     if value is None:
@@ -71,3 +113,13 @@ def normalised(option: ConnectOption, value: str | None):
 
         return validate_base_url(value)
     return value
+
+
+API_CHOICES = ("graphql", "rest")
+
+
+def check_api(settings: dict) -> None:
+    """``--api``: only the two APIs the GitHub and GitLab connectors speak."""
+    if settings.get("api") not in API_CHOICES:
+        raise ConnectSettingsError(f"--api must be one of {', '.join(API_CHOICES)}, not "
+                                   f"{settings.get('api')!r}.")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar, Iterator
+from typing import ClassVar
 
 from resources.http import ClientStats, ConcurrencyLimits, ErrorContext, Validators
 from resources.security.vault import Secret
@@ -57,6 +58,10 @@ class SyncState:
         self._cursors = control_plane.sync_state(connection_id, "cursor")
         self._validators = {k: json.loads(v)
                             for k, v in control_plane.sync_state(connection_id, "validator").items()}
+
+    @property
+    def control_plane(self) -> ControlPlane:
+        return self._control_plane
 
     def cursor(self, stream: str) -> str | None:
         return self._cursors.get(stream)

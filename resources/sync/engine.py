@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import duckdb
 import pyarrow
 
 from resources.errors import SieveError
 from resources.http import SourceUnreachableError
+from resources.http.errors import CredentialError
 from resources.retention.tombstones import TombstoneCheck
 from resources.runtime import Sieve
 from resources.security.pii import PiiScrubber
 from resources.sources import ENTITIES, connector_class
 from resources.sources.allow_list import Entity
 from resources.sources.connector import Connector, ConnectorContext, RawBatch, SyncState
+from resources.storage.control_plane.credentials import credential_health, mark_used
 from resources.storage.metadata_store import (
     MetadataStore,
     TableSpec,
@@ -240,6 +242,12 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
     with open_store(path, key, memory_limit_mb=SYNC_MEMORY_LIMIT_MB,
                     threads=SYNC_THREADS) as store:
         for connection in connections:
+            needs_reauth = credential_health(control_plane, connection.id).needs_reauth
+            if needs_reauth:
+                summaries.append(SyncSummary(source, connection.id, failure=(
+                    f"skipped: connection {connection.id!r} needs to be connected again "
+                    f"({needs_reauth}); `sieve connections {org.slug}` shows the command.")))
+                continue
             state = SyncState(control_plane, connection.id)
             context = ConnectorContext(org.slug, connection, control_plane.credentials(connection),
                                        state, sleep=sleep, services=config.services)
@@ -247,7 +255,7 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
             try:
                 ensure_local_emulator(connection.settings)
                 summary = sync_connection(connector, store, state, scrubber, tombstones)
-            except (SourceUnreachableError, UnreadableRecordError) as error:
+            except (SourceUnreachableError, UnreadableRecordError, CredentialError) as error:
                 # A dead host, or a record the connector cannot walk past, fails its own
                 # connection only: the other connections, and the marts, go on.
                 summary = SyncSummary(source, connection.id, failure=(
@@ -255,6 +263,7 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
                     "connections and its metrics were updated without it."))
             else:
                 control_plane.mark_synced(connection.id)
+                mark_used(control_plane, connection.id)
             summaries.append(summary)
     return summaries
 

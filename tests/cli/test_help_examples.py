@@ -150,8 +150,19 @@ def runnable(words: list[str]) -> list[str]:
         return ["org", "add", "acme-2"]
     if words[0] == "connect":
         words = [w if not w.startswith("~/") else str(PROJECT_ROOT) for w in words]
+        if "--private-key-file" in words:  # a GitHub App's key, made here (cwd is tmp_path)
+            Path(words[words.index("--private-key-file") + 1]).write_text(new_rsa_key_pem())
         return [*words, "--no-check"]
     return words
+
+
+def new_rsa_key_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
 
 
 @pytest.fixture

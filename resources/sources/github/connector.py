@@ -40,6 +40,7 @@ from resources.sources.github.estimate import (
     counts_document,
     estimate,
 )
+from resources.sources.credentials import connection_auth
 from resources.storage.org_config import ServiceRule, rules_for_repository, service_of
 
 log = logging.getLogger("sieve.connectors.github")
@@ -405,7 +406,7 @@ class GitHubConnector(Connector):
         optional = {"sleep": context.sleep} if context.sleep is not None else {}
         return HttpClient(
             context.settings.get("base_url") or DEFAULT_BASE_URL,
-            BearerToken(context.credentials["token"].reveal()),
+            connection_auth(context, lambda credentials: BearerToken(credentials["token"].reveal())),
             source="github",
             context=context.error_context(),
             timeout=REQUEST_TIMEOUT,

@@ -26,6 +26,7 @@ from resources.http import (
 from resources.http.graphql import GraphQLClient, GraphQLUnsupportedError
 from resources.sources.connector import Connector, ConnectorContext, RawBatch
 from resources.sources.gitlab import graphql
+from resources.sources.credentials import connection_auth
 
 log = logging.getLogger("sieve.connectors.gitlab")
 
@@ -96,7 +97,8 @@ class GitLabConnector(Connector):
             extra = {"sleep": context.sleep} if context.sleep is not None else {}
             self._client = HttpClient(
                 api_root(context.settings.get("base_url") or DEFAULT_BASE_URL),
-                BearerToken(context.credentials["token"].reveal()),
+                connection_auth(context, lambda credentials: BearerToken(
+                    credentials["token"].reveal())),
                 source="gitlab",
                 context=context.error_context(),
                 timeout=REQUEST_TIMEOUT,

@@ -1,21 +1,12 @@
 """What a GitLab connection needs: the group, optionally some projects, and a token."""
 
 from resources.sources.connect import (
+    AuthMode,
     ConnectOption,
     ConnectSecret,
-    ConnectSettingsError,
     ConnectSpec,
+    check_api,
 )
-
-APIS = ("graphql", "rest")
-
-
-def check_api(settings: dict) -> None:
-    """Only the two APIs the connector speaks."""
-    if settings.get("api") not in APIS:
-        raise ConnectSettingsError(f"--api must be one of {', '.join(APIS)}, not "
-                                   f"{settings.get('api')!r}.")
-
 
 CONNECT = ConnectSpec(
     summary="GitLab (gitlab.com or self-hosted). A token with read_api scope suffices.",
@@ -36,4 +27,16 @@ CONNECT = ConnectSpec(
     secrets=(ConnectSecret("--token-env", "token", "GitLab token",
                            "Environment variable holding the token."),),
     validate=check_api,
+    auth_modes=(AuthMode(
+        kind="oauth", trigger="oauth", provider="gitlab",
+        options=(ConnectOption("--oauth", "oauth", "Authorize through OAuth 2.0 (an application "
+                               "with read_api registered on the GitLab instance).", kind="flag"),
+                 ConnectOption("--auth-code", "auth_code", "No browser here: paste the address "
+                               "the browser was redirected to at a hidden prompt.",
+                               kind="flag")),
+        secrets=(ConnectSecret("--client-id-env", "client_id", "OAuth application id",
+                               "Environment variable holding the OAuth application id."),
+                 ConnectSecret("--client-secret-env", "client_secret", "OAuth application "
+                               "secret", "Environment variable holding the application "
+                               "secret."))),),
 )

@@ -24,6 +24,7 @@ from resources.http import (
 from resources.sources import entity
 from resources.sources.allow_list import Entity
 from resources.sources.connector import Connector, RawBatch
+from resources.sources.credentials import connection_auth
 from resources.sources.jira.schema import jira_field_ids, jira_issues_entity
 
 log = logging.getLogger("sieve.connectors.jira")
@@ -64,11 +65,11 @@ class JiraConnector(Connector):
         return self._new_client(RetryPolicy())
 
     def _new_client(self, retry: RetryPolicy) -> HttpClient:
-        credentials = self.context.credentials
         extra = {"sleep": self.context.sleep} if self.context.sleep is not None else {}
         return HttpClient(
             self.context.settings["base_url"],
-            BasicEmailToken(credentials["email"].reveal(), credentials["token"].reveal()),
+            connection_auth(self.context, lambda credentials: BasicEmailToken(
+                credentials["email"].reveal(), credentials["token"].reveal())),
             source="jira",
             context=self.context.error_context(),
             retry=retry,

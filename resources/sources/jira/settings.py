@@ -1,11 +1,13 @@
 """What a Jira Cloud connection needs: the site, optionally some projects, email and token."""
 
-from resources.sources.connect import ConnectOption, ConnectSecret, ConnectSpec
+from resources.sources.connect import AuthMode, ConnectOption, ConnectSecret, ConnectSpec
 
 CONNECT = ConnectSpec(
     summary="Jira Cloud (basic auth with an account email and API token).",
     examples=("sieve connect acme jira --base-url https://acme.atlassian.net "
-              "--email-env JIRA_EMAIL --token-env JIRA_TOKEN --projects PAY,WEB",),
+              "--email-env JIRA_EMAIL --token-env JIRA_TOKEN --projects PAY,WEB",
+              "sieve connect acme jira --base-url https://jira.example.com --basic "
+              "--username-env JIRA_USER --password-env JIRA_PASSWORD"),
     options=(
         ConnectOption("--base-url", "base_url", "Site URL, e.g. https://acme.atlassian.net.",
                       kind="url", required=True),
@@ -18,4 +20,14 @@ CONNECT = ConnectSpec(
         ConnectSecret("--token-env", "token", "Jira API token",
                       "Environment variable holding the API token."),
     ),
+    auth_modes=(AuthMode(
+        kind="basic", trigger="basic",
+        options=(ConnectOption("--basic", "basic", "Jira Server or Data Center: a username and "
+                               "password (HTTP Basic) instead of an email and API token.",
+                               kind="flag"),),
+        secrets=(ConnectSecret("--username-env", "username", "Jira username",
+                               "Environment variable holding the username (else a prompt)."),
+                 ConnectSecret("--password-env", "password", "Jira password",
+                               "Environment variable holding the password (else a hidden "
+                               "prompt)."))),),
 )

@@ -29,6 +29,7 @@ from resources.security.vault import (
 from resources.sources import SOURCES
 from resources.storage.control_plane.schema import (
     connections,
+    credential_state,
     deletion_requests,
     organizations,
     sync_state,
@@ -118,7 +119,7 @@ def make_engine(url: str) -> Engine:
 
 # The newest migration under migrations/versions/ (a test keeps the two in step). Opening a
 # control plane already at this revision skips Alembic, which costs a command ~0.3 s to load.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -288,6 +289,8 @@ class ControlPlane:
             conn.execute(update(connections).where(connections.c.id == connection.id).values(
                 credentials=None, status="removed", removed_at=utc_now()))
             conn.execute(sync_state.delete().where(sync_state.c.connection_id == connection.id))
+            conn.execute(credential_state.delete()
+                         .where(credential_state.c.connection_id == connection.id))
 
     def mark_synced(self, connection_id: str, when: datetime | None = None) -> None:
         with self.engine.begin() as conn:

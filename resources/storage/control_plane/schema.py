@@ -135,3 +135,20 @@ access_tokens = Table(
     Column("revoked_at", DateTime(timezone=True)),
     Column("last_used_at", DateTime(timezone=True)),
 )
+
+# What the control plane knows about a connection's credential besides the sealed secret:
+# when it expires, when it last worked, why a person must re-connect it (needs_reauth), and
+# the lease that lets one process at a time refresh a rotating OAuth token
+# (refresh_started_at is set before the token request and cleared with the commit of its
+# answer, so a crash in between is seen by the next run).
+credential_state = Table(
+    "credential_state",
+    metadata,
+    Column("connection_id", String(32), ForeignKey("connections.id"), primary_key=True),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("needs_reauth", Text),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("refresh_started_at", DateTime(timezone=True)),
+)

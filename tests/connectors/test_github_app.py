@@ -1,0 +1,105 @@
+"""GitHub as a GitHub App: `sieve connect --app-id --private-key-file`, installation tokens
+minted per run and renewed when they expire mid-sync, and each wrong input's one-line error."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from emulators.github.app import APP_ID, INSTALLATION_ID
+from pipelines.cli import main
+from tests.harness import SieveOrg
+
+ONE_REPO = "web-app"
+
+
+@pytest.fixture
+def cli(sieve_home):
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    assert run("init").exit_code == 0
+    assert run("org", "add", "acme").exit_code == 0
+    return run
+
+
+@pytest.fixture
+def key_file(tmp_path, emulator):
+    path = tmp_path / "app.private-key.pem"
+    path.write_text(emulator.apps["github"].app_installations.private_key_pem)
+    return path
+
+
+def connect_app(cli, emulator, key_path, *extra):
+    return cli("connect", "acme", "github", "--owner", emulator.org.login, "--repos", ONE_REPO,
+               "--base-url", emulator.base_url("github"), "--app-id", str(APP_ID),
+               "--private-key-file", str(key_path), *extra)
+
+
+def test_app_connection_finds_its_installation_and_seals_the_key(cli, emulator, key_file):
+    result = connect_app(cli, emulator, key_file)
+    assert result.exit_code == 0, result.output
+    assert "may delete the .pem file" in result.output
+    listing = cli("connections", "acme").output
+    assert f'"installation_id": "{INSTALLATION_ID}"' in listing and "github_app" in listing
+    assert emulator.count_requests("github", "GET /orgs/{org}/installation") == 1
+
+
+def test_a_token_expiring_mid_sync_is_renewed_and_no_page_is_lost(sieve_org, emulator):
+    by_token = sieve_org("by-token")
+    by_token.connect_emulator(emulator, "github", owner=emulator.org.login, repos=[ONE_REPO])
+    [expected] = by_token.sync("github")
+    assert expected.failure is None
+    by_app = SieveOrg(by_token.sieve, "by-app")
+    by_token.sieve.control_plane.add_organization("by-app")
+    installations = emulator.apps["github"].app_installations
+    by_app.connect("github", {"base_url": emulator.base_url("github"), "auth": "github_app",
+                              "app_id": str(APP_ID), "installation_id": str(INSTALLATION_ID),
+                              "owner": emulator.org.login, "repos": [ONE_REPO]},
+                   {"private_key": installations.private_key_pem})
+    installations.tokens.expire_after_uses(5)
+    [summary] = by_app.sync("github")
+    assert summary.failure is None
+    assert installations.mint_requests == 2  # the first token, and one renewal mid-sync
+    assert by_app.content() == by_token.content()
+
+
+def other_key_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+@pytest.mark.parametrize("mistake, expected", [
+    ("app_id", "rejected the JWT of app 999"),
+    ("private_key", "rejected the JWT of app"),
+    ("not_a_key", "not a PEM private key"),
+    ("uninstalled", "not installed on"),
+    ("wrong_installation", "could not get a token for installation 77"),
+])
+def test_each_wrong_input_is_one_line_and_nothing_is_stored(cli, emulator, key_file, tmp_path,
+                                                            mistake, expected):
+    extra: list[str] = []
+    app_id = str(APP_ID)
+    if mistake == "app_id":
+        app_id = "999"
+    elif mistake == "private_key":
+        key_file.write_text(other_key_pem())
+    elif mistake == "not_a_key":
+        key_file.write_text("ghp_this-is-a-token-not-a-key")
+    elif mistake == "uninstalled":
+        emulator.apps["github"].app_installations.uninstall()
+    elif mistake == "wrong_installation":
+        extra = ["--installation-id", "77"]
+    result = cli("connect", "acme", "github", "--owner", emulator.org.login,
+                 "--base-url", emulator.base_url("github"), "--app-id", app_id,
+                 "--private-key-file", str(key_file), *extra)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert "BEGIN PRIVATE KEY" not in result.output and "ghp_this" not in result.output
+    assert "no connections" in cli("connections", "acme").output

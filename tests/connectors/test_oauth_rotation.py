@@ -1,0 +1,158 @@
+"""Rotating OAuth refresh tokens on the GitLab emulator: renewal mid-sync, a reused refresh
+token, two syncs at once, and a process killed between the token answer and its commit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from resources.http.errors import ReauthRequiredError
+from resources.sources.oauth_refresh import fresh_access_token
+from resources.storage.control_plane.credentials import credential_health, record_expiry
+
+GROUP = "sieve-demo-infra"
+
+
+def connect_oauth(org, emulator, grant=None):
+    authority = emulator.apps["gitlab"].oauth
+    connection = org.connect("gitlab", {"base_url": emulator.base_url("gitlab"), "auth": "oauth",
+                                        "group": GROUP}, grant or authority.grant())
+    return connection, authority
+
+
+def spend_refresh_token(authority, refresh_token):
+    """Someone else redeems the stored refresh token first (a copy of the database, say)."""
+    from resources.http.oauth import PROVIDERS, refresh
+
+    root = authority_root(authority)
+    refresh(PROVIDERS["gitlab"], root, "sieve-demo-client", "demo-client-secret", refresh_token)
+
+
+def authority_root(_authority):
+    return _ROOT[0]
+
+
+_ROOT: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _root(emulator):
+    _ROOT[:] = [emulator.base_url("gitlab")]
+
+
+def test_an_access_token_expiring_mid_sync_is_refreshed_and_no_page_is_lost(sieve_org,
+                                                                             emulator):
+    by_token = sieve_org("by-token")
+    by_token.connect_emulator(emulator, "gitlab", group=GROUP)
+    [expected] = by_token.sync("gitlab")
+    assert expected.failure is None
+    by_oauth = sieve_org("by-oauth")
+    connection, authority = connect_oauth(by_oauth, emulator)
+    first_refresh = by_oauth.sieve.control_plane.credentials(connection)["refresh_token"]
+    authority.tokens.expire_after_uses(6)
+    [summary] = by_oauth.sync("gitlab")
+    assert summary.failure is None
+    assert authority.refresh_grants == 1 and authority.refused_grants == 0
+    stored = by_oauth.sieve.control_plane.credentials(connection)
+    assert stored["refresh_token"] != first_refresh  # the rotated token was sealed
+    assert by_oauth.content() == by_token.content()
+
+
+def test_a_reused_refresh_token_needs_reauth_once_and_the_org_syncs_on(sieve_org, emulator):
+    org = sieve_org("acme")
+    grant = emulator.apps["gitlab"].oauth.grant()
+    connection, authority = connect_oauth(org, emulator, grant)
+    org.connect_emulator(emulator, "gitlab", group=GROUP)  # a second, healthy connection
+    spend_refresh_token(authority, grant["refresh_token"])
+    authority.tokens.expire_after_uses(0)
+    first = {s.connection_id: s for s in org.sync("gitlab")}
+    assert "needs to be connected again" in first[connection.id].failure
+    assert "sieve connect acme gitlab --oauth" in first[connection.id].failure
+    assert grant["refresh_token"] not in first[connection.id].failure
+    healthy = [s for cid, s in first.items() if cid != connection.id]
+    assert [s.failure for s in healthy] == [None]
+    refused = authority.refused_grants
+    second = {s.connection_id: s for s in org.sync("gitlab")}
+    assert second[connection.id].failure.startswith("skipped:")
+    assert authority.refused_grants == refused == 1  # no retry storm
+    assert "invalid_grant" in credential_health(org.sieve.control_plane, connection.id).needs_reauth
+
+
+def test_two_syncs_of_one_connection_refresh_exactly_once(sieve_org, emulator):
+    org = sieve_org("acme")
+    connection, authority = connect_oauth(org, emulator)
+    stale = org.sieve.control_plane.credentials(connection)["access_token"].reveal()
+    contexts = [org.connector_context("gitlab") for _ in range(4)]
+    start = threading.Barrier(len(contexts))
+    tokens: list[str] = []
+
+    def renew(context):
+        start.wait()
+        tokens.append(fresh_access_token(context, stale).value)
+
+    threads = [threading.Thread(target=renew, args=(c,)) for c in contexts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert authority.refresh_grants == 1
+    assert len(tokens) == len(contexts)
+    assert len(set(tokens)) == 1 and stale not in tokens
+
+
+KILLED_REFRESH = textwrap.dedent("""
+    import os, sys, time
+    from resources.runtime import open_sieve
+    from resources.storage.control_plane import credentials as state
+    from resources.sources import oauth_refresh
+    from resources.sources.connector import ConnectorContext, SyncState
+
+    def stop_before_commit(*args, **kwargs):
+        print("answered", flush=True)
+        time.sleep(60)
+
+    oauth_refresh.store_refreshed = stop_before_commit
+    sieve = open_sieve()
+    connection = sieve.control_plane.connection(sys.argv[1])
+    context = ConnectorContext("acme", connection, sieve.control_plane.credentials(connection),
+                               SyncState(sieve.control_plane, connection.id))
+    oauth_refresh.fresh_access_token(context, sys.argv[2])
+""")
+
+
+def test_a_kill_between_the_token_answer_and_its_commit_asks_for_reauth(sieve_org, emulator,
+                                                                        monkeypatch):
+    org = sieve_org("acme")
+    connection, authority = connect_oauth(org, emulator)
+    stale = org.sieve.control_plane.credentials(connection)["access_token"].reveal()
+    child = subprocess.Popen([sys.executable, "-c", KILLED_REFRESH, connection.id, stale],
+                             stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    assert child.stdout.readline().strip() == "answered"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert authority.refresh_grants == 1  # the provider rotated the token; nobody stored it
+    monkeypatch.setattr("resources.sources.oauth_refresh.LEASE_SECONDS", 0.0)
+    record_expiry(org.sieve.control_plane, connection.id, None)
+    with pytest.raises(ReauthRequiredError, match="never stored its answer"):
+        # The dead process's lease has to lapse first; it was taken for LEASE_SECONDS.
+        _expire_lease(org, connection.id)
+        fresh_access_token(org.connector_context("gitlab"), stale)
+    assert authority.refresh_grants == 1  # the spent refresh token was not tried again
+    [summary] = org.sync("gitlab")
+    assert summary.failure.startswith("skipped:") and "never stored its answer" in summary.failure
+
+
+def _expire_lease(org, connection_id):
+    from sqlalchemy import update
+
+    from resources.storage.control_plane.schema import credential_state
+    with org.sieve.control_plane.transaction() as conn:
+        conn.execute(update(credential_state).where(
+            credential_state.c.connection_id == connection_id).values(
+            lease_until=credential_state.c.refresh_started_at))
