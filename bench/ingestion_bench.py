@@ -135,7 +135,7 @@ def minimum_requests(log: list) -> int:
     and always used the largest page would send. Extra pages of long listings are counted by
     their page parameter, so a listing of 250 items at per_page=100 needs 3."""
     walks: dict[tuple, set] = {}
-    for endpoint, status, conditional, path, query in log:
+    for endpoint, status, _conditional, path, query in log:
         if status != 200 and status != 304:
             continue
         params = tuple((k, v) for k, v in query if k not in ("page", "per_page", "cursor"))

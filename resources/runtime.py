@@ -4,9 +4,10 @@ plane, a key provider and the audit log from."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from resources.security.audit import AuditLog, load_audit_key
 from resources.security.keys import KeyProvider, key_provider

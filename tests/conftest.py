@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["emulators.pytest_plugin"]
-
 import ipaddress
 import os
 import socket
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ["emulators.pytest_plugin"]
 
 SIEVE_ENV_VARS = ("SIEVE_HOME", "SIEVE_CONTROL_PLANE_URL", "SIEVE_MASTER_KEY",
                   "SIEVE_PREVIOUS_MASTER_KEYS", "SIEVE_KEY_FILE", "SIEVE_AUDIT_KEY",

@@ -25,8 +25,8 @@ from emulators.framework import (
     numbered_page,
     strip_prefix,
 )
-from emulators.github.graphql import BUDGET_API, GitHubGraphQL
 from emulators.github.app import AppInstallations
+from emulators.github.graphql import BUDGET_API, GitHubGraphQL
 from emulators.github.model import (
     Commit,
     Deployment,

@@ -158,6 +158,9 @@ class _SameOriginSession(requests.Session):
         return target
 
 
+DEFAULT_RETRY = RetryPolicy()
+
+
 class HttpClient:
     """An API client for one connection of one organization.
 
@@ -180,7 +183,7 @@ class HttpClient:
         source: str,
         context: ErrorContext,
         timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         limits: ConcurrencyLimits | None = None,
         rate_limits: RateLimitTracker | None = None,
         validators: ValidatorStore | None = None,

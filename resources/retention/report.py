@@ -5,9 +5,9 @@ one by one, and which deletions are done or still pending."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 from resources.retention.requests import DeletionRequest
 from resources.security.audit import AuditEntry

@@ -19,6 +19,7 @@ from resources.storage.org_config import (
     load_org_config,
 )
 
+
 def names_person(reference: str, person: PersonIdentifiers) -> bool:
     """Whether a "system:key" reference points at the person (by account, login or email)."""
     system, _, key = normalize_identifier(reference).partition(":")

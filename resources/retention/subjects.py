@@ -41,7 +41,7 @@ def account_identifier(system: str, key: object) -> str:
 
 def certificate_hash(subject: str, salt: str | None = None) -> dict[str, str]:
     salt = salt or secrets.token_hex(16)
-    digest = hashlib.sha256(f"{salt}\n{normalize_identifier(subject)}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(f"{salt}\n{normalize_identifier(subject)}".encode()).hexdigest()
     return {"algorithm": "sha256(salt + newline + lowercase subject)", "salt": salt,
             "digest": digest}
 

@@ -11,9 +11,9 @@ SQLite control plane, the Dagster instance — where a stray copy would be reada
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from resources.retention.person import is_person_column, mentions_sql
 from resources.retention.subjects import PersonIdentifiers

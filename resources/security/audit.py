@@ -23,10 +23,10 @@ import json
 import os
 import pwd
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine

@@ -25,9 +25,10 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Protocol
 
 from resources.errors import SieveError
 
@@ -73,7 +74,8 @@ def decode_key(text: str, *, where: str) -> KeyEncryptionKey:
         material = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise KeyUnavailableError(f"{where} is not valid base64; expected a 32-byte key "
-                                  "encoded in base64 (generate one with `sieve keys generate`).")
+                                  "encoded in base64 (generate one with `sieve keys generate`)."
+                                  ) from None
     if len(material) != KEY_BYTES:
         raise KeyUnavailableError(f"{where} decodes to {len(material)} bytes; a key-encryption "
                                   f"key must be exactly {KEY_BYTES} bytes (base64 of 32 random bytes).")

@@ -15,10 +15,10 @@ from __future__ import annotations
 import ctypes
 import functools
 import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 import duckdb
 

@@ -207,7 +207,8 @@ def parse_org_config(data: Any, path: Path) -> OrgConfig:
                     try:
                         re.compile(pattern)
                     except re.error as error:
-                        raise _fail(path, key, f"valid regular expressions ({pattern!r}: {error})")
+                        raise _fail(path, key, f"valid regular expressions ({pattern!r}: "
+                                               f"{error})") from None
         elif key == "teams":
             if not isinstance(value, dict):
                 raise _fail(path, key, "a mapping of team name to a list of member references")

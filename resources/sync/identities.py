@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from resources.sources import SOURCES, USER_DIRECTORIES
 from resources.sources.allow_list import PersonColumns

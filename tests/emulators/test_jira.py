@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -55,12 +55,12 @@ def test_jql_updated_filter_really_filters(emulator):
                               "fields": "updated"}).json()
     cutoff_issue = everything["issues"][len(everything["issues"]) // 2]
     cutoff = datetime.strptime(cutoff_issue["fields"]["updated"], "%Y-%m-%dT%H:%M:%S.%f%z")
-    jql_date = cutoff.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    jql_date = cutoff.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
     recent = jira(emulator, "/rest/api/3/search",
                   params={"jql": f'project = PAY AND updated >= "{jql_date}" ORDER BY updated ASC',
                           "maxResults": 100, "fields": "updated"}).json()
     assert 0 < recent["total"] < everything["total"]
-    floor = cutoff.astimezone(timezone.utc).replace(second=0, microsecond=0)
+    floor = cutoff.astimezone(UTC).replace(second=0, microsecond=0)
     assert all(datetime.strptime(i["fields"]["updated"], "%Y-%m-%dT%H:%M:%S.%f%z") >= floor
                for i in recent["issues"])
     emulator.org.touch_jira_issue("PAY-1")

@@ -9,9 +9,9 @@ shows and what the data says; the page adds the full data table beside it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import Callable, Sequence
 
 WIDTH, HEIGHT = 680, 270
 LEFT, RIGHT, TOP, BOTTOM = 70, 56, 14, 34

@@ -7,9 +7,9 @@ console error in the browser test).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from html import escape
-from typing import Sequence
 
 from resources.analyst.report.charts import (
     Band,

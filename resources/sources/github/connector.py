@@ -32,6 +32,7 @@ from resources.http import (
 )
 from resources.http.graphql import GraphQLClient, GraphQLUnsupportedError
 from resources.sources.connector import Connector, ConnectorContext, RawBatch
+from resources.sources.credentials import connection_auth
 from resources.sources.github import graphql
 from resources.sources.github.estimate import (
     REPOSITORIES_PER_QUERY,
@@ -40,7 +41,6 @@ from resources.sources.github.estimate import (
     counts_document,
     estimate,
 )
-from resources.sources.credentials import connection_auth
 from resources.storage.org_config import ServiceRule, rules_for_repository, service_of
 
 log = logging.getLogger("sieve.connectors.github")

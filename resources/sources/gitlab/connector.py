@@ -25,8 +25,8 @@ from resources.http import (
 )
 from resources.http.graphql import GraphQLClient, GraphQLUnsupportedError
 from resources.sources.connector import Connector, ConnectorContext, RawBatch
-from resources.sources.gitlab import graphql
 from resources.sources.credentials import connection_auth
+from resources.sources.gitlab import graphql
 
 log = logging.getLogger("sieve.connectors.gitlab")
 
@@ -41,7 +41,8 @@ USERS_PER_BATCH = 100
 API_TIME_STEP = timedelta(milliseconds=1)
 COMMIT_TIME_STEP = timedelta(seconds=1)
 
-MERGE_REQUESTS, COMMITS, PIPELINES, DEPLOYMENTS = "merge_requests", "commits", "pipelines", "deployments"
+MERGE_REQUESTS, COMMITS, PIPELINES, DEPLOYMENTS = (
+    "merge_requests", "commits", "pipelines", "deployments")
 # Stream -> (project access-level field, older boolean field). A feature switched off makes
 # GitLab refuse its endpoint, so its stream is not requested.
 _STREAM_FEATURES = {
@@ -292,7 +293,8 @@ class GitLabConnector(Connector):
 
     def _rest_merge_requests(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
         newest = None
-        for details, newest in self._with_details(
+        # The walk's last `newest` is the stream's new cursor, returned after the loop.
+        for details, newest in self._with_details(  # noqa: B007
                 f"/projects/{project_id}/merge_requests",
                 self._updated_after(MERGE_REQUESTS, project_id, state="all", scope="all"), "iid"):
             for detail in details:
@@ -363,7 +365,7 @@ class GitLabConnector(Connector):
 
     def _pipelines(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
         newest = None
-        for details, newest in self._with_details(f"/projects/{project_id}/pipelines",
+        for details, newest in self._with_details(f"/projects/{project_id}/pipelines",  # noqa: B007
                                                   self._updated_after(PIPELINES, project_id), "id"):
             for detail in details:
                 self._see(detail.get("user"))

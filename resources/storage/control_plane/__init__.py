@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event, inspect, select, text, update
 from sqlalchemy.engine import Connection as DbConnection
@@ -151,7 +151,7 @@ class ControlPlane:
         self._keys = keys
 
     @classmethod
-    def open(cls, url: str, keys: Callable[[], KeyProvider] | None = None) -> "ControlPlane":
+    def open(cls, url: str, keys: Callable[[], KeyProvider] | None = None) -> ControlPlane:
         engine = make_engine(url)
         migrate(engine)
         return cls(engine, keys)
