@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from emulators.model import ORG_NOW
+from resources.marts.insights import SIGNAL_KINDS
 from resources.marts.runner import build_org_marts
 from resources.sync.engine import rebuild_identities
 
@@ -21,7 +23,8 @@ def demo(sieve_org, emulator):
     for source in ("github", "gitlab", "jira", "slack"):
         org.sync(source)
     rebuild_identities(org.sieve, org.org.id)
-    build_org_marts(org.sieve, org.org.id)
+    # As of the demo's own "now": signals and forecasts are about the moment its data ends.
+    build_org_marts(org.sieve, org.org.id, as_of=ORG_NOW)
     return org
 
 
@@ -33,6 +36,7 @@ def test_demo_marts_are_non_empty_plausible_and_pseudonymous(demo):
     # One test: syncing and building the demo organization is the expensive part.
     check_non_empty_and_plausible(demo)
     check_no_login_email_or_name(demo)
+    check_signals_and_forecasts(demo)
 
 
 def check_non_empty_and_plausible(demo):
@@ -100,3 +104,23 @@ def check_no_login_email_or_name(demo):
         for row in demo.query(f"select * from marts.{table}"):
             leaked = identifiers & {value for value in row if isinstance(value, str)}
             assert not leaked, f"marts.{table} holds {sorted(leaked)[:3]}"
+
+
+def check_signals_and_forecasts(demo):
+    open_kinds = {row[0] for row in demo.query(
+        "select distinct kind from marts.insights where is_open")}
+    assert open_kinds == set(SIGNAL_KINDS), sorted(set(SIGNAL_KINDS) - open_kinds)
+    open_epics = {row[0] for row in demo.query(
+        "select issue_key from intermediate.int_issues where issue_type = 'Epic' "
+        "and done_at is null")}
+    forecast = {row[0]: row[1:] for row in demo.query("""
+        select epic_key, status, p50_date, p85_date, p95_date from marts.delivery_forecasts
+        where forecast_kind = 'open'""")}
+    assert open_epics and set(forecast) == open_epics
+    print("forecast statuses", sorted(status for status, *_ in forecast.values()))
+    dated = [dates for status, *dates in forecast.values() if status == "forecast"]
+    assert dated and all(p50 <= p85 <= p95 for p50, p85, p95 in dated if p95)
+    backtested, within = one(demo, """
+        select count(is_within_p85), avg(is_within_p85::int) from marts.delivery_forecasts
+        where forecast_kind = 'backtest'""")
+    assert backtested > 0 and 0 <= within <= 1
