@@ -108,7 +108,8 @@ def load_epics(connection) -> tuple[list[EpicRow], dict[tuple[str, str], np.ndar
 def forecast_rows(epics: list[EpicRow], finished: dict[tuple[str, str], np.ndarray],
                   as_of: datetime) -> list[dict]:
     """One row per open epic (forecast as of ``as_of``) and per closed epic that can be
-    backtested (forecast as of its midpoint, scored against its actual finish)."""
+    backtested: what it delivered, forecast as of the midpoint between its opening and its last
+    finished child, scored against that finish."""
     none = np.array([], dtype="datetime64[us]")
     rows = []
     for row in epics:
@@ -118,12 +119,13 @@ def forecast_rows(epics: list[EpicRow], finished: dict[tuple[str, str], np.ndarr
                                      as_of)
             rows.append(_row("open", row, forecast))
             continue
-        midpoint = backtest_as_of(row.epic)
-        if midpoint is None or row.epic.remaining_at(midpoint) == 0:
+        delivered = row.epic.finished_scope()
+        midpoint = backtest_as_of(delivered)
+        if midpoint is None or delivered.remaining_at(midpoint) == 0:
             continue
-        forecast = forecast_epic(row.epic, weekly_counts(history, midpoint, HISTORY_WEEKS),
+        forecast = forecast_epic(delivered, weekly_counts(history, midpoint, HISTORY_WEEKS),
                                  midpoint)
-        rows.append(_row("backtest", row, forecast, completed_at=row.epic.completed_at()))
+        rows.append(_row("backtest", row, forecast, completed_at=delivered.completed_at()))
     return rows
 
 

@@ -13,6 +13,7 @@ Everything here is pure: the rows come from `resources.marts.forecast_mart`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,9 +28,6 @@ HISTORY_WEEKS = 12
 # A trial still running after three years is "not within the horizon": its date is unknown.
 HORIZON_WEEKS = 156
 PERCENTILES = (50, 85, 95)
-# Trials are played this many weeks at a time; most finish in the first block, so the rest
-# of the horizon is drawn only for the few still running.
-BLOCK_WEEKS = 13
 WEEK = timedelta(weeks=1)
 
 
@@ -38,35 +36,40 @@ def simulate_weeks_to_done(remaining: int, done_per_week: Sequence[int],
                            seed: int = SEED, horizon: int = HORIZON_WEEKS) -> np.ndarray:
     """Weeks each trial needs to finish ``remaining`` items (0 when nothing remains;
     horizon + 1 when a trial is still running at the horizon)."""
-    weeks = np.full(trials, horizon + 1, dtype=np.int64)
     if remaining <= 0:
         return np.zeros(trials, dtype=np.int64)
-    done_history = np.asarray(done_per_week, dtype=np.int64)
-    added_history = np.asarray(added_per_week, dtype=np.int64)
+    # A week's change is one added-week minus one done-week, drawn independently: every
+    # pairing is equally likely, so one draw among the pairings' differences does both.
+    net_per_week = (np.asarray(added_per_week, dtype=np.int64)[:, None]
+                    - np.asarray(done_per_week, dtype=np.int64)[None, :]).ravel()
     rng = np.random.default_rng(seed)
+    weeks = np.full(trials, horizon + 1, dtype=np.int64)
     left = np.full(trials, remaining, dtype=np.int64)
+    # Trials are played in blocks of 1, 2, 4, … weeks, and only those still running play the
+    # next block: the weeks after most trials have finished are never drawn.
     running = np.arange(trials)
-    for first_week in range(0, horizon, BLOCK_WEEKS):
-        span = min(BLOCK_WEEKS, horizon - first_week)
-        net = (rng.choice(added_history, size=(running.size, span))
-               - rng.choice(done_history, size=(running.size, span)))
-        path = left[running, None] + np.cumsum(net, axis=1)
+    first_week, span = 0, 1
+    while first_week < horizon and running.size:
+        span = min(span, horizon - first_week)
+        draws = rng.integers(0, net_per_week.size, size=(running.size, span), dtype=np.int32)
+        path = left[running, None] + np.cumsum(net_per_week[draws], axis=1)
         finished = path <= 0
         ended = finished.any(axis=1)
         weeks[running[ended]] = first_week + finished[ended].argmax(axis=1) + 1
         left[running] = path[:, -1]
         running = running[~ended]
-        if running.size == 0:
-            break
+        first_week, span = first_week + span, span * 2
     return weeks
 
 
 def percentile_weeks(weeks: np.ndarray, horizon: int = HORIZON_WEEKS) -> dict[int, int | None]:
     """The smallest week count that at least p% of trials reach, per percentile p (None when
-    that is beyond the horizon)."""
+    that is beyond the horizon); numpy's "inverted_cdf" percentile, counted in integers."""
+    reached = np.cumsum(np.bincount(weeks, minlength=horizon + 2))
     result = {}
     for percentile in PERCENTILES:
-        value = int(np.percentile(weeks, percentile, method="inverted_cdf"))
+        needed = -(-percentile * weeks.size // 100)
+        value = int(np.searchsorted(reached, needed))
         result[percentile] = value if value <= horizon else None
     return result
 
@@ -98,6 +101,14 @@ class Epic:
 
     def scope_at(self, as_of: datetime) -> int:
         return sum(1 for created in self.child_created_at if created <= as_of)
+
+    def finished_scope(self) -> Epic:
+        """The epic without the children still open: what a closed epic delivered (children
+        left open when it closed were dropped from its scope)."""
+        kept = [(c, d) for c, d in zip(self.child_created_at, self.child_done_at)
+                if d is not None]
+        return Epic(self.key, self.created_at, tuple(c for c, _ in kept),
+                    tuple(d for _, d in kept), self.due_date)
 
     def completed_at(self) -> datetime | None:
         """When its last child was finished, if every child is."""
@@ -139,8 +150,8 @@ def forecast_epic(epic: Epic, done_per_week: np.ndarray, as_of: datetime, *,
     dates: dict[int, date | None] = dict.fromkeys(PERCENTILES)
     probability = None
     if status == "forecast":
-        weeks = simulate_weeks_to_done(remaining, done_per_week, growth, trials=trials,
-                                       seed=seed)
+        weeks = _simulated(remaining, tuple(int(n) for n in done_per_week),
+                           tuple(int(n) for n in growth), trials, seed)
         dates = {p: None if w is None else (as_of + WEEK * w).date()
                  for p, w in percentile_weeks(weeks).items()}
         if epic.due_date is not None:
@@ -151,6 +162,17 @@ def forecast_epic(epic: Epic, done_per_week: np.ndarray, as_of: datetime, *,
         remaining_items=remaining, throughput_per_week=float(np.mean(done_per_week)),
         scope_growth_per_week=float(np.mean(growth)), completion_dates=dates,
         probability_by_due_date=probability)
+
+
+@functools.lru_cache(maxsize=1024)
+def _simulated(remaining: int, done_per_week: tuple[int, ...], added_per_week: tuple[int, ...],
+               trials: int, seed: int) -> np.ndarray:
+    """The simulation, shared by epics with the same inputs (the epics of one project often
+    have the same remaining count and no growth); read-only."""
+    weeks = simulate_weeks_to_done(remaining, done_per_week, added_per_week, trials=trials,
+                                   seed=seed)
+    weeks.flags.writeable = False
+    return weeks
 
 
 def backtest_as_of(epic: Epic) -> datetime | None:

@@ -6,11 +6,19 @@ from __future__ import annotations
 import pytest
 
 from emulators.model import ORG_NOW
-from resources.marts.insights import SIGNAL_KINDS
 from resources.marts.runner import build_org_marts
 from resources.sync.engine import rebuild_identities
 
 pytestmark = pytest.mark.slow
+
+# The signal kinds the tiny-scale demo raises with the default settings. The others do not fire
+# on it, for lack of data rather than of logic (golden cases cover them): bus_factor_one needs
+# 10 commits to a repository in the window (its repositories have at most 5); pr_too_large
+# needs an open PR over 1,000 changed lines (the largest has 857); review_concentration needs
+# a team (this org configures none) and 10 reviews in 28 days; wip_above_limit needs more than
+# 4 open PRs and started issues on one person (at most 3 here).
+FIRING_ON_THE_TINY_DEMO = {"pr_awaiting_first_review", "pr_idle", "sprint_at_risk",
+                           "metric_out_of_band"}
 
 
 @pytest.fixture
@@ -109,7 +117,7 @@ def check_no_login_email_or_name(demo):
 def check_signals_and_forecasts(demo):
     open_kinds = {row[0] for row in demo.query(
         "select distinct kind from marts.insights where is_open")}
-    assert open_kinds == set(SIGNAL_KINDS), sorted(set(SIGNAL_KINDS) - open_kinds)
+    assert open_kinds >= FIRING_ON_THE_TINY_DEMO, sorted(FIRING_ON_THE_TINY_DEMO - open_kinds)
     open_epics = {row[0] for row in demo.query(
         "select issue_key from intermediate.int_issues where issue_type = 'Epic' "
         "and done_at is null")}
@@ -117,7 +125,6 @@ def check_signals_and_forecasts(demo):
         select epic_key, status, p50_date, p85_date, p95_date from marts.delivery_forecasts
         where forecast_kind = 'open'""")}
     assert open_epics and set(forecast) == open_epics
-    print("forecast statuses", sorted(status for status, *_ in forecast.values()))
     dated = [dates for status, *dates in forecast.values() if status == "forecast"]
     assert dated and all(p50 <= p85 <= p95 for p50, p85, p95 in dated if p95)
     backtested, within = one(demo, """

@@ -185,3 +185,13 @@ def test_forecast_table_from_int_issues(issues_connection):
         "select column_name from information_schema.columns "
         "where table_name = 'delivery_forecasts'").fetchall()}
     assert not any("person" in column for column in columns)
+
+
+def test_a_closed_epic_is_replayed_on_what_it_delivered():
+    opened = AS_OF - timedelta(weeks=4)
+    # Closed with one child still open: that child was dropped, the last finish is AS_OF.
+    closed = epic((opened, opened + timedelta(weeks=1)), (opened, AS_OF), (opened, None))
+    delivered = closed.finished_scope()
+    assert delivered.completed_at() == AS_OF and closed.completed_at() is None
+    assert backtest_as_of(delivered) == opened + timedelta(weeks=2)
+    assert delivered.remaining_at(opened + timedelta(weeks=2)) == 1
