@@ -11,6 +11,7 @@ the full build and the Dagster asset add after dbt — a few times and keeps the
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -56,6 +57,7 @@ def bench_forecasts(scale: str) -> dict:
             timings.append(time.monotonic() - started)
     finally:
         sieve.close()
+        shutil.rmtree(home, ignore_errors=True)
     return {
         "benchmark": "delivery_forecasts", "scale": scale,
         "jira_sync_seconds": round(sync_seconds, 1),
