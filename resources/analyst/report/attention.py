@@ -164,8 +164,9 @@ def fan_chart(epics: list[dict]) -> str:
     def x(day: date) -> float:
         return FAN_LEFT + (plot_right - FAN_LEFT) * (day - start).days / span
 
-    description = (f"Forecast completion ranges of {len(epics)} open epics from {start} to "
-                   f"{end}; the data table below lists every open epic with its dates.")
+    plural = "" if len(epics) == 1 else "s"
+    description = (f"Forecast completion ranges of {len(epics)} open epic{plural} from {start} "
+                   f"to {end}; the data table below lists every open epic with its dates.")
     parts = [f'<svg class="chart" viewBox="0 0 {FAN_WIDTH} {height}" role="img" '
              'aria-labelledby="delivery-forecasts-title delivery-forecasts-desc" '
              'xmlns="http://www.w3.org/2000/svg">',
