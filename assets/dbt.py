@@ -7,7 +7,7 @@ models by layer, and the marts' asset checks.
 
 import json
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from resources.storage.metadata_store import open_store, org_database_path
 # --- Dagster ------------------------------------------------------------------------------
 
 LAYERS = ("staging", "intermediate", "marts")
+INSIGHTS_KEY = AssetKey(["marts", "insights"])
 MART_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=48),
                                              warn_window=timedelta(hours=26))
 
@@ -140,11 +141,45 @@ def build_dbt_assets(project: DbtProject):
             invocation = dbt.cli([*PRODUCTION_BUILD_ARGS, "--vars",
                                   json.dumps(run.cli_vars(handoff))],
                                  context=context, target_path=run.target_path)
-            for event in invocation.stream():
-                yield (event.with_metadata({**event.metadata, **as_of})
-                       if isinstance(event, Output) else event)
+            events = (event.with_metadata({**event.metadata, **as_of})
+                      if isinstance(event, Output) else event for event in invocation.stream())
+            yield from with_insight_counts(
+                events, context, lambda: _open_signal_counts(sieve, context.partition_key))
 
     return sieve_dbt_models
+
+
+def with_insight_counts(events: Iterable, context: AssetExecutionContext,
+                        read_counts: Callable[[], dict[str, int]]) -> Iterator:
+    """dbt's events, with the insights materialization (and its tests' results) held back
+    until dbt has finished and then given the open signals' counts by kind and severity.
+
+    The org's database takes one writer or readers: it can be read only once dbt's process
+    has let go of it, after the last event.
+    """
+    held = []
+    for event in events:
+        if _asset_key_of(event, context) == INSIGHTS_KEY:
+            held.append(event)
+        else:
+            yield event
+    counts = read_counts() if held else {}
+    for event in held:
+        if isinstance(event, Output):
+            event = event.with_metadata({**event.metadata, "open_signals": sum(counts.values()),
+                                         **{f"open.{label}": n for label, n in counts.items()}})
+        yield event
+
+
+def _asset_key_of(event, context: AssetExecutionContext) -> AssetKey | None:
+    if isinstance(event, Output):
+        return context.asset_key_for_output(event.output_name)
+    return getattr(event, "asset_key", None)
+
+
+def _open_signal_counts(sieve: SieveResource, org_id: str) -> dict[str, int]:
+    with sieve.open() as opened, _read_marts(opened, org_id) as store:
+        return open_signal_counts(store.connection)
 
 
 # --- asset checks on the marts ------------------------------------------------------------
@@ -214,7 +249,7 @@ def insights_checks() -> list:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PreviewWarning)
 
-        @asset_check(asset=AssetKey(["marts", "insights"]), name="no_severe_signal_open",
+        @asset_check(asset=INSIGHTS_KEY, name="no_severe_signal_open",
                      partitions_def=organization_partitions,
                      description="No severe signal is open in marts.insights (see "
                                  "docs/metrics.md, \"insights\", for the kinds).")

@@ -10,6 +10,7 @@ from dagster import (
 )
 
 from assets import dbt
+from assets.forecasts import DELIVERY_FORECASTS
 from assets.ingestion import OWNERS
 from resources.analyst.exports import export_marts
 from resources.analyst.report import report_path, write_report
@@ -18,9 +19,10 @@ from resources.sieve_resource import SieveResource
 
 
 def mart_asset_keys() -> list[AssetKey]:
-    """The mart models' asset keys, as the dbt assets define them (from the dbt manifest)."""
+    """The mart models' asset keys, as the dbt assets define them (from the dbt manifest), and
+    the forecasts table built beside them."""
     manifest = dbt.prepared_manifest(dbt.DBT_PROJECT)
-    return [AssetKey(["marts", name]) for name in dbt.mart_names(manifest)]
+    return [AssetKey(["marts", name]) for name in dbt.mart_names(manifest)] + [DELIVERY_FORECASTS]
 
 
 def build_export_assets(mart_keys: list[AssetKey]) -> list:

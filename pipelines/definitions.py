@@ -4,7 +4,7 @@ import warnings
 
 from dagster import BetaWarning, Definitions
 
-from assets import dbt, exports, identities, ingestion
+from assets import dbt, exports, forecasts, identities, ingestion
 from pipelines import jobs, schedules
 from pipelines import retention as retention_jobs
 from resources import sieve_resource
@@ -21,6 +21,7 @@ defs = Definitions.merge(
     ingestion.defs(),
     identities.defs(),
     dbt.defs(),
+    forecasts.defs(),
     exports.defs(),
     jobs.defs(),
     schedules.defs(),

@@ -8,7 +8,9 @@ dbt through a socket served for that run only (`resources.marts.org_key`). dbt's
 logs/ go under SIEVE_HOME, per organization.
 
 `build_org_marts(sieve, org_id)` is the plain function the CLI, retention and benchmarks call;
-the Dagster assets in `assets/dbt.py` run the same pieces through dagster-dbt.
+the Dagster assets in `assets/dbt.py` run the same pieces through dagster-dbt. After a full
+build it also rebuilds `marts.delivery_forecasts` (`resources.marts.forecast_mart`), which is
+computed in Python, not by dbt.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import duckdb
 
 from resources.errors import SieveError
+from resources.marts.forecast_mart import build_org_forecasts
 from resources.marts.org_key import serve_org_key
 from resources.runtime import Sieve
 from resources.storage.metadata_store import (
@@ -180,7 +183,9 @@ def dbt_executable() -> str:
 def build_org_marts(sieve: Sieve, org_id: str, *, as_of: datetime | None = None,
                     args: Sequence[str] = PRODUCTION_BUILD_ARGS) -> DbtBuildResult:
     """Build one organization's staging, intermediate and mart models (and run their data
-    tests) with `dbt <args>`; raises DbtBuildError naming the failed nodes.
+    tests) with `dbt <args>`; raises DbtBuildError naming the failed nodes. A full build
+    (the default args) then rebuilds the delivery forecasts; a partial one (a dbt selection)
+    leaves them as they were.
 
     No Sieve connection may hold the org's database meanwhile: dbt writes it from its own
     process and DuckDB allows one writer.
@@ -198,6 +203,8 @@ def build_org_marts(sieve: Sieve, org_id: str, *, as_of: datetime | None = None,
                             run.target_path / "run_results.json")
     if completed.returncode != 0:
         raise DbtBuildError(_failure_message(result, completed.stdout))
+    if tuple(args) == PRODUCTION_BUILD_ARGS:
+        build_org_forecasts(sieve, run.org_id, as_of=as_of)
     return result
 
 

@@ -90,6 +90,41 @@ MART_SQL = {
                null::timestamptz as failure_detected_at, null::timestamptz as recovered_at,
                null::double as recovery_hours, n % 5 = 0 as is_rework
         from range(20) as t(n)""",
+    # Open signals: a severe one about a person (shown without the person_id), two newer
+    # warnings; a resolved one that the report leaves out.
+    "insights": f"""
+        select * from (values
+            ('wip_above_limit', 'severe', 'person', '{PERSON_IDS[1]}', 'platform',
+             '{PERSON_IDS[1]}', null, 9.0, 4.0, null, null,
+             timestamp '2026-03-20 02:00:00', null, true),
+            ('pr_idle', 'warning', 'pull_request', 'acme/api#41', null, null, null, 17.0, 14.0,
+             null, null, timestamp '2026-03-27 02:00:00', null, true),
+            ('metric_out_of_band', 'warning', 'metric', 'pr_cycle_median_hours', null, null,
+             'pr_cycle_median_hours', 90.0, 80.0, 60.0, 'up', timestamp '2026-03-28 02:00:00',
+             null, true),
+            ('pr_too_large', 'warning', 'pull_request', 'acme/api#7', null, null, null, 1500.0,
+             1000.0, null, null, timestamp '2026-03-01 02:00:00',
+             timestamp '2026-03-10 02:00:00', false))
+        as t(kind, severity, subject_type, subject, team, person_id, metric, observed_value,
+             threshold_value, baseline_value, direction, first_seen_at, resolved_at, is_open)""",
+    # Two open epics (one with dates and a due date, one without throughput) and three
+    # backtested epics, two of them within their P85 date.
+    "delivery_forecasts": """
+        select * from (values
+            ('open', 'PAY-1', 'PAY', timestamp '2026-03-30 02:00:00', 'forecast', 6, 0.5, 2.0,
+             date '2026-04-13', date '2026-04-27', date '2026-05-04', date '2026-04-20', 0.6,
+             null::boolean),
+            ('open', 'OPS-3', 'OPS', timestamp '2026-03-30 02:00:00', 'no_throughput', 4, 0.0,
+             0.0, null, null, null, null, null, null),
+            ('backtest', 'PAY-2', 'PAY', timestamp '2026-02-02 02:00:00', 'forecast', 3, 0.0,
+             2.0, date '2026-02-09', date '2026-02-16', date '2026-02-16', null, null, true),
+            ('backtest', 'PAY-3', 'PAY', timestamp '2026-02-09 02:00:00', 'forecast', 3, 0.0,
+             2.0, date '2026-02-16', date '2026-02-23', date '2026-02-23', null, null, true),
+            ('backtest', 'PAY-4', 'PAY', timestamp '2026-02-16 02:00:00', 'forecast', 3, 0.0,
+             2.0, date '2026-02-23', date '2026-03-02', date '2026-03-09', null, null, false))
+        as t(forecast_kind, epic_key, project_key, as_of_at, status, remaining_items,
+             scope_growth_per_week, throughput_per_week, p50_date, p85_date, p95_date, due_date,
+             probability_by_due_date, is_within_p85)""",
 }
 
 

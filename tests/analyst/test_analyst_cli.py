@@ -38,9 +38,9 @@ def audited(org) -> list[tuple[str, dict]]:
 def test_sieve_report_writes_the_page_where_asked_and_audits_it(acme, tmp_path):
     out = tmp_path / "out" / "report.html"
     result = sieve("report", "acme", "--out", str(out))
-    assert f"wrote {out} (12 charts over 12 weeks" in result.output
+    assert f"wrote {out} (13 charts over 12 weeks" in result.output
     assert out.read_text().startswith("<!DOCTYPE html>")
-    assert ("report.generated", {"interface": "sieve report", "charts": 12}) in audited(acme)
+    assert ("report.generated", {"interface": "sieve report", "charts": 13}) in audited(acme)
 
 
 def test_sieve_export_publishes_and_export_key_reads_it(acme, tmp_path):
@@ -59,7 +59,7 @@ def test_sieve_export_publishes_and_export_key_reads_it(acme, tmp_path):
     assert table.num_rows == 12
     actions = audited(acme)
     assert [a for a, _ in actions].count("export.key_revealed") == 2
-    assert ("data.exported", {"interface": "sieve export", "marts": 7, "rows": 135}) in actions
+    assert ("data.exported", {"interface": "sieve export", "marts": 9, "rows": 144}) in actions
     assert key not in json.dumps([details for _, details in actions])
 
 

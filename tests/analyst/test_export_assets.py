@@ -50,7 +50,7 @@ def test_materializing_them_writes_the_export_and_the_report(sieve_org):
     assert metadata["mart_exports"]["marts_exported"] == len(counts)
     assert metadata["mart_exports"]["rows_exported"] == sum(counts.values())
     assert metadata["mart_exports"]["rows.review_load"] == counts["review_load"]
-    assert metadata["report"]["charts"] == 12 and metadata["report"]["weeks"] == 12
+    assert metadata["report"]["charts"] == 13 and metadata["report"]["weeks"] == 12
     values = [str(v) for m in metadata.values() for v in m.values()]
     assert all(v.isdigit() for v in values), values  # counts only
     assert not [p for p in PERSON_IDS if p in " ".join(values)]

@@ -29,7 +29,7 @@ CHART_IDS = ["dora-deployments-per-day", "dora-lead-time-median-hours",
              "dora-change-fail-rate", "dora-failed-deployment-recovery-median-hours",
              "dora-deployment-rework-rate", "pr-cycle-breakdown", "throughput-wip",
              "issue-flow-weekly", "sprint-points", "sprint-predictability", "review-by-team",
-             "review-spread"]
+             "review-spread", "delivery-forecasts"]
 
 
 def page_of(org) -> str:
@@ -50,8 +50,9 @@ def test_the_report_has_every_section_and_chart(sieve_org):
     build_marts(org)
     page = page_of(org)
     assert "<title>acme — engineering metrics</title>" in page and "<h1>acme</h1>" in page
-    for section in ("dora", "cycle-time", "throughput", "issue-flow", "sprints", "review-load"):
-        assert f'<section id="{section}">' in page
+    sections = re.findall(r'<section id="([^"]+)">', page)
+    assert sections == ["needs-attention", "dora", "cycle-time", "throughput", "issue-flow",
+                        "sprints", "review-load", "forecasts"]
     assert re.findall(r'<figure class="chart-figure" id="([^"]+)"', page) == CHART_IDS
     # The monthly tiles come from dora_monthly, bands as the mart states them.
     assert "Month of March 2026" in page and page.count('class="tile-band band-high"') == 4
@@ -102,7 +103,7 @@ def test_the_report_names_nobody_and_loads_nothing(sieve_org):
     assert "<script" not in page.lower()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//|file:)""", page)
     assert not re.search(r"url\(|@import|@font-face", page)
-    assert re.findall(r"https?://[^\s\"'<>]+", page) == ["http://www.w3.org/2000/svg"] * 12
+    assert re.findall(r"https?://[^\s\"'<>]+", page) == ["http://www.w3.org/2000/svg"] * 13
     assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';' in page
 
 
@@ -189,3 +190,40 @@ def test_review_spread_counts_reviewers_per_bin_and_the_top_share():
     assert counts == [2, 1, 0, 1, 1]
     assert top_share([30, 12, 3, 2, 1]) == pytest.approx(30 / 48)
     assert top_share([]) == 0.0
+
+
+def test_needs_attention_lists_open_signals_most_severe_and_newest_first(sieve_org):
+    org = sieve_org("acme")
+    build_marts(org)
+    page = page_of(org)
+    section = page[page.index('<section id="needs-attention">'):page.index('<section id="dora">')]
+    rows = re.findall(r'<tr class="signal-(\w+)"><td>\w+</td><th scope="row">([^<]+)</th>'
+                      r"<td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td>", section)
+    # Severe first; then the warnings newest first (28 March before 27 March); the resolved
+    # large PR is not listed; the person is shown by team only.
+    assert rows == [
+        ("severe", "Work in progress above limit", "a person in team platform",
+         "9 items in progress (threshold 4)", "2026-03-20"),
+        ("warning", "Metric outside its trailing band", "pr_cycle_median_hours",
+         "pr_cycle_median_hours: 3.75 d last week (threshold 3.33 d); trailing median 2.5 d, up",
+         "2026-03-28"),
+        ("warning", "PR idle", "acme/api#41", "17 days idle (threshold 14 days)", "2026-03-27"),
+    ]
+
+
+def test_forecasts_fan_chart_and_backtest(sieve_org):
+    org = sieve_org("acme")
+    build_marts(org)
+    page = page_of(org)
+    section = page[page.index('<section id="forecasts">'):]
+    assert "Backtest: 2 of 3 closed epics (66.7 %) finished by the P85 date" in section
+    chart = svg_elements(section)[0]
+    # Only the dated epic is drawn: three bands from 30 March to its P50, P85 and P95 dates,
+    # and its due date.
+    assert re.findall(r"<title>PAY-1 ([^:]+): (\S+) to (\S+)</title>", chart) == [
+        ("as of → P50", "2026-03-30", "2026-04-13"), ("P50 → P85", "2026-04-13", "2026-04-27"),
+        ("P85 → P95", "2026-04-27", "2026-05-04")]
+    assert chart.count('class="due"') == 1 and "OPS-3" not in chart
+    table = section[section.index("<table>"):]
+    assert '<th scope="row">OPS-3</th><td>no_throughput</td><td>4</td>' in table
+    assert "<td>2026-04-20</td><td>60" in table

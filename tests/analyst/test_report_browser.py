@@ -31,8 +31,9 @@ def test_the_report_renders_with_its_charts_and_no_console_messages(report_file)
     rendering = render(report_file)
     assert rendering.console == []
     charts = re.findall(r'<svg class="chart"[^>]*role="img"', rendering.dom)
-    assert len(charts) == 12
-    for section in ("dora", "cycle-time", "throughput", "issue-flow", "sprints", "review-load"):
+    assert len(charts) == 13
+    for section in ("needs-attention", "dora", "cycle-time", "throughput", "issue-flow",
+                    "sprints", "review-load", "forecasts"):
         assert f'<section id="{section}">' in rendering.dom
 
 

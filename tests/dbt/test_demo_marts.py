@@ -3,14 +3,22 @@ mart has rows, and the values are plausible."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
+from emulators.model import ORG_NOW
 from resources.marts.runner import build_org_marts
 from resources.sync.engine import rebuild_identities
 
 pytestmark = pytest.mark.slow
+
+# The signal kinds the tiny-scale demo raises with the default settings. The others do not fire
+# on it, for lack of data rather than of logic (golden cases cover them): bus_factor_one needs
+# 10 commits to a repository in the window (its repositories have at most 5); pr_too_large
+# needs an open PR over 1,000 changed lines (the largest has 857); review_concentration needs
+# a team (this org configures none) and 10 reviews in 28 days; wip_above_limit needs more than
+# 4 open PRs and started issues on one person (at most 3 here).
+FIRING_ON_THE_TINY_DEMO = {"pr_awaiting_first_review", "pr_idle", "sprint_at_risk",
+                           "metric_out_of_band"}
 
 
 @pytest.fixture
@@ -23,12 +31,9 @@ def demo(sieve_org, emulator):
     for source in ("github", "gitlab", "jira", "slack"):
         org.sync(source)
     rebuild_identities(org.sieve, org.org.id)
-    build_org_marts(org.sieve, org.org.id, as_of=DEMO_AS_OF)
+    # As of the demo's own "now": signals and forecasts are about the moment its data ends.
+    build_org_marts(org.sieve, org.org.id, as_of=ORG_NOW)
     return org
-
-
-# The demo data's own "today" (emulators' default anchor day), explicit as every build's is.
-DEMO_AS_OF = datetime(2026, 11, 16, 12, 0, 0)
 
 
 def one(org, sql):
@@ -40,6 +45,7 @@ def test_demo_marts_are_non_empty_plausible_and_pseudonymous(demo):
     check_non_empty_and_plausible(demo)
     check_no_login_email_or_name(demo)
     check_a_rebuild_as_of_the_same_instant_is_identical(demo)
+    check_signals_and_forecasts(demo)
 
 
 def check_non_empty_and_plausible(demo):
@@ -122,5 +128,24 @@ def check_a_rebuild_as_of_the_same_instant_is_identical(demo):
     # Issue 21 item 8: flow_efficiency differed in its last bit (summation order) and
     # knowledge_concentration with the wall clock between two builds of the same data.
     first = mart_digests(demo)
-    build_org_marts(demo.sieve, demo.org.id, as_of=DEMO_AS_OF)
+    build_org_marts(demo.sieve, demo.org.id, as_of=ORG_NOW)
     assert mart_digests(demo) == first
+
+
+def check_signals_and_forecasts(demo):
+    open_kinds = {row[0] for row in demo.query(
+        "select distinct kind from marts.insights where is_open")}
+    assert open_kinds >= FIRING_ON_THE_TINY_DEMO, sorted(FIRING_ON_THE_TINY_DEMO - open_kinds)
+    open_epics = {row[0] for row in demo.query(
+        "select issue_key from intermediate.int_issues where issue_type = 'Epic' "
+        "and done_at is null")}
+    forecast = {row[0]: row[1:] for row in demo.query("""
+        select epic_key, status, p50_date, p85_date, p95_date from marts.delivery_forecasts
+        where forecast_kind = 'open'""")}
+    assert open_epics and set(forecast) == open_epics
+    dated = [dates for status, *dates in forecast.values() if status == "forecast"]
+    assert dated and all(p50 <= p85 <= p95 for p50, p85, p95 in dated if p95)
+    backtested, within = one(demo, """
+        select count(is_within_p85), avg(is_within_p85::int) from marts.delivery_forecasts
+        where forecast_kind = 'backtest'""")
+    assert backtested > 0 and 0 <= within <= 1

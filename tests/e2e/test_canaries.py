@@ -63,6 +63,17 @@ def storage(kind: str, request, monkeypatch, sieve_home: Path):
     return control_url, dagster_url
 
 
+def check_insight_and_forecast_metadata(materializations: dict[str, dict]) -> None:
+    """The run's own record of the signals and forecasts: counts, never a subject."""
+    insights = materializations["marts/insights"]
+    by_kind = {label: n for label, n in insights.items() if label.startswith("open.")}
+    assert by_kind and insights["open_signals"] == sum(by_kind.values())
+    assert all(label.removeprefix("open.").split("/")[1] in ("severe", "warning")
+               for label in by_kind)
+    forecasts = materializations["marts/delivery_forecasts"]
+    assert forecasts["open_epics"] >= forecasts["forecasts"] >= 1
+
+
 @pytest.mark.parametrize("kind", ["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_no_canary_reaches_any_store_and_no_forbidden_pii_is_kept(
         kind, request, sieve_home, emulator, monkeypatch, caplog, capfd, tmp_path):
@@ -77,6 +88,7 @@ def test_no_canary_reaches_any_store_and_no_forbidden_pii_is_kept(
     org = prepare_demo_org(sieve, emulator)
     outcome = run_org_job(sieve.settings, org, "sync_organization")
     assert outcome.success, outcome.failures
+    check_insight_and_forecast_metadata(outcome.materializations)
 
     canaries = emulator.canaries()
     assert len(canaries) > 20

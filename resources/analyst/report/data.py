@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
+from resources.analyst.report.attention import Forecasts, load_forecasts, load_open_signals
 from resources.analyst.sessions import ANALYST_SCHEMA
 
 REPORT_WEEKS = 26
@@ -42,6 +43,8 @@ class ReportData:
     review_by_team: dict[str, dict[date, float]]
     reviews_per_reviewer: list[float]
     marts_missing: list[str] = field(default_factory=list)
+    open_signals: list[dict] = field(default_factory=list)
+    forecasts: Forecasts = field(default_factory=lambda: Forecasts([], 0, 0))
 
 
 def _existing_marts(connection: duckdb.DuckDBPyConnection) -> set[str]:
@@ -151,4 +154,6 @@ def load_report_data(connection: duckdb.DuckDBPyConnection) -> ReportData:
                       pr_flow=pr_flow, issue_flow=issue_flow, sprints=sprints,
                       review_by_team=by_team,
                       reviews_per_reviewer=[float(r[0]) for r in review_spread.rows],
-                      marts_missing=missing)
+                      marts_missing=missing,
+                      open_signals=load_open_signals(connection, ANALYST_SCHEMA, marts),
+                      forecasts=load_forecasts(connection, ANALYST_SCHEMA, marts))

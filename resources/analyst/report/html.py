@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from html import escape
 
+from resources.analyst.report.attention import forecasts_section, needs_attention_section
 from resources.analyst.report.charts import (
     Band,
     Chart,
@@ -391,6 +392,8 @@ table { border-collapse: collapse; margin-top: 6px; }
 th, td { border-bottom: 1px solid var(--line); padding: 2px 10px 2px 0; text-align: right; }
 th[scope=row], thead th:first-child { text-align: left; }
 footer { color: var(--muted); font-size: 12px; padding: 24px; }
+table.attention th, table.attention td { text-align: left; padding-right: 16px; }
+.signal-severe td:first-child { color: #c0392b; font-weight: 600; }
 """
 
 
@@ -398,8 +401,9 @@ def render_page(data: ReportData, slug: str, generated_at: datetime) -> str:
     period = (f"{week_label(data.weeks[0])} {data.weeks[0].year} – week of "
               f"{week_label(data.weeks[-1])} {data.weeks[-1].year}" if data.weeks
               else "no weekly data yet")
-    sections = [dora_section(data), cycle_time_section(data), throughput_section(data),
-                issue_flow_section(data), sprint_section(data), review_section(data)]
+    sections = [needs_attention_section(data.open_signals), dora_section(data),
+                cycle_time_section(data), throughput_section(data), issue_flow_section(data),
+                sprint_section(data), review_section(data), forecasts_section(data.forecasts)]
     if not data.weeks:
         sections.insert(0, _note("The metric tables hold no weekly rows yet: run a sync "
                                  f"(sieve sync {slug}) and rebuild this report."))

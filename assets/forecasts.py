@@ -1,0 +1,45 @@
+"""The delivery forecasts as a Dagster asset: ``marts.delivery_forecasts``, rebuilt from the
+org's ``int_issues`` after the dbt models (the method is `resources.marts.forecasts`)."""
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    Definitions,
+    MaterializeResult,
+    asset,
+)
+
+from assets.ingestion import OWNERS
+from resources.marts.forecast_mart import build_org_forecasts
+from resources.partitions import organization_partitions
+from resources.sieve_resource import SieveResource
+
+DELIVERY_FORECASTS = AssetKey(["marts", "delivery_forecasts"])
+
+
+@asset(
+    key=DELIVERY_FORECASTS,
+    group_name="marts",
+    partitions_def=organization_partitions,
+    deps=[AssetKey(["intermediate", "int_issues"])],
+    owners=OWNERS,
+    kinds={"python", "duckdb"},
+    # It writes the org's database, which takes one writer at a time, like the dbt models.
+    pool="org_database",
+    description="Monte Carlo completion forecasts (P50/P85/P95 dates, chance of meeting the "
+                "due date, remaining scope and its growth) of every open Jira epic, and the "
+                "backtest of closed epics from their midpoint. See docs/metrics.md, "
+                "\"delivery_forecasts\".",
+)
+def delivery_forecasts(context: AssetExecutionContext, sieve: SieveResource) -> MaterializeResult:
+    with sieve.open() as opened:
+        summary = build_org_forecasts(opened, context.partition_key)
+    within = summary.backtest_within_p85
+    return MaterializeResult(metadata={
+        "open_epics": summary.open_epics, "forecasts": summary.forecasts,
+        "backtested_epics": summary.backtested,
+        "backtest_within_p85": round(within, 3) if within is not None else "no closed epics"})
+
+
+def defs() -> Definitions:
+    return Definitions(assets=[delivery_forecasts])
