@@ -6,11 +6,13 @@ from dagster import (
     AssetKey,
     Definitions,
     MaterializeResult,
+    TableColumn,
+    TableSchema,
     asset,
 )
 
 from assets.ingestion import OWNERS
-from resources.marts.forecast_mart import build_org_forecasts
+from resources.marts.forecast_mart import FORECASTS_TABLE, build_org_forecasts
 from resources.partitions import organization_partitions
 from resources.sieve_resource import SieveResource
 
@@ -26,6 +28,8 @@ DELIVERY_FORECASTS = AssetKey(["marts", "delivery_forecasts"])
     kinds={"python", "duckdb"},
     # It writes the org's database, which takes one writer at a time, like the dbt models.
     pool="org_database",
+    metadata={"dagster/column_schema": TableSchema(columns=[
+        TableColumn(name, type_) for name, type_ in FORECASTS_TABLE.columns])},
     description="Monte Carlo completion forecasts (P50/P85/P95 dates, chance of meeting the "
                 "due date, remaining scope and its growth) of every open Jira epic, and the "
                 "backtest of closed epics from their midpoint. See docs/metrics.md, "

@@ -29,11 +29,14 @@ from pathlib import Path
 
 from dagster import DagsterInstance
 
+from resources.sources import SOURCES
+
 PRODUCTION_TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "dagster.yaml"
 
 # Concurrent steps per source API across all runs. Slack's per-method tiers are the tightest;
 # git reads local clones, bounded by disk rather than by an API.
-POOL_LIMITS = {"github_api": 4, "gitlab_api": 4, "jira_api": 4, "slack_api": 2, "git_api": 2}
+# One pool per registered source, sized in the registry.
+POOL_LIMITS = {f"{source.name}_api": source.concurrent_syncs for source in SOURCES.values()}
 # Any other pool (the dbt builds' `org_database`) gets this many concurrent steps.
 DEFAULT_POOL_LIMIT = 4
 MAX_CONCURRENT_RUNS = 8

@@ -43,6 +43,8 @@ class Source:
     person_references: tuple[PersonColumns, ...] = ()
     # Whether it calls a remote API (retries and a concurrency pool) or reads local files.
     remote: bool = True
+    # Concurrent sync steps across every organization (the Dagster pool `<name>_api`).
+    concurrent_syncs: int = 4
 
 
 def _source(package, label: str, connector_class: str, schema, settings, **extra) -> Source:
@@ -57,9 +59,11 @@ SOURCES: dict[str, Source] = {source.name: source for source in (
     _source(github, "GitHub", "GitHubConnector", github_schema, github_settings),
     _source(gitlab, "GitLab", "GitLabConnector", gitlab_schema, gitlab_settings),
     _source(jira, "Jira", "JiraConnector", jira_schema, jira_settings),
-    _source(slack, "Slack", "SlackConnector", slack_schema, slack_settings),
-    _source(pagerduty, "PagerDuty", "PagerDutyConnector", pagerduty_schema, pagerduty_settings),
-    _source(git, "local git clones", "GitConnector", git_schema, git_settings, remote=False),
+    _source(slack, "Slack", "SlackConnector", slack_schema, slack_settings, concurrent_syncs=2),
+    _source(pagerduty, "PagerDuty", "PagerDutyConnector", pagerduty_schema, pagerduty_settings,
+            concurrent_syncs=2),
+    _source(git, "local git clones", "GitConnector", git_schema, git_settings, remote=False,
+            concurrent_syncs=2),
 )}
 
 ENTITIES: dict[str, Entity] = {
