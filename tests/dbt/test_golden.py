@@ -343,16 +343,16 @@ def test_pr_flow_weekly(org):
 # organization W11: created PAY-4 PAY-5 OPS-2 → 3; completed PAY-4 OPS-2 → 2, points 0;
 #   lead 25 2 → 13.5, p75 2 + .75·23 = 19.25; cycle 24; efficiency 1; bugs 0; WIP PAY-3
 # payments W10: created 2, completed 2 (5 points); lead 51 5 → 28, p75 39.5; cycle 26, 37;
-#   efficiency 40/52; bugs 1/2; WIP 0.  payments W11: PAY-4: 1, 1, 0 points, 25, 24, 1.0, 0.
+#   efficiency 40/52 (kept to 6 decimals: 0.769231); bugs 1/2; WIP 0.  payments W11: PAY-4: 1, 1, 0 points, 25, 24, 1.0, 0.
 # platform W10: created PAY-3; nothing completed; WIP 1.  W11: WIP 1.
 ISSUE_FLOW_COLUMNS = (
     "issues_created", "issues_completed", "points_completed", "wip_at_week_end",
     "lead_time_median_hours", "lead_time_p75_hours", "cycle_time_median_hours",
     "cycle_time_p75_hours", "flow_efficiency", "bug_ratio")
 ISSUE_FLOW_EXPECTED = {
-    (W10, None): (4, 3, 5.0, 1, 5.0, 28.0, 26.0, 37.0, 40 / 52, 1 / 3),
+    (W10, None): (4, 3, 5.0, 1, 5.0, 28.0, 26.0, 37.0, round(40 / 52, 6), 1 / 3),
     (W11, None): (3, 2, 0.0, 1, 13.5, 19.25, 24.0, 24.0, 1.0, 0.0),
-    (W10, "payments"): (2, 2, 5.0, 0, 28.0, 39.5, 26.0, 37.0, 40 / 52, 0.5),
+    (W10, "payments"): (2, 2, 5.0, 0, 28.0, 39.5, 26.0, 37.0, round(40 / 52, 6), 0.5),
     (W11, "payments"): (1, 1, 0.0, 0, 25.0, 25.0, 24.0, 24.0, 1.0, 0.0),
     (W10, "platform"): (1, 0, 0.0, 1, None, None, None, None, None, None),
     (W11, "platform"): (0, 0, 0.0, 1, None, None, None, None, None, None),
