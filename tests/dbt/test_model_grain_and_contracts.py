@@ -50,7 +50,8 @@ def natural_key_tests(model: dict) -> list[list[str]]:
 
 
 def test_staging_models_are_found():
-    assert len(STAGING) == 26 and len(MARTS) == 12
+    # The globs find the project (so the parametrized checks below cannot be silently empty).
+    assert len(STAGING) >= 26 and len(MARTS) >= 12
 
 
 @pytest.mark.parametrize("sql_path", STAGING, ids=lambda path: path.stem)
