@@ -33,7 +33,7 @@ def ui(ctx: click.Context, port: int) -> None:
     settings = sieve_from(ctx).settings
     write_embedded_instance(settings.dagster_home)
     env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home),
-           "SIEVE_HOME": str(settings.home)}
+           "SIEVE_HOME": str(settings.home), "PATH": path_with_this_python()}
     raise SystemExit(run_process_group(dagster_dev_command(port), env=env, cwd=PROJECT_ROOT))
 
 
@@ -127,3 +127,9 @@ def emulate(scale: str, port: int, seed: int, anchor, idle_exit: float) -> None:
 
     serve(scale=scale, port=port, seed=seed, anchor=anchor.date() if anchor else None,
           idle_exit=idle_exit)
+
+
+def path_with_this_python() -> str:
+    """PATH with this Python's bin directory first: under `dagster dev`, dagster-dbt parses the
+    dbt project with the `dbt` it finds on PATH, which must be the one installed beside us."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])

@@ -53,7 +53,9 @@ from resources.security.vault import Secret
 from resources.storage.control_plane import Organization
 from resources.storage.control_plane.schema import (
     connections,
+    credential_state,
     deletion_requests,
+    grants,
     organizations,
     sync_state,
 )
@@ -292,6 +294,11 @@ class _Deletion:
         with self.control_plane.transaction() as conn:
             org_connections = select(connections.c.id).where(connections.c.org_id == org.id)
             conn.execute(delete(sync_state).where(sync_state.c.connection_id.in_(org_connections)))
+            conn.execute(delete(credential_state).where(
+                credential_state.c.connection_id.in_(org_connections)))
+            # Access to an organization that no longer exists: its grants go with it.
+            self.details["grants_deleted"] = conn.execute(
+                delete(grants).where(grants.c.org_id == org.id)).rowcount
             self.details["connections_deleted"] = conn.execute(
                 delete(connections).where(connections.c.org_id == org.id)).rowcount
             # Crypto-shredding: without its data key no copy of the org's files can be opened.

@@ -67,7 +67,7 @@ def test_a_sync_after_four_killed_syncs_frees_their_slots_and_completes(
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                   for org in orgs[:KILLED]]
         try:
-            wait_for(lambda: len(github_slot_holders(instance)) == KILLED, 240,
+            wait_for(lambda: len(github_slot_holders(instance)) == KILLED, 420,
                      f"{KILLED} syncs to hold every github_api slot")
         finally:
             for process in doomed:

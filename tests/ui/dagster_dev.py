@@ -12,6 +12,7 @@ from pathlib import Path
 
 import requests
 
+from pipelines.cli.platform import path_with_this_python
 from tests.ui.processes import start_in_own_session, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,7 @@ class DagsterDev:
 
     def __enter__(self) -> DagsterDev:
         env = {**os.environ, "SIEVE_HOME": str(self.sieve_home),
-               "DAGSTER_HOME": str(self.dagster_home)}
+               "DAGSTER_HOME": str(self.dagster_home), "PATH": path_with_this_python()}
         command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w",
                    str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(self.port)]
         with self.log_path.open("wb") as log:

@@ -126,7 +126,8 @@ class PagerDutyConnector(Connector):
             for page in self.client.paginate(f"/{stream}", params,
                                              style=PaginationStyle.OFFSET_MORE,
                                              items_field=stream):
-                newest = max(filter(None, [newest, *(_created(item) for item in page.items)]))
+                newest = max(filter(None, [newest, *(_created(item) for item in page.items)]),
+                             default=None)  # an empty first page of a first sync
                 cursors = {stream: _iso(newest)} if newest is not None else {}
                 yield RawBatch(entity, [item for item in page.items if _kept(stream, item)],
                                cursors=cursors)
