@@ -16,32 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.graphql_bench import SYNC_CHILD
 from bench.ingestion_bench import EMULATOR_CHILD, ROOT, Emulator, _python_env
 
 RESULTS = ROOT / "bench" / "results" / "gitlab-graphql-vs-rest.json"
 # The merge-request stream: its listing or GraphQL pages and the per-MR REST calls.
 MERGE_REQUEST_ENDPOINTS = ("/merge_requests", "/api/graphql")
 
-SYNC_CHILD = """
-import json, sys, time
-from resources.security.audit import create_audit_key_file
-from resources.security.keys import create_key_file
-from resources.runtime import open_sieve
-from resources.sync.engine import sync_organization_source
-from bench.ingestion_bench import add_emulator_connection, peak_rss_mb
-config = json.loads(sys.argv[1])
-sieve = open_sieve()
-if not sieve.settings.key_file.exists():
-    create_key_file(sieve.settings.key_file)
-    create_audit_key_file(sieve.settings.audit_key_file)
-    org = sieve.control_plane.add_organization("bench")
-    add_emulator_connection(sieve.control_plane, org, config, "gitlab", 0)
-org = sieve.control_plane.organization("bench")
-started = time.perf_counter()
-[summary] = sync_organization_source(sieve, org.id, "gitlab")
-print(json.dumps({"seconds": time.perf_counter() - started, "rows": summary.rows_upserted,
-                  "http": summary.http, "peak_rss_mb": peak_rss_mb()}))
-"""
 
 APPROVALS_CHILD = """
 import json
@@ -67,7 +48,7 @@ def child(home: Path, code: str, *args: str) -> str:
 def run_api(emulator: Emulator, api: str) -> dict:
     """A first sync and a no-change sync of the GitLab group through ``api``."""
     settings, credentials = emulator.info["connections"]["gitlab"]
-    config = {**emulator.info, "connections": {
+    config = {**emulator.info, "source": "gitlab", "connections": {
         **emulator.info["connections"], "gitlab": [{**settings, "api": api}, credentials]}}
     with tempfile.TemporaryDirectory(prefix="sieve-bench-") as home:
         emulator.command("clear")

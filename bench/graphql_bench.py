@@ -23,6 +23,7 @@ RESULTS = ROOT / "bench" / "results" / "github-graphql-vs-rest.json"
 HOURLY_BUDGET = 5000
 PROJECTED_PULL_REQUESTS = 100_000
 
+# One sync of config["source"] in a child process (its own peak RSS), for both GraphQL benches.
 SYNC_CHILD = """
 import json, sys, time
 from resources.security.audit import create_audit_key_file
@@ -36,10 +37,11 @@ if not sieve.settings.key_file.exists():
     create_key_file(sieve.settings.key_file)
     create_audit_key_file(sieve.settings.audit_key_file)
     org = sieve.control_plane.add_organization("bench")
-    add_emulator_connection(sieve.control_plane, org, config, "github", config["github_repos"])
+    add_emulator_connection(sieve.control_plane, org, config, config["source"],
+                            config.get("github_repos", 0))
 org = sieve.control_plane.organization("bench")
 started = time.perf_counter()
-[summary] = sync_organization_source(sieve, org.id, "github")
+[summary] = sync_organization_source(sieve, org.id, config["source"])
 print(json.dumps({"seconds": time.perf_counter() - started, "rows": summary.rows_upserted,
                   "http": summary.http, "peak_rss_mb": peak_rss_mb()}))
 """
@@ -56,7 +58,7 @@ def sync(home: Path, config: dict) -> dict:
 def run_api(emulator: Emulator, api: str, repositories: int) -> dict:
     """A first sync and a no-change sync of the first ``repositories`` through ``api``."""
     settings, credentials = emulator.info["connections"]["github"]
-    config = {**emulator.info, "github_repos": repositories,
+    config = {**emulator.info, "source": "github", "github_repos": repositories,
               "connections": {**emulator.info["connections"],
                               "github": [{**settings, "api": api}, credentials]}}
     with tempfile.TemporaryDirectory(prefix="sieve-bench-") as home:
