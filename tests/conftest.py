@@ -66,15 +66,24 @@ def sieve_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def postgres_url(db: str) -> str:
-    """URL of a test database; skips when no server is reachable, except under CI=true."""
+    """URL of a test database; skips when no server is reachable, except under CI=true.
+
+    Under pytest-xdist each worker gets databases of its own (``<db>_gw0``…), created on first
+    use from the role's CREATEDB right, so workers never share a control plane or an instance.
+    """
     import sqlalchemy
 
-    url = os.environ.get("SIEVE_TEST_PG_URL_TEMPLATE", PG_URL_DEFAULT).format(db=db)
+    template = os.environ.get("SIEVE_TEST_PG_URL_TEMPLATE", PG_URL_DEFAULT)
+    url = template.format(db=db)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     try:
         engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 3})
         with engine.connect():
             pass
         engine.dispose()
+        if worker:
+            url = template.format(db=f"{db}_{worker}")
+            create_database_once(template.format(db=db), f"{db}_{worker}")
     except Exception as error:  # any failure to reach the server means "not available here"
         reason = (f"PostgreSQL not reachable at {url.split('@')[-1]} ({type(error).__name__}); "
                   "run `make postgres` (bash .ci/postgres) to start the machine's cluster")
@@ -82,6 +91,20 @@ def postgres_url(db: str) -> str:
             pytest.fail(f"CI=true requires PostgreSQL: {reason}")
         pytest.skip(reason)
     return url
+
+
+def create_database_once(admin_url: str, name: str) -> None:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(sqlalchemy.text(
+                "select 1 from pg_database where datname = :name"), {"name": name}).first()
+            if not exists:
+                connection.execute(sqlalchemy.text(f'create database "{name}"'))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

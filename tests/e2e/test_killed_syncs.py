@@ -45,11 +45,17 @@ def github_slot_holders(instance: DagsterInstance) -> set[str]:
     return instance.event_log_storage.get_concurrency_info("github_api").active_run_ids
 
 
-def wait_for(condition, seconds: float, what: str) -> None:
+def wait_for(condition, seconds: float, what: str,
+             processes: list[tuple[subprocess.Popen, Path]]) -> None:
+    """Wait for ``condition``; fail at once, with its output, when a process ends first."""
     deadline = time.monotonic() + seconds
     while not condition():
+        for process, log in processes:
+            assert process.poll() is None, (
+                f"a sync ended (exit {process.returncode}) before {what}:\n"
+                f"{log.read_text()[-3000:]}")
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def test_a_sync_after_four_killed_syncs_frees_their_slots_and_completes(
@@ -63,14 +69,21 @@ def test_a_sync_after_four_killed_syncs_frees_their_slots_and_completes(
     with DagsterInstance.from_config(str(dagster_home)) as instance:
         apply_pool_limits(instance)
         emulator.faults.slow("", seconds=SLOW_ANSWER_SECONDS, times=None, api="github")
-        doomed = [subprocess.Popen(sieve_command("sync", org.slug), env=dict(os.environ),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                  for org in orgs[:KILLED]]
+        doomed: list[tuple[subprocess.Popen, Path]] = []
         try:
-            wait_for(lambda: len(github_slot_holders(instance)) == KILLED, 420,
-                     f"{KILLED} syncs to hold every github_api slot")
+            # One at a time: each is in its GitHub step, holding a slot, before the next starts,
+            # so the test does not depend on how fast a loaded machine starts four at once.
+            for number, org in enumerate(orgs[:KILLED], start=1):
+                log = sieve_home / f"doomed-{number}.log"
+                with log.open("w") as output:
+                    process = subprocess.Popen(sieve_command("sync", org.slug),
+                                               env=dict(os.environ), stdout=output,
+                                               stderr=subprocess.STDOUT)
+                doomed.append((process, log))
+                wait_for(lambda held=number: len(github_slot_holders(instance)) == held, 300,
+                         f"sync {number} of {KILLED} to hold a github_api slot", doomed)
         finally:
-            for process in doomed:
+            for process, _ in doomed:
                 process.kill()  # SIGKILL: no handler, no cleanup, as `kill -9`
                 process.wait()
         dead_runs = github_slot_holders(instance)
