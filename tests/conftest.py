@@ -69,13 +69,15 @@ def postgres_url(db: str) -> str:
     """URL of a test database; skips when no server is reachable, except under CI=true.
 
     Under pytest-xdist each worker gets databases of its own (``<db>_gw0``…), created on first
-    use from the role's CREATEDB right, so workers never share a control plane or an instance.
+    use from the role's CREATEDB right, so workers never share a control plane or an instance;
+    SIEVE_TEST_PG_DB_SUFFIX does the same for suites run side by side (one per work tree).
     """
     import sqlalchemy
 
     template = os.environ.get("SIEVE_TEST_PG_URL_TEMPLATE", PG_URL_DEFAULT)
     url = template.format(db=db)
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    worker = "_".join(part for part in (os.environ.get("SIEVE_TEST_PG_DB_SUFFIX"),
+                                        os.environ.get("PYTEST_XDIST_WORKER")) if part)
     try:
         engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 3})
         with engine.connect():
