@@ -9,6 +9,8 @@ log line or an exception except the API-generated error code/message of a 4xx.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import random
@@ -70,6 +72,22 @@ REQUEST_DEADLINE_SECONDS = 120.0
 # What one connection may spend retrying a host it cannot reach at all (refused, no DNS
 # answer, connect timeout), over the whole sync: a dead source is not a 502 that clears.
 UNREACHABLE_BUDGET_SECONDS = 30.0
+# What a check made while a person waits (`sieve connect`) may spend on an unreachable host.
+INTERACTIVE_UNREACHABLE_BUDGET_SECONDS = 6.0
+_unreachable_budget_now: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "unreachable_budget_now", default=None)
+
+
+@contextlib.contextmanager
+def interactive_budget(seconds: float = INTERACTIVE_UNREACHABLE_BUDGET_SECONDS):
+    """Clients created inside give up on an unreachable host after ``seconds``: a person is
+    waiting for the answer, and a refused connection will not be accepted a minute later."""
+    token = _unreachable_budget_now.set(seconds)
+    try:
+        yield
+    finally:
+        _unreachable_budget_now.reset(token)
+
 _BODY_CHUNK_BYTES = 64 * 1024
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "private-token", "cookie", "proxy-authorization"})
@@ -194,7 +212,7 @@ class HttpClient:
         ok_flag_errors: bool = False,
         max_body_bytes: int = MAX_BODY_BYTES,
         deadline: float = REQUEST_DEADLINE_SECONDS,
-        unreachable_budget: float = UNREACHABLE_BUDGET_SECONDS,
+        unreachable_budget: float | None = None,
     ) -> None:
         self.base_url = validate_base_url(base_url)
         self.source = source
@@ -213,7 +231,9 @@ class HttpClient:
         self._rng = rng or random.Random()
         self._max_body_bytes = max_body_bytes
         self._deadline = deadline
-        self._unreachable_budget = unreachable_budget
+        self._unreachable_budget = (unreachable_budget if unreachable_budget is not None
+                                    else _unreachable_budget_now.get()
+                                    or UNREACHABLE_BUDGET_SECONDS)
         self._unreachable_spent = 0.0
         self._stats = ClientStats()
         self._stats_lock = threading.Lock()

@@ -143,4 +143,7 @@ def check_credentials(control_plane: ControlPlane, org: Organization, source: st
                                credential_fields=tuple(sorted(credentials)))
     context = ConnectorContext(org.slug, pending, credentials,
                                SyncState(control_plane, pending.id))
-    return connector_class(source)(context).check()
+    from resources.http.client import interactive_budget  # the HTTP layer loads requests
+
+    with interactive_budget():
+        return connector_class(source)(context).check()

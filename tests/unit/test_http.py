@@ -37,6 +37,7 @@ from resources.http import (
     SourceUnreachableError,
     validate_base_url,
 )
+from resources.http.client import INTERACTIVE_UNREACHABLE_BUDGET_SECONDS, interactive_budget
 from tests.unit.test_http_loopback import FakeClock, LoopbackServer, Reply
 
 TOKEN = "canary-token-7f3c9e1d5b"
@@ -830,6 +831,24 @@ def test_a_refused_connection_gives_up_within_the_unreachable_budget(clock):
     message = str(caught.value)
     for expected in ("'acme'", "'conn-7'", "connection refused", "Check the connection's base URL"):
         assert expected in message
+
+
+def test_a_check_a_person_waits_for_gives_up_on_an_unreachable_host_sooner(clock):
+    def time_spent_retrying(client_clock) -> float:
+        client = HttpClient(f"http://127.0.0.1:{closed_port()}", BearerToken(TOKEN),
+                            source="github", context=CONTEXT,
+                            retry=RetryPolicy(max_retries=50, backoff_cap=60.0),
+                            clock=client_clock, sleep=client_clock.sleep, rng=random.Random(7))
+        with pytest.raises(SourceUnreachableError):
+            client.get_json(PULLS)
+        return sum(client_clock.sleeps)
+
+    with interactive_budget():
+        interactive = time_spent_retrying(clock)
+    clock.sleeps.clear()
+    nightly = time_spent_retrying(clock)
+
+    assert interactive <= INTERACTIVE_UNREACHABLE_BUDGET_SECONDS < nightly <= 30.0
 
 
 def test_a_failed_dns_lookup_is_unreachable_too(clock, monkeypatch):
