@@ -14,6 +14,8 @@ from resources.security.access import ROLES, AccessDenied, Person
 from resources.security.access_review import review_access
 from resources.storage.control_plane import utc_now
 
+# The PostgreSQL-wire port `sieve serve` listens on unless told otherwise (5432 is often taken).
+SERVE_DEFAULT_PORT = 5433
 ROLE_HELP = "analyst: the marts; operator: also metadata, deletions, connections; admin: all."
 
 
@@ -188,7 +190,7 @@ def review(ctx: click.Context, since: str, output_format: str) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback needs --tls-cert.")
-@click.option("--port", default=5433, show_default=True)
+@click.option("--port", default=SERVE_DEFAULT_PORT, show_default=True)
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--statement-timeout", default=30.0, show_default=True, help="Seconds.")

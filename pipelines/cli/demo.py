@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
 
@@ -122,6 +123,27 @@ def prepare_demo_org(sieve, emulator):
     return org
 
 
+def next_steps(slug: str, report: Path) -> list[str]:
+    """What to try after the demo: the metrics, the report, the UI, a BI tool, an erasure."""
+    from pipelines.cli.access import SERVE_DEFAULT_PORT
+
+    analyst = "you@example.com"
+    return [
+        f"  metrics:    sieve query {slug} "
+        "\"select * from dora_weekly order by period_start desc limit 10\"",
+        f"  report:     {report}",
+        f"              (or: sieve report {slug} --out report.html)",
+        "  Dagster UI: make ui   (then open http://127.0.0.1:3000)",
+        f"  psql:       sieve access grant {analyst} --org {slug} --role analyst  "
+        "(prints a token)",
+        "              sieve serve   (in another terminal), then",
+        f"              PGPASSWORD=<token> psql \"host=127.0.0.1 port={SERVE_DEFAULT_PORT} "
+        f"dbname={slug} user={analyst}\"",
+        f"  forget:     sieve forget {slug} --login <github-login>; "
+        f"sieve retention run {slug}",
+    ]
+
+
 @click.command()
 @click.option("--scale", type=click.Choice(["tiny", "demo"]), default="demo", show_default=True,
               help="Size of the synthetic organization.")
@@ -162,10 +184,5 @@ def demo(ctx: click.Context, scale: str, anchor) -> None:
                stored_rows_table(outcome.materializations, stored_totals(sieve, org)))
     report = report_path(sieve.settings.orgs_dir, org.id)
     click.echo(f"\nthe demo organization is synced (run {outcome.run_id}).")
-    click.echo(f"  metrics:    sieve query {DEMO_SLUG} "
-               "\"select * from dora_weekly order by period_start desc limit 10\"")
-    click.echo(f"  report:     {report}")
-    click.echo(f"              (or: sieve report {DEMO_SLUG} --out report.html)")
-    click.echo("  Dagster UI: make ui   (then open http://127.0.0.1:3000)")
-    click.echo(f"  forget:     sieve forget {DEMO_SLUG} --login <github-login>; "
-               "sieve retention run demo")
+    for line in next_steps(DEMO_SLUG, report):
+        click.echo(line)
