@@ -1,11 +1,14 @@
 """GitLab REST v4 emulator (under ``/api/v4`` of the instance root).
 
-Shapes follow docs.gitlab.com/api (projects, merge_requests, merge_request_approvals, notes,
-commits, pipelines, deployments, users) and its pagination headers (``x-next-page``,
+Shapes follow docs.gitlab.com/api (groups, projects, merge_requests, merge_request_approvals,
+notes, commits, pipelines, deployments, users) and its pagination headers (``x-next-page``,
 ``x-page``, ``x-per-page``, ``x-prev-page``, ``x-total``, ``x-total-pages`` and ``Link`` with
 prev/next/first/last). Rate limits use GitLab's ``RateLimit-*`` headers and answer 429 with
 ``Retry-After`` and the plain-text body "Retry later". A deleted author shows as GitLab's
-"Ghost User". Commit dates carry the author's UTC offset, as GitLab returns them.
+"Ghost User". Commit dates carry the author's UTC offset, as GitLab returns them. The token's
+user sees only the groups it belongs to (emulators.gitlab.groups), and private projects only
+through its membership of their group: otherwise GitLab's 404, as for a project that does not
+exist.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from emulators.framework import (
 )
 from emulators.github.model import Commit, Deployment, FileChange, PullRequest, WorkflowRun
 from emulators.gitlab.graphql import GitLabGraphQL
+from emulators.gitlab.groups import group_json, listed_groups, reader_memberships
 from emulators.model import Person, Repo, stable_hex
 from emulators.oauth import OAuthAuthority
 from emulators.org import Org
@@ -74,11 +78,14 @@ class GitLabApp(ApiApp):
         self.data = org.github  # GitLab projects come from the one repository generator
         self.token = token
         self.oauth = OAuthAuthority()
+        # The groups the token's user belongs to; a test may take them away (reset restores).
+        self.memberships = reader_memberships(org)
         r = self.route
         self.oauth.add_routes(r)
         r("GET", "/user", self.current_user)
         r("GET", "/users", self.users)
         r("GET", "/users/{id}", self.user)
+        r("GET", "/groups", self.groups)
         r("GET", "/groups/{id}/projects", self.group_projects)
         r("GET", "/projects", self.projects)
         r("GET", "/projects/{id}", self.project)
@@ -100,6 +107,7 @@ class GitLabApp(ApiApp):
     def reset(self) -> None:
         self.graphql.reset()
         self.oauth.reset()
+        self.memberships = reader_memberships(self.org)
 
     # -- conventions -------------------------------------------------------------------------
 
@@ -171,7 +179,7 @@ class GitLabApp(ApiApp):
             repo = candidate if candidate is not None and candidate.host == "gitlab" else None
         elif raw.startswith(self.org.gitlab_group + "/"):
             repo = self.data.repo(raw.split("/", 1)[1], "gitlab")
-        if repo is None:
+        if repo is None or not self._reads_projects():
             raise ApiError(404, {"message": "404 Project Not Found"})
         return repo
 
@@ -334,14 +342,28 @@ class GitLabApp(ApiApp):
             raise ApiError(404, {"message": "404 User Not Found"})
         return Response(body=self.user_full(person))
 
+    def groups(self, request: Request) -> Response:
+        """GET /groups: the groups the token's user belongs to (emulators.gitlab.groups)."""
+        created = gl_time(self.org.created_at)
+        return self._paginate(request, listed_groups(request, self.memberships),
+                              lambda group: group_json(group, created))
+
     def group_projects(self, request: Request) -> Response:
-        group = unquote(request.params["id"])
-        if group not in (self.org.gitlab_group, str(9_000 + self.org.seed)):
+        wanted = unquote(request.params["id"])
+        group = next((g for g in self.memberships
+                      if wanted in (g.full_path, str(g.group_id))), None)
+        if group is None:  # private groups are hidden from non-members
             raise ApiError(404, {"message": "404 Group Not Found"})
-        return self._paginate(request, list(self.data.gitlab_projects), self.project_json)
+        projects = self.data.gitlab_projects if group.full_path == self.org.gitlab_group else []
+        return self._paginate(request, list(projects), self.project_json)
 
     def projects(self, request: Request) -> Response:
-        return self._paginate(request, list(self.data.gitlab_projects), self.project_json)
+        visible = self.data.gitlab_projects if self._reads_projects() else []
+        return self._paginate(request, list(visible), self.project_json)
+
+    def _reads_projects(self) -> bool:
+        """Whether the token's user is still a member of the group holding the projects."""
+        return any(g.full_path == self.org.gitlab_group for g in self.memberships)
 
     def project(self, request: Request) -> Response:
         return Response(body=self.project_json(self._project(request)))

@@ -4,7 +4,9 @@ Shapes follow developer.atlassian.com/cloud/jira/platform/rest/v3 (issue search
 ``/rest/api/3/search`` with startAt/maxResults/total, its successor ``/rest/api/3/search/jql``
 with nextPageToken/isLast, ``/issue/{key}/changelog`` as a PageBean, descriptions and comments in
 Atlassian Document Format) and developer.atlassian.com/cloud/jira/software/rest (boards,
-sprints, sprint issues). Timestamps are rendered in each user's time zone, as Jira does
+sprints, sprint issues). Projects, issues and their searches show only the projects where the
+account holds Browse Projects ("Get projects paginated": an account without it anywhere gets an
+empty page, not an error). Timestamps are rendered in each user's time zone, as Jira does
 (``2026-10-27T09:14:02.000+0100``). JQL dates are read in UTC (the reader account's zone).
 
 Supported JQL: clauses joined by AND over ``project``, ``key``, ``issuetype``, ``status``,
@@ -230,6 +232,9 @@ class JiraApp(ApiApp):
         self.data = org.jira
         self.expected_auth = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
         self.reader_email = email
+        # Keys of the projects where the account holds Browse Projects; a test may take the
+        # permission away (reset restores it).
+        self.browsable = self._all_keys()
         r = self.route
         r("GET", f"{API}/myself", self.myself)
         r("GET", f"{API}/serverInfo", self.server_info)
@@ -250,6 +255,12 @@ class JiraApp(ApiApp):
         r("GET", f"{AGILE}/board", self.boards)
         r("GET", f"{AGILE}/board/{{board}}/sprint", self.board_sprints)
         r("GET", f"{AGILE}/sprint/{{sprint}}/issue", self.sprint_issues)
+
+    def _all_keys(self) -> frozenset[str]:
+        return frozenset(p.key for p in self.data.projects)
+
+    def reset(self) -> None:
+        self.browsable = self._all_keys()
 
     # -- conventions -------------------------------------------------------------------------
 
@@ -475,7 +486,7 @@ class JiraApp(ApiApp):
         only clauses on status or sprint (and the rendered page) build whole issues."""
         keys = jql.project_keys
         rows = [IssueRow(self.data, project, number, updated)
-                for project in self.data.projects
+                for project in self._browsable_projects()
                 if keys is None or project.key in keys or project.project_id in keys
                 for updated, number in self.data.updated_index(project)]
         return jql.sort([row for row in rows if jql.matches(row)])
@@ -504,13 +515,24 @@ class JiraApp(ApiApp):
                               "deploymentType": "Cloud", "serverTitle": "Jira"})
 
     def projects(self, request: Request) -> Response:
-        return Response(body=[self.project_json(p, request.base_url) for p in self.data.projects])
+        return Response(body=[self.project_json(p, request.base_url)
+                              for p in self._browsable_projects()])
 
     def project_search(self, request: Request) -> Response:
+        """GET /project/search ("Get projects paginated"): the projects the account may browse,
+        filtered by ``keys`` and ordered by ``orderBy`` (``key`` by default; ``name``; a ``-``
+        prefix reverses), as a PageBean of at most 50 (JRACLOUD-84803)."""
         params = self._params(request)
         start = self._int(params, "startAt", 0, 10**9)
-        size = self._int(params, "maxResults", 50, 100)
-        projects = list(self.data.projects)
+        size = self._int(params, "maxResults", 50, 50)
+        keys = set(request.query_list("keys"))
+        projects = [p for p in self._browsable_projects() if not keys or p.key in keys]
+        order = str(params.get("orderBy") or "key")
+        field = order.lstrip("+-")
+        if field not in ("key", "name"):
+            raise ApiError(400, {"errorMessages": [f"Invalid orderBy value: {order}."],
+                                 "errors": {}})
+        projects.sort(key=lambda p: getattr(p, field), reverse=order.startswith("-"))
         window = page_window(len(projects), start, size, request.repeat_page)
         base = request.base_url
         body = {"self": f"{base}{API}/project/search?startAt={start}&maxResults={size}",
@@ -521,11 +543,14 @@ class JiraApp(ApiApp):
             body["nextPage"] = f"{base}{API}/project/search?startAt={start + size}&maxResults={size}"
         return Response(body=body)
 
+    def _browsable_projects(self) -> list[JiraProject]:
+        return [p for p in self.data.projects if p.key in self.browsable]
+
     def project(self, request: Request) -> Response:
         key = request.params["key"]
         project = self.data.project(key.upper()) or next(
             (p for p in self.data.projects if p.project_id == key), None)
-        if project is None:
+        if project is None or project.key not in self.browsable:
             raise ApiError(404, {"errorMessages": [f"No project could be found with key '{key}'."],
                                  "errors": {}})
         return Response(body=self.project_json(project, request.base_url, full=True))

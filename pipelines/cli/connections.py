@@ -48,15 +48,16 @@ class ConnectCheckError(SieveError):
     pass
 
 
-def connect_check_advice(error: SourceUnavailableError, source: str, settings: dict) -> str:
+def connect_check_advice(error: SourceUnavailableError, source: str, settings: dict, *,
+                         step: str = "check", unchecked: str = "add --no-check") -> str:
     """What failed, then what to check now: the HTTP layer's own advice ("re-run the sync
     later") is for a sync, and nothing has been stored yet to sync."""
     # The HTTP layer's message is one sentence of fact, then advice: keep the fact.
     fact = re.split(r"(?<=[.)])\s+(?=[A-Z])", str(error), maxsplit=1)[0].rstrip(".")
     where = settings.get("base_url") or error.host
-    return (f"the {source} check failed: {fact}. Check that {where} is the right address "
+    return (f"the {source} {step} failed: {fact}. Check that {where} is the right address "
             "and is reachable from this machine (VPN, proxy, firewall), then run the command "
-            "again; or add --no-check to store the connection unchecked (the first sync will "
+            f"again; or {unchecked} to store the connection unchecked (the first sync will "
             "then report the same problem).")
 
 
@@ -92,7 +93,7 @@ def _connect_command(name: str, spec: ConnectSpec) -> click.Command:
             raise click.UsageError(str(error)) from None
         # What the service says about the credentials is reported as it is, not as misuse.
         credentials = _credentials(ctx, name, spec, mode, settings, values)
-        _choose_discovered(spec, settings, credentials)
+        _choose_discovered(ctx.obj["slug"], name, spec, settings, credentials)
         _store(ctx, name, settings, credentials, check=not no_check,
                note=mode.stored_note if mode else None)
 
@@ -136,24 +137,89 @@ def _credentials(ctx: click.Context, source: str, spec: ConnectSpec, mode: AuthM
     return read
 
 
-def _choose_discovered(spec: ConnectSpec, settings: dict,
+def stdin_is_terminal() -> bool:
+    """Whether a person can answer a prompt (a pipe or a scheduler cannot)."""
+    return sys.stdin.isatty()
+
+
+def _choose_discovered(slug: str, source: str, spec: ConnectSpec, settings: dict,
                        credentials: dict[str, Secret]) -> None:
     """Without the discoverable option (e.g. --owner), list what the credentials can see and
-    ask which one to connect."""
-    key = spec.discover_key
-    if key is None or settings.get(key) or spec.discover is None:
+    ask which to connect; with no one to ask, say what to pass."""
+    key, everything = spec.discover_key, spec.discover_all
+    if key is None or spec.discover is None:
         return
-    flag = next(o.flag for o in spec.options if o.key == key)
-    choices = spec.discover(settings, credentials)
+    option = next(o for o in spec.all_options() if o.key == key)
+    if settings.get(key) and everything and settings.get(everything):
+        raise click.UsageError(f"Pass {option.flag} or {_flag(spec, everything)}, not both.")
+    if settings.get(key) or (everything and settings.get(everything)):
+        return
+    try:
+        choices = spec.discover(settings, credentials, slug)
+    except (SourceUnavailableError, MalformedResponseError) as error:
+        raise ConnectCheckError(connect_check_advice(
+            error, source, settings, step="listing of what the credentials can see",
+            unchecked=f"pass {option.flag} and --no-check")) from None
     if not choices:
-        raise click.UsageError(f"These credentials can see nothing to connect; pass {flag}.")
-    if not sys.stdin.isatty():
-        listed = ", ".join(f"{value} ({what})" for value, what in choices)
-        raise click.UsageError(f"Pass {flag}; these credentials can see: {listed}.")
+        raise click.UsageError(f"These credentials can see nothing to connect; pass "
+                               f"{option.flag}.")
+    if not stdin_is_terminal():
+        raise click.UsageError(_what_to_pass(spec, option, choices))
+    _ask(spec, option, choices, settings)
+
+
+def _ask(spec: ConnectSpec, option: ConnectOption, choices: list[tuple[str, str]],
+         settings: dict) -> None:
+    """Number the choices and store the answer: one value, or several for a list option."""
     for number, (value, what) in enumerate(choices, start=1):
         click.echo(f"  {number}. {value}  ({what})")
-    picked = click.prompt(f"Which one ({flag})", type=click.IntRange(1, len(choices)))
-    settings[key] = choices[picked - 1][0]
+    if option.kind != "list":
+        picked = click.prompt(f"Which one ({option.flag})", type=click.IntRange(1, len(choices)))
+        settings[option.key] = choices[picked - 1][0]
+        return
+    everything = spec.discover_all
+    hint = f", or 'all' for {_flag(spec, everything)}" if everything else ""
+    answer = click.prompt(f"Which ones ({option.flag}): numbers separated by commas{hint}",
+                          value_proc=lambda text: _numbers(text, len(choices), everything))
+    if answer == "all":
+        settings[everything] = True
+    else:
+        settings[option.key] = [choices[number - 1][0] for number in answer]
+
+
+SHOWN_CHOICES = 20
+
+
+def _what_to_pass(spec: ConnectSpec, option: ConnectOption,
+                  choices: list[tuple[str, str]]) -> str:
+    """The refusal when no one can answer: the option to pass, with what it could name."""
+    shown = ", ".join(f"{value} ({what})" for value, what in choices[:SHOWN_CHOICES])
+    more = (f" and {len(choices) - SHOWN_CHOICES} more" if len(choices) > SHOWN_CHOICES
+            else "")
+    example = ",".join(value for value, _ in choices[:2]) if option.kind == "list" \
+        else choices[0][0]
+    alternative = (f", or {_flag(spec, spec.discover_all)} for every one, now and later"
+                   if spec.discover_all else "")
+    return (f"No terminal to ask which to connect: pass {option.flag} with "
+            f"{'some' if option.kind == 'list' else 'one'} of {shown}{more} "
+            f"(e.g. {option.flag} {example}){alternative}.")
+
+
+def _numbers(text: str, count: int, everything: str | None) -> list[int] | str:
+    """The numbers typed at a multiple-choice prompt (or 'all', when that is offered)."""
+    if everything and text.strip().lower() == "all":
+        return "all"
+    try:
+        numbers = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        numbers = []
+    if not numbers or any(not 1 <= number <= count for number in numbers):
+        raise click.BadParameter(f"type numbers from 1 to {count}, separated by commas.")
+    return sorted(set(numbers))
+
+
+def _flag(spec: ConnectSpec, key: str) -> str:
+    return next(o.flag for o in spec.all_options() if o.key == key)
 
 
 for _source in SOURCES.values():

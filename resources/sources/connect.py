@@ -73,8 +73,14 @@ class ConnectSpec:
     auth_modes: tuple[AuthMode, ...] = ()
     # When the option ``discover_key`` is not given: what the credentials can see, as
     # (value, description) pairs to choose from, e.g. the organizations a GitHub token sees.
-    discover: Callable[[dict, dict[str, Secret]], list[tuple[str, str]]] | None = None
+    # A "list" option takes several choices. ``discover`` raises ConnectSettingsError, saying
+    # what access is missing, when the credentials see nothing.
+    # Called with the settings, the credentials and the organization's slug (for errors).
+    discover: Callable[[dict, dict[str, Secret], str], list[tuple[str, str]]] | None = None
     discover_key: str | None = None
+    # The flag option that chooses everything the credentials see, now and later (e.g.
+    # ``--all-projects``): given, nothing is listed.
+    discover_all: str | None = None
 
     def mode_for(self, values: dict) -> AuthMode | None:
         """The auth mode whose trigger was given, or None for the default secrets."""
@@ -123,3 +129,25 @@ def check_api(settings: dict) -> None:
     if settings.get("api") not in API_CHOICES:
         raise ConnectSettingsError(f"--api must be one of {', '.join(API_CHOICES)}, not "
                                    f"{settings.get('api')!r}.")
+
+
+def connect_time_client(base_url: str, auth, source: str, org_slug: str):
+    """An HTTP client for the few requests `sieve connect` makes before anything is stored:
+    one retry and five seconds at most, so a wrong address fails while the person waits."""
+    from resources.http import ErrorContext, HttpClient, RetryPolicy  # loads requests
+
+    return HttpClient(base_url, auth, source=source,
+                      context=ErrorContext(org_slug, "new-connection"),
+                      retry=RetryPolicy(max_retries=1, max_total_wait=5.0))
+
+
+def connect_time_listing(base_url: str, auth, source: str, org_slug: str, path: str,
+                         params: dict, style, *, when_empty: str) -> list:
+    """Every item of a listing, every page of it, read as `sieve connect` reads (above);
+    an empty listing raises ``when_empty``, which says what access the credentials lack."""
+    with connect_time_client(base_url, auth, source, org_slug) as client:
+        items = [item for page in client.paginate(path, params, style=style)
+                 for item in page.items]
+    if not items:
+        raise ConnectSettingsError(when_empty)
+    return items

@@ -37,20 +37,25 @@ def connection_auth(context: ConnectorContext,
                     static: Callable[[dict[str, Secret]], AuthBase]) -> AuthBase:
     """The auth object for ``context``'s connection; ``static`` builds the source's own
     token scheme from the sealed credentials when the connection uses a plain token."""
-    kind = auth_kind(context.settings)
-    if kind == "github_app":
-        return github_app_auth(context.settings, context.credentials)
-    if kind == "oauth" and context.connection.status == "pending":
-        # `sieve connect`'s check, before anything is stored: the token was just issued.
-        return BearerToken(context.credentials["access_token"].reveal())
-    if kind == "oauth":
+    if auth_kind(context.settings) == "oauth" and context.connection.status != "pending":
         from resources.sources.oauth_refresh import oauth_auth  # loads authlib
 
         return oauth_auth(context)
+    return connect_time_auth(context.settings, context.credentials, static)
+
+
+def connect_time_auth(settings: dict, credentials: dict[str, Secret],
+                      static: Callable[[dict[str, Secret]], AuthBase]) -> AuthBase:
+    """The auth object for credentials given to `sieve connect`, before anything is stored
+    (an OAuth access token was just issued, so nothing needs refreshing yet)."""
+    kind = auth_kind(settings)
+    if kind == "github_app":
+        return github_app_auth(settings, credentials)
+    if kind == "oauth":
+        return BearerToken(credentials["access_token"].reveal())
     if kind == "basic":
-        credentials = context.credentials
         return BasicPassword(credentials["username"].reveal(), credentials["password"].reveal())
-    return static(context.credentials)
+    return static(credentials)
 
 
 def github_app_client(settings: dict, credentials: dict[str, Secret]):

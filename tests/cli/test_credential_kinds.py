@@ -44,7 +44,8 @@ def test_jira_server_basic_auth_is_sealed_and_checked(cli, emulator, monkeypatch
     monkeypatch.setenv("JIRA_USER", email)
     monkeypatch.setenv("JIRA_PASSWORD", token)
     result = cli("connect", "acme", "jira", "--base-url", emulator.base_url("jira"), "--basic",
-                 "--username-env", "JIRA_USER", "--password-env", "JIRA_PASSWORD")
+                 "--username-env", "JIRA_USER", "--password-env", "JIRA_PASSWORD",
+                 "--all-projects")
     assert result.exit_code == 0, result.output
     assert "accepted the credentials" in result.output
     listing = cli("connections", "acme").output

@@ -85,7 +85,7 @@ def test_missing_key_fails_closed_without_traceback(sieve, sieve_home):
 def test_rotation_retires_the_old_key_and_everything_still_opens(sieve, sieve_home):
     sieve("org", "add", "acme")
     sieve("connect", "acme", "jira", "--no-check", "--base-url", "https://acme.atlassian.net",
-          "--email-env", "CANARY_TOKEN_VAR", "--token-env", "CANARY_TOKEN_VAR")
+          "--email-env", "CANARY_TOKEN_VAR", "--token-env", "CANARY_TOKEN_VAR", "--all-projects")
     old_ring = (sieve_home / "keys" / "master.keys").read_text()
     sieve("keys", "rotate")
     new_ring = (sieve_home / "keys" / "master.keys").read_text()

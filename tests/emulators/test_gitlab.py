@@ -122,3 +122,34 @@ def test_single_pipeline_detail(emulator):
     assert {k: detail[k] for k in done} == done
     assert detail["duration"] > 0 and detail["user"]["username"]
     assert gl(emulator, f"/projects/{repo.repo_id}/pipelines/1").status_code == 404
+
+
+def test_groups_lists_the_readers_memberships_by_role_page_by_page(emulator):
+    group = emulator.org.gitlab_group
+    listed = gl(emulator, "/groups", params={"order_by": "path"}).json()
+    assert [g["full_path"] for g in listed] == [group, f"{group}/handbook", "sieve-demo-web"]
+    assert listed[1]["parent_id"] == listed[0]["id"] and listed[0]["visibility"] == "private"
+    # The Guest membership of the subgroup drops out at Reporter (20) and above.
+    paths, page = [], "1"
+    while page:
+        answer = gl(emulator, "/groups", params={"min_access_level": 20, "order_by": "path",
+                                                  "per_page": 1, "page": page})
+        assert answer.headers["x-total"] == "2"
+        paths += [g["full_path"] for g in answer.json()]
+        page = answer.headers["x-next-page"]
+    assert paths == [group, "sieve-demo-web"]
+    assert [g["full_path"] for g in gl(emulator, "/groups",
+                                       params={"top_level_only": "true", "sort": "desc",
+                                               "order_by": "path"}).json()] == [
+        "sieve-demo-web", group]
+    assert gl(emulator, "/groups", params={"min_access_level": 25}).status_code == 400
+    assert gl(emulator, "/groups", token="bad").status_code == 401
+    assert gl(emulator, "/groups/sieve-demo-web/projects").json() == []
+
+
+def test_a_user_in_no_group_sees_no_group_and_no_project(emulator):
+    emulator.apps["gitlab"].memberships = ()
+    assert gl(emulator, "/groups", params={"min_access_level": 10}).json() == []
+    assert gl(emulator, f"/groups/{emulator.org.gitlab_group}/projects").status_code == 404
+    assert gl(emulator, f"/projects/{project(emulator).repo_id}").status_code == 404
+    assert gl(emulator, "/projects").json() == []

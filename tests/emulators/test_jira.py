@@ -183,3 +183,26 @@ def test_project_clause_accepts_keys_and_ids(emulator):
     by_key = jira(emulator, "/rest/api/3/search", params={"jql": "project = PAY", "fields": "summary"}).json()
     by_id = jira(emulator, "/rest/api/3/search", params={"jql": "project = 10000", "fields": "summary"}).json()
     assert by_key["total"] == by_id["total"] == emulator.org.jira_issue_count(emulator.org.jira_project("PAY"))
+
+
+def test_project_search_pages_by_key_and_shows_only_browsable_projects(emulator):
+    keys, start = [], 0
+    while True:
+        page = jira(emulator, "/rest/api/3/project/search",
+                    params={"startAt": start, "maxResults": 1}).json()
+        keys += [p["key"] for p in page["values"]]
+        if page["isLast"]:
+            break
+        assert page["nextPage"].endswith(f"startAt={start + 1}&maxResults=1")
+        start += 1
+    assert keys == sorted(p.key for p in emulator.org.jira_projects)
+    named = jira(emulator, "/rest/api/3/project/search",
+                 params={"keys": ["PAY"], "orderBy": "-name", "maxResults": 500}).json()
+    assert [p["key"] for p in named["values"]] == ["PAY"] and named["maxResults"] == 50
+    assert jira(emulator, "/rest/api/3/project/search", auth=False).status_code == 401
+    emulator.apps["jira"].browsable = frozenset()
+    empty = jira(emulator, "/rest/api/3/project/search").json()
+    assert empty["values"] == [] and empty["total"] == 0 and empty["isLast"] is True
+    assert jira(emulator, "/rest/api/3/project/PAY").status_code == 404
+    assert jira(emulator, "/rest/api/3/search", params={"jql": "project = PAY"}).json()[
+        "total"] == 0

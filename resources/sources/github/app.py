@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from resources.security.vault import Secret
-from resources.sources.connect import ConnectSettingsError
+from resources.sources.connect import ConnectSettingsError, connect_time_client
 
 
 def prepare_app_connection(settings: dict, _secrets: dict[str, Secret]) -> dict[str, Secret]:
@@ -36,16 +36,11 @@ def prepare_app_connection(settings: dict, _secrets: dict[str, Secret]) -> dict[
     return credentials
 
 
-def visible_owners(settings: dict, credentials: dict[str, Secret]) -> list[tuple[str, str]]:
+def visible_owners(settings: dict, credentials: dict[str, Secret],
+                   org_slug: str) -> list[tuple[str, str]]:
     """The organizations and the user account a token can read, or the accounts an app is
     installed on, as (login, description) — for choosing ``--owner``."""
-    from resources.http import (
-        BearerToken,
-        ErrorContext,
-        HttpClient,
-        PaginationStyle,
-        RetryPolicy,
-    )
+    from resources.http import BearerToken, PaginationStyle
 
     base_url = settings.get("base_url") or "https://api.github.com"
     if settings.get("auth") == "github_app":
@@ -54,12 +49,11 @@ def visible_owners(settings: dict, credentials: dict[str, Secret]) -> list[tuple
         client = github_app_client(settings, credentials)
         return [(login, f"app installation {installation_id}")
                 for installation_id, login in client.installations()]
-    with HttpClient(base_url, BearerToken(credentials["token"].reveal()), source="github",
-                    context=ErrorContext("(connecting)", "new-connection"),
-                    retry=RetryPolicy(max_retries=1, max_total_wait=5.0)) as client:
+    with connect_time_client(base_url, BearerToken(credentials["token"].reveal()),
+                             "github", org_slug) as client:
         user = client.get_json("/user").data
         orgs = [item for page in client.paginate("/user/orgs", {"per_page": 100},
-                                                          style=PaginationStyle.GITHUB)
+                                                 style=PaginationStyle.GITHUB)
                 for item in page.items]
     return ([(org["login"], "organization") for org in orgs]
             + [(user["login"], "your user account")])

@@ -24,6 +24,7 @@ from resources.http import (
     RateLimitTracker,
 )
 from resources.http.graphql import GraphQLClient, GraphQLUnsupportedError
+from resources.security.vault import Secret
 from resources.sources.connector import Connector, ConnectorContext, RawBatch
 from resources.sources.credentials import connection_auth
 from resources.sources.gitlab import graphql
@@ -98,8 +99,7 @@ class GitLabConnector(Connector):
             extra = {"sleep": context.sleep} if context.sleep is not None else {}
             self._client = HttpClient(
                 api_root(context.settings.get("base_url") or DEFAULT_BASE_URL),
-                connection_auth(context, lambda credentials: BearerToken(
-                    credentials["token"].reveal())),
+                connection_auth(context, token_auth),
                 source="gitlab",
                 context=context.error_context(),
                 timeout=REQUEST_TIMEOUT,
@@ -439,6 +439,11 @@ def with_closing(batches: Iterable[RawBatch],
 
 def cursor_key(stream: str, project_id: int) -> str:
     return f"{stream}:{project_id}"
+
+
+def token_auth(credentials: dict[str, Secret]) -> BearerToken:
+    """A personal, group or project access token, sent as a bearer token."""
+    return BearerToken(credentials["token"].reveal())
 
 
 def api_root(base_url: str) -> str:

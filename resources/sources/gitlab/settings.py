@@ -7,6 +7,7 @@ from resources.sources.connect import (
     ConnectSpec,
     check_api,
 )
+from resources.sources.gitlab.discovery import visible_groups
 
 CONNECT = ConnectSpec(
     summary="GitLab (gitlab.com or self-hosted). A token with read_api scope suffices.",
@@ -14,7 +15,9 @@ CONNECT = ConnectSpec(
               "sieve connect acme gitlab --group acme/platform --projects acme/platform/api "
               "--base-url https://gitlab.example.com --token-env GL_TOKEN"),
     options=(
-        ConnectOption("--group", "group", "Group (full path) to read.", required=True),
+        ConnectOption("--group", "group", "Group (full path) to read (default: choose among "
+                      "those where the credentials' user is at least a Reporter).",
+                      required=True),
         ConnectOption("--projects", "projects", "Comma-separated project paths (default: all "
                       "in the group).", kind="list"),
         ConnectOption("--base-url", "base_url", "GitLab host, e.g. https://gitlab.example.com "
@@ -39,4 +42,6 @@ CONNECT = ConnectSpec(
                  ConnectSecret("--client-secret-env", "client_secret", "OAuth application "
                                "secret", "Environment variable holding the application "
                                "secret."))),),
+    discover=visible_groups,
+    discover_key="group",
 )

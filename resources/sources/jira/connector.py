@@ -21,6 +21,7 @@ from resources.http import (
     RequestRejectedError,
     RetryPolicy,
 )
+from resources.security.vault import Secret
 from resources.sources import entity
 from resources.sources.allow_list import Entity
 from resources.sources.connector import Connector, RawBatch
@@ -33,7 +34,7 @@ API = "/rest/api/3"
 AGILE = "/rest/agile/1.0"
 SEARCH_PAGE_SIZE = 100
 CHANGELOG_PAGE_SIZE = 100
-PROJECT_PAGE_SIZE = 100
+PROJECT_PAGE_SIZE = 50  # the most Jira Cloud's project search returns (JRACLOUD-84803)
 AGILE_PAGE_SIZE = 50
 CURSOR_OVERLAP = timedelta(hours=1)
 # Without the reader's zone the cursor is rendered in UTC and widened by the largest UTC offset.
@@ -68,8 +69,7 @@ class JiraConnector(Connector):
         extra = {"sleep": self.context.sleep} if self.context.sleep is not None else {}
         return HttpClient(
             self.context.settings["base_url"],
-            connection_auth(self.context, lambda credentials: BasicEmailToken(
-                credentials["email"].reveal(), credentials["token"].reveal())),
+            connection_auth(self.context, token_auth),
             source="jira",
             context=self.context.error_context(),
             retry=retry,
@@ -255,6 +255,11 @@ class _UsersSeen:
                 fresh.append(user)
         if fresh or cursors:
             yield RawBatch("jira_users", fresh, cursors=cursors or {})
+
+
+def token_auth(credentials: dict[str, Secret]) -> BasicEmailToken:
+    """Jira Cloud: the account's email and an API token, over HTTP Basic."""
+    return BasicEmailToken(credentials["email"].reveal(), credentials["token"].reveal())
 
 
 def _updated_utc(issue: dict) -> datetime:
