@@ -179,7 +179,7 @@ class GitLabApp(ApiApp):
             repo = candidate if candidate is not None and candidate.host == "gitlab" else None
         elif raw.startswith(self.org.gitlab_group + "/"):
             repo = self.data.repo(raw.split("/", 1)[1], "gitlab")
-        if repo is None or not self._reads_projects():
+        if repo is None or not self.reads_projects():
             raise ApiError(404, {"message": "404 Project Not Found"})
         return repo
 
@@ -358,10 +358,10 @@ class GitLabApp(ApiApp):
         return self._paginate(request, list(projects), self.project_json)
 
     def projects(self, request: Request) -> Response:
-        visible = self.data.gitlab_projects if self._reads_projects() else []
+        visible = self.data.gitlab_projects if self.reads_projects() else []
         return self._paginate(request, list(visible), self.project_json)
 
-    def _reads_projects(self) -> bool:
+    def reads_projects(self) -> bool:
         """Whether the token's user is still a member of the group holding the projects."""
         return any(g.full_path == self.org.gitlab_group for g in self.memberships)
 

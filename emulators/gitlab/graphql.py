@@ -226,7 +226,7 @@ class GitLabGraphQL:
     def _project(self, info, fullPath: str) -> dict | None:
         group, _, name = fullPath.partition("/")
         repo = self.data.repo(name, "gitlab") if group == self.app.org.gitlab_group else None
-        if repo is None:
+        if repo is None or not self.app.reads_projects():  # hidden from non-members
             return None
         return {"id": gid("Project", repo.repo_id), "fullPath": fullPath,
                 "mergeRequests": lambda info, **args: self._merge_requests(repo, args),

@@ -4,6 +4,14 @@ option to pass and with what; with nothing visible or a rejected token, it says 
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -123,6 +131,35 @@ def test_an_unreachable_gitlab_says_what_to_check_or_pass(cli, monkeypatch):
     assert "the gitlab listing of what the credentials can see failed" in output
     assert "reachable from this machine" in output and "sync later" not in output
     assert "pass --group and --no-check" in output
+
+
+def test_a_real_terminal_is_asked(cli, emulator, monkeypatch):
+    """No stand-in for the terminal: `sieve` runs on a pseudo-terminal and is answered there."""
+    monkeypatch.setenv("GL_TOKEN", emulator.credentials("gitlab")["token"])
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("sieve")), "connect", "acme", "gitlab", "--token-env",
+         "GL_TOKEN", "--base-url", emulator.base_url("gitlab")],
+        stdin=follower, stdout=follower, stderr=follower, close_fds=True)
+    os.close(follower)
+    seen = _read_until(leader, b"Which one (--group)")
+    os.write(leader, b"2\n")
+    seen += _read_until(leader, b"added to acme")
+    assert process.wait(timeout=30) == 0, seen
+    os.close(leader)
+    assert b"2. sieve-demo-web" in seen
+    assert stored_settings()[0]["group"] == "sieve-demo-web"
+
+
+def _read_until(fd: int, wanted: bytes, timeout: float = 60.0) -> bytes:
+    seen, deadline = b"", time.monotonic() + timeout
+    while wanted not in seen and time.monotonic() < deadline:
+        if select.select([fd], [], [], 1.0)[0]:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:  # the process closed the terminal
+                break
+    return seen
 
 
 # -- Jira projects -----------------------------------------------------------------------------

@@ -153,3 +153,8 @@ def test_a_user_in_no_group_sees_no_group_and_no_project(emulator):
     assert gl(emulator, f"/groups/{emulator.org.gitlab_group}/projects").status_code == 404
     assert gl(emulator, f"/projects/{project(emulator).repo_id}").status_code == 404
     assert gl(emulator, "/projects").json() == []
+    path = f"{emulator.org.gitlab_group}/{project(emulator).name}"
+    answer = requests.post(f"{emulator.base_url('gitlab')}/api/graphql", timeout=10,
+                           headers={"PRIVATE-TOKEN": "demo-token"},
+                           json={"query": f'{{ project(fullPath: "{path}") {{ id }} }}'})
+    assert answer.json()["data"]["project"] is None
