@@ -4,7 +4,12 @@ Shapes follow the recorded exchanges in shared/reference/github-recorded (PullRe
 PullRequest.testGetFiles, PullRequestReview.setUp, Repository.testGetCommits*,
 Repository.testGetIssues, Deployment*.setUp, WorkflowRun.setUp, RateLimiting, Exceptions,
 ConditionalRequestUpdate) and octokit's paginate-issues fixture for Link headers; endpoints
-and parameters follow docs.github.com/rest (API version 2022-11-28).
+and parameters follow docs.github.com/rest (API version 2022-11-28). ``GET /user/orgs`` needs
+the ``read:org`` or ``user`` scope and answers a token without it 403 "You need at least read:org
+scope or user scope to list your organizations."; ``GET /user/repos`` lists what the reader
+reaches through ``affiliation`` (it owns no repository and collaborates on none, so only
+``organization_member`` finds the org's) and refuses ``type`` beside ``visibility`` or
+``affiliation`` with 422.
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ EXPOSE_HEADERS = ("ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-
                   "X-RateLimit-Remaining, X-RateLimit-Used, X-RateLimit-Resource, X-RateLimit-Reset, "
                   "X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Poll-Interval, X-GitHub-Media-Type, "
                   "X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset")
+# The classic token's scopes the emulated token carries; a test may narrow them.
+DEFAULT_SCOPES = ("read:org", "repo")
+ORG_LISTING_SCOPES = {"read:org", "write:org", "admin:org", "user"}
+AFFILIATIONS = ("owner", "collaborator", "organization_member")
 LABEL_COLOURS = {"dependencies": "0366d6", "hotfix": "d93f0b", "revert": "b60205",
                  "incident": "e11d21", "enhancement": "a2eeef", "bug": "d73a4a"}
 
@@ -80,11 +89,13 @@ class GitHubApp(ApiApp):
         self.viewer = replace(org.humans[0], login="sieve-reader", name="Sieve reader",
                               github_id=90000001, index=-1)
         self.app_installations = AppInstallations(org.login, org.org_id)
+        self.token_scopes = DEFAULT_SCOPES
         r = self.route
         self.app_installations.add_routes(r)
         r("GET", "/rate_limit", self.rate_limit)
         r("GET", "/user", self.authenticated_user)
         r("GET", "/user/orgs", self.user_orgs)
+        r("GET", "/user/repos", self.user_repos)
         r("GET", "/users/{login}", self.user)
         r("GET", "/orgs/{org}", self.organization)
         r("GET", "/orgs/{org}/members", self.org_members)
@@ -113,6 +124,7 @@ class GitHubApp(ApiApp):
     def reset(self) -> None:
         self.graphql.reset()
         self.app_installations.reset()
+        self.token_scopes = DEFAULT_SCOPES
 
     # -- conventions -------------------------------------------------------------------------
 
@@ -143,7 +155,7 @@ class GitHubApp(ApiApp):
             "Server": "GitHub.com",
             "Cache-Control": "private, max-age=60, s-maxage=60",
             "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP, Accept-Encoding, Accept, X-Requested-With",
-            "X-OAuth-Scopes": "read:org, repo",
+            "X-OAuth-Scopes": ", ".join(self.token_scopes),
             "X-Accepted-OAuth-Scopes": "repo",
             "X-GitHub-Media-Type": "github.v3; format=json",
             "x-github-api-version-selected": "2022-11-28",
@@ -450,6 +462,12 @@ class GitHubApp(ApiApp):
 
     def user_orgs(self, request: Request) -> Response:
         """GET /user/orgs: the organizations the token's user belongs to (summary objects)."""
+        if not ORG_LISTING_SCOPES & set(self.token_scopes):
+            raise ApiError(403, {"message": "You need at least read:org scope or user scope to "
+                                            "list your organizations.",
+                                 "documentation_url": f"{DOCS}/orgs/orgs#list-organizations-"
+                                                      "for-the-authenticated-user",
+                                 "status": "403"})
         base = request.base_url
         url = f"{base}/orgs/{self.org.login}"
         summary = {"login": self.org.login, "id": self.org.org_id,
@@ -461,6 +479,29 @@ class GitHubApp(ApiApp):
                    "avatar_url": f"https://avatars.githubusercontent.com/u/{self.org.org_id}?v=4",
                    "description": None}
         return self._paginate(request, [summary], lambda item: item)
+
+    def user_repos(self, request: Request) -> Response:
+        """GET /user/repos: the repositories the token's user reaches by ``affiliation``."""
+        query = request.query
+        if "type" in query and ("visibility" in query or "affiliation" in query):
+            raise ApiError(422, {"message": "If you specify visibility or affiliation, you "
+                                            "cannot specify type.",
+                                 "documentation_url": f"{DOCS}/repos/repos#list-repositories-"
+                                                      "for-the-authenticated-user",
+                                 "status": "422"})
+        if "type" in query:
+            member = query["type"] in ("all", "member", "private")
+        else:
+            affiliation = query.get("affiliation", ",".join(AFFILIATIONS)).split(",")
+            member = "organization_member" in affiliation
+            member = member and query.get("visibility", "all") in ("all", "private")
+        repos = sorted(self.data.repos, key=lambda r: r.name) if member else []
+        sort = query.get("sort", "full_name")
+        if sort != "full_name":
+            repos.sort(key=lambda r: (r.created_at, r.index))
+        if query.get("direction", "asc" if sort == "full_name" else "desc") == "desc":
+            repos.reverse()
+        return self._paginate(request, repos, lambda r: self.repo_json(r, request.base_url))
 
     def user(self, request: Request) -> Response:
         login = request.params["login"]

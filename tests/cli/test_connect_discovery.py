@@ -238,3 +238,18 @@ def test_a_github_owner_is_chosen_at_the_prompt(cli, emulator, monkeypatch, term
     assert result.exit_code == 0, result.output
     assert f"1. {emulator.org.login}  (organization)" in result.output
     assert stored_settings()[0]["owner"] == emulator.org.login
+
+
+def test_a_github_token_without_read_org_finds_owners_through_repositories(cli, emulator,
+                                                                           monkeypatch):
+    emulator.apps["github"].token_scopes = ("repo",)  # GitHub refuses /user/orgs (403)
+    monkeypatch.setenv("GH_TOKEN", emulator.credentials("github")["token"])
+    result = cli("connect", "acme", "github", "--token-env", "GH_TOKEN",
+                 "--base-url", emulator.base_url("github"))
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    repos = len(emulator.org.repos)
+    assert f"{emulator.org.login} (organization, {repos} repositories you can read)" in output
+    assert "sieve-reader (your user account)" in output and "--owner" in output
+    assert emulator.count_requests("github", "GET /user/orgs", status=403) == 1
+    assert emulator.count_requests("github", "GET /user/repos") == 1

@@ -313,3 +313,18 @@ def test_touch_issue_and_delete_pull_request(emulator):
     assert gh(emulator, f"/repos/{OWNER}/{REPO}/pulls/1").status_code == 404
     with pytest.raises(KeyError, match="no pull request #1"):
         emulator.org.touch_pull_request(REPO, 1)
+
+
+def test_user_repos_by_affiliation_and_user_orgs_by_scope(emulator):
+    org_repos = sorted(r.name for r in emulator.org.repos if r.host == "github")
+    items, pages = walk(emulator, "/user/repos", {"per_page": 2})
+    assert [r["name"] for r in items] == org_repos and pages == -(-len(org_repos) // 2)
+    # The reader owns no repository and collaborates on none: only membership reaches them.
+    assert gh(emulator, "/user/repos", params={"affiliation": "owner,collaborator"}).json() == []
+    assert gh(emulator, "/user/repos", params={"type": "owner", "visibility": "all"}
+              ).status_code == 422
+    assert gh(emulator, "/user/orgs").json()[0]["login"] == emulator.org.login
+    emulator.apps["github"].token_scopes = ("repo",)
+    refused = gh(emulator, "/user/orgs")
+    assert refused.status_code == 403 and "read:org scope" in refused.json()["message"]
+    assert refused.headers["X-OAuth-Scopes"] == "repo"

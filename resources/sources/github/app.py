@@ -39,8 +39,12 @@ def prepare_app_connection(settings: dict, _secrets: dict[str, Secret]) -> dict[
 def visible_owners(settings: dict, credentials: dict[str, Secret],
                    org_slug: str) -> list[tuple[str, str]]:
     """The organizations and the user account a token can read, or the accounts an app is
-    installed on, as (login, description) — for choosing ``--owner``."""
-    from resources.http import BearerToken, PaginationStyle
+    installed on, as (login, description) — for choosing ``--owner``.
+
+    ``/user/orgs`` lists the organizations the user belongs to; ``/user/repos`` adds the owners
+    of repositories the user owns or collaborates on, and stands in for ``/user/orgs`` when a
+    classic token lacks ``read:org`` (GitHub answers 403 there)."""
+    from resources.http import BearerToken, PaginationStyle, PermissionDeniedError
 
     base_url = settings.get("base_url") or "https://api.github.com"
     if settings.get("auth") == "github_app":
@@ -49,11 +53,35 @@ def visible_owners(settings: dict, credentials: dict[str, Secret],
         client = github_app_client(settings, credentials)
         return [(login, f"app installation {installation_id}")
                 for installation_id, login in client.installations()]
+    every_page = {"per_page": 100}
+    affiliation = "owner,collaborator"
     with connect_time_client(base_url, BearerToken(credentials["token"].reveal()),
                              "github", org_slug) as client:
-        user = client.get_json("/user").data
-        orgs = [item for page in client.paginate("/user/orgs", {"per_page": 100},
-                                                 style=PaginationStyle.GITHUB)
-                for item in page.items]
-    return ([(org["login"], "organization") for org in orgs]
-            + [(user["login"], "your user account")])
+        user = client.get_json("/user").data["login"]
+        try:
+            orgs = [org["login"] for page in client.paginate("/user/orgs", every_page,
+                                                             style=PaginationStyle.GITHUB)
+                    for org in page.items]
+        except PermissionDeniedError:
+            orgs, affiliation = [], "owner,collaborator,organization_member"
+        repos = [repo for page in client.paginate(
+            "/user/repos", {**every_page, "affiliation": affiliation, "sort": "full_name"},
+            style=PaginationStyle.GITHUB) for repo in page.items]
+    return ([(org, "organization") for org in orgs]
+            + repository_owners(repos, known={*orgs, user})
+            + [(user, "your user account")])
+
+
+def repository_owners(repos: list[dict], known: set[str]) -> list[tuple[str, str]]:
+    """The owners of ``repos`` not in ``known``, with how many of their repositories show."""
+    counts: dict[str, int] = {}
+    kinds: dict[str, str] = {}
+    for repo in repos:
+        owner = repo["owner"]
+        if owner["login"] not in known:
+            counts[owner["login"]] = counts.get(owner["login"], 0) + 1
+            kinds[owner["login"]] = "organization" if owner.get("type") == "Organization" \
+                else "user account"
+    return [(login, f"{kinds[login]}, {count} "
+                     f"{'repository' if count == 1 else 'repositories'} you can read")
+            for login, count in counts.items()]
