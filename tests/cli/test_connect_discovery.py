@@ -162,6 +162,22 @@ def _read_until(fd: int, wanted: bytes, timeout: float = 60.0) -> bytes:
     return seen
 
 
+def test_gitlab_oauth_lists_groups_with_the_token_just_issued(cli, emulator, monkeypatch,
+                                                              terminal):
+    from tests.cli.test_credential_kinds import browser_that_approves
+
+    browser_that_approves(monkeypatch)
+    monkeypatch.setenv("GL_CLIENT_ID", "sieve-demo-client")
+    monkeypatch.setenv("GL_CLIENT_SECRET", "demo-client-secret")
+    result = cli("connect", "acme", "gitlab", "--oauth", "--base-url", emulator.base_url("gitlab"),
+                 "--client-id-env", "GL_CLIENT_ID", "--client-secret-env", "GL_CLIENT_SECRET",
+                 answer="1\n")
+    assert result.exit_code == 0, result.output
+    assert "2. sieve-demo-web" in result.output
+    [settings] = stored_settings()
+    assert settings["group"] == emulator.org.gitlab_group and settings["auth"] == "oauth"
+
+
 # -- Jira projects -----------------------------------------------------------------------------
 
 def test_jira_projects_are_listed_and_the_chosen_ones_stored(jira, emulator, terminal):
