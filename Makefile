@@ -29,12 +29,17 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 demo: venv
 	$(BIN)/sieve demo
 
+# The suite is spread over the machine's cores (pytest-xdist); a file's tests stay on one worker
+# so its module fixtures (a synced org, built marts) are made once. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= auto
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
+
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 # The inner loop: pure functions, architecture rules, sensors and emulators (under a minute).
 test-fast: venv
-	$(BIN)/python -m pytest tests/unit tests/rules tests/sensors tests/emulators
+	$(BIN)/python -m pytest $(XDIST) tests/unit tests/rules tests/sensors tests/emulators
 
 # Both linters run, so one pass reports every violation; either one failing fails the target.
 lint: venv
