@@ -8,9 +8,15 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.context import acting_person, authorized, echo_table, sieve_from
+from pipelines.cli.context import (
+    acting_person,
+    authorized,
+    echo_table,
+    installation_admin,
+    sieve_from,
+)
 from pipelines.cli.retention import parse_since
-from resources.security.access import ROLES, AccessDenied, Person
+from resources.security.access import ROLES, Person
 from resources.security.access_review import review_access
 from resources.storage.control_plane import utc_now
 
@@ -21,15 +27,9 @@ ROLE_HELP = "analyst: the marts; operator: also metadata, deletions, connections
 
 def _admin(ctx: click.Context, slug: str | None) -> Person:
     """The acting person, once they are an admin of ``slug`` (of every org when None)."""
-    sieve = sieve_from(ctx)
     if slug is not None:
         return authorized(ctx, slug, "admin")[2]
-    person = acting_person(ctx)
-    if not any(g.org_id is None and g.role == "admin" and g.active(utc_now())
-               for g in sieve.access.grants(person)):
-        raise AccessDenied(f"{person.email} is not an admin of every organization, which this "
-                           "needs.")
-    return person
+    return installation_admin(ctx)[1]
 
 
 def _show_token(email: str, token: str) -> None:

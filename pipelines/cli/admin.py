@@ -6,7 +6,7 @@ import os
 
 import click
 
-from pipelines.cli.context import echo_table, sieve_from
+from pipelines.cli.context import echo_table, installation_admin, sieve_from
 from resources.security.audit import create_audit_key_file, current_os_user
 from resources.security.keys import create_key_file
 
@@ -69,7 +69,7 @@ def audit_verify(ctx: click.Context) -> None:
     Example:
       sieve audit verify
     """
-    result = sieve_from(ctx).audit.verify()
+    result = installation_admin(ctx)[0].audit.verify()
     if result.ok:
         click.echo(f"audit log intact: {result.checked} entries verified")
         return
@@ -88,7 +88,7 @@ def audit_log(ctx: click.Context, limit: int) -> None:
     Example:
       sieve audit log --limit 20
     """
-    entries = sieve_from(ctx).audit.entries()[-limit:]
+    entries = installation_admin(ctx)[0].audit.entries()[-limit:]
     echo_table(["seq", "recorded_at", "actor", "action", "org", "target"],
                [[e.seq, e.recorded_at.isoformat(timespec="seconds"), e.actor, e.action,
                  e.org_id, e.target] for e in entries])

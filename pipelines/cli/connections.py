@@ -8,7 +8,13 @@ import sys
 
 import click
 
-from pipelines.cli.context import echo_table, read_secret, sieve_from
+from pipelines.cli.context import (
+    authorized,
+    echo_table,
+    read_secret,
+    sieve_from,
+    visible_organizations,
+)
 from resources.errors import SieveError
 from resources.http import MalformedResponseError, SourceUnavailableError
 from resources.security.vault import Secret
@@ -83,6 +89,7 @@ def _connect_command(name: str, spec: ConnectSpec) -> click.Command:
 
     @click.pass_context
     def command(ctx: click.Context, no_check: bool, **values) -> None:
+        authorized(ctx, ctx.obj["slug"], "operator")
         try:
             mode = spec.mode_for(values)
             settings = spec.settings({o.key: values.get(o.key) for o in spec.options})
@@ -238,11 +245,12 @@ def list_connections(ctx: click.Context, slug: str | None, include_removed: bool
       sieve connections acme
     """
     control_plane = sieve_from(ctx).control_plane
-    org = control_plane.organization(slug) if slug else None
-    slugs = {o.id: o.slug for o in control_plane.organizations()}
-    rows = [[slugs.get(c.org_id, c.org_id), c.id, c.source, *_health_cells(control_plane, c),
+    orgs = [authorized(ctx, slug, "operator")[1]] if slug else visible_organizations(
+        ctx, "operator")
+    rows = [[org.slug, c.id, c.source, *_health_cells(control_plane, c),
              json.dumps(c.settings, sort_keys=True), ",".join(c.credential_fields) or "-",
              _when(c.last_synced_at)]
+            for org in orgs
             for c in control_plane.connections(org, include_removed=include_removed)]
     if not rows:
         click.echo("no connections: `sieve connect SLUG SOURCE --help` shows how to add one")
@@ -277,8 +285,7 @@ def disconnect(ctx: click.Context, slug: str, connection_id: str) -> None:
     Example:
       sieve disconnect acme conn_1a2b3c4d5e6f
     """
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, _ = authorized(ctx, slug, "operator")
     connection = sieve.control_plane.connection(connection_id)
     if connection.org_id != org.id:
         raise click.UsageError(f"Connection {connection_id} does not belong to {slug}.")

@@ -55,6 +55,7 @@ def acting_person(ctx: click.Context) -> Person:
         sieve = sieve_from(ctx)
         root.meta["person"] = resolve(sieve.access, sieve.environ.get(TOKEN_ENV),
                                       current_os_user())
+        sieve.audit.acting_for = root.meta["person"].actor
     return root.meta["person"]
 
 
@@ -66,6 +67,30 @@ def authorized(ctx: click.Context, slug: str, role: str) -> tuple[Sieve, Organiz
     person = acting_person(ctx)
     sieve.access.authorize(person, org, role)
     return sieve, org, person
+
+
+def installation_admin(ctx: click.Context) -> tuple[Sieve, Person]:
+    """The opened stores and the person running the command, once they are an admin of every
+    organization (adding orgs, rotating keys, the audit log need it)."""
+    from resources.security.access import AccessDenied
+
+    sieve = sieve_from(ctx)
+    person = acting_person(ctx)
+    if not sieve.access.admin_of_every_org(person):
+        raise AccessDenied(f"{person.email} may not do this: it needs an admin of every "
+                           "organization (`sieve access grant EMAIL --role admin` without "
+                           "--org, by such an admin).")
+    return sieve, person
+
+
+def visible_organizations(ctx: click.Context, role: str = "analyst") -> list[Organization]:
+    """The organizations the person running the command holds ``role`` (or more) on."""
+    from resources.security.access import role_allows
+
+    sieve = sieve_from(ctx)
+    person = acting_person(ctx)
+    return [org for org in sieve.control_plane.organizations()
+            if role_allows(sieve.access.role(person, org), role)]
 
 
 def read_secret(env_var: str | None, *, what: str, option: str) -> Secret:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.context import authorized, echo_table, sieve_from
+from pipelines.cli.context import authorized, echo_table
 from resources.analyst.sessions import ANALYST_SCHEMA, run_query
 from resources.storage.org_config import config_path, load_org_config, write_org_config
 
@@ -31,8 +31,7 @@ def sync(ctx: click.Context, slug: str, estimate: bool) -> None:
     """
     from pipelines.runs import run_org_job
 
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, _ = authorized(ctx, slug, "operator")
     config = load_org_config(sieve.settings.home, org.slug)  # a malformed file stops us here
     if estimate:
         _echo_estimates(sieve, org, config.services)
@@ -162,8 +161,7 @@ def config_init(ctx: click.Context, slug: str) -> None:
     Example:
       sieve config init acme
     """
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, _ = authorized(ctx, slug, "operator")
     path = config_path(sieve.settings.home, org.slug)
     if path.exists():
         raise click.ClickException(f"{path} already exists; edit it, or delete it first.")
@@ -180,7 +178,6 @@ def config_show(ctx: click.Context, slug: str) -> None:
     Example:
       sieve config show acme
     """
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, _ = authorized(ctx, slug, "operator")
     click.echo(json.dumps(load_org_config(sieve.settings.home, org.slug).as_dict(), indent=2,
                           default=list))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines.cli.context import sieve_from
+from pipelines.cli.context import installation_admin
 from resources.security.keys import EnvKeyProvider, FileKeyProvider, encode_key, generate_key
 
 
@@ -44,7 +44,7 @@ def keys_rotate(ctx: click.Context) -> None:
     Example:
       sieve keys rotate
     """
-    sieve = sieve_from(ctx)
+    sieve, _ = installation_admin(ctx)
     provider = sieve.keys()
     control_plane = sieve.control_plane
     if isinstance(provider, FileKeyProvider):

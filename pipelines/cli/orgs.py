@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines.cli.context import echo_table, sieve_from
+from pipelines.cli.context import echo_table, installation_admin, visible_organizations
 
 
 @click.group()
@@ -28,7 +28,7 @@ def org_add(ctx: click.Context, slug: str) -> None:
     Example:
       sieve org add acme
     """
-    sieve = sieve_from(ctx)
+    sieve, _ = installation_admin(ctx)
     created = sieve.control_plane.add_organization(slug)
     sieve.audit.append("organization.added", org_id=created.id)
     click.echo(f"organization {created.slug} created (id {created.id})")
@@ -37,7 +37,7 @@ def org_add(ctx: click.Context, slug: str) -> None:
 @org.command("list")
 @click.pass_context
 def org_list(ctx: click.Context) -> None:
-    """List organizations and their status.
+    """List the organizations you hold a role on, and their status.
 
     \b
     Example:
@@ -45,7 +45,7 @@ def org_list(ctx: click.Context) -> None:
     """
     rows = [[o.slug, o.id, o.status, o.created_at.isoformat(timespec="seconds"),
              o.purge_after.isoformat(timespec="seconds") if o.purge_after else ""]
-            for o in sieve_from(ctx).control_plane.organizations()]
+            for o in visible_organizations(ctx)]
     if not rows:
         click.echo("no organizations yet: `sieve org add SLUG` creates one")
         return

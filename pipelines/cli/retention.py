@@ -13,7 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from pipelines.cli.context import echo_table, sieve_from
+from pipelines.cli.context import (
+    authorized,
+    echo_table,
+    installation_admin,
+    sieve_from,
+    visible_organizations,
+)
 from resources.retention.report import access_report
 from resources.retention.requests import (
     MAX_GRACE_DAYS,
@@ -49,8 +55,7 @@ def forget(ctx: click.Context, slug: str, email: str | None, login: str | None,
     if len(given) != 1:
         raise click.UsageError("Name the person with exactly one of --email, --login, --person.")
     kind, value = given[0]
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, _ = authorized(ctx, slug, "operator")
     request = record_request(sieve.control_plane, org, "person", subject_kind=kind,
                              subject=Secret(value) if kind != "person" else None,
                              subject_ref=value if kind == "person" else None)
@@ -74,8 +79,7 @@ def org_terminate(ctx: click.Context, slug: str, grace_days: int) -> None:
     Example:
       sieve org terminate acme --grace-days 30
     """
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, _ = authorized(ctx, slug, "admin")
     request = terminate_organization(sieve.control_plane, org, grace_days=grace_days)
     sieve.audit.append("organization.terminated", org_id=org.id, target=request.id,
                        details={"grace_days": grace_days})
@@ -95,8 +99,7 @@ def org_delete(ctx: click.Context, slug: str, yes: bool) -> None:
     Example:
       sieve org delete acme --yes
     """
-    sieve = sieve_from(ctx)
-    org = sieve.control_plane.organization(slug)
+    sieve, org, _ = authorized(ctx, slug, "admin")
     if not yes:
         click.confirm(f"Delete organization {org.slug} and all its data for good?", abort=True)
     request = record_request(sieve.control_plane, org, "organization",
@@ -141,11 +144,12 @@ def deletions(ctx: click.Context, slug: str | None) -> None:
     Example:
       sieve deletions acme
     """
+    orgs = [authorized(ctx, slug, "operator")[1]] if slug else visible_organizations(
+        ctx, "operator")
     control_plane = sieve_from(ctx).control_plane
-    org_id = control_plane.organization(slug).id if slug else None
-    slugs = {o.id: o.slug for o in control_plane.organizations()}
+    slugs = {o.id: o.slug for o in orgs}
     rows = []
-    for request in list_requests(control_plane, org_id=org_id):
+    for request in (r for org in orgs for r in list_requests(control_plane, org_id=org.id)):
         certificate = request.certificate or {}
         verified = {True: "yes", False: "NO"}.get(certificate.get("verified"), "")
         rows.append([request.id, slugs.get(request.org_id, request.org_id), request.scope,
@@ -187,8 +191,13 @@ def retention_run(ctx: click.Context, slug: str | None) -> None:
     from pipelines.retention import run_retention_once
     from pipelines.runs import open_instance
 
-    sieve = sieve_from(ctx)
-    org_id = sieve.control_plane.organization(slug).id if slug else None
+    # One organization's retention is its operators' business; every organization's, an admin's.
+    if slug:
+        sieve, org, _ = authorized(ctx, slug, "operator")
+        org_id = org.id
+    else:
+        sieve, _ = installation_admin(ctx)
+        org_id = None
     with open_instance(sieve.settings) as instance:
         outcomes = run_retention_once(sieve, instance, org_id)
     failed = False
@@ -229,7 +238,7 @@ def audit_report(ctx: click.Context, since: str) -> None:
     Example:
       sieve audit report --since 30d
     """
-    sieve = sieve_from(ctx)
+    sieve, _ = installation_admin(ctx)
     start = datetime.now(UTC) - parse_since(since)
     slugs = {o.id: o.slug for o in sieve.control_plane.organizations()}
     report = access_report(sieve.audit.entries(since=start),

@@ -221,6 +221,12 @@ class AccessControl:
                  and (g.org_id == org.id or (g.org_id is None and g.role == "admin"))]
         return max(roles, key=ROLES.index, default=None)
 
+    def admin_of_every_org(self, person: Person) -> bool:
+        """True when a live grant makes ``person`` an admin of every organization."""
+        now = utc_now()
+        return any(g.org_id is None and g.role == "admin" and g.active(now)
+                   for g in self.grants(person))
+
     def authorize(self, person: Person, org: Organization, needed: str) -> str:
         """Raise ``AccessDenied`` unless ``person`` holds ``needed`` (or more) on ``org``; mark
         the grant used (the access review lists grants nobody uses)."""

@@ -209,12 +209,15 @@ class AuditLog:
         self.engine = engine
         self._key = key
         self.anchor = AuditAnchor(anchor_file, key) if anchor_file is not None else None
+        # The authenticated person a command runs for; entries without an explicit actor
+        # carry it (set by the CLI once it knows who is acting, never by the environment).
+        self.acting_for: str | None = None
 
     def append(self, action: str, *, org_id: str | None = None, target: str | None = None,
                details: dict | None = None, actor: str | None = None,
                at: datetime | None = None) -> AuditEntry:
         details = details or {}
-        actor = actor or current_actor()
+        actor = actor or self.acting_for or current_actor()
         # Microsecond precision survives every backend, so the hash recomputes identically.
         recorded_at = (at or datetime.now(UTC)).astimezone(UTC)
         for _ in range(20):
