@@ -69,7 +69,7 @@ class OrgConfig:
     # Where incidents come from, never both (docs/metrics.md): "auto" (an incident tool's when
     # one has reported any, else labelled issues), "tools" or "issues".
     incident_source: str = "auto"
-    # An incident tool's service (PagerDuty) → the deployed services or repositories it stands
+    # An incident tool's service (PagerDuty, Opsgenie) → the deployed services or repositories it stands
     # for; an unmapped service stands for the service or repository of its own name.
     incident_services: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # A PR merged before its repository's first known deployment is deployed by it only if

@@ -102,5 +102,6 @@ def incidents_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
     dbt_org = _new_dbt_org(sieve, slug, incidents.CONFIG_YAML)
     dbt_org.write(incidents.GITHUB, connection_id="conn_gh")
     dbt_org.write(incidents.PAGERDUTY, connection_id="conn_pd")
+    dbt_org.write(incidents.OPSGENIE, connection_id="conn_og")
     dbt_org.write(incidents.JIRA, connection_id="conn_jira")
     return dbt_org
