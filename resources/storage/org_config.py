@@ -66,8 +66,9 @@ class OrgConfig:
     # Incidents are attributed to the last production deployment before them, within this
     # many hours; older deployments are never blamed.
     incident_attribution_hours: int = 72
-    # Where incidents come from, never both (docs/metrics.md): "auto" (an incident tool's when
-    # one has reported any, else labelled issues), "tools" or "issues".
+    # Where incidents come from, never both (docs/metrics.md): "auto" (the incident tools' when
+    # one has reported any, else labelled issues), "tools", "issues", or one tool alone
+    # ("pagerduty", "opsgenie") when both page the same services.
     incident_source: str = "auto"
     # An incident tool's service (PagerDuty, Opsgenie) → the deployed services or repositories it stands
     # for; an unmapped service stands for the service or repository of its own name.
@@ -137,7 +138,7 @@ class OrgConfig:
         return asdict(self)
 
 
-INCIDENT_SOURCES = ("auto", "tools", "issues")
+INCIDENT_SOURCES = ("auto", "tools", "issues", "pagerduty", "opsgenie")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TUPLE_FIELDS = {"production_environments", "production_tag_patterns", "production_workflow_names",
                  "incident_issue_types", "incident_labels", "hotfix_labels", "bot_patterns",

@@ -62,3 +62,20 @@ def test_opsgenie_incidents_are_timed_by_their_alerts(org):
                      "where incident_source = 'opsgenie' order by incident_id") == [
         ("G1", ["shop"], True, t(2, 12, 5), t(2, 13, 30)),
         ("G2", ["Office Network"], True, None, t(4, 12, 10))]
+
+
+@pytest.fixture(scope="module")
+def opsgenie_only_org(dbt_installation):
+    built = incidents_dbt_org(dbt_installation, "incidents-opsgenie",
+                              "incident_source: opsgenie\n")
+    build_org_marts(built.sieve, built.org_id, as_of=golden_incidents.AS_OF)
+    return built
+
+
+# incident_source: opsgenie — an organization whose PagerDuty forwards to Opsgenie counts
+# Opsgenie's incidents alone: G1 fails SH1 (3.5 h, as above); PagerDuty's Q1 and Q2 are not
+# added, so SH2 and SE1 did not fail. Change fail rate: 1 of 3.
+def test_one_tool_alone_counts_when_the_setting_names_it(opsgenie_only_org):
+    assert failures(opsgenie_only_org) == [("acme/shop", t(2, 10), t(2, 12), t(2, 13, 30), 3.5)]
+    assert opsgenie_only_org.query("select incident_source, count(*) from "
+                                   "intermediate.int_incidents group by 1") == [("opsgenie", 2)]

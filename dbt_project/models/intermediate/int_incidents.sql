@@ -5,6 +5,7 @@
 --   tools:  PagerDuty and Opsgenie incidents; each names its services, mapped to deployed
 --           services or repositories by var incident_services, else by their own names.
 --           Each tool's incidents are its own records, counted once each.
+--   pagerduty, opsgenie: that tool's incidents alone (both tools paging the same services).
 --   auto:   the tools' incidents when an incident tool has reported any, else issues.
 -- Started when created (triggered), acknowledged and recovered (resolved) when the tool says:
 -- PagerDuty in its log entries, Opsgenie in the reports of the incident's associated alerts.
@@ -149,7 +150,7 @@ incidents as (
     where (select chosen.incident_source from chosen) = 'issues'
     union all
     select * from tool_incidents
-    where (select chosen.incident_source from chosen) = 'tools'
+    where (select chosen.incident_source from chosen) in ('tools', incident_source)
 )
 
 select * from incidents
