@@ -140,6 +140,36 @@ def test_killed_sync_rerun_converges(sieve_org, emulator, monkeypatch, small_pag
     assert int(first.query["query"].removeprefix("updatedAt>")) > 1_777_000_000_000
 
 
+def test_alert_links_answering_404_are_read_again_next_sync(sieve_org, emulator):
+    org = sieve_org("acme")
+    org.connect_emulator(emulator, "opsgenie")
+    emulator.faults.not_found(r"associated-alert-ids", times=1, api="opsgenie")
+    [summary] = org.sync("opsgenie")
+    expected = expected_counts(emulator.org)["opsgenie_incident_alerts"]
+    assert summary.items_pending["opsgenie_incidents"] == 1
+    assert 0 < org.count("opsgenie_incident_alerts") < expected
+    emulator.clear_requests()
+
+    org.sync("opsgenie")
+
+    assert org.count("opsgenie_incident_alerts") == expected
+    # The pending incident once, and the newest one the overlap reads again.
+    assert emulator.count_requests("opsgenie", ASSOCIATED) == 2
+
+
+def test_an_incident_gone_before_its_alerts_are_read_is_dropped_not_fatal(sieve_org, emulator):
+    org = sieve_org("acme")
+    org.connect_emulator(emulator, "opsgenie")
+    emulator.faults.not_found(r"associated-alert-ids", times=2, api="opsgenie")
+    org.sync("opsgenie")
+    org.sync("opsgenie")
+    emulator.clear_requests()
+
+    org.sync("opsgenie")
+
+    assert emulator.count_requests("opsgenie", ASSOCIATED) == 1  # no longer pending
+
+
 def test_no_canary_and_no_forbidden_pii_is_stored(sieve_org, emulator):
     org = sieve_org("acme")
     org.connect_emulator(emulator, "opsgenie")

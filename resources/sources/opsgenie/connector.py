@@ -5,12 +5,21 @@ Request plan, costs, cursors and known limits: docs/sources/opsgenie.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import logging
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from resources.errors import SieveError
-from resources.http import ClientStats, GenieKey, HttpClient, PaginationStyle, RetryPolicy
+from resources.http import (
+    ClientStats,
+    GenieKey,
+    HttpClient,
+    NotFoundError,
+    PaginationStyle,
+    RetryPolicy,
+)
 from resources.sources.connector import Connector, RawBatch
 
 DEFAULT_BASE_URL = "https://api.opsgenie.com"
@@ -20,6 +29,10 @@ DEFAULT_HISTORY_DAYS = 365
 CURSOR_OVERLAP = timedelta(minutes=5)
 # A connection check answers the person running `sieve connect`: it must not wait for long.
 CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
+# Incidents whose alert links answered 404 (deleted, or not yet visible): asked again next sync.
+PENDING_LINKS = "pending:incident_alerts"
+
+log = logging.getLogger(__name__)
 
 
 class OpsgenieSettingsError(SieveError):
@@ -78,27 +91,53 @@ class OpsgenieConnector(Connector):
         cursor = self.context.state.cursor(stream)
         seen = datetime.fromisoformat(cursor) if cursor is not None else None
         newest = seen
+        pending: set[str] = set()
+        if stream == "incidents":
+            yield from self._pending_links()
         params = {"query": f"updatedAt>{_millis(self._start(seen))}", "sort": "updatedAt",
                   "order": "asc", "limit": PAGE_SIZE}
         for page in self.client.paginate(path, params, style=PaginationStyle.PAGING_NEXT):
+            missing = []
             if stream == "incidents":
                 for incident in page.items:
                     if seen is None or _updated(incident) >= seen:
-                        yield from self._associated_alerts(incident["id"])
+                        if not (yield from self._associated_alerts(incident["id"])):
+                            missing.append(incident["id"])
             newest = max(filter(None, [newest, *(_updated(item) for item in page.items)]),
                          default=None)  # an empty first page of a first sync
             cursors = {stream: newest.isoformat()} if newest is not None else {}
-            yield RawBatch(entity, page.items, cursors=cursors)
+            if missing:
+                pending.update(missing)
+                cursors[PENDING_LINKS] = json.dumps(sorted(pending))
+            yield RawBatch(entity, page.items, cursors=cursors,
+                           failed_keys=tuple((incident_id,) for incident_id in missing))
 
-    def _associated_alerts(self, incident_id: str) -> Iterator[RawBatch]:
+    def _pending_links(self) -> Iterator[RawBatch]:
+        """Ask again for the alert links an earlier sync could not read. An incident answering
+        404 again was deleted upstream and is dropped from the list."""
+        pending = json.loads(self.context.state.cursor(PENDING_LINKS) or "[]")
+        if not pending:
+            return
+        for incident_id in pending:
+            yield from self._associated_alerts(incident_id)
+        yield RawBatch("opsgenie_incidents", [], cursors={PENDING_LINKS: "[]"})
+
+    def _associated_alerts(self, incident_id: str) -> Generator[RawBatch, None, bool]:
         """The alerts of one incident, before the incident itself is durable: a rerun after a
-        crash reads the incident's page, and so its alerts, again."""
-        for page in self.client.paginate(f"/v1/incidents/{incident_id}/associated-alert-ids",
-                                         {"limit": PAGE_SIZE},
-                                         style=PaginationStyle.PAGING_NEXT):
-            yield RawBatch("opsgenie_incident_alerts",
-                           [{"id": alert_id} for alert_id in page.items],
-                           parent={"incident_id": incident_id})
+        crash reads the incident's page, and so its alerts, again. False when the incident
+        answers 404 (deleted since it was listed, or not visible yet)."""
+        try:
+            for page in self.client.paginate(
+                    f"/v1/incidents/{incident_id}/associated-alert-ids", {"limit": PAGE_SIZE},
+                    style=PaginationStyle.PAGING_NEXT):
+                yield RawBatch("opsgenie_incident_alerts",
+                               [{"id": alert_id} for alert_id in page.items],
+                               parent={"incident_id": incident_id})
+        except NotFoundError:
+            log.info("Opsgenie incident %s answered 404 for its alerts; kept pending",
+                     incident_id)
+            return False
+        return True
 
     def _start(self, seen: datetime | None) -> datetime:
         if seen is not None:
