@@ -95,6 +95,8 @@ OPSGENIE_INCIDENTS = [
     _og_incident("G1", "1", ["og-shop"], t(2, 12), t(2, 13, 30)),
     # Resolved while its alert stayed open: resolved at its last update.
     _og_incident("G2", "2", ["og-office"], t(4, 11, 40), t(4, 12, 10)),
+    # Names only a service deleted since (not stored), still open, no alert linked.
+    _og_incident("G3", "3", ["og-deleted"], t(2, 11), t(2, 11), status="open"),
 ]
 OPSGENIE_ALERTS = [
     _og_alert("A1", t(2, 11, 58), 7 * 60_000, 62 * 60_000),

@@ -113,7 +113,10 @@ opsgenie_incidents as (
         'opsgenie' as incident_source,
         null::VARCHAR as issue_key,
         coalesce(scopes.labels, []::VARCHAR[]) as labels,
-        scopes.labels is not null as names_its_service,
+        -- Naming only services Sieve does not know (deleted ones) still names them: blamed on
+        -- nothing, never on whichever service deployed last. Naming none falls back like an
+        -- unlabelled issue.
+        len(incidents.impacted_service_ids) > 0 as names_its_service,
         incidents.created_at as started_at,
         timing.acknowledged_at,
         case
