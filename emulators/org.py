@@ -2,8 +2,9 @@
 
 ``Org`` holds what the sources share (the scale, people and teams, the logical clock, the
 mutations tests make between syncs, the text helpers that plant canaries and PII) and composes
-one part per source: ``org.github`` (GitHub repositories and GitLab projects), ``org.jira`` and
-``org.slack``, each in ``emulators/<source>/data.py``. Nothing is stored in bulk: item ``k`` of a
+one part per source: ``org.github`` (GitHub repositories and GitLab projects), ``org.jira``,
+``org.slack``, ``org.pagerduty`` and ``org.opsgenie``, each in ``emulators/<source>/data.py``.
+Nothing is stored in bulk: item ``k`` of a
 container is a pure function of ``(seed, container, k)`` and the mutations.
 
 Every place a connector must never keep holds a canary (``CANARY-<kind>-<hex>``); kept text
@@ -36,6 +37,7 @@ from emulators.model import (
     stable_hex,
     stable_int,
 )
+from emulators.opsgenie.data import OpsgenieData
 from emulators.pagerduty.data import PagerDutyData
 from emulators.pii import build_pii_catalogue
 from emulators.slack.data import SlackData
@@ -266,6 +268,7 @@ class Org:
         self.jira = JiraData(self)
         self.slack = SlackData(self)
         self.pagerduty = PagerDutyData(self)
+        self.opsgenie = OpsgenieData(self)
 
     def _build_people(self) -> None:
         s = self.scale
@@ -404,7 +407,7 @@ class Org:
         """Every canary the org serves. Each starts with ``CANARY_PREFIX``; scanning for the
         prefix finds them all, which is the practical check at ``large`` scale."""
         texts = (*self.github.canary_texts(), *self.jira.canary_texts(), *self.slack.canary_texts(),
-                 *self.pagerduty.canary_texts())
+                 *self.pagerduty.canary_texts(), *self.opsgenie.canary_texts())
         return sorted({token for text in texts for token in _canary_tokens(text)})
 
     def forbidden_pii(self) -> list[str]:

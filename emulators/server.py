@@ -44,6 +44,7 @@ from emulators.framework import (
 from emulators.github.api import GitHubApp
 from emulators.gitlab.api import GitLabApp
 from emulators.jira.api import JiraApp
+from emulators.opsgenie.api import OpsgenieApp
 from emulators.org import Org
 from emulators.pagerduty.api import PagerDutyApp
 from emulators.slack.api import SlackApp
@@ -55,12 +56,13 @@ APPS: dict[str, type[ApiApp]] = {
     "jira": JiraApp,
     "slack": SlackApp,
     "pagerduty": PagerDutyApp,
+    "opsgenie": OpsgenieApp,
 }
 APIS = tuple(APPS)
 
 
 class EmulatorServer:
-    """All four emulated APIs on one loopback port, served from a background thread."""
+    """All the emulated APIs on one loopback port, served from a background thread."""
 
     def __init__(self, scale: str = "tiny", seed: int = 7, host: str = "127.0.0.1",
                  port: int = 0, org: Org | None = None):

@@ -59,6 +59,7 @@ def _source_connections(emulator) -> dict[str, tuple[dict, dict[str, str]]]:
         "jira": ({"projects": []}, emulator.credentials("jira")),
         "slack": ({}, emulator.credentials("slack")),
         "pagerduty": ({}, emulator.credentials("pagerduty")),
+        "opsgenie": ({}, emulator.credentials("opsgenie")),
     }
 
 

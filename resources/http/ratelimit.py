@@ -7,6 +7,8 @@ Header facts this relies on:
   Jira Cloud (reset as an ISO 8601 timestamp).
 - ``RateLimit-Remaining`` / ``RateLimit-Reset``: GitLab (reset in epoch seconds) and
   PagerDuty (reset in seconds from now: a value too small to be an epoch time is read so).
+- ``X-RateLimit-State: THROTTLED`` with ``X-RateLimit-Period-In-Sec``: Opsgenie's 429, which
+  sends no Retry-After; the throttled period is waited out.
 """
 
 from __future__ import annotations
@@ -82,15 +84,25 @@ def _timestamp(value: str) -> float | None:
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds to wait from ``Retry-After`` (delta seconds or HTTP-date), if present."""
+    """Seconds to wait from ``Retry-After`` (delta seconds or HTTP-date), or from Opsgenie's
+    throttled period, if present."""
     value = _header(headers, "Retry-After")
     if value is None:
-        return None
+        return _throttled_period(headers)
     try:
         return max(0.0, float(value))
     except ValueError:
         moment = _timestamp(value)
     return max(0.0, moment - now) if moment is not None else None
+
+
+def _throttled_period(headers: Mapping[str, str]) -> float | None:
+    if (_header(headers, "X-RateLimit-State") or "").upper() != "THROTTLED":
+        return None
+    try:
+        return max(0.0, float(_header(headers, "X-RateLimit-Period-In-Sec") or ""))
+    except ValueError:
+        return None
 
 
 def remaining_requests(headers: Mapping[str, str]) -> int | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from resources.sources import git, github, gitlab, jira, pagerduty, slack
+from resources.sources import git, github, gitlab, jira, opsgenie, pagerduty, slack
 from resources.sources.allow_list import Entity, PersonColumns
 from resources.sources.connect import ConnectSpec
 from resources.sources.git import schema as git_schema
@@ -24,6 +24,8 @@ from resources.sources.gitlab import schema as gitlab_schema
 from resources.sources.gitlab import settings as gitlab_settings
 from resources.sources.jira import schema as jira_schema
 from resources.sources.jira import settings as jira_settings
+from resources.sources.opsgenie import schema as opsgenie_schema
+from resources.sources.opsgenie import settings as opsgenie_settings
 from resources.sources.pagerduty import schema as pagerduty_schema
 from resources.sources.pagerduty import settings as pagerduty_settings
 from resources.sources.slack import schema as slack_schema
@@ -61,6 +63,8 @@ SOURCES: dict[str, Source] = {source.name: source for source in (
     _source(jira, "Jira", "JiraConnector", jira_schema, jira_settings),
     _source(slack, "Slack", "SlackConnector", slack_schema, slack_settings, concurrent_syncs=2),
     _source(pagerduty, "PagerDuty", "PagerDutyConnector", pagerduty_schema, pagerduty_settings,
+            concurrent_syncs=2),
+    _source(opsgenie, "Opsgenie", "OpsgenieConnector", opsgenie_schema, opsgenie_settings,
             concurrent_syncs=2),
     _source(git, "local git clones", "GitConnector", git_schema, git_settings, remote=False,
             concurrent_syncs=2),

@@ -66,10 +66,11 @@ class OrgConfig:
     # Incidents are attributed to the last production deployment before them, within this
     # many hours; older deployments are never blamed.
     incident_attribution_hours: int = 72
-    # Where incidents come from, never both (docs/metrics.md): "auto" (an incident tool's when
-    # one has reported any, else labelled issues), "tools" or "issues".
+    # Where incidents come from, never both (docs/metrics.md): "auto" (the incident tools' when
+    # one has reported any, else labelled issues), "tools", "issues", or one tool alone
+    # ("pagerduty", "opsgenie") when both page the same services.
     incident_source: str = "auto"
-    # An incident tool's service (PagerDuty) → the deployed services or repositories it stands
+    # An incident tool's service (PagerDuty, Opsgenie) → the deployed services or repositories it stands
     # for; an unmapped service stands for the service or repository of its own name.
     incident_services: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # A PR merged before its repository's first known deployment is deployed by it only if
@@ -137,7 +138,7 @@ class OrgConfig:
         return asdict(self)
 
 
-INCIDENT_SOURCES = ("auto", "tools", "issues")
+INCIDENT_SOURCES = ("auto", "tools", "issues", "pagerduty", "opsgenie")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TUPLE_FIELDS = {"production_environments", "production_tag_patterns", "production_workflow_names",
                  "incident_issue_types", "incident_labels", "hotfix_labels", "bot_patterns",

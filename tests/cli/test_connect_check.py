@@ -50,3 +50,21 @@ def test_an_unreachable_host_is_named(sieve, monkeypatch):
     # Nothing is stored yet, so there is no sync to re-run: say what to check, and --no-check.
     assert "sync later" not in result.output
     assert "reachable from this machine" in result.output and "--no-check" in result.output
+
+
+def test_opsgenie_key_is_checked_then_stored_and_a_bad_one_is_one_error(sieve, emulator,
+                                                                       monkeypatch):
+    monkeypatch.setenv("OPSGENIE_API_KEY", "not-the-genie-key")
+    refused = sieve("connect", "acme", "opsgenie", "--api-key-env", "OPSGENIE_API_KEY",
+                    "--base-url", emulator.base_url("opsgenie"))
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert [line for line in refused.output.splitlines() if line.startswith("error:")] != []
+    assert "re-connect" in refused.output.lower() and "not-the-genie-key" not in refused.output
+    assert "no connections" in sieve("connections", "acme").output
+
+    monkeypatch.setenv("OPSGENIE_API_KEY", emulator.credentials("opsgenie")["api_key"])
+    accepted = sieve("connect", "acme", "opsgenie", "--api-key-env", "OPSGENIE_API_KEY",
+                     "--base-url", emulator.base_url("opsgenie"))
+    assert accepted.exit_code == 0, accepted.output
+    assert "accepted the API key" in accepted.output
+    assert "opsgenie connection conn_" in accepted.output

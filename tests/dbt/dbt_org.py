@@ -97,10 +97,12 @@ def histories_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
     return dbt_org
 
 
-def incidents_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
-    """The golden incidents organization's rows in a new org of `sieve` (marts not built yet)."""
-    dbt_org = _new_dbt_org(sieve, slug, incidents.CONFIG_YAML)
+def incidents_dbt_org(sieve: Sieve, slug: str, extra_config: str = "") -> DbtOrg:
+    """The golden incidents organization's rows in a new org of `sieve` (marts not built yet),
+    its settings followed by `extra_config`."""
+    dbt_org = _new_dbt_org(sieve, slug, incidents.CONFIG_YAML + extra_config)
     dbt_org.write(incidents.GITHUB, connection_id="conn_gh")
     dbt_org.write(incidents.PAGERDUTY, connection_id="conn_pd")
+    dbt_org.write(incidents.OPSGENIE, connection_id="conn_og")
     dbt_org.write(incidents.JIRA, connection_id="conn_jira")
     return dbt_org

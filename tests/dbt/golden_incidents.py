@@ -1,10 +1,12 @@
-"""The golden incidents organization: incidents reported both by PagerDuty and as labelled Jira
-issues, so the marts must count each once (docs/metrics.md, "Incidents"). Every value the tests
+"""The golden incidents organization: incidents reported by PagerDuty, by Opsgenie and as labelled
+Jira issues, so the marts must count each once (docs/metrics.md, "Incidents"). Every value the tests
 read is worked out by hand in tests/dbt/test_golden_incidents.py. Times are naive UTC, March 2026.
 
 Repositories (GitHub): acme/shop and acme/search, each deploying to production.
 PagerDuty services: "Shop API" (mapped to shop by incident_services), "search" (no mapping: its
 own name is the repository's), "Corporate VPN" (stands for nothing Sieve deploys).
+Opsgenie services: "shop" (unmapped: its own name is the repository's), "Office Network"
+(stands for nothing Sieve deploys).
 """
 
 from __future__ import annotations
@@ -68,8 +70,48 @@ JIRA_INCIDENTS = [
     _issue(902, "OPS-2", "Incident", t(2, 12), resolved=t(2, 13), labels=("shop",)),
 ]
 
+OPSGENIE_SERVICES = [
+    {"id": "og-shop", "name": "shop", "team_id": "og-team"},
+    {"id": "og-office", "name": "Office Network", "team_id": "og-team"},
+]
+
+
+def _og_incident(incident_id, tiny_id, service_ids, created, updated, status="resolved"):
+    return {"id": incident_id, "tiny_id": tiny_id, "status": status, "priority": "P2",
+            "owner_team_id": "og-team", "impacted_service_ids": service_ids,
+            "created_at": created, "updated_at": updated}
+
+
+def _og_alert(alert_id, created, ack_ms, close_ms):
+    return {"id": alert_id, "tiny_id": alert_id, "status": "open" if close_ms is None else "closed",
+            "is_acknowledged": ack_ms is not None, "priority": "P2", "owner_team_id": "og-team",
+            "created_at": created, "updated_at": created, "ack_time_ms": ack_ms,
+            "close_time_ms": close_ms}
+
+
+OPSGENIE_INCIDENTS = [
+    # The outage of SH1 that Jira also has as OPS-2: two alerts, acknowledged 7 and 2 minutes
+    # after they fired (2d12:05, 2d12:10), closed 62 and 82 minutes after (2d13:00, 2d13:30).
+    _og_incident("G1", "1", ["og-shop"], t(2, 12), t(2, 13, 30)),
+    # Resolved while its alert stayed open: resolved at its last update.
+    _og_incident("G2", "2", ["og-office"], t(4, 11, 40), t(4, 12, 10)),
+    # Names only a service deleted since (not stored), still open, no alert linked.
+    _og_incident("G3", "3", ["og-deleted"], t(2, 11), t(2, 11), status="open"),
+]
+OPSGENIE_ALERTS = [
+    _og_alert("A1", t(2, 11, 58), 7 * 60_000, 62 * 60_000),
+    _og_alert("A2", t(2, 12, 8), 2 * 60_000, 82 * 60_000),
+    _og_alert("A3", t(4, 11, 39), None, None),
+]
+OPSGENIE_INCIDENT_ALERTS = [{"incident_id": "G1", "alert_id": "A1"},
+                            {"incident_id": "G1", "alert_id": "A2"},
+                            {"incident_id": "G2", "alert_id": "A3"}]
+
 GITHUB = {"github_repositories": REPOSITORIES, "github_deployments": DEPLOYMENTS,
           "github_deployment_statuses": DEPLOYMENT_STATUSES}
 PAGERDUTY = {"pagerduty_services": SERVICES, "pagerduty_incidents": INCIDENTS,
              "pagerduty_log_entries": LOG_ENTRIES}
+OPSGENIE = {"opsgenie_services": OPSGENIE_SERVICES, "opsgenie_incidents": OPSGENIE_INCIDENTS,
+            "opsgenie_alerts": OPSGENIE_ALERTS,
+            "opsgenie_incident_alerts": OPSGENIE_INCIDENT_ALERTS}
 JIRA = {"jira_issues": JIRA_INCIDENTS}

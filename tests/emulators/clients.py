@@ -16,6 +16,8 @@ def get(emu, api: str, path: str, **params) -> requests.Response:
         headers["Authorization"] = f"Bearer {creds['token']}"
     elif api == "pagerduty":
         headers["Authorization"] = f"Token token={creds['token']}"
+    elif api == "opsgenie":
+        headers["Authorization"] = f"GenieKey {creds['api_key']}"
     else:
         auth = (creds["email"], creds["token"])
     return requests.get(emu.base_url(api) + path, params=params, headers=headers, auth=auth, timeout=30)

@@ -61,7 +61,15 @@ def served_pagerduty(emu) -> str:
                      for params in (window, rest))
 
 
+def served_opsgenie(emu) -> str:
+    incidents = get(emu, "opsgenie", "/v1/incidents", limit=100).json()["data"]
+    assert len(incidents) < 100  # one page holds them all at the tiny scale
+    return "\n".join(get(emu, "opsgenie", path, limit=100).text
+                     for path in ("/v2/teams", "/v1/services", "/v2/users", "/v1/incidents",
+                                  "/v2/alerts"))
+
+
 def test_canaries_are_exactly_what_the_apis_serve(emulator):
     served = "\n".join(f(emulator) for f in (served_github, served_gitlab, served_jira, served_slack,
-                                              served_pagerduty))
+                                              served_pagerduty, served_opsgenie))
     assert set(TOKEN.findall(served)) == set(emulator.canaries())

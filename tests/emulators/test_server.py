@@ -20,6 +20,7 @@ SAMPLES = {
     "jira": ["/rest/api/3/search?jql=ORDER%20BY%20key&maxResults=100&expand=changelog"],
     "slack": ["/api/conversations.history?channel={channel}&limit=200", "/api/users.list"],
     "pagerduty": ["/incidents?since=2026-06-01T00:00:00Z&limit=100", "/log_entries?limit=100"],
+    "opsgenie": ["/v1/incidents?limit=100", "/v2/alerts?limit=100"],
 }
 
 

@@ -20,7 +20,8 @@ from tests.harness import SieveOrg, new_installation
 SOURCES = {"github": lambda emulator: {"owner": emulator.org.login, "repos": []},
            "jira": lambda emulator: {"projects": []},
            "slack": lambda emulator: {},
-           "pagerduty": lambda emulator: {}}
+           "pagerduty": lambda emulator: {},
+           "opsgenie": lambda emulator: {}}
 
 
 @pytest.fixture(scope="session")

@@ -46,3 +46,25 @@ def test_disconnecting_removes_data_credentials_and_cursors_only(synced_org):
     assert rerun["noop"] and rerun["verified"] and rerun["rows"] == {}
     assert get_request(control_plane, request_id).status == "done"
     assert org.sieve.audit.verify().ok
+
+
+def test_disconnecting_opsgenie_removes_every_opsgenie_table_and_its_accounts(synced_org):
+    org = synced_org
+    control_plane = org.sieve.control_plane
+    opsgenie = next(c for c in control_plane.connections(org.org) if c.source == "opsgenie")
+    tables = ("opsgenie_teams", "opsgenie_services", "opsgenie_users", "opsgenie_incidents",
+              "opsgenie_incident_alerts", "opsgenie_alerts")
+    assert all(org.count(table) > 0 for table in tables)
+    assert org.query("SELECT count(*) FROM metadata.identity_accounts "
+                     "WHERE system = 'opsgenie'")[0][0] > 0
+    others_before = other_connections_rows(org, opsgenie.id)
+
+    control_plane.remove_connection(opsgenie)
+    request_id = control_plane.request_deletion(org.org, "connection", subject_ref=opsgenie.id,
+                                                subject_kind="connection")
+    certificate = execute_request(org.sieve, request_id)
+
+    assert certificate["verified"]
+    assert {table: org.count(table) for table in tables} == dict.fromkeys(tables, 0)
+    assert other_connections_rows(org, opsgenie.id) == others_before
+    assert not org.query("SELECT * FROM metadata.identity_accounts WHERE system = 'opsgenie'")

@@ -139,6 +139,18 @@ def test_429_retry_after_http_date_is_honoured(server, clock, make_client):
     assert clock.sleeps == [pytest.approx(30)]
 
 
+def test_429_throttled_waits_for_opsgenie_rate_limit_period(server, clock, make_client):
+    headers = {"X-RateLimit-State": "THROTTLED", "X-RateLimit-Reason": "INTEGRATION",
+               "X-RateLimit-Period-In-Sec": "12"}
+    server.script(PULLS, Reply(429, headers=headers), Reply(json=[]))
+
+    make_client(source="opsgenie").get_json(PULLS)
+
+    first, second = server.received
+    assert second.at - first.at >= 12
+    assert clock.sleeps == [12]
+
+
 @pytest.mark.parametrize(
     ("status", "limit_headers"),
     [

@@ -100,3 +100,10 @@ def test_the_reconcile_weekday_is_a_setting(tmp_path):
     assert parse_org_config({"reconcile_weekday": "Wednesday"}, path).reconcile_weekday_number == 2
     with pytest.raises(OrgConfigError, match="a day of the week"):
         parse_org_config({"reconcile_weekday": "someday"}, path)
+
+
+def test_the_incident_source_may_name_one_incident_tool(tmp_path):
+    path = tmp_path / "acme.yaml"
+    assert parse_org_config({"incident_source": "opsgenie"}, path).incident_source == "opsgenie"
+    with pytest.raises(OrgConfigError, match="one of auto, tools, issues, pagerduty, opsgenie"):
+        parse_org_config({"incident_source": "servicenow"}, path)

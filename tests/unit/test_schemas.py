@@ -37,6 +37,8 @@ EXPECTED_TABLES = {
     "git": {"git_commits"},
     "pagerduty": {"pagerduty_services", "pagerduty_incidents", "pagerduty_log_entries",
                   "pagerduty_users"},
+    "opsgenie": {"opsgenie_teams", "opsgenie_services", "opsgenie_incidents",
+                 "opsgenie_incident_alerts", "opsgenie_alerts", "opsgenie_users"},
 }
 
 # Raw fields holding content the statement says we never store. A column may read one only
@@ -105,6 +107,9 @@ def test_kept_titles_are_scrubbed() -> None:
         "git_commits": ("author_name", "committer_name"),
         "pagerduty_services": ("name",),
         "pagerduty_users": ("name",),
+        "opsgenie_teams": ("name",),
+        "opsgenie_services": ("name",),
+        "opsgenie_users": ("full_name",),
     }
 
 

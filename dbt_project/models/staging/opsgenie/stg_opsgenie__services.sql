@@ -1,0 +1,6 @@
+select
+    connection_id,
+    id as service_id,
+    name as service_name,
+    team_id
+from {{ source('metadata', 'opsgenie_services') }}

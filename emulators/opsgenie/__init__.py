@@ -1,0 +1,1 @@
+"""Opsgenie REST API emulator and its part of the demo organization."""
