@@ -61,18 +61,20 @@ def run_process_group(command: list[str], *, env: dict[str, str], cwd: Path,
     the code servers `dagster dev` starts, which a signal to this process alone would leave
     running: SIGTERM to the group, SIGKILL to what is left after ``grace_seconds``.
     """
-    process = subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
-
     def stop(signum, _frame):
         raise _StopRequested(signum)
 
+    # The handlers come first: a signal arriving just after the group started must stop it too.
     previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
+    process = None
     try:
+        process = subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
         return process.wait()
     except _StopRequested as requested:
         for number in previous:
             signal.signal(number, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown
-        stop_process_group(process, grace_seconds)
+        if process is not None:
+            stop_process_group(process, grace_seconds)
         return 128 + requested.signum
     finally:
         for number, handler in previous.items():
