@@ -18,8 +18,7 @@ from resources.security.audit import current_os_user
 from tests.analyst.marts import CANARY_EMAIL, build_marts
 
 
-@pytest.fixture
-def server(sieve_org, monkeypatch):
+def start_server(sieve_org, monkeypatch, **tls):
     monkeypatch.setattr(access_module, "_hasher",
                         PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     acme, globex = sieve_org("acme"), sieve_org("globex")
@@ -34,9 +33,15 @@ def server(sieve_org, monkeypatch):
         access.grant(person, org, role, actor=admin.actor)
         people[email] = access.issue_token(person, actor=admin.actor)
     limits = ServeLimits(statement_timeout_s=2, max_rows=50, connections_per_person=2)
-    running = serve(acme.sieve, "127.0.0.1", 0, limits=limits)
+    running = serve(acme.sieve, "127.0.0.1", 0, limits=limits, **tls)
     thread = threading.Thread(target=running.serve_forever, daemon=True)
     thread.start()
+    return running, people, access
+
+
+@pytest.fixture
+def server(sieve_org, monkeypatch):
+    running, people, access = start_server(sieve_org, monkeypatch)
     yield running, people, access
     running.shutdown()
     running.server_close()
@@ -124,3 +129,55 @@ def test_a_network_listener_needs_tls():
     with pytest.raises(ServeError, match="needs TLS"):
         tls_context(None, None, "0.0.0.0")
     assert tls_context(None, None, "127.0.0.1") is None
+
+
+def self_signed_certificate(directory) -> tuple:
+    """A certificate for 127.0.0.1 and its key, as an admin would configure them."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=1))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName(
+                       [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                   .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "serve.crt", directory / "serve.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_with_a_certificate_clients_handshake_tls_and_plaintext_is_refused(
+        sieve_org, monkeypatch, tmp_path):
+    cert, key = self_signed_certificate(tmp_path)
+    running, people, _ = start_server(sieve_org, monkeypatch, tls_cert=cert, tls_key=key)
+    try:
+        port, token = running.server_address[1], people["ana@example.com"]
+        # verify-full: the client checks the server's certificate and its name, then talks TLS.
+        with psycopg2.connect(host="127.0.0.1", port=port, dbname="acme",
+                              user="ana@example.com", password=token, connect_timeout=5,
+                              sslmode="verify-full", sslrootcert=str(cert)) as conn:
+            assert conn.info.ssl_in_use and conn.info.ssl_attribute("protocol") in (
+                "TLSv1.2", "TLSv1.3")
+            assert query(conn, "select count(*) from dora_weekly") == [(12,)]
+        with pytest.raises(psycopg2.OperationalError) as refused:
+            psycopg2.connect(host="127.0.0.1", port=port, dbname="acme",
+                             user="ana@example.com", password=token, connect_timeout=5,
+                             sslmode="disable")
+        assert "TLS is required" in str(refused.value)
+        assert token not in str(refused.value)
+    finally:
+        running.shutdown()
+        running.server_close()
