@@ -189,8 +189,13 @@ def test_an_estimate_counts_without_fetching_a_pull_request(sieve_org, emulator)
     pulls = sum(1 for k in range(1, emulator.org.item_count(repo) + 1)
                 if emulator.org.pull_request(repo, k))
 
+    issues = sum(1 for k in range(1, emulator.org.item_count(repo) + 1)
+                 if emulator.org.issue(repo, k))
+
     cost = GitHubConnector(org.connector_context("github")).estimate()
 
-    assert (cost.pull_requests, cost.points) == (pulls, 5)  # one page of up to 100
+    # One page of up to 100 pull requests (5 points) and one of issues (2).
+    assert 0 < issues <= 100 and (cost.pull_requests, cost.issues, cost.points) == (
+        pulls, issues, 5 + 2)
     assert [q.operation for q in app(emulator).queries] == ["RepositoryCounts"]
     assert 0 < cost.hours < 0.1
