@@ -14,7 +14,8 @@ following GitLab's "GraphQL API" page, section Limits (docs.gitlab.com/api/graph
 - max query size: 10,000 characters ("Query too large");
 - ``queryComplexity { score limit }``; opaque cursors with ``pageInfo``; ``updatedAfter``
   (inclusive) and ``sort`` on merge requests; ``project.pipelines`` newest first (no sort
-  argument; GitLab's ``ResolvesPipelines`` with ``Ci::PipelinesFinder``, the finder REST's
+  argument; reference: docs.gitlab.com/api/graphql/reference/#projectpipelines and
+  #pipeline; GitLab's ``ResolvesPipelines`` with ``Ci::PipelinesFinder``, the finder REST's
   listing uses too) with ``updatedAfter``/``updatedBefore``, ``status``, ``ref`` and ``sha``
   (each of the last two 2 more points, as ``resolver_complexity`` adds), and the fields of
   ``Types::Ci::PipelineType`` Sieve reads (``refPath`` is ``refs/tags/…`` for a tag, as
