@@ -71,6 +71,7 @@ def run_api(emulator: Emulator, api: str) -> dict:
                                                                  3),
         "graphql_requests": sum(1 for endpoint, *_ in log if "graphql" in endpoint),
         "users_requests": sum(1 for endpoint, *_ in log if endpoint == "GET /users/{id}"),
+        "pipeline_rest_requests": sum(1 for endpoint, *_ in log if "/pipelines" in endpoint),
         "bytes_per_merge_request": round(first["http"]["bytes_received"] / max(1, merge_requests)),
         "peak_rss_mb": round(first["peak_rss_mb"], 1),
         "nightly_requests": len(nightly_log),

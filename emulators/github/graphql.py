@@ -17,7 +17,10 @@ rate-limits-and-node-limits-for-the-graphql-api) and "Using pagination in the Gr
   nodeCount }``, ``dryRun``, ``x-ratelimit-*`` headers with resource ``graphql``), answered 403
   with ``x-ratelimit-remaining: 0`` once spent; GraphQL requests do not spend REST requests;
 - secondary limit: 2,000 points per minute, each query one point (403 with ``Retry-After``);
-- cursor pagination (opaque cursors, ``pageInfo``), ``orderBy`` on pull requests;
+- cursor pagination (opaque cursors, ``pageInfo``), ``orderBy`` on pull requests and issues;
+  ``issues(filterBy: {since, states})`` ("issues that have been updated at or after the given
+  date", inclusive as REST's ``since``), the issue fields those of REST's issue with
+  ``stateReason`` in upper case;
 - errors beside data with their ``path`` and GitHub's ``type`` (``NOT_FOUND``, ``FORBIDDEN``),
   and validation errors with graphql-ruby's codes (``undefinedField``).
 Not covered: mutations, subscriptions, the concurrency limit, ``search``, ``node(id:)``.
@@ -355,16 +358,18 @@ class GitHubGraphQL:
         if repo is None:
             raise TypedError(f"Could not resolve to a Repository with the name "
                              f"'{owner}/{name}'.", "NOT_FOUND")
-        numbers = [k for _, k in self.data.updated_index(repo)]
+        index = self.data.updated_index(repo)
+        numbers = [k for _, k in index]
         pulls = [k for k in numbers if not repo.is_issue_number(k)]
-        issues = [k for k in numbers if repo.is_issue_number(k)]
         return {
             "__typename": "Repository", "databaseId": repo.repo_id, "name": repo.name,
             "nameWithOwner": f"{owner}/{repo.name}",
             "pullRequests": lambda info, orderBy=None, **args: self._pull_requests(
                 repo, pulls, orderBy, args),
             "pullRequest": lambda info, number, **_: self._pull_request_or_error(repo, number),
-            "issues": lambda info, **args: connection(issues, lambda k: None, **args),
+            "issues": lambda info, orderBy=None, filterBy=None, **args: self._issues(
+                repo, [(at, k) for at, k in index if repo.is_issue_number(k)], orderBy,
+                filterBy or {}, args),
             "deployments": lambda info, **args: connection(self.data.deployments(repo),
                                                            lambda d: None, **args),
         }
@@ -378,6 +383,41 @@ class GitHubGraphQL:
         if args.get("after") and self.faults.take(self.faults.repeat_cursor):
             page["pageInfo"]["endCursor"] = args["after"]
         return page
+
+    def _issues(self, repo, index: list, order_by: dict | None, filter_by: dict,
+                args: dict) -> dict:
+        since, states = filter_by.get("since"), filter_by.get("states")
+        floor = datetime.fromisoformat(since) if since else None
+        issues = [issue for at, k in index if floor is None or at >= floor
+                  if (issue := self.data.issue(repo, k)) is not None
+                  and (not states or issue.state.upper() in states)]
+        if (order_by or {}).get("field", "CREATED_AT") != "UPDATED_AT":
+            issues.sort(key=lambda issue: issue.number)
+        if (order_by or {}).get("direction", "ASC") == "DESC":
+            issues.reverse()
+        return connection(issues, self._issue_json, **args)
+
+    def _issue_json(self, issue) -> dict:
+        rest = self.app.issue_json(issue, "")
+        reason = rest["state_reason"]
+        return {
+            "__typename": "Issue", "id": rest["node_id"], "databaseId": rest["id"],
+            "number": issue.number, "title": rest["title"], "body": issue.body,
+            "bodyText": issue.body, "bodyHTML": f"<p>{issue.body}</p>",
+            "state": rest["state"].upper(),
+            "stateReason": lambda info, **_: reason.upper() if reason else None,
+            "locked": rest["locked"], "author": self._actor(issue.author),
+            "authorAssociation": rest["author_association"], "milestone": None,
+            "createdAt": rest["created_at"], "updatedAt": rest["updated_at"],
+            "closedAt": rest["closed_at"],
+            "comments": lambda info, **args: connection(list(issue.comments), self._comment,
+                                                        **args),
+            "labels": lambda info, **args: connection(list(issue.labels),
+                                                      lambda n: {"name": n}, **args),
+            "assignees": lambda info, **args: connection(
+                [issue.assignee] if issue.assignee else [],
+                lambda person: {"login": self._actor(person)["login"]}, **args),
+        }
 
     def _pull_request_or_error(self, repo, number: int) -> dict:
         pr = self.data.pull_request(repo, number)

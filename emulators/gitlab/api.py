@@ -303,6 +303,19 @@ class GitLabApp(ApiApp):
                 "created_at": gl_time(run.created_at), "updated_at": gl_time(run.updated_at),
                 "web_url": f"{WEB_ROOT}/{path}/-/pipelines/{run.run_id}", "name": None}
 
+    def pipeline_detail_json(self, run: WorkflowRun) -> dict:
+        """The single-pipeline shape: the list fields plus user, tag, times and durations
+        (``duration`` in whole seconds, as GitLab stores it)."""
+        finished = run.updated_at if run.status == "completed" else None
+        body = self.pipeline_json(run)
+        body.update({
+            "before_sha": "0" * 40, "tag": False, "yaml_errors": None, "user": self.user_json(run.actor),
+            "started_at": gl_time(run.created_at), "finished_at": gl_time(finished),
+            "committed_at": None, "coverage": None, "queued_duration": 1.5,
+            "duration": int((finished - run.created_at).total_seconds()) if finished else None,
+        })
+        return body
+
     def deployment_json(self, d: Deployment) -> dict:
         env_id = d.repo.repo_id * 10 + (1 if d.environment == "production" else 0)
         return {"id": d.deployment_id, "iid": d.train * 2 + (d.environment == "production") + 1,
@@ -509,15 +522,7 @@ class GitLabApp(ApiApp):
         run = self.data.workflow_run(repo, int(raw)) if raw.isdigit() else None
         if run is None:
             raise ApiError(404, {"message": "404 Not found"})
-        finished = run.updated_at if run.status == "completed" else None
-        body = self.pipeline_json(run)
-        body.update({
-            "before_sha": "0" * 40, "tag": False, "yaml_errors": None, "user": self.user_json(run.actor),
-            "started_at": gl_time(run.created_at), "finished_at": gl_time(finished),
-            "committed_at": None, "coverage": None, "queued_duration": 1.5,
-            "duration": (finished - run.created_at).total_seconds() if finished else None,
-        })
-        return Response(body=body, last_modified=run.updated_at)
+        return Response(body=self.pipeline_detail_json(run), last_modified=run.updated_at)
 
     def deployments(self, request: Request) -> Response:
         repo = self._project(request)

@@ -13,7 +13,14 @@ following GitLab's "GraphQL API" page, section Limits (docs.gitlab.com/api/graph
   (``child × (1 + page size / 100)``), so a page of 100 doubles what it holds;
 - max query size: 10,000 characters ("Query too large");
 - ``queryComplexity { score limit }``; opaque cursors with ``pageInfo``; ``updatedAfter``
-  (inclusive) and ``sort`` on merge requests; ``notes(filter: ONLY_ACTIVITY)`` for system
+  (inclusive) and ``sort`` on merge requests; ``project.pipelines`` newest first (no sort
+  argument; reference: docs.gitlab.com/api/graphql/reference/#projectpipelines and
+  #pipeline; GitLab's ``ResolvesPipelines`` with ``Ci::PipelinesFinder``, the finder REST's
+  listing uses too) with ``updatedAfter``/``updatedBefore``, ``status``, ``ref`` and ``sha``
+  (each of the last two 2 more points, as ``resolver_complexity`` adds), and the fields of
+  ``Types::Ci::PipelineType`` Sieve reads (``refPath`` is ``refs/tags/…`` for a tag, as
+  ``Ci::Pipeline#source_ref_path``; ``status`` REST's in upper case; ``duration`` whole
+  seconds; ``queuedDuration`` a float); ``notes(filter: ONLY_ACTIVITY)`` for system
   notes, whose ``systemNoteIconName`` is GitLab's (``approval``, ``unapproval``,
   ``issue-close``);
 - errors beside data with their ``path`` (a nested field a token may not read).
@@ -63,7 +70,9 @@ MAX_COMPLEXITY = 250
 MAX_PAGE_SIZE = 100
 MAX_QUERY_SIZE = 10_000
 # Fields GitLab marks ``calls_gitaly: true``: one more point each.
-GITALY_FIELDS = frozenset({"commits", "diffStatsSummary", "commitCount"})
+GITALY_FIELDS = frozenset({"commits", "diffStatsSummary", "commitCount", "commit", "beforeSha"})
+# Arguments a resolver charges more for (``ResolvesPipelines.resolver_complexity``): by field.
+COSTLY_ARGUMENTS = {"pipelines": {"sha": 2, "ref": 2}}
 ICON_BY_EVENT = {"approved": "approval", "unapproved": "unapproval", "closed": "issue-close"}
 
 
@@ -95,7 +104,9 @@ def query_complexity(document, variables: dict) -> int:
     def field_score(node: FieldNode) -> int:
         arguments = {a.name.value: value_from_ast_untyped(a.value, variables)
                      for a in node.arguments or ()}
-        own = 1 + ("sort" in arguments) + (node.name.value in GITALY_FIELDS)
+        costly = COSTLY_ARGUMENTS.get(node.name.value, {})
+        own = (1 + ("sort" in arguments) + (node.name.value in GITALY_FIELDS)
+               + sum(costly.get(name, 0) for name, value in arguments.items() if value))
         children = score(node.selection_set)
         if node.selection_set and ({"first", "last"} & arguments.keys()
                                    or any(s.name.value == "nodes" for s in
@@ -230,7 +241,8 @@ class GitLabGraphQL:
             return None
         return {"id": gid("Project", repo.repo_id), "fullPath": fullPath,
                 "mergeRequests": lambda info, **args: self._merge_requests(repo, args),
-                "mergeRequest": lambda info, iid: self._merge_request(repo, iid)}
+                "mergeRequest": lambda info, iid: self._merge_request(repo, iid),
+                "pipelines": lambda info, **args: self._pipelines(repo, args)}
 
     def _merge_requests(self, repo, args: dict) -> dict:
         after = _time(args.get("updatedAfter"))
@@ -304,6 +316,38 @@ class GitLabGraphQL:
                 "systemNoteIconName": ICON_BY_EVENT.get(event) if event else None,
                 "createdAt": note["created_at"], "updatedAt": note["updated_at"],
                 "author": {**author, "id": gid("User", author["id"])} if author else None}
+
+    def _pipelines(self, repo, args: dict) -> dict:
+        after, before = _time(args.get("updatedAfter")), _time(args.get("updatedBefore"))
+        status, ref, sha = args.get("status"), args.get("ref"), args.get("sha")
+        runs = [run for run in self.data.workflow_runs(repo)
+                if (after is None or run.updated_at >= after)
+                and (before is None or run.updated_at <= before)
+                and (status is None or self.app.pipeline_json(run)["status"].upper() == status)
+                and (ref is None or run.head_branch == ref)
+                and (sha is None or run.head_sha == sha)]
+        runs.sort(key=lambda run: run.run_id, reverse=True)
+        return connection(runs, self._pipeline, **args)
+
+    def _pipeline(self, run) -> dict:
+        rest = self.app.pipeline_detail_json(run)
+        branch_or_tag = "refs/tags/" if rest["tag"] else "refs/heads/"
+        return {
+            "id": gid("Ci::Pipeline", rest["id"]), "iid": str(rest["iid"]), "name": rest["name"],
+            "sha": lambda info, format="LONG": rest["sha"][:8] if format == "SHORT" else rest["sha"],
+            "beforeSha": rest["before_sha"], "ref": rest["ref"],
+            "refPath": branch_or_tag + rest["ref"], "status": rest["status"].upper(),
+            "source": rest["source"], "duration": rest["duration"],
+            "queuedDuration": rest["queued_duration"], "coverage": rest["coverage"],
+            "createdAt": rest["created_at"], "updatedAt": rest["updated_at"],
+            "startedAt": rest["started_at"], "finishedAt": rest["finished_at"],
+            "committedAt": rest["committed_at"], "user": self.user(run.actor),
+            "commit": lambda info: self._pipeline_commit(run),
+        }
+
+    def _pipeline_commit(self, run) -> dict | None:
+        commit = self.data.commit_by_sha(run.repo, run.head_sha)
+        return _commit(self.app.commit_json(commit, run.repo, with_stats=False)) if commit else None
 
     def _users(self, info, ids=None, usernames=None, **args) -> dict:
         wanted = {int(i.rsplit("/", 1)[1]) for i in ids or () if i.rsplit("/", 1)[1].isdigit()}

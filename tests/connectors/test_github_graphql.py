@@ -61,13 +61,40 @@ def test_both_apis_store_the_same_tables_and_a_nightly_sync_costs_nothing(
     org.sync("github")
     assert comparable(org) == expected
     assert emulator.count_requests("github", "GET /repos/{owner}/{repo}/pulls/{number}") == 0
-    assert app(emulator).points == 5  # one page of up to 100 for the repository
+    # Per repository one page of up to 100 pull requests (5 points) and one of issues (2);
+    # REST only answers the probes: the listings' first item each, for their ETags.
+    assert app(emulator).points == 5 + 2
+    probes = [r for r in emulator.requests if r.endpoint.endswith(("/pulls", "/issues"))]
+    assert len(probes) == 2 and all(r.query.get("per_page") == "1" for r in probes)
 
     emulator.clear_requests()
     app(emulator).reset()
     org.sync("github")
     counted = [r for r in emulator.requests if r.status != 304]
     assert counted == [] and app(emulator).points == 0
+
+
+def test_a_next_sync_fetches_only_the_issues_updated_since(sieve_org, emulator):
+    org = sieve_org("incremental")
+    connect(org, emulator, "graphql")
+    org.sync("github")
+    assert org.count("github_issues") > 1
+    repo = emulator.org.repo(ONE_REPO[0], "github")
+    number = next(k for k in range(1, emulator.org.item_count(repo) + 1)
+                  if emulator.org.issue(repo, k) is not None)
+    # `since` is inclusive, as REST's: the issues of the cursor's own second come again.
+    [[at_cursor]] = org.query("SELECT count(*) FROM metadata.github_issues WHERE updated_at = "
+                              "(SELECT max(updated_at) FROM metadata.github_issues)")
+    touched_at = emulator.org.touch_issue(ONE_REPO[0], number)
+
+    [summary] = org.sync("github")
+
+    assert summary.rows_upserted["github_issues"] == 1 + at_cursor
+    [[updated_at]] = org.query(
+        "SELECT updated_at FROM metadata.github_issues WHERE number = ?", [number])
+    assert updated_at == touched_at.replace(tzinfo=None, microsecond=0)
+    rest = rest_rows(sieve_org, emulator, {})  # a REST sync of the changed org, from scratch
+    assert comparable(org)["github_issues"] == rest["github_issues"]
 
 
 def test_no_body_comment_or_commit_message_is_ever_downloaded(sieve_org, emulator):
@@ -162,8 +189,13 @@ def test_an_estimate_counts_without_fetching_a_pull_request(sieve_org, emulator)
     pulls = sum(1 for k in range(1, emulator.org.item_count(repo) + 1)
                 if emulator.org.pull_request(repo, k))
 
+    issues = sum(1 for k in range(1, emulator.org.item_count(repo) + 1)
+                 if emulator.org.issue(repo, k))
+
     cost = GitHubConnector(org.connector_context("github")).estimate()
 
-    assert (cost.pull_requests, cost.points) == (pulls, 5)  # one page of up to 100
+    # One page of up to 100 pull requests (5 points) and one of issues (2).
+    assert 0 < issues <= 100 and (cost.pull_requests, cost.issues, cost.points) == (
+        pulls, issues, 5 + 2)
     assert [q.operation for q in app(emulator).queries] == ["RepositoryCounts"]
     assert 0 < cost.hours < 0.1

@@ -1,6 +1,6 @@
 """The GitLab connector's GraphQL path against the emulator: the same tables as REST with
-approval times, a fraction of the requests, no body ever downloaded, and bad answers mended or
-named."""
+approval times, a fraction of the requests (none per merge request or pipeline), no body ever
+downloaded, and bad answers mended or named."""
 
 from __future__ import annotations
 
@@ -64,9 +64,12 @@ def test_both_apis_store_the_same_tables_with_approval_times(sieve_org, emulator
     assert approvals > 0 and timed == approvals
     merge_requests = org.count("gitlab_merge_requests")
     per_endpoint = emulator.requests.per_endpoint("gitlab")
-    # One query per project for its merge requests, one for the users: no per-MR request.
-    assert per_endpoint[GRAPHQL] / merge_requests <= 0.2
-    assert not [e for e in per_endpoint if "{iid}" in e or e == "GET /users/{id}"]
+    # Per project (a page each here): one query for its merge requests and one for its
+    # pipelines, each followed by one for the users it newly names. Nothing per item.
+    assert per_endpoint[GRAPHQL] <= 4 * len(emulator.org.gitlab_projects) < merge_requests
+    assert not [e for e in per_endpoint
+                if "{iid}" in e or "/pipelines" in e or e == "GET /users/{id}"]
+    assert org.count("gitlab_pipelines") > 0
 
 
 def test_a_nightly_sync_without_changes_asks_one_query_per_project(sieve_org, emulator):
@@ -79,7 +82,7 @@ def test_a_nightly_sync_without_changes_asks_one_query_per_project(sieve_org, em
     [summary] = org.sync("gitlab")
 
     projects = len(emulator.org.gitlab_projects)
-    assert emulator.requests.matching("gitlab", GRAPHQL) == projects
+    assert emulator.requests.matching("gitlab", GRAPHQL) == 2 * projects  # MRs, pipelines
     assert len(emulator.requests) == 1 + 4 * projects  # the 304 listing, one page per stream
     assert sum(summary.rows_upserted.values()) == 0 and org.snapshot() == before
 
@@ -112,6 +115,39 @@ def test_an_instance_without_graphql_is_synced_over_rest_with_one_notice(
     notices = [r for r in caplog.records if "REST API" in r.getMessage()]
     assert len(notices) == 1 and "/api/graphql" in notices[0].getMessage()
     assert emulator.requests.matching("gitlab", GRAPHQL) == 1
+
+
+def test_a_pipeline_node_becomes_rests_record():
+    node = {"id": "gid://gitlab/Ci::Pipeline/731", "iid": "12", "sha": "ab" * 20,
+            "ref": "v1.2.0", "refPath": "refs/tags/v1.2.0", "status": "WAITING_FOR_RESOURCE",
+            "source": "push", "duration": None, "queuedDuration": 2.5,
+            "createdAt": "2026-01-02T03:04:05Z", "updatedAt": "2026-01-02T03:05:00Z",
+            "startedAt": None, "finishedAt": None,
+            "user": {"id": "gid://gitlab/User/42", "username": "ada"}}
+
+    record = graphql.pipeline_record(node, project_id=7)
+
+    assert record["id"] == 731 and record["iid"] == 12 and record["project_id"] == 7
+    assert record["tag"] is True and record["status"] == "waiting_for_resource"
+    assert record["user"] == {"id": 42, "username": "ada"}
+    assert record["queued_duration"] == 2.5 and record["duration"] is None
+    branch = graphql.pipeline_record({**node, "refPath": "refs/heads/main"}, project_id=7)
+    assert branch["tag"] is False
+    assert graphql.pipeline_record({**node, "refPath": None}, project_id=7)["tag"] is False
+
+
+def test_a_next_sync_fetches_only_the_pipelines_updated_since(sieve_org, emulator):
+    org = sieve_org("incremental")
+    connect(org, emulator, "graphql")
+    org.sync("gitlab")
+    before = org.count("gitlab_pipelines")
+    emulator.org.add_pull_request(emulator.org.gitlab_projects[0].name, host="gitlab")
+
+    [summary] = org.sync("gitlab")
+
+    added = org.count("gitlab_pipelines") - before
+    assert added > 0 and stored_counts(org) == expected_counts(emulator)
+    assert summary.rows_upserted["gitlab_pipelines"] == added
 
 
 def first_iid_with_notes(emulator, at_least: int) -> int:

@@ -55,3 +55,19 @@ def test_a_page_of_a_hundred_fits_gitlabs_complexity_limit():
     full = query_complexity(document, {"first": 100})
     half = query_complexity(document, {"first": 50})
     assert half < 200 < full <= MAX_COMPLEXITY
+
+
+def test_a_page_of_a_hundred_pipelines_scores_as_gitlab_counts_it():
+    # project 1 + pipelines (1 + children doubled at 100); children: pageInfo 1 + 2,
+    # nodes 1 + 13 scalars + user (1 + id + username) = 17; so 1 + 1 + 2 × 20 = 42.
+    document = parse(graphql.pipelines_document())
+    assert query_complexity(document, {"first": 100}) == 42
+    assert query_complexity(document, {"first": 50}) == 1 + 1 + 20 + 10
+
+
+def test_filtering_pipelines_by_ref_or_sha_costs_two_more_each():
+    # ResolvesPipelines.resolver_complexity: +2 for a ref, +2 for a sha.
+    plain = parse('{ project(fullPath: "g/p") { pipelines(first: 1) { nodes { id } } } }')
+    filtered = parse('{ project(fullPath: "g/p") { pipelines(first: 1, ref: "main", '
+                     'sha: "abc") { nodes { id } } } }')
+    assert query_complexity(filtered, {}) == query_complexity(plain, {}) + 4

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
@@ -60,6 +60,7 @@ GRAPHQL_RETRY = RetryPolicy(max_retries=3)
 # The change probe: the newest-updated pull request alone. Any change to a pull request moves
 # it to the top, so an unchanged first item (a free 304) means nothing changed.
 PULLS_PROBE = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
+ISSUES_PROBE = PULLS_PROBE
 
 REPOSITORIES = "github_repositories"
 PULL_REQUESTS = "github_pull_requests"
@@ -287,7 +288,8 @@ class GitHubConnector(Connector):
         super().__init__(context)
         self._client: HttpClient | None = None
         self._graphql_client: GraphQLClient | None = None
-        # Pull requests via GraphQL unless the connection says REST or the server lacks it.
+        # Pull requests and issues via GraphQL unless the connection says REST or the server
+        # lacks it.
         self._use_graphql = (context.settings.get("api") or "rest") == "graphql"
         # Logins referenced by the records fetched in this sync, in first-seen order.
         self._logins: dict[str, None] = {}
@@ -512,15 +514,25 @@ class GitHubConnector(Connector):
     # -- pull requests ---------------------------------------------------------------------
 
     def _pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        yield from self._either_api(self._graphql_pull_requests, self._rest_pull_requests, repo)
+
+    def _either_api(self, through_graphql: Callable[[RepositoryRef], Iterator[RawBatch]],
+                    through_rest: Callable[[RepositoryRef], Iterator[RawBatch]],
+                    repo: RepositoryRef) -> Iterator[RawBatch]:
+        """The stream through GraphQL, or through REST where the connection or the server
+        says so. A schema that lacks a field fails the first query, before any batch."""
         if self._use_graphql:
             try:
-                yield from self._graphql_pull_requests(repo)
+                yield from through_graphql(repo)
                 return
             except GraphQLUnsupportedError as error:
-                # Once per sync: every later repository goes straight to REST.
-                self._use_graphql = False
-                log.warning("%s Pull requests are collected through the REST API.", error)
-        yield from self._rest_pull_requests(repo)
+                self._fall_back_to_rest(error)
+        yield from through_rest(repo)
+
+    def _fall_back_to_rest(self, error: GraphQLUnsupportedError) -> None:
+        """Once per sync: every later repository goes straight to REST."""
+        self._use_graphql = False
+        log.warning("%s Pull requests and issues are collected through the REST API.", error)
 
     def _rest_pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
         stream = f"pulls:{repo.id}"
@@ -671,6 +683,30 @@ class GitHubConnector(Connector):
     # -- issues ----------------------------------------------------------------------------
 
     def _issues(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        yield from self._either_api(self._graphql_issues, self._rest_issues, repo)
+
+    def _graphql_issues(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        """The REST walk's records and cursor from GraphQL pages of a hundred, spent only when
+        the free conditional probe (the listing's first item) says something changed."""
+        stream = f"issues:{repo.id}"
+        parent = {"repository_id": repo.id}
+        probe = self._http().get_json(f"/repos/{repo.full_name}/issues", ISSUES_PROBE,
+                                      conditional_key=f"issues-probe:{repo.id}")
+        if probe.not_modified:
+            yield RawBatch(ISSUES, [], parent, not_modified=True)
+            return
+        since = newest = self._cursor(stream)
+        owner, name = repo.full_name.split("/", 1)
+        target = graphql.RepositoryTarget(owner, name, with_files=False)
+        for nodes in graphql.issue_pages(self._graphql(), target, since):
+            records = [graphql.issue_record(node) for node in nodes]
+            newest = _latest(newest, (issue["updated_at"] for issue in records))
+            self._note_people(records, "user", "assignees")
+            yield RawBatch(ISSUES, records, parent=parent)
+        yield RawBatch(ISSUES, [], parent, cursors={stream: newest} if newest else {},
+                       validators=(probe.validators,) if probe.validators else ())
+
+    def _rest_issues(self, repo: RepositoryRef) -> Iterator[RawBatch]:
         stream = f"issues:{repo.id}"
         since = self._cursor(stream)
         newest = since

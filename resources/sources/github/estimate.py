@@ -60,9 +60,19 @@ def _quoted(text: str) -> str:
 
 
 def page_points(with_files: bool) -> int:
-    """GitHub's cost of one page of pull requests: one request for the page and one per nested
-    connection of each of its pull requests, divided by 100 and rounded."""
-    requests = 1 + graphql.PAGE_SIZE * len(graphql.nested_connections(with_files))
+    """GitHub's cost of one page of pull requests."""
+    return _points(len(graphql.nested_connections(with_files)))
+
+
+def issue_page_points() -> int:
+    """GitHub's cost of one page of issues (with their labels and assignees)."""
+    return _points(len(graphql.ISSUE_NESTED_PAGE_SIZE))
+
+
+def _points(nested_connections: int) -> int:
+    """One request for the page and one per nested connection of each of its items, divided
+    by 100 and rounded (GitHub's formula)."""
+    requests = 1 + graphql.PAGE_SIZE * nested_connections
     return max(1, math.floor(requests / 100 + 0.5))
 
 
@@ -72,14 +82,17 @@ def estimate(api: str, counts: list[RepositoryCounts], listing_requests: int,
     counting one /users request per person seen."""
     points, requests = 0, listing_requests
     for repo in counts:
-        items_pages = math.ceil((repo.pull_requests + repo.issues) / 100)
         # Each deployment's statuses are one request; people seen (/users) are not counted.
-        requests += REST_LISTINGS_PER_REPOSITORY + items_pages + repo.deployments
+        requests += REST_LISTINGS_PER_REPOSITORY + repo.deployments
         requests += math.ceil(repo.deployments / 100)
         if api == "graphql":
+            requests += 1  # the issues listing's probe
             points += math.ceil(repo.pull_requests / graphql.PAGE_SIZE) * page_points(
                 repo.with_files)
+            points += math.ceil(repo.issues / graphql.PAGE_SIZE) * issue_page_points()
         else:
+            # The issues listing also lists the pull requests.
+            requests += math.ceil((repo.pull_requests + repo.issues) / 100)
             per_pull = REST_REQUESTS_PER_PULL_REQUEST + (1 if repo.with_files else 0)
             requests += math.ceil(repo.pull_requests / 100) + per_pull * repo.pull_requests
     return Estimate(api, len(counts), sum(r.pull_requests for r in counts),

@@ -1,10 +1,11 @@
-"""Pull requests through GitHub's GraphQL API: the documents Sieve sends, and their answers
-projected onto the REST shapes the allow-list reads, so the stored tables are the same.
+"""Pull requests and issues through GitHub's GraphQL API: the documents Sieve sends, and their
+answers projected onto the REST shapes the allow-list reads, so the stored tables are the same.
 
 One query fetches a page of a repository's pull requests (most recently updated first) with the
 reviews, commits, labels, assignees, review requests and (for monorepos) changed file paths the
 allow-list needs; a nested connection longer than its first page is completed by follow-up
-queries for that pull request only. Every field selected is listed in ``FIELD_PURPOSE`` with the
+queries for that pull request only. Another query fetches a page of a repository's issues
+updated since the stream's cursor. Every field selected is listed in ``FIELD_PURPOSE`` with the
 allow-list column it feeds (``tests/unit/test_github_graphql_documents.py`` parses the documents
 against GitHub's schema and fails on any other field); bodies, comment text, commit messages and
 patches are never selected, so they are never downloaded. Request plan: docs/sources/github.md.
@@ -29,6 +30,9 @@ PAGE_SIZE = 100
 # charges a nested connection per parent, whatever its size) but count towards the node limit.
 NESTED_PAGE_SIZE = {"commits": 100, "reviews": 50, "labels": 50, "assignees": 20,
                     "reviewRequests": 20, "files": 100}
+# An issue's labels and assignees in one page each: GitHub allows at most 10 assignees, and a
+# longer label list is an error naming the issue rather than a short row.
+ISSUE_NESTED_PAGE_SIZE = {"labels": 100, "assignees": 10}
 # GitHub lists at most 250 commits of a pull request (REST and GraphQL alike).
 MAX_PULL_REQUEST_COMMITS = 250
 
@@ -52,6 +56,12 @@ PULL_REQUEST_SCALARS = (
     "mergeCommit { oid } potentialMergeCommit { oid } milestone { number } "
     "additions deletions changedFiles comments { totalCount }"
 )
+ISSUE_FIELDS = (
+    f"id databaseId number title state stateReason locked authorAssociation author {ACTOR} "
+    "milestone { number } comments { totalCount } createdAt updatedAt closedAt "
+    + " ".join(f"{name}(first: {size}) {{ totalCount nodes {{ {NESTED_NODES[name]} }} }}"
+               for name, size in ISSUE_NESTED_PAGE_SIZE.items())
+)
 
 # Allow-list columns the GraphQL API cannot fill without downloading what Sieve must not (a
 # body's length needs the body) or without a cost out of proportion (a commit's parents are a
@@ -60,6 +70,7 @@ NOT_REQUESTED = {
     "github_pull_requests": ("body_length",),
     "github_pull_request_reviews": ("body_length",),
     "github_pull_request_commits": ("parent_shas",),
+    "github_issues": ("body_length",),
 }
 
 # Every field a document selects, by (GraphQL type, field), and what it is for: the
@@ -152,6 +163,22 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
     ("PullRequestChangedFile", "path"): "github_pull_request_services.service",
     ("PullRequestChangedFile", "additions"): "github_pull_request_services.additions",
     ("PullRequestChangedFile", "deletions"): "github_pull_request_services.deletions",
+    ("Repository", "issues"): "github_issues",
+    ("IssueConnection", "pageInfo"): "pagination", ("IssueConnection", "nodes"): "github_issues",
+    ("Issue", "id"): "github_issues.node_id", ("Issue", "databaseId"): "github_issues.id",
+    ("Issue", "number"): "github_issues.number", ("Issue", "title"): "github_issues.title",
+    ("Issue", "state"): "github_issues.state",
+    ("Issue", "stateReason"): "github_issues.state_reason",
+    ("Issue", "locked"): "github_issues.is_locked",
+    ("Issue", "authorAssociation"): "github_issues.author_association",
+    ("Issue", "author"): "github_issues.author_login",
+    ("Issue", "milestone"): "github_issues.milestone_number",
+    ("Issue", "comments"): "github_issues.comments",
+    ("Issue", "createdAt"): "github_issues.created_at",
+    ("Issue", "updatedAt"): "github_issues.updated_at",
+    ("Issue", "closedAt"): "github_issues.closed_at",
+    ("Issue", "labels"): "github_issues.labels",
+    ("Issue", "assignees"): "github_issues.assignee_logins",
 }
 
 
@@ -201,9 +228,20 @@ def follow_up_document(connection: str) -> str:
     )
 
 
+def issues_document() -> str:
+    """A page of a repository's issues updated at or after ``$since``, latest update first."""
+    return (
+        "query IssuePage($owner: String!, $name: String!, $since: DateTime, $first: Int!, "
+        f"$after: String) {{ {RATE_LIMIT} repository(owner: $owner, name: $name) {{ "
+        "issues(first: $first, after: $after, filterBy: {since: $since}, "
+        "orderBy: {field: UPDATED_AT, direction: DESC}) { pageInfo { hasNextPage endCursor } "
+        f"nodes {{ {ISSUE_FIELDS} }} }} }} }}"
+    )
+
+
 def every_document() -> list[str]:
     """Every document the collection can send (for the minimization test)."""
-    documents = [page_document(files) for files in (False, True)]
+    documents = [*(page_document(files) for files in (False, True)), issues_document()]
     documents += [single_document(files) for files in (False, True)]
     documents += [follow_up_document(name) for name in nested_connections(True)]
     return documents
@@ -261,6 +299,22 @@ def pull_request_record(node: dict, repository_id: int) -> dict:
         "deletions": node["deletions"], "changed_files": node["changedFiles"],
         "created_at": node["createdAt"], "updated_at": node["updatedAt"],
         "closed_at": node["closedAt"], "merged_at": node["mergedAt"],
+    }
+
+
+def issue_record(node: dict) -> dict:
+    """An issue node as REST's issue listing gives it (what the allow-list reads)."""
+    reason = node.get("stateReason")
+    return {
+        "id": node["databaseId"], "node_id": node["id"], "number": node["number"],
+        "title": node["title"], "state": node["state"].lower(),
+        "state_reason": reason.lower() if reason else None, "locked": node["locked"],
+        "user": user_of(node["author"]), "author_association": node["authorAssociation"],
+        "assignees": [{"login": user["login"]} for user in node["assignees"]["nodes"]],
+        "labels": [{"name": label["name"]} for label in node["labels"]["nodes"]],
+        "milestone": node.get("milestone"), "comments": node["comments"]["totalCount"],
+        "created_at": node["createdAt"], "updated_at": node["updatedAt"],
+        "closed_at": node["closedAt"],
     }
 
 
@@ -452,3 +506,53 @@ def _partial_error(client: GraphQLClient, target: RepositoryTarget, result: Grap
         f"({client.http.context.describe()}): {first}. Nothing of it was stored; re-run the "
         "sync, and if it persists reconnect with `--api rest`.",
         context=client.http.context, api_message=first)
+
+
+# -- collecting a repository's issues ---------------------------------------------------------
+
+
+def issue_pages(client: GraphQLClient, target: RepositoryTarget,
+                since: str | None) -> Iterator[list[dict]]:
+    """The repository's issues updated at or after ``since``, a page at a time, latest update
+    first, each with its labels and assignees whole."""
+    what = f"the issues of repository {target.full_name}"
+    after: str | None = None
+    seen_cursors: set[str] = set()
+    while True:
+        def run(first: int, after: str | None = after) -> GraphQLResult:
+            variables = {**target.variables, "since": since, "first": first, "after": after}
+            result = client.query(issues_document(), variables, what=what)
+            if result.errors:  # a node GitHub could not resolve this time: once more
+                result = client.query(issues_document(), variables, what=what)
+            if result.errors or not result.data.get("repository"):
+                raise _partial_error(client, target, result, "the issues")
+            return result
+
+        connection = with_shrinking_page(run, PAGE_SIZE).data["repository"]["issues"]
+        for node in connection["nodes"]:
+            _check_whole_issue(client, target, node)
+        yield connection["nodes"]
+        info = connection["pageInfo"]
+        if not info["hasNextPage"]:
+            return
+        after = info["endCursor"]
+        if not after or after in seen_cursors:
+            raise GraphQLPaginationError(
+                f"GitHub sent the same page cursor twice while listing {what} "
+                f"({client.http.context.describe()}); the walk stopped rather than loop. Re-run "
+                "the sync; if it repeats, reconnect with `--api rest` and report it.",
+                context=client.http.context)
+        seen_cursors.add(after)
+
+
+def _check_whole_issue(client: GraphQLClient, target: RepositoryTarget, node: dict) -> None:
+    for name in ISSUE_NESTED_PAGE_SIZE:
+        connection = node[name]
+        if len(connection["nodes"]) < connection["totalCount"]:
+            raise GraphQLPaginationError(
+                f"GitHub listed {len(connection['nodes'])} of the {connection['totalCount']} "
+                f"{name} of issue #{node['number']} in repository {target.full_name} "
+                f"({client.http.context.describe()}); Sieve reads at most "
+                f"{ISSUE_NESTED_PAGE_SIZE[name]} and stops rather than store a short row. "
+                "Reconnect with `--api rest` for this organization.",
+                context=client.http.context)

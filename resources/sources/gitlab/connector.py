@@ -1,5 +1,6 @@
-"""GitLab connector (gitlab.com and self-managed): REST API v4, with merge requests and users
-through the GraphQL API unless the connection says ``api: rest`` or the instance lacks it.
+"""GitLab connector (gitlab.com and self-managed): REST API v4, with merge requests, pipelines
+and users through the GraphQL API unless the connection says ``api: rest`` or the instance
+lacks it.
 
 Request plan, costs, cursors and known limits: docs/sources/gitlab.md.
 """
@@ -61,6 +62,8 @@ _SYSTEM_NOTE_EVENTS = {"approved this merge request": "approved",
 
 # (project id, streams to sync, full path): the path names the project to GraphQL.
 ProjectPlan = tuple[int, tuple[str, ...], str]
+# A project's stream: its batches, then the newest update it saw (the new cursor).
+Walk = Callable[[int], Generator[RawBatch, None, datetime | None]]
 
 
 class GitLabConnector(Connector):
@@ -88,8 +91,8 @@ class GitLabConnector(Connector):
         self._projects_without_approvals: set[int] = set()
         self._project_paths: dict[int, str] = {}
         self._graphql_client: GraphQLClient | None = None
-        # Merge requests and users via GraphQL unless the connection says REST or the
-        # instance turns out not to offer it (then REST, with one notice).
+        # Merge requests, pipelines and users via GraphQL unless the connection says REST or
+        # the instance turns out not to offer it (then REST, with one notice).
         self._use_graphql = (settings.get("api") or "graphql") == "graphql"
 
     @property
@@ -248,17 +251,29 @@ class GitLabConnector(Connector):
             yield details, newest
 
     def _merge_requests(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
+        return (yield from self._either_api(self._graphql_merge_requests,
+                                            self._rest_merge_requests, project_id))
+
+    def _pipelines(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
+        return (yield from self._either_api(self._graphql_pipelines, self._rest_pipelines,
+                                            project_id))
+
+    def _either_api(self, through_graphql: Walk, through_rest: Walk,
+                    project_id: int) -> Generator[RawBatch, None, datetime | None]:
+        """The stream through GraphQL, or through REST where the connection or the instance
+        says so. A schema that lacks a field fails the first query, before any batch."""
         if self._use_graphql:
             try:
-                return (yield from self._graphql_merge_requests(project_id))
+                return (yield from through_graphql(project_id))
             except GraphQLUnsupportedError as error:
                 self._fall_back_to_rest(error)
-        return (yield from self._rest_merge_requests(project_id))
+        return (yield from through_rest(project_id))
 
     def _fall_back_to_rest(self, error: GraphQLUnsupportedError) -> None:
         """Once per sync: every later project and user goes straight to REST."""
         self._use_graphql = False
-        log.warning("%s Merge requests and users are collected through the REST API.", error)
+        log.warning("%s Merge requests, pipelines and users are collected through the REST "
+                    "API.", error)
 
     def _graphql_merge_requests(self, project_id: int
                                 ) -> Generator[RawBatch, None, datetime | None]:
@@ -363,7 +378,22 @@ class GitLabConnector(Connector):
                 yield RawBatch("gitlab_commits", page.items, parent={"project_id": project_id})
         return newest
 
-    def _pipelines(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
+    def _graphql_pipelines(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
+        """The REST walk's records and cursor, from one GraphQL query per page of a hundred:
+        REST needs one more request per pipeline for its user, durations and times."""
+        newest = None
+        since = self._since(PIPELINES, project_id, API_TIME_STEP)
+        for nodes in graphql.pipeline_pages(self._graphql(), self._project_paths[project_id],
+                                            since):
+            records = [graphql.pipeline_record(node, project_id) for node in nodes]
+            for record in records:
+                newest = later(newest, record["updated_at"])
+                self._see(record["user"])
+            if records:
+                yield RawBatch("gitlab_pipelines", records)
+        return newest
+
+    def _rest_pipelines(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
         newest = None
         for details, newest in self._with_details(f"/projects/{project_id}/pipelines",  # noqa: B007
                                                   self._updated_after(PIPELINES, project_id), "id"):

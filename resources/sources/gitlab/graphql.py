@@ -1,10 +1,13 @@
-"""Merge requests and users through GitLab's GraphQL API: the documents Sieve sends, and their
-answers projected onto the REST shapes the allow-list reads, so the stored tables are the same.
+"""Merge requests, pipelines and users through GitLab's GraphQL API: the documents Sieve sends,
+and their answers projected onto the REST shapes the allow-list reads, so the stored tables are
+the same.
 
 One query fetches a page of a project's merge requests (oldest update first, from the stream's
 cursor) with the approvers, commits, labels, reviewers, diff stats and the system notes that
 date approvals and closings; a nested connection longer than its first page is completed by
-follow-up queries for that merge request only. Every field selected is listed in
+follow-up queries for that merge request only. Another query fetches a page of a project's
+pipelines with what REST only gives per pipeline (user, durations, start and finish), so no
+pipeline costs a request of its own. Every field selected is listed in
 ``FIELD_PURPOSE``; descriptions, note bodies and commit messages are never selected
 (``tests/unit/test_gitlab_graphql_documents.py``). Request plan: docs/sources/gitlab.md.
 """
@@ -47,6 +50,10 @@ MERGE_REQUEST_SCALARS = (
     "userNotesCount upvotes downvotes diffStatsSummary { fileCount } commitCount"
 )
 USER_FIELDS = "id username name state bot publicEmail createdAt"
+PIPELINE_FIELDS = (f"id iid sha ref refPath status source duration queuedDuration createdAt "
+                   f"updatedAt startedAt finishedAt user {USER}")
+# A tag pipeline's ``refPath`` (GitLab's ``Ci::Pipeline#source_ref_path``); REST says ``tag``.
+TAG_REF_PREFIX = "refs/tags/"
 # System note icons (GitLab's SystemNoteHelper) of the events Sieve keeps.
 EVENT_BY_ICON = {"approval": "approved", "unapproval": "unapproved", "issue-close": "closed"}
 # GitLab refuses a query over its complexity or size limit with this text and no data.
@@ -126,6 +133,21 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
     ("Note", "systemNoteIconName"): "event kind (approved, unapproved, closed)",
     ("Note", "createdAt"): "gitlab_mr_approvals.approved_at",
     ("Note", "author"): "gitlab_mr_approvals.approver_id, closed_by_*",
+    ("Project", "pipelines"): "gitlab_pipelines",
+    ("PipelineConnection", "pageInfo"): "pagination",
+    ("PipelineConnection", "nodes"): "gitlab_pipelines",
+    ("Pipeline", "id"): "gitlab_pipelines.id", ("Pipeline", "iid"): "gitlab_pipelines.iid",
+    ("Pipeline", "sha"): "gitlab_pipelines.sha", ("Pipeline", "ref"): "gitlab_pipelines.ref",
+    ("Pipeline", "refPath"): "gitlab_pipelines.is_tag",
+    ("Pipeline", "status"): "gitlab_pipelines.status",
+    ("Pipeline", "source"): "gitlab_pipelines.source",
+    ("Pipeline", "duration"): "gitlab_pipelines.duration_seconds",
+    ("Pipeline", "queuedDuration"): "gitlab_pipelines.queued_duration_seconds",
+    ("Pipeline", "createdAt"): "gitlab_pipelines.created_at",
+    ("Pipeline", "updatedAt"): "gitlab_pipelines.updated_at",
+    ("Pipeline", "startedAt"): "gitlab_pipelines.started_at",
+    ("Pipeline", "finishedAt"): "gitlab_pipelines.finished_at",
+    ("Pipeline", "user"): "gitlab_pipelines.user_*",
 }
 
 
@@ -147,6 +169,16 @@ def page_document() -> str:
     )
 
 
+def pipelines_document() -> str:
+    """A page of a project's pipelines: GitLab lists them newest first, with no sort argument."""
+    return (
+        "query SievePipelines($fullPath: ID!, $updatedAfter: Time, $first: Int!, "
+        "$after: String) { project(fullPath: $fullPath) { pipelines(updatedAfter: "
+        "$updatedAfter, first: $first, after: $after) { "
+        f"{PAGE_INFO} nodes {{ {PIPELINE_FIELDS} }} }} }} }}"
+    )
+
+
 def follow_up_document(name: str) -> str:
     return ("query SieveMergeRequestMore($fullPath: ID!, $iid: String!, $after: String) { "
             "project(fullPath: $fullPath) { mergeRequest(iid: $iid) { "
@@ -159,7 +191,8 @@ def users_document() -> str:
 
 
 def every_document() -> list[str]:
-    return [page_document(), users_document(), *map(follow_up_document, NESTED_NODES)]
+    return [page_document(), pipelines_document(), users_document(),
+            *map(follow_up_document, NESTED_NODES)]
 
 
 # -- running queries --------------------------------------------------------------------------
@@ -196,14 +229,28 @@ def merge_request_pages(client: GraphQLClient, full_path: str,
                         updated_after: str | None) -> Iterator[list[dict]]:
     """Each page of the project's merge requests updated after ``updated_after``, oldest
     update first, every nested connection complete."""
-    what = f"merge requests of {full_path}"
+    for nodes in project_pages(client, full_path, page_document(), "mergeRequests",
+                               updated_after, f"merge requests of {full_path}"):
+        yield [complete(client, full_path, node) for node in nodes]
+
+
+def pipeline_pages(client: GraphQLClient, full_path: str,
+                   updated_after: str | None) -> Iterator[list[dict]]:
+    """Each page of the project's pipelines updated after ``updated_after``, newest first."""
+    yield from project_pages(client, full_path, pipelines_document(), "pipelines",
+                             updated_after, f"pipelines of {full_path}")
+
+
+def project_pages(client: GraphQLClient, full_path: str, document: str, name: str,
+                  updated_after: str | None, what: str) -> Iterator[list[dict]]:
+    """The nodes of each page of the project's connection ``name``, walked to its end."""
     after: str | None = None
     seen: set[str] = set()
     while True:
         def one_page(first: int, after: str | None = after) -> GraphQLResult:
             variables = {"fullPath": full_path, "updatedAfter": updated_after,
                          "first": first, "after": after}
-            return run(client, page_document(), variables, what)
+            return run(client, document, variables, what)
 
         result = with_shrinking_page(one_page, PAGE_SIZE)
         project = result.data.get("project")
@@ -213,9 +260,8 @@ def merge_request_pages(client: GraphQLClient, full_path: str,
                 f"({client.http.context.describe()}) although its REST API listed it; check "
                 "that the token can read it, and re-run the sync.",
                 context=client.http.context, endpoint="POST /api/graphql")
-        connection = project["mergeRequests"]
-        nodes = [complete(client, full_path, node) for node in connection["nodes"]]
-        yield nodes
+        connection = project[name]
+        yield connection["nodes"]
         after = next_cursor(connection["pageInfo"], seen, what, client)
         if after is None:
             return
@@ -355,6 +401,21 @@ def approved_at(events: list[tuple[str, str, dict]], user_id: int | None) -> str
     times = [at for event, at, author in events
              if event == "approved" and author and author["id"] == user_id]
     return max(times, key=datetime.fromisoformat) if times else None
+
+
+def pipeline_record(node: dict, project_id: int) -> dict:
+    """A pipeline as REST's single-pipeline endpoint shapes it (the fields the allow-list
+    reads): numeric ids, REST's lower-case status, ``tag`` from the ref path."""
+    return {
+        "id": gid_number(node["id"]), "iid": int(node["iid"]), "project_id": project_id,
+        "sha": node["sha"], "ref": node["ref"],
+        "tag": (node["refPath"] or "").startswith(TAG_REF_PREFIX),
+        "status": node["status"].lower(), "source": node["source"],
+        "user": rest_user(node["user"]), "duration": node["duration"],
+        "queued_duration": node["queuedDuration"], "created_at": node["createdAt"],
+        "updated_at": node["updatedAt"], "started_at": node["startedAt"],
+        "finished_at": node["finishedAt"],
+    }
 
 
 def commit_record(node: dict) -> dict:
