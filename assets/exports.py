@@ -61,7 +61,7 @@ def build_export_assets(mart_keys: list[AssetKey]) -> list:
         kinds={"html"},
         description="The organization's self-contained HTML dashboard (DORA metrics with "
                     "performance bands, PR cycle time, throughput and WIP, issue flow, sprints, "
-                    "review load), rebuilt from the marts on every sync at "
+                    "review load), rebuilt from the marts whenever they are rebuilt, at "
                     "SIEVE_HOME/orgs/<org_id>/report.html. Aggregates only: nobody is named.",
     )
     def report(context: AssetExecutionContext, sieve: SieveResource) -> MaterializeResult:
