@@ -5,6 +5,7 @@ The plain runner (paths, vars, the org key's handoff, ``build_org_marts``) is
 models by layer, and the marts' asset checks.
 """
 
+import functools
 import json
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -14,8 +15,10 @@ from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetRecordsFilter,
@@ -25,7 +28,7 @@ from dagster import (
     FreshnessPolicy,
     Output,
     PreviewWarning,
-    asset_check,
+    multi_asset_check,
 )
 from dagster_dbt import (
     DagsterDbtTranslator,
@@ -36,6 +39,12 @@ from dagster_dbt import (
 )
 
 from assets.ingestion import OWNERS
+from resources.marts.build_state import (
+    MARTS,
+    forget_build,
+    record_marts_build,
+    unchanged_marts,
+)
 from resources.marts.insights import open_signal_counts, severe_open_count
 from resources.marts.org_key import serve_org_key
 from resources.marts.runner import (
@@ -43,6 +52,7 @@ from resources.marts.runner import (
     PRODUCTION_BUILD_ARGS,
     DbtBuildError,
     dbt_executable,
+    dbt_run_inputs,
     mart_pii_columns,
     mart_row_count,
     prepare_dbt_run,
@@ -132,10 +142,22 @@ def build_dbt_assets(project: DbtProject):
     )
     def sieve_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource,
                          sieve: SieveResource, config: MartsBuildConfig):
+        whole_project = set(context.selected_asset_keys) == set(context.assets_def.keys)
         with sieve.open() as opened:
             run = prepare_dbt_run(opened, context.partition_key, as_of=config.instant())
+            inputs = dbt_run_inputs(opened, run, explicit_as_of=bool(config.as_of))
             org = opened.control_plane.organization(run.org_id)
             key = opened.control_plane.org_data_key(org)
+        unchanged = unchanged_marts(run.run_dir, inputs, context.run_id) if whole_project else None
+        read_counts = functools.partial(_open_signal_counts, sieve, context.partition_key)
+        if unchanged is not None:
+            context.log.info(f"marts unchanged since {unchanged['built_at']}: no source table, "
+                             "setting or model changed and the as-of day is the same; not "
+                             "rebuilt")
+            yield from with_insight_counts(unchanged_outputs(context, unchanged), context,
+                                           read_counts)
+            return
+        forget_build(run.run_dir, MARTS)
         as_of = {"as_of": run.vars["as_of"]}
         with serve_org_key(key) as handoff:
             invocation = dbt.cli([*PRODUCTION_BUILD_ARGS, "--vars",
@@ -143,10 +165,25 @@ def build_dbt_assets(project: DbtProject):
                                  context=context, target_path=run.target_path)
             events = (event.with_metadata({**event.metadata, **as_of})
                       if isinstance(event, Output) else event for event in invocation.stream())
-            yield from with_insight_counts(
-                events, context, lambda: _open_signal_counts(sieve, context.partition_key))
+            yield from with_insight_counts(events, context, read_counts)
+        if whole_project:
+            record_marts_build(run.run_dir, inputs, run.vars["as_of"], context.run_id)
 
     return sieve_dbt_models
+
+
+def unchanged_outputs(context: AssetExecutionContext, build: dict) -> Iterator[Output]:
+    """One output per selected model when the marts were verified, not built: the metadata
+    says since when they are unchanged and as of what they were computed; no dbt test ran."""
+    metadata = {"rebuilt": False, "marts_unchanged_since": build["built_at"],
+                "as_of": build["as_of"]}
+    selected = context.selected_asset_keys
+    # A multi-asset yields its assets in dependency order.
+    in_order = [key for key in context.job_def.asset_layer.asset_graph.toposorted_asset_keys
+                if key in selected]
+    for key in in_order:
+        yield Output(None, output_name=context.assets_def.get_output_name_for_asset_key(key),
+                     metadata=metadata)
 
 
 def with_insight_counts(events: Iterable, context: AssetExecutionContext,
@@ -190,78 +227,89 @@ def _read_marts(sieve: Sieve, org_id: str):
                       sieve.control_plane.org_data_key(org), read_only=True)
 
 
-def mart_checks(mart: str) -> list:
+def mart_check_specs(mart: str) -> list[AssetCheckSpec]:
     """Row count, no-PII-columns and freshness checks of one mart, per organization."""
     mart_key = AssetKey(["marts", mart])
-    # Partitioned asset checks are a Dagster preview feature; the checks need the partition
-    # (one organization's database), so the preview is used deliberately.
+    descriptions = {
+        "has_rows": f"marts.{mart} has rows (warns when empty: a source may not be connected "
+                    "yet).",
+        "no_pii_columns": f"marts.{mart} has no column for emails, logins, names or free text: "
+                          "people appear as person_id and team only.",
+        "built_after_last_sync": f"marts.{mart} was rebuilt, or verified unchanged, after the "
+                                 "organization's connections last synced, so it reflects the "
+                                 "newest metadata.",
+    }
+    return [AssetCheckSpec(name, asset=mart_key, description=description,
+                           partitions_def=organization_partitions)
+            for name, description in descriptions.items()]
+
+
+INSIGHTS_CHECK = "no_severe_signal_open"
+
+
+def insights_check_spec() -> AssetCheckSpec:
+    return AssetCheckSpec(INSIGHTS_CHECK, asset=INSIGHTS_KEY,
+                          partitions_def=organization_partitions,
+                          description="No severe signal is open in marts.insights (see "
+                                      "docs/metrics.md, \"insights\", for the kinds).")
+
+
+def build_mart_checks(marts: Sequence[str]):
+    """Every mart's checks in one step: each is a small read of the org's database, and one
+    step per check cost more in Dagster's step overhead than the reads themselves. Partitioned
+    asset checks are a Dagster preview feature; the checks need the partition (one
+    organization's database), so the preview is used deliberately."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PreviewWarning)
-        return _mart_checks(mart, mart_key)
+        specs = [spec for mart in marts for spec in mart_check_specs(mart)]
+        specs.append(insights_check_spec())
 
-
-def _mart_checks(mart: str, mart_key: AssetKey) -> list:
-
-    @asset_check(asset=mart_key, name="has_rows", partitions_def=organization_partitions,
-                 description=f"marts.{mart} has rows (warns when empty: a source may not be "
-                             "connected yet).")
-    def has_rows(context: AssetCheckExecutionContext, sieve: SieveResource) -> AssetCheckResult:
-        with sieve.open() as opened, _read_marts(opened, context.partition_key) as store:
-            count = mart_row_count(store.connection, mart)
-        return AssetCheckResult(passed=count > 0, severity=AssetCheckSeverity.WARN,
-                                metadata={"row_count": count})
-
-    @asset_check(asset=mart_key, name="no_pii_columns", partitions_def=organization_partitions,
-                 description=f"marts.{mart} has no column for emails, logins, names or free "
-                             "text: people appear as person_id and team only.")
-    def no_pii_columns(context: AssetCheckExecutionContext,
-                       sieve: SieveResource) -> AssetCheckResult:
-        with sieve.open() as opened, _read_marts(opened, context.partition_key) as store:
-            offending = mart_pii_columns(store.connection, mart)
-        return AssetCheckResult(passed=not offending,
-                                metadata={"offending_columns": ", ".join(offending) or "none"})
-
-    @asset_check(asset=mart_key, name="built_after_last_sync",
-                 partitions_def=organization_partitions,
-                 description=f"marts.{mart} was rebuilt after the organization's connections "
-                             "last synced, so it reflects the newest metadata.")
-    def built_after_last_sync(context: AssetCheckExecutionContext,
-                              sieve: SieveResource) -> AssetCheckResult:
-        records = context.instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=mart_key, asset_partitions=[context.partition_key]),
-            limit=1).records
-        built_at = (datetime.fromtimestamp(records[0].timestamp, UTC) if records else None)
+    @multi_asset_check(specs=specs, name="mart_checks", can_subset=True)
+    def mart_checks(context: AssetCheckExecutionContext,
+                    sieve: SieveResource) -> Iterator[AssetCheckResult]:
+        selected = sorted(context.selected_asset_check_keys,
+                          key=lambda key: (key.asset_key.to_user_string(), key.name))
         with sieve.open() as opened:
-            org = opened.control_plane.organization(context.partition_key)
-            synced = [c.last_synced_at for c in opened.control_plane.connections(org)
-                      if c.last_synced_at is not None]
-        last_sync = max(synced) if synced else None
-        passed = built_at is not None and (last_sync is None or built_at >= last_sync)
-        return AssetCheckResult(passed=passed, severity=AssetCheckSeverity.WARN, metadata={
-            "built_at": built_at.isoformat() if built_at else "never",
-            "last_sync_at": last_sync.isoformat() if last_sync else "never"})
+            last_sync = _last_sync(opened, context.partition_key)
+            with _read_marts(opened, context.partition_key) as store:
+                for check in selected:
+                    yield _evaluate(context, store.connection, check, last_sync)
 
-    return [has_rows, no_pii_columns, built_after_last_sync]
+    return mart_checks
 
 
-def insights_checks() -> list:
-    """Warns while a severe signal is open; its metadata counts open signals by kind/severity."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PreviewWarning)
+def _last_sync(sieve: Sieve, org_id: str) -> datetime | None:
+    org = sieve.control_plane.organization(org_id)
+    synced = [c.last_synced_at for c in sieve.control_plane.connections(org)
+              if c.last_synced_at is not None]
+    return max(synced) if synced else None
 
-        @asset_check(asset=INSIGHTS_KEY, name="no_severe_signal_open",
-                     partitions_def=organization_partitions,
-                     description="No severe signal is open in marts.insights (see "
-                                 "docs/metrics.md, \"insights\", for the kinds).")
-        def no_severe_signal_open(context: AssetCheckExecutionContext,
-                                  sieve: SieveResource) -> AssetCheckResult:
-            with sieve.open() as opened, _read_marts(opened, context.partition_key) as store:
-                counts = open_signal_counts(store.connection)
-            return AssetCheckResult(passed=severe_open_count(counts) == 0,
-                                    severity=AssetCheckSeverity.WARN,
-                                    metadata={"open_signals": sum(counts.values()), **counts})
 
-    return [no_severe_signal_open]
+def _evaluate(context: AssetCheckExecutionContext, connection, check: AssetCheckKey,
+              last_sync: datetime | None) -> AssetCheckResult:
+    mart = check.asset_key.path[-1]
+    where = {"asset_key": check.asset_key, "check_name": check.name}
+    if check.name == "has_rows":
+        count = mart_row_count(connection, mart)
+        return AssetCheckResult(**where, passed=count > 0, severity=AssetCheckSeverity.WARN,
+                                metadata={"row_count": count})
+    if check.name == "no_pii_columns":
+        offending = mart_pii_columns(connection, mart)
+        return AssetCheckResult(**where, passed=not offending,
+                                metadata={"offending_columns": ", ".join(offending) or "none"})
+    if check.name == INSIGHTS_CHECK:
+        counts = open_signal_counts(connection)
+        return AssetCheckResult(**where, passed=severe_open_count(counts) == 0,
+                                severity=AssetCheckSeverity.WARN,
+                                metadata={"open_signals": sum(counts.values()), **counts})
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=check.asset_key, asset_partitions=[context.partition_key]),
+        limit=1).records
+    built_at = datetime.fromtimestamp(records[0].timestamp, UTC) if records else None
+    passed = built_at is not None and (last_sync is None or built_at >= last_sync)
+    return AssetCheckResult(**where, passed=passed, severity=AssetCheckSeverity.WARN, metadata={
+        "built_at": built_at.isoformat() if built_at else "never",
+        "last_sync_at": last_sync.isoformat() if last_sync else "never"})
 
 
 def mart_names(manifest_path: Path) -> list[str]:
@@ -273,7 +321,6 @@ def mart_names(manifest_path: Path) -> list[str]:
 def defs() -> Definitions:
     project = DBT_PROJECT
     models = build_dbt_assets(project)
-    checks = [check for mart in mart_names(project.manifest_path) for check in mart_checks(mart)]
-    checks += insights_checks()
+    checks = build_mart_checks(mart_names(project.manifest_path))
     dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
-    return Definitions(assets=[models], asset_checks=checks, resources={"dbt": dbt})
+    return Definitions(assets=[models], asset_checks=[checks], resources={"dbt": dbt})

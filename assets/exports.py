@@ -12,8 +12,10 @@ from dagster import (
 from assets import dbt
 from assets.forecasts import DELIVERY_FORECASTS
 from assets.ingestion import OWNERS
-from resources.analyst.exports import export_marts
+from resources.analyst.exports import current_export, export_marts
 from resources.analyst.report import report_path, write_report
+from resources.marts.build_state import make_unless_marts_unchanged
+from resources.marts.runner import org_dbt_directory
 from resources.partitions import organization_partitions
 from resources.sieve_resource import SieveResource
 
@@ -42,25 +44,39 @@ def build_export_assets(mart_keys: list[AssetKey]) -> list:
     def mart_exports(context: AssetExecutionContext, sieve: SieveResource) -> MaterializeResult:
         with sieve.open() as opened:
             org = opened.control_plane.organization(context.partition_key)
-            result = export_marts(opened, org)
-        return MaterializeResult(metadata={
-            "marts_exported": len(result.row_counts), "rows_exported": result.rows,
-            **{f"rows.{mart}": rows for mart, rows in result.row_counts.items()}})
+
+            def export() -> dict:
+                result = export_marts(opened, org)
+                return {"marts_exported": len(result.row_counts), "rows_exported": result.rows,
+                        **{f"rows.{mart}": rows for mart, rows in result.row_counts.items()}}
+
+            metadata = make_unless_marts_unchanged(
+                org_dbt_directory(opened.settings.orgs_dir, org.id), "mart_exports",
+                context.run_id, export,
+                output_exists=current_export(opened.settings.orgs_dir, org.id).exists())
+        return MaterializeResult(metadata=metadata)
 
     @asset(
         **shared,
         kinds={"html"},
         description="The organization's self-contained HTML dashboard (DORA metrics with "
                     "performance bands, PR cycle time, throughput and WIP, issue flow, sprints, "
-                    "review load), rebuilt from the marts on every sync at "
+                    "review load), rebuilt from the marts whenever they are rebuilt, at "
                     "SIEVE_HOME/orgs/<org_id>/report.html. Aggregates only: nobody is named.",
     )
     def report(context: AssetExecutionContext, sieve: SieveResource) -> MaterializeResult:
         with sieve.open() as opened:
             org = opened.control_plane.organization(context.partition_key)
-            summary = write_report(opened, org, report_path(opened.settings.orgs_dir, org.id))
-        return MaterializeResult(metadata={"weeks": summary.weeks, "charts": summary.charts,
-                                           "bytes": summary.bytes})
+            path = report_path(opened.settings.orgs_dir, org.id)
+
+            def write() -> dict:
+                summary = write_report(opened, org, path)
+                return {"weeks": summary.weeks, "charts": summary.charts, "bytes": summary.bytes}
+
+            metadata = make_unless_marts_unchanged(
+                org_dbt_directory(opened.settings.orgs_dir, org.id), "report", context.run_id,
+                write, output_exists=path.exists())
+        return MaterializeResult(metadata=metadata)
 
     return [mart_exports, report]
 

@@ -12,7 +12,9 @@ from dagster import (
 )
 
 from assets.ingestion import OWNERS
+from resources.marts.build_state import make_unless_marts_unchanged
 from resources.marts.forecast_mart import FORECASTS_TABLE, build_org_forecasts
+from resources.marts.runner import FORECASTS, org_dbt_directory
 from resources.partitions import organization_partitions
 from resources.sieve_resource import SieveResource
 
@@ -37,12 +39,18 @@ DELIVERY_FORECASTS = AssetKey(["marts", "delivery_forecasts"])
 )
 def delivery_forecasts(context: AssetExecutionContext, sieve: SieveResource) -> MaterializeResult:
     with sieve.open() as opened:
-        summary = build_org_forecasts(opened, context.partition_key)
+        run_dir = org_dbt_directory(opened.settings.orgs_dir, context.partition_key)
+        metadata = make_unless_marts_unchanged(
+            run_dir, FORECASTS, context.run_id,
+            lambda: forecast_metadata(build_org_forecasts(opened, context.partition_key)))
+    return MaterializeResult(metadata=metadata)
+
+
+def forecast_metadata(summary) -> dict:
     within = summary.backtest_within_p85
-    return MaterializeResult(metadata={
-        "open_epics": summary.open_epics, "forecasts": summary.forecasts,
-        "backtested_epics": summary.backtested,
-        "backtest_within_p85": round(within, 3) if within is not None else "no closed epics"})
+    return {"open_epics": summary.open_epics, "forecasts": summary.forecasts,
+            "backtested_epics": summary.backtested,
+            "backtest_within_p85": round(within, 3) if within is not None else "no closed epics"}
 
 
 def defs() -> Definitions:

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EMULATOR_CHILD = """
 import json, signal, sys, threading
 from emulators.server import EmulatorServer
-server = EmulatorServer(scale="large", seed=7).start()
+server = EmulatorServer(scale=sys.argv[1], seed=7).start()
 # A budget that lets the benchmark measure Sieve, not an hour-long rate-limit wait.
 for api in ("github", "gitlab", "jira", "slack"):
     server.rate_limits.configure(api, 10_000_000, 3600)
@@ -111,8 +111,8 @@ def _python_env(home: Path) -> dict[str, str]:
 
 
 class Emulator:
-    def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", EMULATOR_CHILD], cwd=ROOT,
+    def __init__(self, scale: str = "large") -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", EMULATOR_CHILD, scale], cwd=ROOT,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                         env=_python_env(Path(tempfile.gettempdir())))
         self.info = json.loads(self.process.stdout.readline())

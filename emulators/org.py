@@ -69,6 +69,8 @@ class Scale:
 SCALES = {
     # Every PR kind and title decoration appears in each tiny repository (12 PRs + 3 issues).
     "tiny": Scale("tiny", 3, 1, 15, 12, 2, 2, 24, 3, 1, 24, 6.0),
+    # One repository of 50 pull requests: the first sync of a small team (bench/small_sync_bench.py).
+    "small": Scale("small", 1, 1, 62, 12, 2, 1, 24, 2, 1, 24, 3.0),
     "demo": Scale("demo", 10, 2, 250, 40, 5, 3, 1000, 6, 2, 300, 2.0),
     "large": Scale("large", 100, 10, 1250, 300, 12, 10, 5000, 20, 4, 2000, 1.0),
 }

@@ -30,12 +30,20 @@ from typing import Any
 import duckdb
 
 from resources.errors import SieveError
+from resources.marts.build_state import (
+    MARTS,
+    forget_build,
+    marts_inputs,
+    record_made_from_marts,
+    record_marts_build,
+)
 from resources.marts.forecast_mart import build_org_forecasts
 from resources.marts.org_key import serve_org_key
 from resources.runtime import Sieve
 from resources.storage.metadata_store import (
     DATABASE_ALIAS,
     httpfs_extension_path,
+    open_store,
     org_database_path,
 )
 from resources.storage.org_config import OrgConfig, load_org_config
@@ -44,6 +52,7 @@ from resources.sync.engine import ensure_metadata_tables
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # Unit tests exercise metric logic on fixture rows; production runs skip them.
 PRODUCTION_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
+FORECASTS = "delivery_forecasts"
 
 
 class DbtBuildError(SieveError):
@@ -148,6 +157,11 @@ def build_as_of(as_of: datetime | None = None) -> datetime:
     return as_of.astimezone(UTC).replace(tzinfo=None) if as_of.tzinfo else as_of
 
 
+def org_dbt_directory(orgs_dir: Path, org_id: str) -> Path:
+    """Where one organization's dbt target/, logs/ and build records live."""
+    return org_database_path(orgs_dir, org_id).parent / "dbt"
+
+
 def prepare_dbt_run(sieve: Sieve, org_id: str, *, as_of: datetime | None = None) -> DbtRun:
     """Everything a dbt run of one organization needs, with every metadata table present
     (empty where a source is not connected) so staging models can read all of them."""
@@ -159,9 +173,18 @@ def prepare_dbt_run(sieve: Sieve, org_id: str, *, as_of: datetime | None = None)
         org_id=org.id,
         database_path=database_path,
         extensions_dir=extension_directory(sieve.settings.home),
-        run_dir=database_path.parent / "dbt",
+        run_dir=org_dbt_directory(sieve.settings.orgs_dir, org.id),
         vars=dbt_vars(config, build_as_of(as_of)),
     )
+
+
+def dbt_run_inputs(sieve: Sieve, run: DbtRun, *, explicit_as_of: bool) -> str:
+    """The fingerprint of what a build of ``run`` would compute the marts from
+    (`resources.marts.build_state`)."""
+    org = sieve.control_plane.organization(run.org_id)
+    with open_store(run.database_path, sieve.control_plane.org_data_key(org),
+                    read_only=True) as store:
+        return marts_inputs(store.connection, run.vars, explicit_as_of)
 
 
 @dataclass(frozen=True)
@@ -184,15 +207,19 @@ def build_org_marts(sieve: Sieve, org_id: str, *, as_of: datetime | None = None,
                     args: Sequence[str] = PRODUCTION_BUILD_ARGS) -> DbtBuildResult:
     """Build one organization's staging, intermediate and mart models (and run their data
     tests) with `dbt <args>`; raises DbtBuildError naming the failed nodes. A full build
-    (the default args) then rebuilds the delivery forecasts; a partial one (a dbt selection)
-    leaves them as they were.
+    (the default args) then rebuilds the delivery forecasts and records what it built from
+    (`resources.marts.build_state`), so a later sync with the same inputs can skip the build;
+    a partial one (a dbt selection) leaves the forecasts as they were and no record.
 
     No Sieve connection may hold the org's database meanwhile: dbt writes it from its own
     process and DuckDB allows one writer.
     """
     run = prepare_dbt_run(sieve, org_id, as_of=as_of)
+    full_build = tuple(args) == PRODUCTION_BUILD_ARGS
+    inputs = dbt_run_inputs(sieve, run, explicit_as_of=as_of is not None) if full_build else None
     org = sieve.control_plane.organization(run.org_id)
     key = sieve.control_plane.org_data_key(org)
+    forget_build(run.run_dir, MARTS)
     (run.target_path / "run_results.json").unlink(missing_ok=True)
     with serve_org_key(key) as handoff:
         command = [dbt_executable(), *args, "--vars", json.dumps(run.cli_vars(handoff))]
@@ -203,8 +230,10 @@ def build_org_marts(sieve: Sieve, org_id: str, *, as_of: datetime | None = None,
                             run.target_path / "run_results.json")
     if completed.returncode != 0:
         raise DbtBuildError(_failure_message(result, completed.stdout))
-    if tuple(args) == PRODUCTION_BUILD_ARGS:
+    if full_build:
+        record_marts_build(run.run_dir, inputs, run.vars["as_of"])
         build_org_forecasts(sieve, run.org_id, as_of=as_of)
+        record_made_from_marts(run.run_dir, FORECASTS)
     return result
 
 
