@@ -10,7 +10,9 @@ and Dagster instance from deploy/dagster.yaml, scanned through pg_dump).
 
 from __future__ import annotations
 
+import base64
 import logging
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -46,6 +48,41 @@ def every_stored_string(sieve, org) -> list[str]:
             for row in store.connection.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall():
                 values.extend(repr(value) for value in row if value is not None)
     return values
+
+
+def operator_token(sieve, org) -> str:
+    """A personal access token of an operator of ``org``, as a person running the sync has."""
+    admin = sieve.access.bootstrap_local_admin("canary-admin")
+    person = sieve.access.add_person("olga@example.com")
+    sieve.access.grant(person, org, "operator", actor=admin.actor)
+    return sieve.access.issue_token(person, actor=admin.actor)
+
+
+def record_child_process_arguments(monkeypatch) -> list[str]:
+    """The command line of every process started from here on (dbt's, above all)."""
+    started: list[str] = []
+    real_init = subprocess.Popen.__init__
+
+    def init(self, args, *rest, **kwargs):
+        started.append(" ".join(map(str, args)) if isinstance(args, (list, tuple)) else str(args))
+        real_init(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", init)
+    return started
+
+
+def secret_needles(sieve, org, personal_token: str) -> list[bytes]:
+    """The org's data key in every spelling (hex, raw, base64) and every credential."""
+    key_hex = sieve.control_plane.org_data_key(org).reveal()
+    raw = bytes.fromhex(key_hex)
+    needles = [key_hex.encode(), key_hex.upper().encode(), raw, base64.b64encode(raw),
+               base64.urlsafe_b64encode(raw), personal_token.encode()]
+    for connection in sieve.control_plane.connections(org):
+        for secret in sieve.control_plane.credentials(connection).values():
+            value = secret.reveal()
+            if len(value) >= 8:  # a short value (a port, a flag) would match by chance
+                needles.append(value.encode())
+    return needles
 
 
 def storage(kind: str, request, monkeypatch, sieve_home: Path):
@@ -86,8 +123,12 @@ def test_no_canary_reaches_any_store_and_no_forbidden_pii_is_kept(
 
     sieve = new_installation()
     org = prepare_demo_org(sieve, emulator)
+    personal_token = operator_token(sieve, org)
+    monkeypatch.setenv("SIEVE_TOKEN", personal_token)
+    arguments = record_child_process_arguments(monkeypatch)
     outcome = run_org_job(sieve.settings, org, "sync_organization")
     assert outcome.success, outcome.failures
+    assert arguments, "the sync started no process (dbt): the argv check below means nothing"
     check_insight_and_forecast_metadata(outcome.materializations)
 
     canaries = emulator.canaries()
@@ -100,16 +141,21 @@ def test_no_canary_reaches_any_store_and_no_forbidden_pii_is_kept(
     forbidden = emulator.forbidden_pii()
     assert forbidden and [p for p in forbidden if p in joined] == []
 
+    # Secrets too: the org's data key, the sources' tokens, the person's access token.
+    secrets = secret_needles(sieve, org, personal_token)
+    needles += secrets
     assert files_containing(sieve_home, needles) == {}
     assert files_containing(scratch, needles) == {}
     assert files_containing(Path(__file__).resolve().parents[2] / "dbt_project", needles) == {}
+    assert [argv for argv in arguments if any(n in argv.encode() for n in secrets)] == []
     out, err = capfd.readouterr()
-    assert [c for c in canaries if c in out + err + caplog.text] == []
+    printed = (out + err + caplog.text).encode()
+    assert [n for n in needles if n in printed] == []
     if pg is not None:
         from tests.postgres.test_postgres import pg_dump
 
         for url in pg:
             dump = pg_dump(url)
             assert b"CREATE TABLE" in dump
-            assert [c for c in canaries if c.encode() in dump] == []
+            assert [n for n in needles if n in dump] == []
     sieve.close()
