@@ -6,6 +6,8 @@ with nextPageToken/isLast, ``/issue/{key}/changelog`` as a PageBean, description
 Atlassian Document Format) and developer.atlassian.com/cloud/jira/software/rest (boards,
 sprints, sprint issues). Timestamps are rendered in each user's time zone, as Jira does
 (``2026-10-27T09:14:02.000+0100``). JQL dates are read in UTC (the reader account's zone).
+The ``duedate`` field is a bare ``yyyy-MM-dd`` date, or null when none is set (the issue fields
+reference of the v3 API; Jira's own "Due" date picker has no time).
 
 Supported JQL: clauses joined by AND over ``project``, ``key``, ``issuetype``, ``status``,
 ``sprint`` (``=``, ``!=``, ``in (...)``) and ``updated``/``created`` (``>``, ``>=``, ``<``,
@@ -44,8 +46,8 @@ PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4"}
 # comments only when asked for.
 NAVIGABLE_FIELDS = ("summary", "issuetype", "project", "status", "priority", "assignee", "reporter",
                     "creator", "created", "updated", "resolutiondate", "resolution", "labels",
-                    "parent", "customfield_10016", "customfield_10020", "statuscategorychangedate",
-                    "description")
+                    "parent", "duedate", "customfield_10016", "customfield_10020",
+                    "statuscategorychangedate", "description")
 ALL_FIELDS = NAVIGABLE_FIELDS + ("comment",)
 
 
@@ -394,6 +396,7 @@ class JiraApp(ApiApp):
                                    "description": "Work has been completed on this issue.",
                                    "name": "Done"} if issue.resolution_date else None,
             "labels": lambda: list(issue.labels),
+            "duedate": lambda: issue.due_date.isoformat() if issue.due_date else None,
             "parent": lambda: self._parent_json(issue, base),
             "customfield_10016": lambda: issue.story_points,
             "customfield_10020": lambda: [self.sprint_json(s, base) for s in issue.sprints] or None,

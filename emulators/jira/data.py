@@ -213,6 +213,11 @@ class JiraData:
         if not project.is_ops and issue_type != "Epic":
             parent = number - (number - 1) % len(DELIVERY_TYPES)
         points = None if issue_type in ("Epic", "Incident") else float((1, 2, 3, 5, 8)[number % 5])
+        # Two epics in three have a due date, six to sixteen weeks after they were opened.
+        due = None
+        if issue_type == "Epic" and number % 3 != 0:
+            weeks = rng(self.seed, "jira-due", project.index, number).uniform(6, 16)
+            due = (created + timedelta(weeks=weeks)).date()
         return JiraIssue(
             project=project, number=number,
             issue_id=str(10000 + project.index * 1_000_000 + number), issue_type=issue_type,
@@ -223,7 +228,7 @@ class JiraData:
             priority=("Medium", "High", "Low", "Highest")[number % 4] if issue_type != "Incident" else "Highest",
             labels=("incident", "sev2") if issue_type == "Incident" else (),
             story_points=points, parent_number=parent, sprints=sprints,
-            histories=tuple(histories), comments=comments)
+            histories=tuple(histories), comments=comments, due_date=due)
 
     def updated_index(self, project: JiraProject) -> tuple[tuple[datetime, int], ...]:
         return self._updated_index(project, self.org.version)

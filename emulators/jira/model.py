@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from emulators.model import Comment, Person
 
@@ -87,6 +87,7 @@ class JiraIssue:
     sprints: tuple[Sprint, ...]
     histories: tuple[History, ...]
     comments: tuple[Comment, ...]
+    due_date: date | None = None
 
     @property
     def key(self) -> str:

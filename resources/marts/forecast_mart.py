@@ -55,7 +55,7 @@ FORECASTS_TABLE = TableSpec(
 # Epics and their children (legacy epic link or parent), and every finished item per project:
 # the project's throughput is the team's. Sub-tasks are part of their parent, not items.
 EPICS_SQL = """
-select connection_id, issue_key, project_key, created_at, done_at
+select connection_id, issue_key, project_key, created_at, done_at, due_date
 from intermediate.int_issues where issue_type = 'Epic'
 """
 CHILDREN_SQL = """
@@ -91,12 +91,12 @@ def load_epics(connection) -> tuple[list[EpicRow], dict[tuple[str, str], np.ndar
     for connection_id, epic_key, created_at, done_at in connection.execute(CHILDREN_SQL).fetchall():
         children[(connection_id, epic_key)].append((_utc(created_at), _utc(done_at)))
     epics = []
-    for connection_id, key, project, created_at, done_at in connection.execute(
+    for connection_id, key, project, created_at, done_at, due_date in connection.execute(
             EPICS_SQL).fetchall():
         kids = children.get((connection_id, key), [])
         epic = Epic(key=key, created_at=_utc(created_at),
                     child_created_at=tuple(c for c, _ in kids),
-                    child_done_at=tuple(d for _, d in kids))
+                    child_done_at=tuple(d for _, d in kids), due_date=due_date)
         epics.append(EpicRow(connection_id, project, epic, is_open=done_at is None))
     finished: dict[tuple[str, str], list] = defaultdict(list)
     for connection_id, project, done_at in connection.execute(FINISHED_SQL).fetchall():

@@ -13,6 +13,9 @@ from resources.http import AuthenticationError
 from resources.sources.connector import RawBatch
 from resources.sources.jira import connector as jira_module
 from resources.sources.jira.connector import JiraConnector, JiraSettingsError
+from resources.sources.jira.schema import JIRA_ISSUES
+from resources.storage.metadata_store import open_store
+from resources.sync.engine import table_spec
 from tests.harness import (
     FAULT_MODES,
     assert_reconnect_message,
@@ -312,3 +315,25 @@ def test_cursor_only_moves_on_the_last_batch_of_a_page(sieve_org, emulator, smal
     for page_index, cursor_index in zip(issue_pages, with_cursor):
         assert cursor_index > page_index
         assert batches[cursor_index].entity == "jira_users"
+
+
+def test_a_store_kept_before_due_dates_gains_the_column_and_syncs_them(sieve_org, emulator):
+    org = sieve_org("acme")
+    org.connect_emulator(emulator, "jira")
+    current = table_spec(JIRA_ISSUES)
+    earlier = dataclasses.replace(current, columns=tuple(
+        column for column in current.columns if column[0] != "due_date"))
+    key = org.sieve.control_plane.org_data_key(org.org)
+    with open_store(org.database_path, key) as store:
+        store.ensure_tables([earlier])
+        with store.transaction():
+            store.upsert(earlier, [{"connection_id": "kept", "id": "1", "key": "OLD-1"}])
+
+    org.sync("jira")
+
+    due = {key: due for key, due in org.query(
+        "SELECT key, due_date FROM metadata.jira_issues WHERE due_date IS NOT NULL")}
+    expected = {i.key: i.due_date for i in model_issues(emulator.org) if i.due_date}
+    assert expected and due == expected
+    assert org.query("SELECT key, due_date FROM metadata.jira_issues "
+                     "WHERE connection_id = 'kept'") == [("OLD-1", None)]

@@ -135,28 +135,31 @@ def issues_connection():
     connection.execute("create schema intermediate")
     connection.execute("""create table intermediate.int_issues (connection_id varchar,
         issue_key varchar, project_key varchar, issue_type varchar, is_subtask boolean,
-        epic_key varchar, created_at timestamp, done_at timestamp)""")
+        epic_key varchar, created_at timestamp, done_at timestamp, due_date date)""")
     start = naive(AS_OF) - timedelta(weeks=20)
     rows = [
         # One item finished every week for 20 weeks (the closed epic's children fill weeks 14
         # and 16): a throughput of exactly 1 a week.
         *[("c", f"PAY-{100 + k}", "PAY", "Task", False, None, start,
-           start + timedelta(weeks=k, hours=1)) for k in range(20) if k not in (14, 16)],
-        # Open epic with 3 children left and no growth: 3 weeks in every trial.
-        ("c", "PAY-1", "PAY", "Epic", False, None, start, None),
-        *[("c", f"PAY-{2 + k}", "PAY", "Story", False, "PAY-1", start, None) for k in range(3)],
-        ("c", "PAY-9", "PAY", "Sub-task", True, "PAY-1", start, None),
+           start + timedelta(weeks=k, hours=1), None) for k in range(20) if k not in (14, 16)],
+        # Open epic with 3 children left and no growth: 3 weeks in every trial, so every trial
+        # meets a due date three weeks out.
+        ("c", "PAY-1", "PAY", "Epic", False, None, start, None,
+         (AS_OF + timedelta(weeks=3)).date()),
+        *[("c", f"PAY-{2 + k}", "PAY", "Story", False, "PAY-1", start, None, None)
+          for k in range(3)],
+        ("c", "PAY-9", "PAY", "Sub-task", True, "PAY-1", start, None, None),
         # Closed epic opened 8 weeks ago, children finished 6 and 4 weeks ago: midpoint 6
         # weeks ago, 1 left then, forecast 1 week; actual 2 weeks later, beyond its P85 date.
         ("c", "PAY-20", "PAY", "Epic", False, None, naive(AS_OF) - timedelta(weeks=8),
-         naive(AS_OF) - timedelta(weeks=3)),
+         naive(AS_OF) - timedelta(weeks=3), None),
         ("c", "PAY-21", "PAY", "Story", False, "PAY-20", naive(AS_OF) - timedelta(weeks=8),
-         naive(AS_OF) - timedelta(weeks=6)),
+         naive(AS_OF) - timedelta(weeks=6), None),
         ("c", "PAY-22", "PAY", "Story", False, "PAY-20", naive(AS_OF) - timedelta(weeks=8),
-         naive(AS_OF) - timedelta(weeks=4)),
+         naive(AS_OF) - timedelta(weeks=4), None),
     ]
-    connection.executemany("insert into intermediate.int_issues values (?, ?, ?, ?, ?, ?, ?, ?)",
-                           rows)
+    connection.executemany(
+        "insert into intermediate.int_issues values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     yield connection
     connection.close()
 
@@ -168,14 +171,15 @@ def test_forecast_table_from_int_issues(issues_connection):
     assert written == 2
     table = issues_connection.execute("""
         select forecast_kind, epic_key, status, remaining_items, throughput_per_week,
-            p50_date, p85_date, p95_date, completed_at, is_within_p85
+            p50_date, p85_date, p95_date, completed_at, is_within_p85, due_date,
+            probability_by_due_date
         from marts.delivery_forecasts order by forecast_kind desc""").fetchall()
     in_three_weeks = (AS_OF + timedelta(weeks=3)).date()
     assert table[0] == ("open", "PAY-1", "forecast", 3, 1.0, in_three_weeks, in_three_weeks,
-                        in_three_weeks, None, None)
+                        in_three_weeks, None, None, in_three_weeks, 1.0)
     assert table[1][:4] == ("backtest", "PAY-20", "forecast", 1)
     assert table[1][6] == (AS_OF - timedelta(weeks=5)).date()
-    assert table[1][8:] == (naive(AS_OF) - timedelta(weeks=4), False)
+    assert table[1][8:] == (naive(AS_OF) - timedelta(weeks=4), False, None, None)
     assert summarize(rows).backtest_within_p85 == 0.0
     # Rebuilt whole: writing again replaces the rows.
     write_delivery_forecasts(MetadataStore(issues_connection), rows[:1])

@@ -71,6 +71,7 @@ select
     accounts.person_id as assignee_person_id,
     accounts.team,
     issues.created_at,
+    issues.due_date,
     done.started_at,
     done.done_at,
     {{ hours_between('issues.created_at', 'done.done_at') }} as lead_time_hours,

@@ -44,7 +44,7 @@ CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
 # The issue fields the allow-list reads, apart from the site's custom fields.
 STANDARD_ISSUE_FIELDS = (
     "summary", "project", "issuetype", "status", "priority", "resolution", "labels", "parent",
-    "assignee", "reporter", "creator", "created", "updated", "resolutiondate",
+    "assignee", "reporter", "creator", "created", "updated", "resolutiondate", "duedate",
 )
 USER_FIELDS = ("assignee", "reporter", "creator")
 # Boards of these types may hold sprints; kanban boards never do.

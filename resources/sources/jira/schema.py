@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from resources.sources.allow_list import (
     Entity,
     PersonColumns,
+    calendar_date,
     col,
     parent,
     text,
@@ -116,6 +117,7 @@ def jira_issues_entity(
             col("creator_account_id", "VARCHAR", "fields.creator.accountId"),
             ts("created_at", "fields.created"), ts("updated_at", "fields.updated"),
             ts("resolved_at", "fields.resolutiondate"),
+            col("due_date", "DATE", "fields.duedate", calendar_date),
         ),
         ("id",),
         description="Issues; description, comments, attachments and environment are dropped. "

@@ -16,5 +16,6 @@ select
     reporter_account_id,
     created_at,
     updated_at,
-    resolved_at
+    resolved_at,
+    due_date
 from {{ source('metadata', 'jira_issues') }}
