@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from emulators.jira.model import (
     JIRA_STATUSES,
     ChangeItem,
+    FixVersion,
     History,
     JiraIssue,
     JiraProject,
@@ -35,6 +36,9 @@ DELIVERY_TYPES = ("Epic", "Story", "Story", "Bug", "Story", "Task", "Story", "Bu
 OPS_TYPES = ("Incident", "Incident", "Task", "Incident")
 JIRA_PROJECT_KEYS = ("PAY", "PLAT", "MOB", "GRO", "DATA", "IDN", "SRCH", "BILL", "CHK")
 SPRINT_DAYS = 14
+# Each delivery project releases a version every eight weeks; three issues in four are planned
+# into the version whose weeks they were created in.
+VERSION_WEEKS = 8
 
 
 class JiraData:
@@ -70,6 +74,26 @@ class JiraData:
                        f"Ship {TITLE_OBJECTS[(j + p.index) % len(TITLE_OBJECTS)]}")
                 for j in range(n_sprints))
             self._sprints_by_board[p.board_id] = sprints
+
+    def fix_versions(self, project: JiraProject) -> tuple[FixVersion, ...]:
+        """The project's versions, the last ones not released yet (operations has none)."""
+        if project.is_ops:
+            return ()
+        span = timedelta(weeks=VERSION_WEEKS)
+        count = int((self.org.anchor_at - self.org.start_at) / span) + 2
+        return tuple(
+            FixVersion(str(20000 + project.index * 100 + j), project.key,
+                       f"{project.key} {j + 1}.0", (self.org.start_at + span * (j + 1)).date(),
+                       self.org.start_at + span * (j + 1) < self.org.anchor_at)
+            for j in range(count))
+
+    def _fix_versions_of(self, project: JiraProject, number: int, issue_type: str,
+                         created: datetime) -> tuple[FixVersion, ...]:
+        if project.is_ops or issue_type == "Epic" or number % 4 == 3:
+            return ()
+        versions = self.fix_versions(project)
+        index = int((created - self.org.start_at) / timedelta(weeks=VERSION_WEEKS))
+        return (versions[min(index, len(versions) - 1)],)
 
     def project(self, key: str) -> JiraProject | None:
         return self._projects_by_key.get(key)
@@ -228,7 +252,8 @@ class JiraData:
             priority=("Medium", "High", "Low", "Highest")[number % 4] if issue_type != "Incident" else "Highest",
             labels=("incident", "sev2") if issue_type == "Incident" else (),
             story_points=points, parent_number=parent, sprints=sprints,
-            histories=tuple(histories), comments=comments, due_date=due)
+            histories=tuple(histories), comments=comments, due_date=due,
+            fix_versions=self._fix_versions_of(project, number, issue_type, created))
 
     def updated_index(self, project: JiraProject) -> tuple[tuple[datetime, int], ...]:
         return self._updated_index(project, self.org.version)

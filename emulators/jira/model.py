@@ -49,6 +49,15 @@ class Sprint:
 
 
 @dataclass(frozen=True)
+class FixVersion:
+    version_id: str
+    project_key: str
+    name: str
+    release_date: date
+    released: bool
+
+
+@dataclass(frozen=True)
 class ChangeItem:
     field: str
     field_id: str
@@ -88,6 +97,7 @@ class JiraIssue:
     histories: tuple[History, ...]
     comments: tuple[Comment, ...]
     due_date: date | None = None
+    fix_versions: tuple[FixVersion, ...] = ()
 
     @property
     def key(self) -> str:

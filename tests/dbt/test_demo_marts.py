@@ -140,11 +140,17 @@ def check_signals_and_forecasts(demo):
         "select issue_key from intermediate.int_issues where issue_type = 'Epic' "
         "and done_at is null")}
     forecast = {row[0]: row[1:] for row in demo.query("""
-        select epic_key, status, p50_date, p85_date, p95_date from marts.delivery_forecasts
-        where forecast_kind = 'open'""")}
+        select subject_key, status, p50_date, p85_date, p95_date from marts.delivery_forecasts
+        where forecast_kind = 'open' and subject_kind = 'epic'""")}
     assert open_epics and set(forecast) == open_epics
     dated = [dates for status, *dates in forecast.values() if status == "forecast"]
     assert dated and all(p50 <= p85 <= p95 for p50, p85, p95 in dated if p95)
+    # Epics with a due date and unreleased versions (due on their release date) get the chance
+    # of meeting it.
+    due = dict(demo.query("""
+        select subject_kind, count(probability_by_due_date) from marts.delivery_forecasts
+        where forecast_kind = 'open' group by all"""))
+    assert due["epic"] > 0 and due["fix_version"] > 0
     backtested, within = one(demo, """
         select count(is_within_p85), avg(is_within_p85::int) from marts.delivery_forecasts
         where forecast_kind = 'backtest'""")

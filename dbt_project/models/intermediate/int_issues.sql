@@ -72,6 +72,7 @@ select
     accounts.team,
     issues.created_at,
     issues.due_date,
+    issues.fix_version_ids,
     done.started_at,
     done.done_at,
     {{ hours_between('issues.created_at', 'done.done_at') }} as lead_time_hours,

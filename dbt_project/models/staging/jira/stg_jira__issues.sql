@@ -17,5 +17,6 @@ select
     created_at,
     updated_at,
     resolved_at,
-    due_date
+    due_date,
+    coalesce(fix_version_ids, []::VARCHAR[]) as fix_version_ids
 from {{ source('metadata', 'jira_issues') }}
