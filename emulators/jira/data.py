@@ -1,5 +1,6 @@
 """The Jira part of the demo organization: projects, their issues with status changelogs
-(back-flow included) and sprints. The operations project's incidents each follow a failed
+(back-flow included) and sprints. The first project rolls its stalled issues into its running
+sprint, which puts that sprint at risk. The operations project's incidents each follow a failed
 production deployment of the GitHub part.
 """
 
@@ -94,6 +95,15 @@ class JiraData:
         versions = self.fix_versions(project)
         index = int((created - self.org.start_at) / timedelta(weeks=VERSION_WEEKS))
         return (versions[min(index, len(versions) - 1)],)
+
+    def _carried_into(self, project: JiraProject, number: int, chosen: Sprint) -> Sprint | None:
+        """The first project carries every stalled issue (those that never finish) into its
+        running sprint, as teams roll unfinished work over: that sprint is at risk."""
+        if project.index != 0 or number % 6 != 5:
+            return None
+        running = next((s for s in self.sprints(project.board_id)
+                        if s.start <= self.org.anchor_at < s.end), None)
+        return running if running is not None and chosen.start < running.start else None
 
     def project(self, key: str) -> JiraProject | None:
         return self._projects_by_key.get(key)
@@ -196,6 +206,7 @@ class JiraData:
         at = created
         actor = assignee or reporter
         sprints: tuple[Sprint, ...] = ()
+        carried: Sprint | None = None
         if not project.is_ops and issue_type != "Epic" and added_at is None:
             board = self.sprints(project.board_id)
             idx = min(len(board) - 1, max(0, int((created - self.org.start_at).days // SPRINT_DAYS)))
@@ -212,6 +223,7 @@ class JiraData:
                 set_at, (ChangeItem("Sprint", "customfield_10020", None, None, str(chosen.sprint_id),
                                     chosen.name),)))
             at = max(at, set_at)
+            carried = self._carried_into(project, number, chosen)
         for s in range(steps):
             at = at + timedelta(hours=gen.uniform(2, 60))
             if at >= self.org.anchor_at:
@@ -225,6 +237,16 @@ class JiraData:
                     str(stable_int(self.seed, "hist", project.index, number, "assign") % 10**8), actor,
                     at, (ChangeItem("assignee", "assignee", None, None, actor.jira_account_id,
                                     actor.jira_display_name),)))
+        if carried is not None:
+            # Jira's sprint field lists every sprint the issue has been in, comma-separated.
+            chosen = sprints[0]
+            sprints = (chosen, carried)
+            histories.append(History(
+                str(stable_int(self.seed, "hist", project.index, number, "carry") % 10**8), actor,
+                carried.start, (ChangeItem("Sprint", "customfield_10020", str(chosen.sprint_id),
+                                           chosen.name, f"{chosen.sprint_id}, {carried.sprint_id}",
+                                           f"{chosen.name}, {carried.name}"),)))
+            histories.sort(key=lambda history: history.created)
         status_changes = [h for h in histories if h.items[0].field == "status"]
         status = status_changes[-1].items[0].to_string if status_changes else "To Do"
         comments = tuple(
