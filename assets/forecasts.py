@@ -1,5 +1,5 @@
 """The delivery forecasts as a Dagster asset: ``marts.delivery_forecasts``, rebuilt from the
-org's ``int_issues`` after the dbt models (the method is `resources.marts.forecasts`)."""
+org's ``int_issues`` and Jira fix versions after the dbt models (the method is `resources.marts.forecasts`)."""
 
 from dagster import (
     AssetExecutionContext,
@@ -25,7 +25,8 @@ DELIVERY_FORECASTS = AssetKey(["marts", "delivery_forecasts"])
     key=DELIVERY_FORECASTS,
     group_name="marts",
     partitions_def=organization_partitions,
-    deps=[AssetKey(["intermediate", "int_issues"])],
+    deps=[AssetKey(["intermediate", "int_issues"]),
+          AssetKey(["staging", "stg_jira__fix_versions"])],
     owners=OWNERS,
     kinds={"python", "duckdb"},
     # It writes the org's database, which takes one writer at a time, like the dbt models.
@@ -33,8 +34,8 @@ DELIVERY_FORECASTS = AssetKey(["marts", "delivery_forecasts"])
     metadata={"dagster/column_schema": TableSchema(columns=[
         TableColumn(name, type_) for name, type_ in FORECASTS_TABLE.columns])},
     description="Monte Carlo completion forecasts (P50/P85/P95 dates, chance of meeting the "
-                "due date, remaining scope and its growth) of every open Jira epic, and the "
-                "backtest of closed epics from their midpoint. See docs/metrics.md, "
+                "due date, remaining scope and its growth) of every open Jira epic and "
+                "unreleased fix version, and the backtest of closed ones from their midpoint. See docs/metrics.md, "
                 "\"delivery_forecasts\".",
 )
 def delivery_forecasts(context: AssetExecutionContext, sieve: SieveResource) -> MaterializeResult:
@@ -48,9 +49,11 @@ def delivery_forecasts(context: AssetExecutionContext, sieve: SieveResource) -> 
 
 def forecast_metadata(summary) -> dict:
     within = summary.backtest_within_p85
-    return {"open_epics": summary.open_epics, "forecasts": summary.forecasts,
-            "backtested_epics": summary.backtested,
-            "backtest_within_p85": round(within, 3) if within is not None else "no closed epics"}
+    return {"open_epics": summary.open_epics, "open_fix_versions": summary.open_versions,
+            "forecasts": summary.forecasts,
+            "backtested_epics_and_versions": summary.backtested,
+            "backtest_within_p85": (round(within, 3) if within is not None
+                                    else "nothing closed or released yet")}
 
 
 def defs() -> Definitions:

@@ -61,8 +61,8 @@ def bench_forecasts(scale: str) -> dict:
     return {
         "benchmark": "delivery_forecasts", "scale": scale,
         "jira_sync_seconds": round(sync_seconds, 1),
-        "open_epics": summary.open_epics, "forecasts": summary.forecasts,
-        "backtested_epics": summary.backtested,
+        "open_epics": summary.open_epics, "open_fix_versions": summary.open_versions,
+        "forecasts": summary.forecasts, "backtested": summary.backtested,
         "backtest_within_p85": (round(summary.backtest_within_p85, 3)
                                 if summary.backtest_within_p85 is not None else None),
         "forecast_seconds_median": round(statistics.median(timings), 2),

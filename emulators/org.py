@@ -325,6 +325,7 @@ class Org:
     jira_issue = _ServedBy("jira", "issue")
     jira_issue_by_key = _ServedBy("jira", "issue_by_key")
     jira_issue_count = _ServedBy("jira", "issue_count")
+    jira_fix_versions = _ServedBy("jira", "fix_versions")
     sprints = _ServedBy("jira")
     sprint = _ServedBy("jira")
     touch_jira_issue = _ServedBy("jira", "touch_issue")

@@ -88,3 +88,20 @@
 {% macro severity(value, threshold) -%}
     case when ({{ value }}) >= 2 * ({{ threshold }}) then 'severe' else 'warning' end
 {%- endmacro %}
+
+{#- The org settings' wip_limits_per_team as a relation (team, wip_limit), one row per team. -#}
+{% macro team_wip_limits_relation() -%}
+    {%- set rows = [] -%}
+    {%- for entry in var('wip_limits_per_team') if entry is mapping -%}
+        {%- do rows.append((entry['team'], entry['limit'] | int)) -%}
+    {%- endfor -%}
+    {%- if rows | length == 0 -%}
+    select null::VARCHAR as team, null::INTEGER as wip_limit where false
+    {%- else -%}
+    select * from (values
+    {%- for team, wip_limit in rows %}
+        ({{ sql_string(team) }}, {{ wip_limit }}){% if not loop.last %},{% endif %}
+    {%- endfor %}
+    ) as team_wip_limits (team, wip_limit)
+    {%- endif -%}
+{%- endmacro %}

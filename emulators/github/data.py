@@ -3,7 +3,10 @@ commits, deployments, releases and CI runs. GitLab projects come from the same g
 (``Repo.host == "gitlab"``; a merge request is a ``PullRequest`` here).
 
 Item ``k`` of repository ``r`` is a pure function of ``(seed, r, k)`` plus the org's mutations,
-so listing a page generates only the items on it.
+so listing a page generates only the items on it. A few hot spots make every insight kind
+fire on the demo-scale org: the last repository has a single maintainer, the first team's PRs
+are reviewed by one of its members, some open PRs are over 1,000 lines, and the PRs merged in
+the last whole week were coded for a week longer.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ MONOREPO_SERVICES = ("services/payments", "services/ledger", "services/notificat
 # One full cycle per tiny repository: every kind is present in the tiny org.
 PR_KINDS = ("squash", "merge", "open", "squash", "bot", "closed", "rebase", "revert", "stale",
             "hotfix", "draft", "long")
+# Lines added to each file of a large PR's commits, so that it passes the default 1,000 lines.
+LARGE_FILE_LINES = 1_000
 REVIEW_STATES = ("APPROVED", "CHANGES_REQUESTED", "COMMENTED", "APPROVED", "DISMISSED")
 
 
@@ -177,6 +182,43 @@ class GitHubData:
         ordinal = number - (number // repo.issue_every if repo.issue_every else 0)
         return PR_KINDS[(ordinal - 1 + repo.index * 3) % len(PR_KINDS)]
 
+    # -- the demo's hot spots: each makes one insight kind fire (docs/metrics.md, "insights") --
+
+    @functools.cached_property
+    def _single_maintainer_repo(self) -> Repo:
+        """The last repository has one maintainer: bus factor one, and their work piles up."""
+        return self.repos[-1]
+
+    @functools.cached_property
+    def _maintainer(self) -> Person:
+        team = next(t for t in self.org.teams if t.name == self._single_maintainer_repo.team)
+        return next(p for p in self.org.humans if p.login == team.members[0])
+
+    @functools.cached_property
+    def _gatekept_team(self):
+        """The first team's PRs are all reviewed by its first member: review concentration."""
+        return self.org.teams[0]
+
+    def _gatekeeper(self, author: Person) -> Person:
+        members = self._gatekept_team.members
+        login = members[1] if author.login == members[0] and len(members) > 1 else members[0]
+        return next(p for p in self.org.humans if p.login == login)
+
+    def _slow_week_coding(self, merged: datetime | None) -> timedelta:
+        """PRs merged in the last whole week before "now" were coded for a week longer: that
+        week's cycle time is out of its trailing band."""
+        monday = (self.org.anchor_at - timedelta(days=self.org.anchor_at.weekday())).replace(
+            hour=0, minute=0, second=0, microsecond=0)
+        if merged is not None and monday - timedelta(weeks=1) <= merged < monday:
+            return timedelta(weeks=1)
+        return timedelta(0)
+
+    def _is_large(self, repo: Repo, number: int) -> bool:
+        """Open PRs of every other round of kinds are large (over 1,000 changed lines)."""
+        ordinal = number - (number // repo.issue_every if repo.issue_every else 0)
+        return (self._pr_kind(repo, number) == "open"
+                and (ordinal - 1) // len(PR_KINDS) % 2 == 0)
+
     def _pr_title(self, repo: Repo, number: int, kind: str, author: Person) -> str:
         gen = rng(self.seed, "title", repo.index, number)
         base = f"{gen.choice(TITLE_VERBS)} {gen.choice(TITLE_OBJECTS)}"
@@ -207,6 +249,8 @@ class GitHubData:
             author = self.org.former
         else:
             author = self.org.random_human(gen)
+            if repo is self._single_maintainer_repo:
+                author = self._maintainer
         title = self._pr_title(repo, number, kind, author)
         body = (f"## Summary\n{gen.choice(TITLE_OBJECTS)} for {repo.name}.\n\n"
                 f"{self.org.canary('pr-body', repo.index, number)}\n")
@@ -225,6 +269,8 @@ class GitHubData:
                     "hotfix": f"hotfix/{number}", "revert": f"revert-{number}"}.get(
             kind, f"{author.login.split('-')[0]}/change-{number}")
         reviewers = [self.org.random_human(gen, author) for _ in range(gen.randrange(0, 4))]
+        if author.team == self._gatekept_team.name:
+            reviewers = [self._gatekeeper(author) for _ in reviewers]
         if kind in ("hotfix", "bot") and number % 2:
             reviewers = []
         end = finished or (created if added_at is not None else created + timedelta(days=3) if kind == "stale" else
@@ -232,11 +278,14 @@ class GitHubData:
         n_commits = 1 if kind in ("bot", "revert") else 1 + gen.randrange(4)
         commits = []
         parent = self._sha(repo, number, 9, 0)
+        slow_start = self._slow_week_coding(merged)
         for i in range(n_commits):
-            at = created - timedelta(hours=n_commits - i) if i < n_commits - 1 else created
+            at = (created - timedelta(hours=n_commits - i) if i < n_commits - 1 else created
+                  ) - slow_start
             sha = self._sha(repo, number, 0, i)
             commits.append(self._commit(repo, number, i, sha, author, author, at, at,
-                                        f"{title[:60]}: step {i + 1}", (parent,), gen))
+                                        f"{title[:60]}: step {i + 1}", (parent,), gen,
+                                        large=self._is_large(repo, number)))
             parent = sha
         reviews = []
         for j, reviewer in enumerate(reviewers):
@@ -322,7 +371,7 @@ class GitHubData:
 
     def _commit(self, repo: Repo, number: int, i: int, sha: str, author: Person,
                 committer: Person | None, authored: datetime, committed: datetime, message: str,
-                parents: tuple[str, ...], gen: random.Random) -> Commit:
+                parents: tuple[str, ...], gen: random.Random, large: bool = False) -> Commit:
         if "\n\n" not in message:
             message = f"{message}\n\n{self.org.canary('commit-body', repo.index, number, i)}"
         files = []
@@ -331,6 +380,8 @@ class GitHubData:
             prefix = f"{service}/" if service else ""
             ext = ("py", "ts", "go", "md", "yaml")[(number + i + f) % 5]
             adds, dels = gen.randrange(1, 120), gen.randrange(0, 60)
+            if large:
+                adds += LARGE_FILE_LINES
             status = "added" if (i + f) % 7 == 3 else "modified"
             patch = (f"@@ -1,{dels + 1} +1,{adds + 1} @@\n context line\n"
                      f"+{self.org.canary('patch', repo.index, number, i, f)} = compute(value)\n-old = value\n")

@@ -8,6 +8,11 @@ sprints, sprint issues). Projects, issues and their searches show only the proje
 account holds Browse Projects ("Get projects paginated": an account without it anywhere gets an
 empty page, not an error). Timestamps are rendered in each user's time zone, as Jira does
 (``2026-10-27T09:14:02.000+0100``). JQL dates are read in UTC (the reader account's zone).
+The ``duedate`` field is a bare ``yyyy-MM-dd`` date, or null when none is set (the issue fields
+reference of the v3 API; Jira's own "Due" date picker has no time). ``fixVersions`` is a list of
+version objects (``id``, ``name``, ``archived``, ``released``, ``releaseDate`` ``yyyy-MM-dd``), and
+``/project/{projectIdOrKey}/version`` pages a project's versions as a PageBean
+(``startAt``/``maxResults``/``isLast``/``values``; "Get project versions paginated").
 
 Supported JQL: clauses joined by AND over ``project``, ``key``, ``issuetype``, ``status``,
 ``sprint`` (``=``, ``!=``, ``in (...)``) and ``updated``/``created`` (``>``, ``>=``, ``<``,
@@ -29,6 +34,7 @@ from emulators.jira.data import JiraData
 from emulators.jira.model import (
     JIRA_ISSUE_TYPES,
     JIRA_STATUSES,
+    FixVersion,
     History,
     JiraIssue,
     JiraProject,
@@ -46,8 +52,8 @@ PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4"}
 # comments only when asked for.
 NAVIGABLE_FIELDS = ("summary", "issuetype", "project", "status", "priority", "assignee", "reporter",
                     "creator", "created", "updated", "resolutiondate", "resolution", "labels",
-                    "parent", "customfield_10016", "customfield_10020", "statuscategorychangedate",
-                    "description")
+                    "parent", "duedate", "fixVersions", "customfield_10016", "customfield_10020",
+                    "statuscategorychangedate", "description")
 ALL_FIELDS = NAVIGABLE_FIELDS + ("comment",)
 
 
@@ -241,6 +247,7 @@ class JiraApp(ApiApp):
         r("GET", f"{API}/project", self.projects)
         r("GET", f"{API}/project/search", self.project_search)
         r("GET", f"{API}/project/{{key}}", self.project)
+        r("GET", f"{API}/project/{{key}}/version", self.project_versions)
         r("GET", f"{API}/issuetype", self.issue_types)
         r("GET", f"{API}/field", self.fields)
         r("GET", f"{API}/users/search", self.users)
@@ -337,6 +344,18 @@ class JiraApp(ApiApp):
                                         for n in self._project_types(project)]})
         return body
 
+    def version_json(self, version: FixVersion, base: str, project_id: str | None = None) -> dict:
+        body = {"self": f"{base}{API}/version/{version.version_id}", "id": version.version_id,
+                "description": f"Release train {version.name}", "name": version.name,
+                "archived": False, "released": version.released,
+                "releaseDate": version.release_date.isoformat()}
+        if project_id is not None:  # the project's listing says which project; issues do not
+            body.update({"overdue": not version.released
+                         and version.release_date < self.org.now.date(),
+                         "userReleaseDate": version.release_date.strftime("%d/%b/%y"),
+                         "projectId": int(project_id)})
+        return body
+
     def _project_types(self, project: JiraProject) -> list[str]:
         return ["Incident", "Task"] if project.is_ops else ["Epic", "Story", "Task", "Bug"]
 
@@ -405,6 +424,8 @@ class JiraApp(ApiApp):
                                    "description": "Work has been completed on this issue.",
                                    "name": "Done"} if issue.resolution_date else None,
             "labels": lambda: list(issue.labels),
+            "duedate": lambda: issue.due_date.isoformat() if issue.due_date else None,
+            "fixVersions": lambda: [self.version_json(v, base) for v in issue.fix_versions],
             "parent": lambda: self._parent_json(issue, base),
             "customfield_10016": lambda: issue.story_points,
             "customfield_10020": lambda: [self.sprint_json(s, base) for s in issue.sprints] or None,
@@ -546,14 +567,38 @@ class JiraApp(ApiApp):
     def _browsable_projects(self) -> list[JiraProject]:
         return [p for p in self.data.projects if p.key in self.browsable]
 
-    def project(self, request: Request) -> Response:
+    def _project_in_path(self, request: Request) -> JiraProject:
+        """The project a ``/project/{projectIdOrKey}`` path names, by key or id."""
         key = request.params["key"]
         project = self.data.project(key.upper()) or next(
             (p for p in self.data.projects if p.project_id == key), None)
         if project is None or project.key not in self.browsable:
             raise ApiError(404, {"errorMessages": [f"No project could be found with key '{key}'."],
                                  "errors": {}})
+        return project
+
+    def project(self, request: Request) -> Response:
+        project = self._project_in_path(request)
         return Response(body=self.project_json(project, request.base_url, full=True))
+
+    def project_versions(self, request: Request) -> Response:
+        """A PageBean of the project's versions (``startAt``/``maxResults``, default 50)."""
+        project = self._project_in_path(request)
+        key = request.params["key"]
+        params = self._params(request)
+        start = self._int(params, "startAt", 0, 10**9)
+        size = self._int(params, "maxResults", 50, 50)
+        versions = self.data.fix_versions(project)
+        window = page_window(len(versions), start, size, request.repeat_page)
+        base = request.base_url
+        path = f"{base}{API}/project/{key}/version"
+        body = {"self": f"{path}?startAt={start}&maxResults={size}", "maxResults": size,
+                "startAt": start, "total": len(versions), "isLast": start + size >= len(versions),
+                "values": [self.version_json(versions[i], base, project.project_id)
+                           for i in window]}
+        if not body["isLast"]:
+            body["nextPage"] = f"{path}?startAt={start + size}&maxResults={size}"
+        return Response(body=body)
 
     def issue_types(self, request: Request) -> Response:
         return Response(body=[self.issue_type_json(n, request.base_url) for n in JIRA_ISSUE_TYPES])

@@ -1,5 +1,6 @@
 """The Jira part of the demo organization: projects, their issues with status changelogs
-(back-flow included) and sprints. The operations project's incidents each follow a failed
+(back-flow included) and sprints. The first project rolls its stalled issues into its running
+sprint, which puts that sprint at risk. The operations project's incidents each follow a failed
 production deployment of the GitHub part.
 """
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from emulators.jira.model import (
     JIRA_STATUSES,
     ChangeItem,
+    FixVersion,
     History,
     JiraIssue,
     JiraProject,
@@ -35,6 +37,9 @@ DELIVERY_TYPES = ("Epic", "Story", "Story", "Bug", "Story", "Task", "Story", "Bu
 OPS_TYPES = ("Incident", "Incident", "Task", "Incident")
 JIRA_PROJECT_KEYS = ("PAY", "PLAT", "MOB", "GRO", "DATA", "IDN", "SRCH", "BILL", "CHK")
 SPRINT_DAYS = 14
+# Each delivery project releases a version every eight weeks; three issues in four are planned
+# into the version whose weeks they were created in.
+VERSION_WEEKS = 8
 
 
 class JiraData:
@@ -70,6 +75,35 @@ class JiraData:
                        f"Ship {TITLE_OBJECTS[(j + p.index) % len(TITLE_OBJECTS)]}")
                 for j in range(n_sprints))
             self._sprints_by_board[p.board_id] = sprints
+
+    def fix_versions(self, project: JiraProject) -> tuple[FixVersion, ...]:
+        """The project's versions, the last ones not released yet (operations has none)."""
+        if project.is_ops:
+            return ()
+        span = timedelta(weeks=VERSION_WEEKS)
+        count = int((self.org.anchor_at - self.org.start_at) / span) + 2
+        return tuple(
+            FixVersion(str(20000 + project.index * 100 + j), project.key,
+                       f"{project.key} {j + 1}.0", (self.org.start_at + span * (j + 1)).date(),
+                       self.org.start_at + span * (j + 1) < self.org.anchor_at)
+            for j in range(count))
+
+    def _fix_versions_of(self, project: JiraProject, number: int, issue_type: str,
+                         created: datetime) -> tuple[FixVersion, ...]:
+        if project.is_ops or issue_type == "Epic" or number % 4 == 3:
+            return ()
+        versions = self.fix_versions(project)
+        index = int((created - self.org.start_at) / timedelta(weeks=VERSION_WEEKS))
+        return (versions[min(index, len(versions) - 1)],)
+
+    def _carried_into(self, project: JiraProject, number: int, chosen: Sprint) -> Sprint | None:
+        """The first project carries every stalled issue (those that never finish) into its
+        running sprint, as teams roll unfinished work over: that sprint is at risk."""
+        if project.index != 0 or number % 6 != 5:
+            return None
+        running = next((s for s in self.sprints(project.board_id)
+                        if s.start <= self.org.anchor_at < s.end), None)
+        return running if running is not None and chosen.start < running.start else None
 
     def project(self, key: str) -> JiraProject | None:
         return self._projects_by_key.get(key)
@@ -172,6 +206,7 @@ class JiraData:
         at = created
         actor = assignee or reporter
         sprints: tuple[Sprint, ...] = ()
+        carried: Sprint | None = None
         if not project.is_ops and issue_type != "Epic" and added_at is None:
             board = self.sprints(project.board_id)
             idx = min(len(board) - 1, max(0, int((created - self.org.start_at).days // SPRINT_DAYS)))
@@ -188,6 +223,7 @@ class JiraData:
                 set_at, (ChangeItem("Sprint", "customfield_10020", None, None, str(chosen.sprint_id),
                                     chosen.name),)))
             at = max(at, set_at)
+            carried = self._carried_into(project, number, chosen)
         for s in range(steps):
             at = at + timedelta(hours=gen.uniform(2, 60))
             if at >= self.org.anchor_at:
@@ -201,6 +237,16 @@ class JiraData:
                     str(stable_int(self.seed, "hist", project.index, number, "assign") % 10**8), actor,
                     at, (ChangeItem("assignee", "assignee", None, None, actor.jira_account_id,
                                     actor.jira_display_name),)))
+        if carried is not None:
+            # Jira's sprint field lists every sprint the issue has been in, comma-separated.
+            chosen = sprints[0]
+            sprints = (chosen, carried)
+            histories.append(History(
+                str(stable_int(self.seed, "hist", project.index, number, "carry") % 10**8), actor,
+                carried.start, (ChangeItem("Sprint", "customfield_10020", str(chosen.sprint_id),
+                                           chosen.name, f"{chosen.sprint_id}, {carried.sprint_id}",
+                                           f"{chosen.name}, {carried.name}"),)))
+            histories.sort(key=lambda history: history.created)
         status_changes = [h for h in histories if h.items[0].field == "status"]
         status = status_changes[-1].items[0].to_string if status_changes else "To Do"
         comments = tuple(
@@ -213,6 +259,11 @@ class JiraData:
         if not project.is_ops and issue_type != "Epic":
             parent = number - (number - 1) % len(DELIVERY_TYPES)
         points = None if issue_type in ("Epic", "Incident") else float((1, 2, 3, 5, 8)[number % 5])
+        # Two epics in three have a due date, six to sixteen weeks after they were opened.
+        due = None
+        if issue_type == "Epic" and number % 3 != 0:
+            weeks = rng(self.seed, "jira-due", project.index, number).uniform(6, 16)
+            due = (created + timedelta(weeks=weeks)).date()
         return JiraIssue(
             project=project, number=number,
             issue_id=str(10000 + project.index * 1_000_000 + number), issue_type=issue_type,
@@ -223,7 +274,8 @@ class JiraData:
             priority=("Medium", "High", "Low", "Highest")[number % 4] if issue_type != "Incident" else "Highest",
             labels=("incident", "sev2") if issue_type == "Incident" else (),
             story_points=points, parent_number=parent, sprints=sprints,
-            histories=tuple(histories), comments=comments)
+            histories=tuple(histories), comments=comments, due_date=due,
+            fix_versions=self._fix_versions_of(project, number, issue_type, created))
 
     def updated_index(self, project: JiraProject) -> tuple[tuple[datetime, int], ...]:
         return self._updated_index(project, self.org.version)

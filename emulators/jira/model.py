@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from emulators.model import Comment, Person
 
@@ -49,6 +49,15 @@ class Sprint:
 
 
 @dataclass(frozen=True)
+class FixVersion:
+    version_id: str
+    project_key: str
+    name: str
+    release_date: date
+    released: bool
+
+
+@dataclass(frozen=True)
 class ChangeItem:
     field: str
     field_id: str
@@ -87,6 +96,8 @@ class JiraIssue:
     sprints: tuple[Sprint, ...]
     histories: tuple[History, ...]
     comments: tuple[Comment, ...]
+    due_date: date | None = None
+    fix_versions: tuple[FixVersion, ...] = ()
 
     @property
     def key(self) -> str:

@@ -1,12 +1,14 @@
-"""Delivery forecasts: when an open epic will be done, as a range, from the team's own history.
+"""Delivery forecasts: when an open epic or fix version will be done, as a range, from the team's
+own history.
 
 The method (docs/metrics.md, "delivery_forecasts"): each trial of a Monte Carlo simulation
 plays the future week by week, drawing that week's finished items from the project's weekly
-throughput over the trailing HISTORY_WEEKS and that week's added items from the epic's own
+throughput over the trailing HISTORY_WEEKS and that week's added items from the scope's own
 weekly scope growth over the same weeks (resampled with replacement, so a bad week can repeat).
 A trial ends the week its remaining scope reaches zero. The 50th/85th/95th percentiles of the
 trials' weeks are the forecast; the share of trials done by the due date is the chance of
-meeting it. A backtest replays closed epics from their midpoint with the same code.
+meeting it. A backtest replays closed epics and released versions from their midpoint with the
+same code.
 
 Everything here is pure: the rows come from `resources.marts.forecast_mart`.
 """
@@ -21,8 +23,8 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 TRIALS = 10_000
-# Every forecast starts from this seed, so a build's numbers are reproducible and one epic's
-# forecast does not depend on which other epics exist.
+# Every forecast starts from this seed, so a build's numbers are reproducible and one scope's
+# forecast does not depend on which others exist.
 SEED = 18
 HISTORY_WEEKS = 12
 # A trial still running after three years is "not within the horizon": its date is unknown.
@@ -86,8 +88,10 @@ def weekly_counts(event_times: np.ndarray, as_of: datetime, weeks: int) -> np.nd
 
 
 @dataclass(frozen=True)
-class Epic:
-    """An epic's scope history: when each child was added and finished (None while open)."""
+class Scope:
+    """The history of an epic's or a fix version's scope: when each of its items was added and
+    finished (None while open). ``created_at`` is when the epic was opened (a version: when its
+    first item was)."""
 
     key: str
     created_at: datetime
@@ -102,12 +106,12 @@ class Epic:
     def scope_at(self, as_of: datetime) -> int:
         return sum(1 for created in self.child_created_at if created <= as_of)
 
-    def finished_scope(self) -> Epic:
+    def finished_scope(self) -> Scope:
         """The epic without the children still open: what a closed epic delivered (children
         left open when it closed were dropped from its scope)."""
         kept = [(c, d) for c, d in zip(self.child_created_at, self.child_done_at)
                 if d is not None]
-        return Epic(self.key, self.created_at, tuple(c for c, _ in kept),
+        return Scope(self.key, self.created_at, tuple(c for c, _ in kept),
                     tuple(d for _, d in kept), self.due_date)
 
     def completed_at(self) -> datetime | None:
@@ -128,7 +132,7 @@ class Epic:
 
 
 @dataclass(frozen=True)
-class EpicForecast:
+class ScopeForecast:
     key: str
     as_of: datetime
     status: str  # forecast | no_remaining_scope | no_throughput
@@ -140,11 +144,11 @@ class EpicForecast:
     probability_by_due_date: float | None
 
 
-def forecast_epic(epic: Epic, done_per_week: np.ndarray, as_of: datetime, *,
-                  trials: int = TRIALS, seed: int = SEED) -> EpicForecast:
-    """The forecast of one epic as of a moment, given its team's weekly throughput then."""
-    remaining = epic.remaining_at(as_of)
-    growth = epic.growth_per_week(as_of)
+def forecast_scope(scope: Scope, done_per_week: np.ndarray, as_of: datetime, *,
+                   trials: int = TRIALS, seed: int = SEED) -> ScopeForecast:
+    """The forecast of one scope as of a moment, given its team's weekly throughput then."""
+    remaining = scope.remaining_at(as_of)
+    growth = scope.growth_per_week(as_of)
     status = ("no_remaining_scope" if remaining == 0
               else "no_throughput" if not np.any(done_per_week) else "forecast")
     dates: dict[int, date | None] = dict.fromkeys(PERCENTILES)
@@ -154,11 +158,11 @@ def forecast_epic(epic: Epic, done_per_week: np.ndarray, as_of: datetime, *,
                            tuple(int(n) for n in growth), trials, seed)
         dates = {p: None if w is None else (as_of + WEEK * w).date()
                  for p, w in percentile_weeks(weeks).items()}
-        if epic.due_date is not None:
-            weeks_to_due = (epic.due_date - as_of.date()).days // 7
+        if scope.due_date is not None:
+            weeks_to_due = (scope.due_date - as_of.date()).days // 7
             probability = float(np.mean(weeks <= weeks_to_due))
-    return EpicForecast(
-        key=epic.key, as_of=as_of, status=status, scope_items=epic.scope_at(as_of),
+    return ScopeForecast(
+        key=scope.key, as_of=as_of, status=status, scope_items=scope.scope_at(as_of),
         remaining_items=remaining, throughput_per_week=float(np.mean(done_per_week)),
         scope_growth_per_week=float(np.mean(growth)), completion_dates=dates,
         probability_by_due_date=probability)
@@ -175,16 +179,16 @@ def _simulated(remaining: int, done_per_week: tuple[int, ...], added_per_week: t
     return weeks
 
 
-def backtest_as_of(epic: Epic) -> datetime | None:
-    """The midpoint between an epic's opening and the finish of its last child (None while
+def backtest_as_of(scope: Scope) -> datetime | None:
+    """The midpoint between a scope's opening and the finish of its last item (None while
     it is open)."""
-    completed = epic.completed_at()
-    if completed is None or completed <= epic.created_at:
+    completed = scope.completed_at()
+    if completed is None or completed <= scope.created_at:
         return None
-    return epic.created_at + (completed - epic.created_at) / 2
+    return scope.created_at + (completed - scope.created_at) / 2
 
 
-def within_p85(forecast: EpicForecast, completed_at: datetime) -> bool | None:
+def within_p85(forecast: ScopeForecast, completed_at: datetime) -> bool | None:
     """Whether the actual finish fell on or before the forecast's 85th percentile date (None
     when the backtest made no forecast)."""
     if forecast.status != "forecast":
@@ -194,6 +198,6 @@ def within_p85(forecast: EpicForecast, completed_at: datetime) -> bool | None:
 
 
 def hit_rate(hits: Sequence[bool | None]) -> float | None:
-    """The share of backtested epics that finished within their P85 date."""
+    """The share of backtested scopes that finished within their P85 date."""
     scored = [hit for hit in hits if hit is not None]
     return sum(scored) / len(scored) if scored else None

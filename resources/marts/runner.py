@@ -87,6 +87,8 @@ def dbt_vars(config: OrgConfig, as_of: datetime | None = None) -> dict[str, Any]
         "holidays": list(config.holidays),
         "large_pr_lines": config.large_pr_lines,
         "wip_limit_per_person": config.wip_limit_per_person,
+        "wip_limits_per_team": [{"team": team, "limit": limit}
+                                for team, limit in config.wip_limits_per_team.items()],
         "review_window_days": config.review_window_days,
         "review_concentration_percent": config.review_concentration_percent,
         "review_concentration_min_reviews": config.review_concentration_min_reviews,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 PARENT_PREFIX = "parent:"
@@ -40,6 +40,11 @@ def utc_timestamp(value: str) -> datetime:
     if parsed.tzinfo is None:
         return parsed
     return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+def calendar_date(value: str) -> date:
+    """A date without a time ("2026-11-30", Jira's due and release dates): no zone to convert."""
+    return date.fromisoformat(value)
 
 
 def utc_offset_minutes(value: str) -> int:

@@ -198,10 +198,36 @@ class MetadataStore:
             "SELECT table_name FROM duckdb_constraints() WHERE database_name = ? "
             "AND schema_name = ? AND constraint_type = 'PRIMARY KEY'",
             [DATABASE_ALIAS, schema]).fetchall()}
+        present = self._columns(schema)
         for table in tables:
             if table.name in keyed:
                 self._drop_primary_key(table, schema)
             self.connection.execute(table.create_sql(schema))
+            if table.name in present:
+                self._add_missing_columns(table, schema, present[table.name])
+
+    def _columns(self, schema: str) -> dict[str, set[str]]:
+        """The columns of each table the schema holds."""
+        present: dict[str, set[str]] = {}
+        for table, column in self.connection.execute(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE "
+                f"table_catalog = {_sql_string(DATABASE_ALIAS)} AND table_schema = "
+                f"{_sql_string(schema)}").fetchall():
+            present.setdefault(table, set()).add(column)
+        return present
+
+    def _add_missing_columns(self, table: TableSpec, schema: str, present: set[str]) -> None:
+        """Files written by an earlier version whose allow-list had fewer columns: add the new
+        ones (NULL in the rows already kept, filled as records are fetched again)."""
+        missing = [(name, type_) for name, type_ in table.columns if name not in present]
+        lacking_key = [name for name, _ in missing if name in table.key]
+        if lacking_key:
+            raise StoreError(
+                f"Table {schema}.{table.name} lacks its key column {lacking_key[0]}: a key "
+                "cannot be added to kept rows. Delete and re-sync the connection that fills it.")
+        for name, type_ in missing:
+            self.connection.execute(f"ALTER TABLE {schema}.{quote_identifier(table.name)} "
+                                    f"ADD COLUMN {quote_identifier(name)} {type_}")
 
     def _drop_primary_key(self, table: TableSpec, schema: str) -> None:
         """Files written before natural keys stopped being primary keys: rebuild the table

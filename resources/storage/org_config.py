@@ -106,8 +106,10 @@ class OrgConfig:
     holidays: tuple[str, ...] = ()
     # An open PR with more changed lines (additions + deletions) than this is too large.
     large_pr_lines: int = 1000
-    # Open PRs authored plus Jira issues in progress, per person.
+    # Open PRs authored plus Jira issues in progress, per person; and per team, for the teams
+    # given a limit here (team name → limit; a team without one has no team limit).
     wip_limit_per_person: int = 4
+    wip_limits_per_team: dict[str, int] = field(default_factory=dict)
     # Review load: one reviewer giving more than this percent of a team's reviews over the
     # window is a concentration, once the team has had at least the minimum of reviews.
     review_window_days: int = 28
@@ -168,6 +170,8 @@ SETTINGS_FILE_HEADER = """\
 #   identity_splits: ["email:shared-inbox@example.com"]
 #   incident_services:
 #     "Checkout API": ["checkout", "shop"]
+#   wip_limits_per_team:
+#     payments: 10
 """
 
 
@@ -243,6 +247,8 @@ def parse_org_config(data: Any, path: Path) -> OrgConfig:
                             "services or repositories")
             values[key] = {str(name): _string_list(path, f"{key}.{name}", scopes)
                            for name, scopes in value.items()}
+        elif key == "wip_limits_per_team":
+            values[key] = _team_limits(path, key, value, data.get("teams") or {})
         elif key == "reconcile_weekday":
             if not isinstance(value, str) or value.lower() not in WEEKDAYS:
                 raise _fail(path, key, f"a day of the week ({', '.join(WEEKDAYS)})")
@@ -264,6 +270,18 @@ def parse_org_config(data: Any, path: Path) -> OrgConfig:
                 raise _fail(path, key, "a string")
             values[key] = value
     return replace(defaults, **values)
+
+
+def _team_limits(path: Path, key: str, value: Any, teams: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or not all(
+            isinstance(limit, int) and not isinstance(limit, bool) and limit > 0
+            for limit in value.values()):
+        raise _fail(path, key, "a mapping of team name to a positive whole number")
+    unknown = sorted(str(team) for team in value if team not in teams)
+    if unknown:
+        raise _fail(path, key, f"limits of teams listed under 'teams' ({', '.join(unknown)} "
+                               "is not one)")
+    return {str(team): limit for team, limit in value.items()}
 
 
 def _check_dates(path: Path, key: str, dates: tuple[str, ...]) -> None:

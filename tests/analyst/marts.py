@@ -107,22 +107,29 @@ MART_SQL = {
              timestamp '2026-03-10 02:00:00', false))
         as t(kind, severity, subject_type, subject, team, person_id, metric, observed_value,
              threshold_value, baseline_value, direction, first_seen_at, resolved_at, is_open)""",
-    # Two open epics (one with dates and a due date, one without throughput) and three
-    # backtested epics, two of them within their P85 date.
+    # Two open epics (one with dates and a due date, one without throughput), an unreleased
+    # fix version without throughput, and three backtested epics, two of them within their P85
+    # date.
     "delivery_forecasts": """
         select * from (values
-            ('open', 'PAY-1', 'PAY', timestamp '2026-03-30 02:00:00', 'forecast', 6, 0.5, 2.0,
-             date '2026-04-13', date '2026-04-27', date '2026-05-04', date '2026-04-20', 0.6,
-             null::boolean),
-            ('open', 'OPS-3', 'OPS', timestamp '2026-03-30 02:00:00', 'no_throughput', 4, 0.0,
-             0.0, null, null, null, null, null, null),
-            ('backtest', 'PAY-2', 'PAY', timestamp '2026-02-02 02:00:00', 'forecast', 3, 0.0,
-             2.0, date '2026-02-09', date '2026-02-16', date '2026-02-16', null, null, true),
-            ('backtest', 'PAY-3', 'PAY', timestamp '2026-02-09 02:00:00', 'forecast', 3, 0.0,
-             2.0, date '2026-02-16', date '2026-02-23', date '2026-02-23', null, null, true),
-            ('backtest', 'PAY-4', 'PAY', timestamp '2026-02-16 02:00:00', 'forecast', 3, 0.0,
-             2.0, date '2026-02-23', date '2026-03-02', date '2026-03-09', null, null, false))
-        as t(forecast_kind, epic_key, project_key, as_of_at, status, remaining_items,
+            ('open', 'epic', 'PAY-1', null, 'PAY', timestamp '2026-03-30 02:00:00', 'forecast',
+             6, 0.5, 2.0, date '2026-04-13', date '2026-04-27', date '2026-05-04',
+             date '2026-04-20', 0.6, null::boolean),
+            ('open', 'epic', 'OPS-3', null, 'OPS', timestamp '2026-03-30 02:00:00',
+             'no_throughput', 4, 0.0, 0.0, null, null, null, null, null, null),
+            ('open', 'fix_version', '20001', 'OPS 2.0', 'OPS', timestamp '2026-03-30 02:00:00',
+             'no_throughput', 5, 0.0, 0.0, null, null, null, date '2026-04-30', null, null),
+            ('backtest', 'epic', 'PAY-2', null, 'PAY', timestamp '2026-02-02 02:00:00',
+             'forecast', 3, 0.0, 2.0, date '2026-02-09', date '2026-02-16', date '2026-02-16',
+             null, null, true),
+            ('backtest', 'epic', 'PAY-3', null, 'PAY', timestamp '2026-02-09 02:00:00',
+             'forecast', 3, 0.0, 2.0, date '2026-02-16', date '2026-02-23', date '2026-02-23',
+             null, null, true),
+            ('backtest', 'epic', 'PAY-4', null, 'PAY', timestamp '2026-02-16 02:00:00',
+             'forecast', 3, 0.0, 2.0, date '2026-02-23', date '2026-03-02', date '2026-03-09',
+             null, null, false))
+        as t(forecast_kind, subject_kind, subject_key, subject_name, project_key, as_of_at,
+             status, remaining_items,
              scope_growth_per_week, throughput_per_week, p50_date, p85_date, p95_date, due_date,
              probability_by_due_date, is_within_p85)""",
 }

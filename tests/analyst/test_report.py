@@ -216,7 +216,8 @@ def test_forecasts_fan_chart_and_backtest(sieve_org):
     build_marts(org)
     page = page_of(org)
     section = page[page.index('<section id="forecasts">'):]
-    assert "Backtest: 2 of 3 closed epics (66.7 %) finished by the P85 date" in section
+    assert ("Backtest: 2 of 3 closed epics and released versions (66.7 %) finished by the P85 "
+            "date") in section
     chart = svg_elements(section)[0]
     # Only the dated epic is drawn: three bands from 30 March to its P50, P85 and P95 dates,
     # and its due date.
@@ -226,4 +227,6 @@ def test_forecasts_fan_chart_and_backtest(sieve_org):
     assert chart.count('class="due"') == 1 and "OPS-3" not in chart
     table = section[section.index("<table>"):]
     assert '<th scope="row">OPS-3</th><td>no_throughput</td><td>4</td>' in table
+    # A fix version shows by its name.
+    assert '<th scope="row">OPS 2.0</th><td>no_throughput</td><td>5</td>' in table
     assert "<td>2026-04-20</td><td>60" in table

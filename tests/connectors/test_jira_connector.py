@@ -13,6 +13,9 @@ from resources.http import AuthenticationError
 from resources.sources.connector import RawBatch
 from resources.sources.jira import connector as jira_module
 from resources.sources.jira.connector import JiraConnector, JiraSettingsError
+from resources.sources.jira.schema import JIRA_ISSUES
+from resources.storage.metadata_store import open_store
+from resources.sync.engine import table_spec
 from tests.harness import (
     FAULT_MODES,
     assert_reconnect_message,
@@ -23,6 +26,7 @@ from tests.harness import (
 
 SEARCH = "GET /rest/api/3/search/jql"
 CHANGELOG = "GET /rest/api/3/issue/{key}/changelog"
+VERSIONS = "GET /rest/api/3/project/{key}/version"
 # Every table the connector fills.
 TABLES = list(JiraConnector.entities)
 
@@ -57,6 +61,7 @@ def expected_counts(org) -> dict[str, int]:
         "jira_boards": len(org.jira_projects),
         "jira_sprints": sum(len(org.sprints(p.board_id)) for p in org.jira_projects),
         "jira_users": len(people),
+        "jira_fix_versions": sum(len(org.jira_fix_versions(p)) for p in org.jira_projects),
     }
 
 
@@ -74,6 +79,7 @@ def small_pages(monkeypatch):
     monkeypatch.setattr(jira_module, "SEARCH_PAGE_SIZE", 7)
     monkeypatch.setattr(jira_module, "AGILE_PAGE_SIZE", 4)
     monkeypatch.setattr(jira_module, "PROJECT_PAGE_SIZE", 1)
+    monkeypatch.setattr(jira_module, "VERSION_PAGE_SIZE", 2)
 
 
 # -- tests ----------------------------------------------------------------------------------------
@@ -118,9 +124,11 @@ def test_unchanged_second_sync_is_cursor_limited_and_changes_nothing(sieve_org, 
     listings = {"GET /rest/api/3/project/search", "GET /rest/agile/1.0/board",
                 "GET /rest/agile/1.0/board/{board}/sprint"}
     # Besides the cursor-limited searches: the field list, the reader's time zone and the
-    # small project, board and sprint listings, once each.
+    # small project, board and sprint listings, once each, and each project's versions (a
+    # release moves no issue's cursor, so they are listed again).
     others = emulator.requests_per_endpoint("jira")
     del others[SEARCH]
+    assert others.pop(VERSIONS) == len(emulator.org.jira_projects)
     assert set(others) <= listings | {"GET /rest/api/3/myself", "GET /rest/api/3/field"}
     assert max(others.values()) == 1
 
@@ -312,3 +320,45 @@ def test_cursor_only_moves_on_the_last_batch_of_a_page(sieve_org, emulator, smal
     for page_index, cursor_index in zip(issue_pages, with_cursor):
         assert cursor_index > page_index
         assert batches[cursor_index].entity == "jira_users"
+
+
+def test_fix_versions_and_the_issues_planned_into_them(sieve_org, emulator, small_pages):
+    org = sieve_org("acme")
+    org.connect_emulator(emulator, "jira")
+    org.sync("jira")
+
+    versions = [v for p in emulator.org.jira_projects for v in emulator.org.jira_fix_versions(p)]
+    assert {v.released for v in versions} == {True, False}
+    stored = org.query("SELECT id, project_key, name, release_date, is_released, is_archived "
+                       "FROM metadata.jira_fix_versions ORDER BY id")
+    assert stored == sorted((v.version_id, v.project_key, v.name, v.release_date, v.released,
+                             False) for v in versions)
+    planned = {key: ids for key, ids in org.query(
+        "SELECT key, fix_version_ids FROM metadata.jira_issues WHERE len(fix_version_ids) > 0")}
+    assert planned == {i.key: [v.version_id for v in i.fix_versions]
+                       for i in model_issues(emulator.org) if i.fix_versions}
+    # The listing is paged (two versions a page here) and asked for each project.
+    assert emulator.count_requests("jira", VERSIONS) > len(
+        emulator.org.jira_projects)
+
+
+def test_a_store_kept_before_due_dates_gains_the_column_and_syncs_them(sieve_org, emulator):
+    org = sieve_org("acme")
+    org.connect_emulator(emulator, "jira")
+    current = table_spec(JIRA_ISSUES)
+    earlier = dataclasses.replace(current, columns=tuple(
+        column for column in current.columns if column[0] != "due_date"))
+    key = org.sieve.control_plane.org_data_key(org.org)
+    with open_store(org.database_path, key) as store:
+        store.ensure_tables([earlier])
+        with store.transaction():
+            store.upsert(earlier, [{"connection_id": "kept", "id": "1", "key": "OLD-1"}])
+
+    org.sync("jira")
+
+    due = {key: due for key, due in org.query(
+        "SELECT key, due_date FROM metadata.jira_issues WHERE due_date IS NOT NULL")}
+    expected = {i.key: i.due_date for i in model_issues(emulator.org) if i.due_date}
+    assert expected and due == expected
+    assert org.query("SELECT key, due_date FROM metadata.jira_issues "
+                     "WHERE connection_id = 'kept'") == [("OLD-1", None)]

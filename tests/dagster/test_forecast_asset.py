@@ -12,7 +12,8 @@ def test_forecasts_follow_int_issues_hold_the_org_database_and_feed_the_exports(
     from pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    assert graph.get(DELIVERY_FORECASTS).parent_keys == {AssetKey(["intermediate", "int_issues"])}
+    assert graph.get(DELIVERY_FORECASTS).parent_keys == {
+        AssetKey(["intermediate", "int_issues"]), AssetKey(["staging", "stg_jira__fix_versions"])}
     assert defs.resolve_assets_def(DELIVERY_FORECASTS).op.pool == "org_database"
     for export in ("mart_exports", "report"):
         assert DELIVERY_FORECASTS in graph.get(AssetKey([export])).parent_keys

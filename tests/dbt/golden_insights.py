@@ -22,6 +22,10 @@ first_review_working_hours: 8
 stale_pr_days: 7
 large_pr_lines: 500
 wip_limit_per_person: 2
+teams:
+  payments: ["github:alice", "github:bob", "github:carol"]
+  platform: ["github:dan"]
+wip_limits_per_team: {payments: 4, platform: 1}
 review_window_days: 14
 review_concentration_percent: 60
 review_concentration_min_reviews: 4

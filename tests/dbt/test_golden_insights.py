@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from resources.marts.insights import SIGNAL_KINDS
 from resources.marts.runner import build_org_marts
 from resources.storage.metadata_store import open_store
 from tests.dbt import golden_insights as golden
@@ -51,6 +52,8 @@ def builds(dbt_installation) -> dict[str, dict[str, dict]]:
 # pr_idle acme/app#3: last activity dan's review 2 March 12:00 → 192 h = 8 days > 7; warning.
 # pr_too_large acme/app#4: 900 + 300 = 1,200 lines > 500; ≥ 1,000 → severe.
 # wip_above_limit p_alice: PR 1, PR 5 and APP-1 (in progress since 9 March) = 3 > 2; warning.
+# wip_above_limit payments: alice's 3, bob's PR 2 and carol's PR 3 = 5 > 4; < 8 → warning.
+#   platform: dan's PR 4 = 1 ≤ 1: no signal.
 # review_concentration payments: reviews of payments PRs after 24 Feb 12:00: PR 3 bob, bob,
 #   dan; PR 5 bob → 4 ≥ 4 reviews, bob 3/4 = 0.75 > 0.60; < 1.2 → warning.
 # bus_factor_one acme/app: commits alice 3, bob 1 → alice 3/4 = 0.75 holds more than half:
@@ -67,6 +70,7 @@ OPENED = {
     "pr_idle:acme/app#3": (8.0, 7.0, None, None, "warning"),
     "pr_too_large:acme/app#4": (1200.0, 500.0, None, None, "severe"),
     "wip_above_limit:p_alice": (3.0, 2.0, None, None, "warning"),
+    "wip_above_limit:payments": (5.0, 4.0, None, None, "warning"),
     "review_concentration:payments": (0.75, 0.6, None, 4, "warning"),
     "bus_factor_one:acme/app": (0.75, 0.5, None, 4, "warning"),
     "sprint_at_risk:conn_jira:3": (4.0, 2.875, 1.0, 2, "warning"),
@@ -83,6 +87,7 @@ def _evidence(row: dict) -> tuple:
 def test_every_kind_opens_with_its_evidence(builds):
     opened = builds["opened"]
     assert {key: _evidence(row) for key, row in opened.items()} == OPENED
+    assert {row["kind"] for row in opened.values()} == set(SIGNAL_KINDS)
     assert all(row["is_open"] and row["direction"] == "above" for row in opened.values())
     assert {(row["first_seen_at"], row["last_seen_at"]) for row in opened.values()} == {
         (golden.AS_OF_OPEN, golden.AS_OF_OPEN)}
@@ -93,12 +98,15 @@ def test_subjects_name_repositories_teams_and_pseudonyms_only(builds):
     assert (opened["pr_idle:acme/app#3"]["repository"], opened["pr_idle:acme/app#3"]["number"],
             opened["pr_idle:acme/app#3"]["team"]) == ("acme/app", 3, "payments")
     assert opened["wip_above_limit:p_alice"]["person_id"] == "p_alice"
+    assert (opened["wip_above_limit:payments"]["subject_type"],
+            opened["wip_above_limit:payments"]["person_id"]) == ("team", None)
     assert opened["review_concentration:payments"]["person_id"] == "p_bob"
 
 
 # At AS_OF_CLEARED, Tuesday 17 March 12:00, every condition has cleared:
 #   PR 1 reviewed 11 March (its idle time is then 6.08 days ≤ 7); PR 3 closed; PR 4 merged;
 #   alice: PR 1, PR 5 (a commit on 12 March keeps it active) = 2 ≤ 2, APP-1 done 12 March;
+#   payments: the same 2 ≤ 4 (PR 2 merged 10 March, PR 3 closed 12 March);
 #   payments reviews after 3 March 12:00: PR 5 bob, PR 1 bob = 2 < 4; acme/app commits
 #   alice 3, bob 3 → no one holds more than half; sprint 3 ended 13 March; judged week W11
 #   has PR 2 only (cycle = pickup = 23, review 0) against W7–W10 = 40, 20, 60, 150 → median

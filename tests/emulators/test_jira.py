@@ -96,7 +96,8 @@ def test_sprints_have_committed_and_added_scope(emulator):
                       params={"expand": "changelog"}).json()["issues"]
         for issue in issues:
             set_at = [h["created"] for h in issue["changelog"]["histories"]
-                      for item in h["items"] if item["field"] == "Sprint" and item["to"] == str(sprint["id"])]
+                      for item in h["items"] if item["field"] == "Sprint"
+                      and str(sprint["id"]) in (item["to"] or "").split(", ")]
             when = datetime.strptime(set_at[0], "%Y-%m-%dT%H:%M:%S.%f%z")
             start = datetime.strptime(sprint["startDate"], "%Y-%m-%dT%H:%M:%S.%f%z")
             added += when > start

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -215,6 +215,9 @@ RAW = {
             "reporter": {"accountId": "acc-1"}, "creator": {"accountId": "acc-1"},
             "created": "2024-01-05T10:30:00.000+0100", "updated": "2024-01-06T10:30:00.000+0000",
             "resolutiondate": None, "attachment": [{"content": CANARY}],
+            "duedate": "2024-02-01",
+            "fixVersions": [{"id": "10200", "name": "2.0", "released": False,
+                             "description": CANARY}],
         },
     }, {}),
     "jira_issue_status_changes": ({
@@ -233,6 +236,11 @@ RAW = {
                       "completeDate": "2024-01-14T17:20:00.000Z",
                       "createdDate": "2023-12-29T09:00:00.000Z", "originBoardId": 3,
                       "goal": f"ship login {CANARY}"}, {}),
+    "jira_fix_versions": ({"id": "10200", "self": "u", "name": "2.0", "archived": False,
+                           "released": False, "releaseDate": "2024-02-15",
+                           "userReleaseDate": "15/Feb/24", "projectId": 10000,
+                           "description": f"launch {CANARY}", "overdue": False},
+                          {"project_key": "ABC"}),
     "jira_boards": ({"id": 3, "self": "u", "name": "ABC board", "type": "scrum",
                      "location": {"projectId": 10000, "projectKey": "ABC", "displayName": CANARY}},
                     {}),
@@ -379,6 +387,16 @@ def test_jira_issue_fields_and_scrubbed_summary(scrubber: PiiScrubber) -> None:
     assert row["story_points"] == 5.0 and row["sprint_ids"] == [7]
     assert row["created_at"] == datetime(2024, 1, 5, 9, 30)
     assert row["resolved_at"] is None
+    assert row["due_date"] == date(2024, 2, 1) and row["fix_version_ids"] == ["10200"]
+
+
+def test_jira_fix_version_keeps_its_release_and_drops_its_description(
+        scrubber: PiiScrubber) -> None:
+    raw, parent = RAW["jira_fix_versions"]
+    row = project("jira_fix_versions", raw, "conn-1", scrubber, parent=parent)
+    assert row == {"connection_id": "conn-1", "id": "10200", "project_key": "ABC", "name": "2.0",
+                   "release_date": date(2024, 2, 15), "is_released": False,
+                   "is_archived": False}
 
 
 def test_jira_issue_with_site_specific_custom_fields(scrubber: PiiScrubber) -> None:

@@ -11,15 +11,15 @@ import pytest
 
 from resources.marts.forecast_mart import (
     forecast_rows,
-    load_epics,
+    load_scopes,
     summarize,
     write_delivery_forecasts,
 )
 from resources.marts.forecasts import (
     HORIZON_WEEKS,
-    Epic,
+    Scope,
     backtest_as_of,
-    forecast_epic,
+    forecast_scope,
     percentile_weeks,
     simulate_weeks_to_done,
     weekly_counts,
@@ -82,8 +82,8 @@ def test_weekly_counts_cut_whole_weeks_before_as_of():
     assert list(weekly_counts(events, AS_OF, 3)) == [1, 2, 2]
 
 
-def epic(*children, created=AS_OF - timedelta(weeks=4), due=None) -> Epic:
-    return Epic(key="PAY-1", created_at=created,
+def epic(*children, created=AS_OF - timedelta(weeks=4), due=None) -> Scope:
+    return Scope(key="PAY-1", created_at=created,
                 child_created_at=tuple(c for c, _ in children),
                 child_done_at=tuple(d for _, d in children), due_date=due)
 
@@ -94,7 +94,7 @@ def test_forecast_dates_growth_and_due_date_probability():
     # one of the four is done.
     history = epic((opened, AS_OF - timedelta(days=3)), (opened, None), (opened, None),
                    (AS_OF - timedelta(days=17), None), due=date(2026, 3, 23))
-    forecast = forecast_epic(history, np.array([1, 3]), AS_OF)
+    forecast = forecast_scope(history, np.array([1, 3]), AS_OF)
     # 3 left; growth in the 3 whole weeks since the first one: [1, 0, 0] -> 1/3 a week.
     assert (forecast.remaining_items, forecast.scope_items) == (3, 4)
     assert forecast.scope_growth_per_week == pytest.approx(1 / 3)
@@ -110,9 +110,9 @@ def test_forecast_dates_growth_and_due_date_probability():
 
 def test_forecast_status_without_scope_or_throughput():
     done = epic((AS_OF - timedelta(weeks=3), AS_OF - timedelta(weeks=1)))
-    assert forecast_epic(done, np.array([1]), AS_OF).status == "no_remaining_scope"
+    assert forecast_scope(done, np.array([1]), AS_OF).status == "no_remaining_scope"
     stuck = epic((AS_OF - timedelta(weeks=3), None))
-    forecast = forecast_epic(stuck, np.array([0, 0]), AS_OF)
+    forecast = forecast_scope(stuck, np.array([0, 0]), AS_OF)
     assert (forecast.status, forecast.completion_dates[85]) == ("no_throughput", None)
 
 
@@ -135,48 +135,77 @@ def issues_connection():
     connection.execute("create schema intermediate")
     connection.execute("""create table intermediate.int_issues (connection_id varchar,
         issue_key varchar, project_key varchar, issue_type varchar, is_subtask boolean,
-        epic_key varchar, created_at timestamp, done_at timestamp)""")
+        epic_key varchar, created_at timestamp, done_at timestamp, due_date date,
+        fix_version_ids varchar[])""")
+    connection.execute("create schema staging")
+    connection.execute("""create table staging.stg_jira__fix_versions (connection_id varchar,
+        fix_version_id varchar, fix_version_name varchar, project_key varchar,
+        release_date date, is_released boolean, is_archived boolean)""")
+    connection.executemany("insert into staging.stg_jira__fix_versions values (?, ?, ?, ?, ?, ?, ?)", [
+        # Released 4 weeks ago, holding the closed epic's two children: replayed like it.
+        ("c", "100", "PAY 1.0", "PAY", (AS_OF - timedelta(weeks=4)).date(), True, False),
+        # Due in a week, holding two of the open epic's children: 2 weeks in every trial, so
+        # no trial meets the release date.
+        ("c", "200", "PAY 2.0", "PAY", (AS_OF + timedelta(weeks=1)).date(), False, False),
+        # Nothing planned into it, and an archived one: neither is forecast.
+        ("c", "300", "PAY 3.0", "PAY", None, False, False),
+        ("c", "400", "PAY old", "PAY", None, False, True),
+    ])
+    versions = {"PAY-2": ["200", "400"], "PAY-3": ["200"], "PAY-21": ["100"], "PAY-22": ["100"]}
     start = naive(AS_OF) - timedelta(weeks=20)
     rows = [
         # One item finished every week for 20 weeks (the closed epic's children fill weeks 14
         # and 16): a throughput of exactly 1 a week.
         *[("c", f"PAY-{100 + k}", "PAY", "Task", False, None, start,
-           start + timedelta(weeks=k, hours=1)) for k in range(20) if k not in (14, 16)],
-        # Open epic with 3 children left and no growth: 3 weeks in every trial.
-        ("c", "PAY-1", "PAY", "Epic", False, None, start, None),
-        *[("c", f"PAY-{2 + k}", "PAY", "Story", False, "PAY-1", start, None) for k in range(3)],
-        ("c", "PAY-9", "PAY", "Sub-task", True, "PAY-1", start, None),
+           start + timedelta(weeks=k, hours=1), None) for k in range(20) if k not in (14, 16)],
+        # Open epic with 3 children left and no growth: 3 weeks in every trial, so every trial
+        # meets a due date three weeks out.
+        ("c", "PAY-1", "PAY", "Epic", False, None, start, None,
+         (AS_OF + timedelta(weeks=3)).date()),
+        *[("c", f"PAY-{2 + k}", "PAY", "Story", False, "PAY-1", start, None, None)
+          for k in range(3)],
+        ("c", "PAY-9", "PAY", "Sub-task", True, "PAY-1", start, None, None),
         # Closed epic opened 8 weeks ago, children finished 6 and 4 weeks ago: midpoint 6
         # weeks ago, 1 left then, forecast 1 week; actual 2 weeks later, beyond its P85 date.
         ("c", "PAY-20", "PAY", "Epic", False, None, naive(AS_OF) - timedelta(weeks=8),
-         naive(AS_OF) - timedelta(weeks=3)),
+         naive(AS_OF) - timedelta(weeks=3), None),
         ("c", "PAY-21", "PAY", "Story", False, "PAY-20", naive(AS_OF) - timedelta(weeks=8),
-         naive(AS_OF) - timedelta(weeks=6)),
+         naive(AS_OF) - timedelta(weeks=6), None),
         ("c", "PAY-22", "PAY", "Story", False, "PAY-20", naive(AS_OF) - timedelta(weeks=8),
-         naive(AS_OF) - timedelta(weeks=4)),
+         naive(AS_OF) - timedelta(weeks=4), None),
     ]
-    connection.executemany("insert into intermediate.int_issues values (?, ?, ?, ?, ?, ?, ?, ?)",
-                           rows)
+    connection.executemany(
+        "insert into intermediate.int_issues values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*row, versions.get(row[1], [])) for row in rows])
     yield connection
     connection.close()
 
 
 def test_forecast_table_from_int_issues(issues_connection):
-    epics, finished = load_epics(issues_connection)
-    rows = forecast_rows(epics, finished, AS_OF)
+    scopes, finished = load_scopes(issues_connection)
+    rows = forecast_rows(scopes, finished, AS_OF)
     written = write_delivery_forecasts(MetadataStore(issues_connection), rows)
-    assert written == 2
+    assert written == 4
     table = issues_connection.execute("""
-        select forecast_kind, epic_key, status, remaining_items, throughput_per_week,
-            p50_date, p85_date, p95_date, completed_at, is_within_p85
-        from marts.delivery_forecasts order by forecast_kind desc""").fetchall()
-    in_three_weeks = (AS_OF + timedelta(weeks=3)).date()
-    assert table[0] == ("open", "PAY-1", "forecast", 3, 1.0, in_three_weeks, in_three_weeks,
-                        in_three_weeks, None, None)
-    assert table[1][:4] == ("backtest", "PAY-20", "forecast", 1)
-    assert table[1][6] == (AS_OF - timedelta(weeks=5)).date()
-    assert table[1][8:] == (naive(AS_OF) - timedelta(weeks=4), False)
-    assert summarize(rows).backtest_within_p85 == 0.0
+        select forecast_kind, subject_kind, subject_key, subject_name, status, remaining_items,
+            throughput_per_week, p50_date, p85_date, p95_date, completed_at, is_within_p85,
+            due_date, probability_by_due_date
+        from marts.delivery_forecasts
+        order by forecast_kind desc, subject_kind, subject_key""").fetchall()
+    in_weeks = {n: (AS_OF + timedelta(weeks=n)).date() for n in (-4, 1, 2, 3)}
+    assert table[0] == ("open", "epic", "PAY-1", None, "forecast", 3, 1.0, *[in_weeks[3]] * 3,
+                        None, None, in_weeks[3], 1.0)
+    assert table[1] == ("open", "fix_version", "200", "PAY 2.0", "forecast", 2, 1.0,
+                        *[in_weeks[2]] * 3, None, None, in_weeks[1], 0.0)
+    for backtest, subject in zip(table[2:], (("epic", "PAY-20", None),
+                                              ("fix_version", "100", "PAY 1.0"))):
+        assert backtest[:6] == ("backtest", *subject, "forecast", 1)
+        assert backtest[8] == (AS_OF - timedelta(weeks=5)).date()
+        assert backtest[10:12] == (naive(AS_OF) - timedelta(weeks=4), False)
+    # As of its midpoint (6 weeks ago) the release date was 2 weeks out and every trial took 1.
+    assert table[3][12:] == (in_weeks[-4], 1.0)
+    summary = summarize(rows)
+    assert (summary.open_epics, summary.open_versions, summary.backtest_within_p85) == (1, 1, 0.0)
     # Rebuilt whole: writing again replaces the rows.
     write_delivery_forecasts(MetadataStore(issues_connection), rows[:1])
     assert issues_connection.execute(

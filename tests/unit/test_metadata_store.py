@@ -190,3 +190,24 @@ def test_a_file_written_with_primary_keys_is_rebuilt_without_them_keeping_its_ro
         assert store.connection.execute(
             "SELECT number, title FROM metadata.demo_pulls ORDER BY number").fetchall() == \
             [(1, "t1"), (2, "new2"), (3, "new3")]
+
+
+def test_a_table_kept_by_an_earlier_version_gains_the_new_columns(tmp_path):
+    without_title = TableSpec(PULLS.name, tuple(c for c in PULLS.columns if c[0] != "title"),
+                              PULLS.key)
+    without_key = TableSpec(PULLS.name, tuple(c for c in PULLS.columns if c[0] != "number"),
+                            ("connection_id",))
+    with open_store(tmp_path / "sieve.duckdb", KEY_A) as store:
+        store.ensure_tables([without_title])
+        with store.transaction():
+            store.upsert(without_title, [{"connection_id": "conn_1", "number": 1}])
+        store.ensure_tables([PULLS])
+        with store.transaction():
+            store.upsert(PULLS, rows(2))
+        assert store.connection.execute(
+            "select number, title from metadata.demo_pulls order by number").fetchall() == [
+                (1, None), (2, "t2")]
+    with open_store(tmp_path / "other.duckdb", KEY_A) as store:
+        store.ensure_tables([without_key])
+        with pytest.raises(StoreError, match="lacks its key column number"):
+            store.ensure_tables([PULLS])

@@ -41,6 +41,10 @@ def test_defaults_round_trip_through_the_documented_file():
     ({"reporting_time_zone": "Mars/Olympus"}, "'reporting_time_zone' must be an IANA time zone"),
     ({"review_concentration_percent": 100}, "a whole percentage between 1 and 99"),
     ({"wip_limit_per_person": True}, "'wip_limit_per_person' must be a positive whole number"),
+    ({"teams": {"payments": []}, "wip_limits_per_team": {"payments": 0}},
+     "'wip_limits_per_team' must be a mapping of team name to a positive whole number"),
+    ({"teams": {"payments": []}, "wip_limits_per_team": {"payment": 5}},
+     "limits of teams listed under 'teams' (payment is not one)"),
 ])
 def test_malformed_settings_name_the_file_and_key(data, complaint):
     with pytest.raises(OrgConfigError) as raised:

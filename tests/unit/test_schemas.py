@@ -31,7 +31,7 @@ EXPECTED_TABLES = {
     },
     "jira": {
         "jira_projects", "jira_issues", "jira_issue_status_changes", "jira_sprints",
-        "jira_boards", "jira_users",
+        "jira_boards", "jira_users", "jira_fix_versions",
     },
     "slack": {"slack_channels", "slack_messages", "slack_users"},
     "git": {"git_commits"},
@@ -100,6 +100,7 @@ def test_kept_titles_are_scrubbed() -> None:
         "jira_projects": ("name",),
         "jira_issues": ("summary", "labels"),
         "jira_sprints": ("name",),
+        "jira_fix_versions": ("name",),
         "jira_boards": ("name",),
         "jira_users": ("display_name",),
         "slack_messages": ("text",),

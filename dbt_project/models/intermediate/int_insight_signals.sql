@@ -158,6 +158,23 @@ wip_above_limit as (
     having count(*) > {{ var('wip_limit_per_person') }}
 ),
 
+-- The same work per team, for the teams the settings give a limit.
+team_wip_above_limit as (
+    select
+        'wip_above_limit' as kind, 'team' as subject_type, work_items.team as subject,
+        null::VARCHAR as repository, null::INTEGER as number, work_items.team,
+        null::VARCHAR as person_id, null::VARCHAR as metric,
+        count(*)::DOUBLE as observed_value,
+        any_value(limits.wip_limit)::DOUBLE as threshold_value,
+        null::DOUBLE as baseline_value,
+        null::BIGINT as sample_count,
+        {{ severity('count(*)', 'any_value(limits.wip_limit)') }} as severity
+    from work_items
+    inner join ({{ team_wip_limits_relation() }}) as limits on work_items.team = limits.team
+    group by work_items.team
+    having count(*) > any_value(limits.wip_limit)
+),
+
 -- Reviews of each team's PRs in the rolling window, and who gave them.
 team_reviews as (
     select pull_requests.team, reviews.reviewer_person_id, count(*) as reviews_given
@@ -219,6 +236,8 @@ signals as (
     select * from pr_too_large
     union all
     select * from wip_above_limit
+    union all
+    select * from team_wip_above_limit
     union all
     select * from review_concentration
     union all

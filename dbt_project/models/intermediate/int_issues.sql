@@ -71,6 +71,8 @@ select
     accounts.person_id as assignee_person_id,
     accounts.team,
     issues.created_at,
+    issues.due_date,
+    issues.fix_version_ids,
     done.started_at,
     done.done_at,
     {{ hours_between('issues.created_at', 'done.done_at') }} as lead_time_hours,

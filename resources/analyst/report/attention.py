@@ -21,16 +21,17 @@ from {schema}.insights where is_open
 order by severity = 'severe' desc, first_seen_at desc, kind, subject
 """
 OPEN_FORECASTS_SQL = """
-select epic_key, project_key, as_of_at, status, remaining_items, scope_growth_per_week,
-    throughput_per_week, p50_date, p85_date, p95_date, due_date, probability_by_due_date
+select coalesce(subject_name, subject_key) as label, project_key, as_of_at, status,
+    remaining_items, scope_growth_per_week, throughput_per_week, p50_date, p85_date, p95_date,
+    due_date, probability_by_due_date
 from {schema}.delivery_forecasts where forecast_kind = 'open'
-order by status = 'forecast' desc, p85_date nulls last, epic_key
+order by status = 'forecast' desc, p85_date nulls last, subject_kind, label
 """
 BACKTEST_SQL = """
 select count(is_within_p85), count(*) filter (where is_within_p85)
 from {schema}.delivery_forecasts where forecast_kind = 'backtest'
 """
-FAN_CHART_EPICS = 30
+FAN_CHART_ROWS = 30
 
 # What each kind's observed and threshold values measure.
 SIGNAL_EVIDENCE = {
@@ -54,7 +55,7 @@ def load_open_signals(connection, schema: str, marts: set[str]) -> list[dict]:
 
 @dataclass(frozen=True)
 class Forecasts:
-    open_epics: list[dict]
+    open_scopes: list[dict]
     backtested: int
     backtest_within_p85: int
 
@@ -127,22 +128,22 @@ DUE_COLOR = "#D55E00"
 
 
 def forecasts_section(forecasts: Forecasts) -> str:
-    intro = ('<section id="forecasts"><h2>Delivery forecasts</h2><p>When each open epic will '
-             'be done: 10,000 simulated futures drawn from its project\'s weekly throughput and '
-             'the epic\'s own scope growth. Half the futures finish by P50, 85 in 100 by P85, '
+    intro = ('<section id="forecasts"><h2>Delivery forecasts</h2><p>When each open epic and '
+             'unreleased fix version will be done: 10,000 simulated futures drawn from its '
+             'project\'s weekly throughput and its own scope growth. Half the futures finish by P50, 85 in 100 by P85, '
              '95 in 100 by P95 (docs/metrics.md, "delivery_forecasts").</p>')
-    if not forecasts.open_epics:
-        return intro + '<p class="note">No open epic to forecast.</p></section>'
+    if not forecasts.open_scopes:
+        return intro + '<p class="note">No open epic or version to forecast.</p></section>'
     backtest = (f"Backtest: {forecasts.backtest_within_p85} of {forecasts.backtested} closed "
-                f"epics ({format_percent(forecasts.backtest_within_p85 / forecasts.backtested)})"
+                f"epics and released versions ({format_percent(forecasts.backtest_within_p85 / forecasts.backtested)})"
                 " finished by the P85 date forecast at their midpoint."
-                if forecasts.backtested else "Backtest: no closed epic to replay yet.")
-    dated = [e for e in forecasts.open_epics if e["p95_date"] is not None][:FAN_CHART_EPICS]
+                if forecasts.backtested else "Backtest: nothing closed to replay yet.")
+    dated = [e for e in forecasts.open_scopes if e["p95_date"] is not None][:FAN_CHART_ROWS]
     chart = fan_chart(dated) if dated else ""
     return (f'{intro}<p class="chart-summary">{escape(backtest)}</p>'
             f'<figure class="chart-figure" id="delivery-forecasts"><figcaption><strong>'
-            f'Completion date ranges of open epics</strong></figcaption>{_fan_legend()}{chart}'
-            f'{_forecast_table(forecasts.open_epics)}</figure></section>')
+            f'Completion date ranges of open epics and versions</strong></figcaption>{_fan_legend()}{chart}'
+            f'{_forecast_table(forecasts.open_scopes)}</figure></section>')
 
 
 def _fan_legend() -> str:
@@ -188,7 +189,7 @@ def fan_chart(epics: list[dict]) -> str:
 
 
 def _fan_row(epic: dict, top: float, x) -> list[str]:
-    label = escape(epic["epic_key"])
+    label = escape(epic["label"])
     edges = [_as_date(epic["as_of_at"]), epic["p50_date"], epic["p85_date"], epic["p95_date"]]
     parts = [f'<text class="tick" x="{FAN_LEFT - 6}" y="{top + FAN_ROW / 2 + 4:.1f}" '
              f'text-anchor="end">{label}</text>']
@@ -210,7 +211,7 @@ def _forecast_table(epics: list[dict]) -> str:
         return "–" if value is None else escape(str(value))
 
     rows = "".join(
-        f'<tr><th scope="row">{escape(e["epic_key"])}</th><td>{cell(e["status"])}</td>'
+        f'<tr><th scope="row">{escape(e["label"])}</th><td>{cell(e["status"])}</td>'
         f'<td>{e["remaining_items"]}</td><td>{format_number(e["throughput_per_week"])}</td>'
         f'<td>{format_number(e["scope_growth_per_week"])}</td><td>{cell(e["p50_date"])}</td>'
         f'<td>{cell(e["p85_date"])}</td><td>{cell(e["p95_date"])}</td>'
@@ -218,9 +219,10 @@ def _forecast_table(epics: list[dict]) -> str:
         f'{"–" if e["probability_by_due_date"] is None else format_percent(e["probability_by_due_date"])}'
         '</td></tr>' for e in epics)
     head = "".join(f'<th scope="col">{name}</th>' for name in (
-        "Epic", "Status", "Items left", "Done / week", "Added / week", "P50", "P85", "P95",
-        "Due", "Chance by due date"))
-    return (f'<details><summary>Data table: Completion date ranges of open epics</summary>'
+        "Epic or version", "Status", "Items left", "Done / week", "Added / week", "P50", "P85",
+        "P95", "Due", "Chance by due date"))
+    return (f'<details><summary>Data table: Completion date ranges of open epics and versions'
+            '</summary>'
             f'<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></details>')
 
 

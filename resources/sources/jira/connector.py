@@ -36,6 +36,7 @@ SEARCH_PAGE_SIZE = 100
 CHANGELOG_PAGE_SIZE = 100
 PROJECT_PAGE_SIZE = 50  # the most Jira Cloud's project search returns (JRACLOUD-84803)
 AGILE_PAGE_SIZE = 50
+VERSION_PAGE_SIZE = 50
 CURSOR_OVERLAP = timedelta(hours=1)
 # Without the reader's zone the cursor is rendered in UTC and widened by the largest UTC offset.
 UNKNOWN_ZONE_OVERLAP = timedelta(hours=14)
@@ -45,7 +46,8 @@ CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
 # The issue fields the allow-list reads, apart from the site's custom fields.
 STANDARD_ISSUE_FIELDS = (
     "summary", "project", "issuetype", "status", "priority", "resolution", "labels", "parent",
-    "assignee", "reporter", "creator", "created", "updated", "resolutiondate",
+    "assignee", "reporter", "creator", "created", "updated", "resolutiondate", "duedate",
+    "fixVersions",
 )
 USER_FIELDS = ("assignee", "reporter", "creator")
 # Boards of these types may hold sprints; kanban boards never do.
@@ -59,7 +61,7 @@ class JiraSettingsError(SieveError):
 class JiraConnector(Connector):
     source = "jira"
     entities = ("jira_projects", "jira_issues", "jira_issue_status_changes", "jira_boards",
-                "jira_sprints", "jira_users")
+                "jira_sprints", "jira_users", "jira_fix_versions")
 
     @cached_property
     def client(self) -> HttpClient:
@@ -116,6 +118,7 @@ class JiraConnector(Connector):
             yield batch
             yield from users.batch(project.get("lead") for project in batch.records)
         for project in projects:
+            yield from self._fix_versions(project)
             yield from self._issues(project, users)
         yield from self._boards_and_sprints(projects)
 
@@ -146,6 +149,14 @@ class JiraConnector(Connector):
                 f"Browse Projects there, then re-connect with "
                 f"`sieve connect {self.context.org_slug} jira --projects ...`."
             )
+
+    def _fix_versions(self, project: dict) -> Iterator[RawBatch]:
+        """Every version of the project, each sync: a project has a few dozen at most, and a
+        version's release changes no issue's ``updated``, so no cursor could find it."""
+        for page in self.client.paginate(f"{API}/project/{project['id']}/version",
+                                         {"maxResults": VERSION_PAGE_SIZE},
+                                         style=PaginationStyle.JIRA_AGILE):
+            yield RawBatch("jira_fix_versions", page.items, parent={"project_key": project["key"]})
 
     # -- issues, changelogs, users -------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from resources.sources.allow_list import (
     Entity,
     PersonColumns,
+    calendar_date,
     col,
     parent,
     text,
@@ -29,6 +30,11 @@ def sprint_ids(value: list) -> list[int]:
             if match:
                 ids.append(int(match.group(1)))
     return ids
+
+
+def version_ids(value: list[dict]) -> list[str]:
+    """The ids of an issue's fix versions (their names and dates are kept once, per version)."""
+    return [str(version["id"]) for version in value]
 
 
 def _status_item(items: list[dict]) -> dict | None:
@@ -116,6 +122,8 @@ def jira_issues_entity(
             col("creator_account_id", "VARCHAR", "fields.creator.accountId"),
             ts("created_at", "fields.created"), ts("updated_at", "fields.updated"),
             ts("resolved_at", "fields.resolutiondate"),
+            col("due_date", "DATE", "fields.duedate", calendar_date),
+            col("fix_version_ids", "VARCHAR[]", "fields.fixVersions", version_ids),
         ),
         ("id",),
         description="Issues; description, comments, attachments and environment are dropped. "
@@ -125,6 +133,19 @@ def jira_issues_entity(
 
 
 JIRA_ISSUES = jira_issues_entity()
+
+JIRA_FIX_VERSIONS = Entity(
+    "jira_fix_versions", "jira", "GET /rest/api/3/project/{projectIdOrKey}/version",
+    (
+        col("id", "VARCHAR", "id", text), parent("project_key", "VARCHAR"),
+        col("name", "VARCHAR", scrub=True),
+        col("release_date", "DATE", "releaseDate", calendar_date),
+        col("is_released", "BOOLEAN", "released"), col("is_archived", "BOOLEAN", "archived"),
+    ),
+    ("id",),
+    description="Fix versions (releases) of each project; the description, start date and "
+    "driver are dropped. Issues name theirs in jira_issues.fix_version_ids.",
+)
 
 JIRA_ISSUE_STATUS_CHANGES = Entity(
     "jira_issue_status_changes", "jira",
@@ -183,7 +204,7 @@ JIRA_USERS = Entity(
 
 ENTITIES = (
     JIRA_PROJECTS, JIRA_ISSUES, JIRA_ISSUE_STATUS_CHANGES, JIRA_SPRINTS, JIRA_BOARDS,
-    JIRA_USERS,
+    JIRA_USERS, JIRA_FIX_VERSIONS,
 )
 
 USER_DIRECTORY = PersonColumns("jira_users", "jira", "account_id", None, "email",

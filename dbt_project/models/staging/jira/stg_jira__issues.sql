@@ -16,5 +16,7 @@ select
     reporter_account_id,
     created_at,
     updated_at,
-    resolved_at
+    resolved_at,
+    due_date,
+    coalesce(fix_version_ids, []::VARCHAR[]) as fix_version_ids
 from {{ source('metadata', 'jira_issues') }}
