@@ -84,8 +84,24 @@ def test_a_reused_refresh_token_needs_reauth_once_and_the_org_syncs_on(sieve_org
     assert "invalid_grant" in credential_health(org.sieve.control_plane, connection.id).needs_reauth
 
 
-def test_two_syncs_of_one_connection_refresh_exactly_once(sieve_org, emulator):
+@pytest.fixture(params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
+def control_plane_kind(request, sieve_home, monkeypatch) -> str:
+    """The embedded control plane (SQLite), or the production one on PostgreSQL, where the
+    lease's compare-and-set runs under real row locking and concurrent transactions."""
+    if request.param == "postgres":
+        from tests.postgres.test_postgres import reset_database
+
+        url = request.getfixturevalue("control_plane_pg_url")
+        reset_database(url)
+        monkeypatch.setenv("SIEVE_CONTROL_PLANE_URL", url)
+    return request.param
+
+
+def test_two_syncs_of_one_connection_refresh_exactly_once(control_plane_kind, sieve_org,
+                                                          emulator):
     org = sieve_org("acme")
+    assert org.sieve.control_plane.engine.dialect.name == {
+        "embedded": "sqlite", "postgres": "postgresql"}[control_plane_kind]
     connection, authority = connect_oauth(org, emulator)
     stale = org.sieve.control_plane.credentials(connection)["access_token"].reveal()
     contexts = [org.connector_context("gitlab") for _ in range(4)]
