@@ -235,6 +235,7 @@ class _Deletion:
         record = self.control_plane.connection(connection_id)
         if record.status != "removed":
             self.control_plane.remove_connection(record)
+        self.details["credential_revocation"] = self.revocation_at_removal(connection_id)
         org = self.org
         key = self.control_plane.org_data_key(org)
         if self.database_path.exists():
@@ -249,6 +250,16 @@ class _Deletion:
             # cursors after the removal wiped them.
             conn.execute(delete(sync_state).where(sync_state.c.connection_id == connection_id))
         self.verify_connection(key, connection_id)
+
+    def revocation_at_removal(self, connection_id: str) -> str:
+        """What `sieve disconnect` did to the credentials at their source (revoked, or why not),
+        as its audit entry recorded it when the connection was removed."""
+        removed = [e for e in self.sieve.audit.entries(org_id=self.request.org_id)
+                   if e.action == "connection.removed" and e.target == connection_id]
+        if removed and removed[-1].details.get("revocation"):
+            return removed[-1].details["revocation"]
+        return ("not attempted: the connection was removed without `sieve disconnect`; its "
+                "credentials were wiped here, and delete them where they were created")
 
     def verify_connection(self, key: Secret, connection_id: str) -> None:
         sql = self.sql_check(key, sql_check_connection, connection_id)

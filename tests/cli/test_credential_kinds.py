@@ -85,6 +85,15 @@ def test_health_then_disconnect_revokes_at_the_provider(cli, emulator):
         details = conn.exec_driver_sql("select details from audit_log where action = "
                                        "'connection.removed'").scalar_one()
     assert json.loads(details)["revocation"].startswith("revoked:")
+    # The deletion that removes the connection's data certifies what happened at the source.
+    from resources.retention.execute import execute_request
+
+    [request] = [r for r in sieve.control_plane.deletion_requests()
+                 if r["subject_ref"] == connection.id]
+    certificate = execute_request(sieve, request["id"], rebuild_marts=None)
+    assert certificate["verified"] is True
+    assert certificate["details"]["credential_revocation"].startswith(
+        "revoked: the OAuth grant's refresh token")
 
 
 def test_no_credential_in_any_plaintext_byte(cli, emulator, tmp_path, monkeypatch):
