@@ -51,7 +51,8 @@ class JobOutcome:
     success: bool
     # asset key → materialization metadata (counts only)
     materializations: dict[str, dict]
-    # "step: message" for each failed step, but those failed only by their connections.
+    # "step: message" for each failed step, except a source step failed only by some of its
+    # connections: those are in failed_connections.
     failures: list[str]
     failed_connections: list[FailedConnection] = field(default_factory=list)
 
@@ -74,10 +75,11 @@ def run_org_job(settings: SieveSettings, org: Organization, job_name: str,
     with open_instance(settings) as instance:
         ensure_partition(instance, org)
         report_dead_runs(instance, progress)
+        partition = job_def.get_tags_for_partition_key(org.id, selected_asset_keys=None)
         run = instance.create_run_for_job(
             job_def, run_id=run_id, run_config=QUIET_LOGS,
-            tags={**job_def.run_tags, **job_def.get_tags_for_partition_key(org.id, selected_asset_keys=None),
-                  "sieve/trigger": "cli", RUN_HOST_TAG: this_host(), **(tags or {})})
+            tags={**job_def.run_tags, **partition, "sieve/trigger": "cli",
+                  RUN_HOST_TAG: this_host(), **(tags or {})})
         following = RunProgress(instance, run_id, progress) if progress else nullcontext()
         try:
             with following:
