@@ -20,7 +20,6 @@ from dagster import (
 )
 
 from resources.errors import SieveError
-from resources.http import RateLimitExhaustedError, SourceUnavailableError
 from resources.partitions import organization_partitions
 from resources.sieve_resource import SieveResource
 from resources.sources import SOURCES
@@ -28,20 +27,38 @@ from resources.sync.engine import SyncSummary, sync_organization_source
 
 OWNERS = ["team:sieve-data-platform"]
 API_RETRY_POLICY = RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL)
-# Worth another attempt later: the source was down or out of budget. Anything else people-facing
-# (a rejected token, a missing scope, a malformed settings file) fails once, with its message.
-TRANSIENT_ERRORS = (SourceUnavailableError, RateLimitExhaustedError)
+# Failure metadata: the source, and one entry per failed connection; read back by `sieve sync`.
+FAILURE_SOURCE_LABEL = "source"
+FAILED_CONNECTION_LABEL = "failed connection "
 
 
 def run_step(work):
-    """Run a step's work; a people-facing error becomes a Dagster Failure carrying its message,
-    retried only when retrying can help."""
+    """Run a step's work; a people-facing error (a malformed settings file, a missing key) becomes
+    a Dagster Failure whose description is its message: the UI shows it first, with no chained
+    traceback above it. Retrying cannot help, so it is not retried."""
     try:
         return work()
-    except TRANSIENT_ERRORS:
-        raise
     except SieveError as error:
         raise Failure(description=str(error), allow_retries=False) from None
+
+
+def connections_failure(source: str, summaries: list[SyncSummary], *,
+                        allow_retries: bool) -> Failure:
+    """The step's failure when some connections failed: the description is their people-facing
+    messages, one line each, so the UI's first line is the cause, not a traceback; the
+    metadata repeats each by connection."""
+    label = SOURCES[source].label
+    failed = [summary for summary in summaries if summary.failure]
+    synced = len(summaries) - len(failed)
+    metadata = {FAILURE_SOURCE_LABEL: source, "connections_failed": len(failed),
+                "connections_synced": synced,
+                **{f"{FAILED_CONNECTION_LABEL}{s.connection_id}": s.failure for s in failed}}
+    consequence = ("the step is retried" if allow_retries
+                   else "the metrics are rebuilt without the failed ones")
+    description = "\n".join([*(s.failure for s in failed),
+                             f"({synced} of {len(summaries)} {label} connections synced; "
+                             f"{consequence}.)"])
+    return Failure(description=description, metadata=metadata, allow_retries=allow_retries)
 
 
 def raw_metadata(summaries: list[SyncSummary]) -> dict:
@@ -73,8 +90,13 @@ def extracted_metadata(summaries: list[SyncSummary]) -> dict:
     }
 
 
-def source_sync_asset(source: str):
+def retries_left(context: AssetExecutionContext, retry_policy: RetryPolicy | None) -> bool:
+    return retry_policy is not None and context.retry_number < retry_policy.max_retries
+
+
+def source_sync_asset(source: str, api_retry_policy: RetryPolicy = API_RETRY_POLICY):
     label = SOURCES[source].label
+    retry_policy = api_retry_policy if SOURCES[source].remote else None
 
     @multi_asset(
         name=f"{source}_sync",
@@ -88,7 +110,7 @@ def source_sync_asset(source: str):
                                   "organization's encrypted DuckDB (schema `metadata`)."),
         ],
         partitions_def=organization_partitions,
-        retry_policy=API_RETRY_POLICY if SOURCES[source].remote else None,
+        retry_policy=retry_policy,
         pool=f"{source}_api",
     )
     def sync(context: AssetExecutionContext, sieve: SieveResource):
@@ -97,11 +119,18 @@ def source_sync_asset(source: str):
                 return sync_organization_source(opened, context.partition_key, source)
 
         summaries = run_step(work)
-        for failed in (summary for summary in summaries if summary.failure):
-            context.log.error(failed.failure)
+        failed = [summary for summary in summaries if summary.failure]
+        retry_may_help = any(summary.retry_may_help for summary in failed)
+        if retry_may_help and retries_left(context, retry_policy):
+            # Raised before the materializations: the steps downstream wait for the retry.
+            raise connections_failure(source, summaries, allow_retries=True)
         yield MaterializeResult(asset_key=f"raw_{source}", metadata=raw_metadata(summaries))
         yield MaterializeResult(asset_key=f"{source}_metadata",
                                 metadata=extracted_metadata(summaries))
+        if failed:
+            # After them: what was synced counts, and the job's executor starts the steps
+            # downstream once these outputs exist (pipelines/jobs.py), so the marts go on.
+            raise connections_failure(source, summaries, allow_retries=False)
 
     return sync
 

@@ -2,7 +2,7 @@
 
 import warnings
 
-from dagster import BetaWarning, Definitions
+from dagster import BetaWarning, Definitions, mem_io_manager
 
 from assets import dbt, exports, forecasts, identities, ingestion
 from pipelines import jobs, schedules
@@ -17,6 +17,11 @@ warnings.filterwarnings("ignore", message="Parameter `owners` of initializer `Se
                         category=BetaWarning)
 
 defs = Definitions.merge(
+    # Step outputs are counts or nothing, handed on within one run's process: none is pickled
+    # under DAGSTER_HOME (Dagster's default IO manager writes a file per output; rule 1). The
+    # UI's own materializations ("Materialize all") run like the sync job: in one process, a
+    # step starting once its inputs exist (pipelines/jobs.py).
+    Definitions(resources={"io_manager": mem_io_manager}, executor=jobs.sync_executor),
     sieve_resource.defs(),
     ingestion.defs(),
     identities.defs(),

@@ -53,6 +53,14 @@ class SieveOrg:
     def sync(self, source: str, sleep=no_sleep) -> list[SyncSummary]:
         return sync_organization_source(self.sieve, self.org.id, source, sleep=sleep)
 
+    def sync_error(self, source: str, expected: type[Exception]) -> Exception:
+        """The people-facing error that failed this org's one ``source`` connection (a failed
+        connection does not stop the sync: its summary carries the error)."""
+        [summary] = self.sync(source)
+        assert isinstance(summary.error, expected), summary.failure
+        assert summary.failure == str(summary.error)
+        return summary.error
+
     def connector_context(self, source: str) -> ConnectorContext:
         """The context a sync gives the connector of this org's ``source`` connection."""
         control_plane = self.sieve.control_plane

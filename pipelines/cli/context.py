@@ -12,6 +12,7 @@ from resources.errors import SieveError
 from resources.security.vault import Secret
 
 if TYPE_CHECKING:
+    from pipelines.runs import FailedConnection
     from resources.runtime import Sieve
     from resources.security.access import Person
     from resources.storage.control_plane import Organization
@@ -114,3 +115,15 @@ def echo_table(headers: list[str], rows: list[list[object]]) -> None:
     click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     for row in cells:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def echo_failed_connections(failed: list[FailedConnection]) -> None:
+    """Last, on their own: one line per failed connection with its cause and what to do."""
+    if not failed:
+        return
+    count = f"{len(failed)} connection{'s' if len(failed) != 1 else ''}"
+    click.echo(f"\n{count} failed:", err=True)
+    for connection in failed:
+        click.echo(f"  {connection.source} {connection.connection_id}: {connection.message}",
+                   err=True)
+

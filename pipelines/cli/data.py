@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.context import authorized, echo_table
+from pipelines.cli.context import authorized, echo_failed_connections, echo_table
 from resources.analyst.sessions import ANALYST_SCHEMA, run_query
 from resources.storage.org_config import config_path, load_org_config, write_org_config
 
@@ -45,13 +45,19 @@ def sync(ctx: click.Context, slug: str, estimate: bool) -> None:
             continue
         counts = ", ".join(f"{k}={v}" for k, v in metadata.items() if "." not in k)
         click.echo(f"  {asset_key}: {counts}")
-    if not outcome.success:
-        for failure in outcome.failures:
-            click.echo(f"error: {failure}", err=True)
+    if outcome.success:
+        click.echo(f"sync of {org.slug} finished (run {outcome.run_id})")
+        return
+    for failure in outcome.failures:
+        click.echo(f"error: {failure}", err=True)
+    if outcome.failures or not outcome.failed_connections:
         click.echo(f"sync of {org.slug} failed (run {outcome.run_id}); data already stored is "
                    "kept and the next sync resumes from it", err=True)
-        ctx.exit(1)
-    click.echo(f"sync of {org.slug} finished (run {outcome.run_id})")
+    else:
+        click.echo(f"sync of {org.slug} finished without the connections below (run "
+                   f"{outcome.run_id}): the others were synced and the metrics rebuilt", err=True)
+    echo_failed_connections(outcome.failed_connections)
+    ctx.exit(1)
 
 
 def _echo_estimates(sieve, org, services) -> None:

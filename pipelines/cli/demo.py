@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.admin import init
-from pipelines.cli.context import echo_table, sieve_from
+from pipelines.cli.context import echo_failed_connections, echo_table, sieve_from
 from pipelines.cli.platform import PROJECT_ROOT
 from resources.analyst.report import report_path
 from resources.security.vault import Secret
@@ -180,6 +180,7 @@ def demo(ctx: click.Context, scale: str, anchor) -> None:
     if not outcome.success:
         for failure in outcome.failures:
             click.echo(f"error: {failure}", err=True)
+        echo_failed_connections(outcome.failed_connections)
         raise click.ClickException(f"the demo sync failed (run {outcome.run_id})")
     echo_table(["stored", "rows", "upserted this run"],
                stored_rows_table(outcome.materializations, stored_totals(sieve, org)))

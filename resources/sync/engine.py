@@ -17,8 +17,11 @@ import duckdb
 import pyarrow
 
 from resources.errors import SieveError
-from resources.http import SourceUnreachableError
-from resources.http.errors import CredentialError
+from resources.http import (
+    RateLimitExhaustedError,
+    SourceUnavailableError,
+    SourceUnreachableError,
+)
 from resources.retention.tombstones import TombstoneCheck
 from resources.runtime import Sieve
 from resources.security.pii import PiiScrubber
@@ -73,6 +76,9 @@ class SyncSummary:
     http: dict = field(default_factory=dict)
     # Why the connection could not be synced (a people-facing message), when it could not.
     failure: str | None = None
+    # The people-facing error behind ``failure``, and whether syncing again soon may help.
+    error: SieveError | None = None
+    retry_may_help: bool = False
 
     def as_metadata(self) -> dict:
         return {
@@ -224,6 +230,19 @@ def upsert_without_values(store: MetadataStore, spec: TableSpec, rows: list[dict
         "this message.")
 
 
+def retry_may_help(error: SieveError) -> bool:
+    """The source was down or out of budget: another attempt in a minute may succeed. A host
+    that cannot be reached at all (its retries are already bounded), a refused token or a
+    wrong setting stays so until a person acts."""
+    transient = isinstance(error, (SourceUnavailableError, RateLimitExhaustedError))
+    return transient and not isinstance(error, SourceUnreachableError)
+
+
+def failed_connection(source: str, connection_id: str, error: SieveError) -> SyncSummary:
+    return SyncSummary(source, connection_id, failure=str(error), error=error,
+                       retry_may_help=retry_may_help(error))
+
+
 def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
                              sleep: Callable[[float], None] | None = None) -> list[SyncSummary]:
     """Sync every active connection of one source for one organization into its database."""
@@ -255,12 +274,10 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
             try:
                 ensure_local_emulator(connection.settings)
                 summary = sync_connection(connector, store, state, scrubber, tombstones)
-            except (SourceUnreachableError, UnreadableRecordError, CredentialError) as error:
-                # A dead host, or a record the connector cannot walk past, fails its own
-                # connection only: the other connections, and the marts, go on.
-                summary = SyncSummary(source, connection.id, failure=(
-                    f"{error} This connection was skipped; the organization's other "
-                    "connections and its metrics were updated without it."))
+            except SieveError as error:
+                # A refused token, a dead host, a record the connector cannot walk past: each
+                # fails its own connection only; the other connections, and the marts, go on.
+                summary = failed_connection(source, connection.id, error)
             else:
                 control_plane.mark_synced(connection.id)
                 mark_used(control_plane, connection.id)

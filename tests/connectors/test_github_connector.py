@@ -367,10 +367,9 @@ def test_a_rejected_token_names_the_org_and_connection_and_says_to_reconnect(
     connection = org.connect("github", {"owner": OWNER, "base_url": emulator.base_url("github")},
                              {"token": "not-the-token"})
 
-    with pytest.raises(AuthenticationError) as raised:
-        org.sync("github")
+    error = org.sync_error("github", AuthenticationError)
 
-    message = str(raised.value)
+    message = str(error)
     assert "'acme'" in message and repr(connection.id) in message
     assert "sieve connect acme github" in message
     assert "not-the-token" not in message

@@ -291,10 +291,9 @@ def test_a_rejected_token_says_which_connection_to_reconnect(sieve_org, emulator
     connection = org.connect("gitlab", {"base_url": emulator.base_url("gitlab"), "group": GROUP},
                              {"token": "not-the-token"})
 
-    with pytest.raises(AuthenticationError) as raised:
-        org.sync("gitlab")
+    error = org.sync_error("gitlab", AuthenticationError)
 
-    message = str(raised.value)
+    message = str(error)
     assert "'acme'" in message and connection.id in message
     assert "sieve connect acme gitlab" in message
     assert "not-the-token" not in message
@@ -304,10 +303,9 @@ def test_an_unknown_group_names_the_connection_and_what_to_check(sieve_org, emul
     org = sieve_org("acme")
     connection = org.connect_emulator(emulator, "gitlab", group="no-such-group")
 
-    with pytest.raises(NotFoundError) as raised:
-        org.sync("gitlab")
+    error = org.sync_error("gitlab", NotFoundError)
 
-    message = str(raised.value)
+    message = str(error)
     assert "groups/no-such-group/projects" in message and connection.id in message
     assert "group/project names" in message
     assert len(emulator.requests) == 1

@@ -193,9 +193,8 @@ def test_answers_that_stay_wrong_stop_the_sync_naming_the_project(sieve_org, emu
     org = sieve_org("broken")
     connect(org, emulator, "graphql")
 
-    with pytest.raises(GraphQLQueryError) as raised:
-        org.sync("gitlab")
+    error = org.sync_error("gitlab", GraphQLQueryError)
 
-    message = str(raised.value)
+    message = str(error)
     assert f"{GROUP}/{emulator.org.gitlab_projects[0].name}" in message
     assert "'broken'" in message and "re-run the sync" in message.lower()

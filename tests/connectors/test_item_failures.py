@@ -62,7 +62,7 @@ def test_a_dead_connection_fails_alone_and_quickly(sieve_org, emulator):
     assert time.monotonic() - started < 20 and sum(waited) <= 30
     failed = [s for s in summaries if s.failure]
     assert [s.connection_id for s in failed] == [dead.id]
-    for expected in (dead.id, "'acme'", "connection refused", "other connections"):
+    for expected in (dead.id, "'acme'", "connection refused", "Check the connection's base URL"):
         assert expected in failed[0].failure
     assert org.count("github_pull_requests") > 0
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from dagster import DagsterInstance, Definitions
+from dagster import DagsterInstance, Definitions, mem_io_manager
 
 from pipelines.instance import write_embedded_instance
 
@@ -70,3 +70,14 @@ def test_every_mart_shows_its_columns_and_their_types_in_the_ui():
         assert schema.columns, spec.key
         untyped = [column.name for column in schema.columns if column.type in ("", "?")]
         assert untyped == [], (spec.key, untyped)
+
+
+def test_materializations_from_the_ui_run_like_the_sync_job():
+    # "Materialize all" uses the implicit asset job: one process (the org's DuckDB file takes one
+    # writer), marts started once a source step has materialized, outputs kept in memory.
+    from pipelines.definitions import defs
+    from pipelines.jobs import sync_executor
+
+    implicit = defs.resolve_implicit_global_asset_job_def()
+    assert implicit.executor_def is sync_executor
+    assert implicit.resource_defs["io_manager"] is mem_io_manager
