@@ -81,20 +81,41 @@ class GuardedSession(DuckDBSession):
         self.limits = limits
 
     def execute_sql(self, sql: str, params=None):
+        """Buena Vista's own version classifies statements by substring ("load ", "update "
+        anywhere in the text), so ``select * from review_load`` answered no rows at all; here
+        DuckDB's parser decides, and only reads run."""
         if not sql.strip().rstrip(";").strip():
             return DuckDBQueryResult(status="")
-        if not _only_transaction_control(sql):
-            refuse_writes(sql)
+        if _only_transaction_control(sql):
+            return self._transaction_control(sql)
+        refuse_writes(sql)
+        statement = self.rewrite_sql(sql)
         timer = threading.Timer(self.limits.statement_timeout_s, self._cursor.interrupt)
         timer.start()
         try:
-            result = super().execute_sql(sql, params)
-            return _capped(result, self.limits.max_rows) if result.has_results() else result
+            if params:
+                self._cursor.execute(statement, params)
+            else:
+                self._cursor.execute(statement)
+            if not self._cursor.description:
+                return DuckDBQueryResult(status="")
+            return _capped(DuckDBQueryResult(self._cursor.fetch_record_batch()),
+                           self.limits.max_rows)
         except duckdb.InterruptException:
             raise ServeError(f"statement timeout: the query ran longer than "
                              f"{self.limits.statement_timeout_s:g} s") from None
         finally:
             timer.cancel()
+
+    def _transaction_control(self, sql: str) -> DuckDBQueryResult:
+        """BEGIN/COMMIT/ROLLBACK as drivers send them: a session reads an in-memory copy that
+        nothing changes, so there is no transaction to run, only the state to report."""
+        word = sql.strip().split()[0].rstrip(";").upper()
+        if word in ("BEGIN", "START"):
+            self.in_txn = True
+            return DuckDBQueryResult(status="BEGIN")
+        self.in_txn = False
+        return DuckDBQueryResult(status="ROLLBACK" if word in ("ROLLBACK", "ABORT") else "COMMIT")
 
 
 def _only_transaction_control(sql: str) -> bool:

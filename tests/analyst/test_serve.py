@@ -181,3 +181,14 @@ def test_with_a_certificate_clients_handshake_tls_and_plaintext_is_refused(
     finally:
         running.shutdown()
         running.server_close()
+
+
+def test_every_mart_answers_whatever_words_its_name_holds(server):
+    """Buena Vista took any statement with "load " or "update " in it for a command and
+    answered no rows: `review_load` could not be read at all."""
+    running, people, _ = server
+    with connect(running, "ana@example.com", people["ana@example.com"]) as conn:
+        assert query(conn, "select count(*) from review_load")[0][0] > 0
+        rows = query(conn, "select * from review_load limit 3")
+        assert len(rows) == 3
+        assert query(conn, "select 'insert ' || 'update ' as \"load \"") == [("insert update ",)]
