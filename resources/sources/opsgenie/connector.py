@@ -61,8 +61,10 @@ class OpsgenieConnector(Connector):
             **extra,
         )
 
-    def stats(self) -> ClientStats:
-        return self.client.stats
+    def stats(self) -> ClientStats | None:
+        """None when this run sent no request (the client is made on first use)."""
+        client = self.__dict__.get("client")
+        return client.stats if client is not None else None
 
     def check(self) -> str:
         with self._new_client(CHECK_RETRY) as client:
