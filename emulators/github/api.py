@@ -504,13 +504,21 @@ class GitHubApp(ApiApp):
         return self._paginate(request, repos, lambda r: self.repo_json(r, request.base_url))
 
     def user(self, request: Request) -> Response:
-        login = request.params["login"]
-        person = self.org.person(login)
-        if login == "ghost":
-            person = self.org.former
-        elif person is None or person.is_deleted:
+        person = self.profile_person(request.params["login"])
+        if person is None:
             raise self.not_found(request)
-        body = dict(self.user_json(person, request.base_url))
+        return Response(body=self.user_profile_json(person, request.base_url),
+                        last_modified=self.org.created_at)
+
+    def profile_person(self, login: str) -> Person | None:
+        """Whose profile ``/users/{login}`` shows (``ghost``: the deleted accounts' stand-in)."""
+        if login == "ghost":
+            return self.org.former
+        person = self.org.person(login)
+        return None if person is None or person.is_deleted else person
+
+    def user_profile_json(self, person: Person, base: str) -> dict:
+        body = dict(self.user_json(person, base))
         shows_email = not person.is_bot and not person.is_deleted and person.index % 3 == 0
         body.update({
             "name": None if person.is_deleted else person.name, "company": None, "blog": "",
@@ -519,7 +527,7 @@ class GitHubApp(ApiApp):
             "followers": 0, "following": 0, "created_at": iso_z(self.org.created_at),
             "updated_at": iso_z(self.org.created_at),
         })
-        return Response(body=body, last_modified=self.org.created_at)
+        return body
 
     def organization(self, request: Request) -> Response:
         self._check_org(request)

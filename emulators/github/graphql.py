@@ -21,6 +21,11 @@ rate-limits-and-node-limits-for-the-graphql-api) and "Using pagination in the Gr
   ``issues(filterBy: {since, states})`` ("issues that have been updated at or after the given
   date", inclusive as REST's ``since``), the issue fields those of REST's issue with
   ``stateReason`` in upper case;
+- ``user(login:)`` (aliased, many per query): the profile REST's ``/users/{login}`` shows, the
+  email ``""`` when hidden (``User.email: String!``, "the user's publicly visible profile
+  email"); an app's bot or an organization is no ``User`` and answers null with a NOT_FOUND
+  error "Could not resolve to a User with the login of '...'." (as reported against the real
+  API in graphql/graphql-spec#516 for an organization and refined-github#3133 for a bot);
 - errors beside data with their ``path`` and GitHub's ``type`` (``NOT_FOUND``, ``FORBIDDEN``),
   and validation errors with graphql-ruby's codes (``undefinedField``).
 Not covered: mutations, subscriptions, the concurrency limit, ``search``, ``node(id:)``.
@@ -287,6 +292,7 @@ class GitHubGraphQL:
         root = {"rateLimit": lambda info, dryRun=False: self._rate_limit(cost, state)}
         if not dry_run:
             root["repository"] = self._repository
+            root["user"] = self._user
         result = execute(github_schema(), document, root, variable_values=variables)
         payload: dict = {}
         if result.errors:
@@ -373,6 +379,19 @@ class GitHubGraphQL:
             "deployments": lambda info, **args: connection(self.data.deployments(repo),
                                                            lambda d: None, **args),
         }
+
+    def _user(self, info, login: str) -> dict:
+        """A user account as REST's /users/{login} shows it; apps' bots and organizations are
+        no ``User`` (GitHub answers them NOT_FOUND here)."""
+        person = self.app.profile_person(login)
+        if person is None or person.is_bot:
+            raise TypedError(f"Could not resolve to a User with the login of '{login}'.",
+                             "NOT_FOUND")
+        rest = self.app.user_profile_json(person, "")
+        return {"__typename": "User", "id": rest["node_id"], "databaseId": rest["id"],
+                "login": rest["login"], "name": rest["name"], "email": rest["email"] or "",
+                "isSiteAdmin": rest["site_admin"], "createdAt": rest["created_at"],
+                "updatedAt": rest["updated_at"], "bio": "", "company": None, "location": None}
 
     def _pull_requests(self, repo, numbers: list[int], order_by: dict | None, args: dict) -> dict:
         field_name = (order_by or {}).get("field", "CREATED_AT")

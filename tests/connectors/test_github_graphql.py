@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from urllib.parse import unquote
 
 import pytest
 
@@ -62,11 +63,17 @@ def test_both_apis_store_the_same_tables_and_a_nightly_sync_costs_nothing(
     org.sync("github")
     assert comparable(org) == expected
     assert emulator.count_requests("github", "GET /repos/{owner}/{repo}/pulls/{number}") == 0
-    # Per repository one page of up to 100 pull requests (5 points) and one of issues (2);
-    # REST only answers the probes: the listings' first item each, for their ETags.
-    assert app(emulator).points == 5 + 2
+    # Per repository one page of up to 100 pull requests (5 points) and one of issues (2),
+    # and the people seen, up to 100 a query (1 point); REST only answers the probes: the
+    # listings' first item each, for their ETags.
+    assert app(emulator).points == 5 + 2 + 1
     probes = [r for r in emulator.requests if r.endpoint.endswith(("/pulls", "/issues"))]
     assert len(probes) == 2 and all(r.query.get("per_page") == "1" for r in probes)
+    # REST's /users/{login} only for who is no GraphQL `User`: apps' bots.
+    asked_rest = {unquote(r.path.rsplit("/", 1)[1]) for r in emulator.requests
+                  if r.endpoint == "GET /users/{login}"}
+    assert asked_rest <= {p.login for p in emulator.org.bots} | {"web-flow"}
+    assert org.count("github_users") > len(asked_rest)
 
     emulator.clear_requests()
     app(emulator).reset()
@@ -165,10 +172,14 @@ def test_a_bad_answer_that_persists_is_an_error_naming_the_repository(
     assert "re-run the sync" in str(error).lower()
 
 
+@pytest.mark.parametrize(("missing", "answered"), [
+    (("PullRequest", "potentialMergeCommit"), []),  # refused queries answer no data
+    (("User", "isSiteAdmin"), ["PullRequestPage", "IssuePage"]),  # people alone through REST
+])
 def test_an_older_server_without_a_field_falls_back_to_rest_with_one_notice(
-        sieve_org, emulator, rest_tables, caplog):
+        sieve_org, emulator, rest_tables, caplog, missing, answered):
     expected = rest_rows(sieve_org, emulator, rest_tables)
-    app(emulator).faults.missing_fields = {("PullRequest", "potentialMergeCommit")}
+    app(emulator).faults.missing_fields = {missing}
     org = sieve_org("old-enterprise")
     connect(org, emulator, "graphql")
 
@@ -177,8 +188,10 @@ def test_an_older_server_without_a_field_falls_back_to_rest_with_one_notice(
 
     assert comparable(org) == expected
     notices = [r for r in caplog.records if "REST API" in r.getMessage()]
-    assert len(notices) == 1 and "potentialMergeCommit" in notices[0].getMessage()
-    assert len(app(emulator).queries) == 0  # refused queries are not answered with data
+    assert len(notices) == 1 and missing[1] in notices[0].getMessage()
+    assert [q.operation for q in app(emulator).queries] == answered
+    # Every person through REST, one request each (those answering 404 included).
+    assert emulator.count_requests("github", "GET /users/{login}") >= org.count("github_users")
 
 
 def test_an_estimate_counts_without_fetching_a_pull_request(sieve_org, emulator):
@@ -200,3 +213,19 @@ def test_an_estimate_counts_without_fetching_a_pull_request(sieve_org, emulator)
         pulls, issues, 5 + 2)
     assert [q.operation for q in app(emulator).queries] == ["RepositoryCounts"]
     assert 0 < cost.hours < 0.1
+
+
+def test_people_are_asked_for_in_batches_and_the_unanswered_through_rest(
+        sieve_org, emulator, monkeypatch, rest_tables):
+    expected = rest_rows(sieve_org, emulator, rest_tables)
+    monkeypatch.setattr(graphql, "USERS_PER_QUERY", 5)
+    org = sieve_org("people-in-batches")
+    connect(org, emulator, "graphql")
+
+    org.sync("github")
+
+    assert comparable(org)["github_users"] == expected["github_users"]
+    batches = [q for q in app(emulator).queries if q.operation == "Users"]
+    rest_people = emulator.count_requests("github", "GET /users/{login}")
+    # Every login seen asked once: 5 a query through GraphQL, the bots again through REST.
+    assert len(batches) >= 3 and 0 < rest_people <= len(emulator.org.bots) + 1

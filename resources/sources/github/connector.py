@@ -532,7 +532,8 @@ class GitHubConnector(Connector):
     def _fall_back_to_rest(self, error: GraphQLUnsupportedError) -> None:
         """Once per sync: every later repository goes straight to REST."""
         self._use_graphql = False
-        log.warning("%s Pull requests and issues are collected through the REST API.", error)
+        log.warning("%s Pull requests, issues and people are collected through the REST API.",
+                    error)
 
     def _rest_pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
         stream = f"pulls:{repo.id}"
@@ -838,9 +839,30 @@ class GitHubConnector(Connector):
     # -- users -----------------------------------------------------------------------------
 
     def _users(self) -> Iterator[RawBatch]:
+        """The people seen in this sync's records: through GraphQL a hundred a query where it
+        can, the rest (apps' bots, organizations, accounts GraphQL did not answer) and every
+        one on the REST path through /users/{login}."""
+        logins = list(self._logins)
+        if self._use_graphql and logins:
+            try:
+                logins = yield from self._graphql_users(logins)
+            except GraphQLUnsupportedError as error:
+                self._fall_back_to_rest(error)
+        yield from self._rest_users(logins)
+
+    def _graphql_users(self, logins: list[str]) -> Generator[RawBatch, None, list[str]]:
+        pages = graphql.user_pages(self._graphql(), logins)
+        while True:
+            try:
+                records = next(pages)
+            except StopIteration as done:
+                return done.value
+            yield RawBatch(USERS, records)
+
+    def _rest_users(self, logins: list[str]) -> Iterator[RawBatch]:
         records: list[dict] = []
         validators: list[Validators] = []
-        for login in self._logins:
+        for login in logins:
             try:
                 response = self._http().get_json(
                     f"/users/{login}", conditional_key=self._user_validator_key(login))

@@ -5,7 +5,8 @@ One query fetches a page of a repository's pull requests (most recently updated 
 reviews, commits, labels, assignees, review requests and (for monorepos) changed file paths the
 allow-list needs; a nested connection longer than its first page is completed by follow-up
 queries for that pull request only. Another query fetches a page of a repository's issues
-updated since the stream's cursor. Every field selected is listed in ``FIELD_PURPOSE`` with the
+updated since the stream's cursor. The people seen in the records come a hundred a query as
+aliased ``user(login:)`` fields. Every field selected is listed in ``FIELD_PURPOSE`` with the
 allow-list column it feeds (``tests/unit/test_github_graphql_documents.py`` parses the documents
 against GitHub's schema and fails on any other field); bodies, comment text, commit messages and
 patches are never selected, so they are never downloaded. Request plan: docs/sources/github.md.
@@ -14,7 +15,7 @@ patches are never selected, so they are never downloaded. Request plan: docs/sou
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 
 from resources.http.graphql import (
@@ -33,6 +34,8 @@ NESTED_PAGE_SIZE = {"commits": 100, "reviews": 50, "labels": 50, "assignees": 20
 # An issue's labels and assignees in one page each: GitHub allows at most 10 assignees, and a
 # longer label list is an error naming the issue rather than a short row.
 ISSUE_NESTED_PAGE_SIZE = {"labels": 100, "assignees": 10}
+# People per query: aliased ``user(login:)`` fields, each one node (one point per query).
+USERS_PER_QUERY = 100
 # GitHub lists at most 250 commits of a pull request (REST and GraphQL alike).
 MAX_PULL_REQUEST_COMMITS = 250
 
@@ -179,6 +182,12 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
     ("Issue", "closedAt"): "github_issues.closed_at",
     ("Issue", "labels"): "github_issues.labels",
     ("Issue", "assignees"): "github_issues.assignee_logins",
+    ("Query", "user"): "github_users",
+    ("User", "__typename"): "github_users.type", ("User", "id"): "github_users.node_id",
+    ("User", "name"): "github_users.name", ("User", "email"): "github_users.email",
+    ("User", "isSiteAdmin"): "github_users.is_site_admin",
+    ("User", "createdAt"): "github_users.created_at",
+    ("User", "updatedAt"): "github_users.updated_at",
 }
 
 
@@ -239,9 +248,20 @@ def issues_document() -> str:
     )
 
 
+USER_FIELDS = "__typename id databaseId login name email isSiteAdmin createdAt updatedAt"
+
+
+def users_document(count: int) -> str:
+    """``count`` people by login (variables ``$u0``..), each under its alias ``u0``.."""
+    variables = ", ".join(f"$u{i}: String!" for i in range(count))
+    fields = " ".join(f"u{i}: user(login: $u{i}) {{ {USER_FIELDS} }}" for i in range(count))
+    return f"query Users({variables}) {{ {RATE_LIMIT} {fields} }}"
+
+
 def every_document() -> list[str]:
     """Every document the collection can send (for the minimization test)."""
-    documents = [*(page_document(files) for files in (False, True)), issues_document()]
+    documents = [*(page_document(files) for files in (False, True)), issues_document(),
+                 users_document(USERS_PER_QUERY)]
     documents += [single_document(files) for files in (False, True)]
     documents += [follow_up_document(name) for name in nested_connections(True)]
     return documents
@@ -316,6 +336,15 @@ def issue_record(node: dict) -> dict:
         "created_at": node["createdAt"], "updated_at": node["updatedAt"],
         "closed_at": node["closedAt"],
     }
+
+
+def user_profile_record(node: dict) -> dict:
+    """A user node as REST's /users/{login} gives it (what the allow-list reads). GraphQL
+    answers a hidden email with an empty string, REST with null."""
+    return {"id": node["databaseId"], "node_id": node["id"], "login": node["login"],
+            "type": node["__typename"], "site_admin": node["isSiteAdmin"], "name": node["name"],
+            "email": node["email"] or None, "created_at": node["createdAt"],
+            "updated_at": node["updatedAt"]}
 
 
 def review_record(node: dict) -> dict:
@@ -556,3 +585,23 @@ def _check_whole_issue(client: GraphQLClient, target: RepositoryTarget, node: di
                 f"{ISSUE_NESTED_PAGE_SIZE[name]} and stops rather than store a short row. "
                 "Reconnect with `--api rest` for this organization.",
                 context=client.http.context)
+
+
+# -- the people seen in the records ------------------------------------------------------------
+
+
+def user_pages(client: GraphQLClient, logins: list[str]
+               ) -> Generator[list[dict], None, list[str]]:
+    """The user accounts among ``logins``, ``USERS_PER_QUERY`` a query, as REST records; returns
+    the logins GraphQL did not answer as users (apps' bots and organizations are no ``User``,
+    an account may be gone or hidden), for REST's /users/{login} to decide one by one."""
+    unresolved: list[str] = []
+    for start in range(0, len(logins), USERS_PER_QUERY):
+        chunk = logins[start:start + USERS_PER_QUERY]
+        result = client.query(users_document(len(chunk)),
+                              {f"u{i}": login for i, login in enumerate(chunk)},
+                              what=f"{len(chunk)} people seen in the records")
+        found = [result.data.get(f"u{i}") for i in range(len(chunk))]
+        unresolved += [login for login, node in zip(chunk, found) if not node]
+        yield [user_profile_record(node) for node in found if node]
+    return unresolved
