@@ -58,6 +58,10 @@ def run_all() -> dict:
 
     print("the wait for a small sync: demo org with no change, first sync of 50 PRs…", flush=True)
     figures["small_sync"] = bench_small_sync()
+    from bench.serve_bench import bench_serve
+
+    print("sieve serve: 20 analysts at once on the large org's marts…", flush=True)
+    figures["serve"] = bench_serve(_sizes("BENCH_SERVE_REPOS", "2")[0], clients=20, rounds=5)
     from bench.inner_loop_bench import bench_inner_loop
 
     print("inner loop: sieve --help, sieve query, make test-fast…", flush=True)
@@ -99,7 +103,21 @@ def targets(figures: dict) -> list[tuple[str, str, bool]]:
                        f"{result['seconds']} s", result["seconds"] <= result["target_seconds"]))
     checks += small_sync_targets(figures.get("small_sync"))
     checks += inner_loop_targets(figures.get("inner_loop"))
+    checks += serve_targets(figures.get("serve"))
     return checks
+
+
+def serve_targets(serve: dict | None) -> list[tuple[str, str, bool]]:
+    """Issue 19: 20 concurrent analysts keep working; p95 and the server's memory reported."""
+    if not serve:
+        return []
+    label = (f"{serve['clients']} analysts × {serve['rounds_per_client']} rounds, "
+             f"{serve['statements']} statements")
+    return [(f"`sieve serve`: every statement answered ({label})",
+             f"{len(serve['errors'])} errors; p95 {serve['latency_ms']['p95']} ms",
+             not serve["errors"]),
+            ("`sieve serve` peak RSS < 500 MB under that load",
+             f"{serve['server_memory_mib']['peak']} MiB", serve["server_memory_mib"]["peak"] < 500)]
 
 
 def small_sync_targets(small: dict | None) -> list[tuple[str, str, bool]]:
@@ -171,7 +189,7 @@ def write(figures: dict) -> None:
         lines += ["", f"## Sync up to 100k pull requests ({SCALING_RESULTS.name})", "",
                   f"Measured {scaling['measured_at']} by `{scaling['command']}` (not rerun by "
                   "`make bench`: it takes about 15 minutes).", ""] + sync_table(scaling["results"])
-    for section in ("dbt", "dbt_large_org", "retention", "small_sync", "inner_loop"):
+    for section in ("dbt", "dbt_large_org", "retention", "small_sync", "serve", "inner_loop"):
         lines += ["", f"## {section}", "", "```", json.dumps(figures[section], indent=2), "```"]
     (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
 
