@@ -129,8 +129,10 @@ class Connector(ABC):
         return entity(name)
 
     def stats(self) -> ClientStats | None:
-        """Request counters of this run, when the connector talks HTTP."""
-        return None
+        """Request counters of this run: those of the connector's ``client`` (a cached
+        property) once a request made it; None before, and for a connector without HTTP."""
+        client = self.__dict__.get("client")
+        return client.stats if client is not None else None
 
 
 def check_credentials(control_plane: ControlPlane, org: Organization, source: str,

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from resources.errors import SieveError
 from resources.http import (
     BasicEmailToken,
-    ClientStats,
     HttpClient,
     NotFoundError,
     PaginationStyle,
@@ -79,9 +78,6 @@ class JiraConnector(Connector):
             validators=self.context.state,
             **extra,
         )
-
-    def stats(self) -> ClientStats:
-        return self.client.stats
 
     def check(self) -> str:
         with self._new_client(CHECK_RETRY) as client:

@@ -13,7 +13,6 @@ from functools import cached_property
 
 from resources.errors import SieveError
 from resources.http import (
-    ClientStats,
     GenieKey,
     HttpClient,
     NotFoundError,
@@ -60,11 +59,6 @@ class OpsgenieConnector(Connector):
             validators=self.context.state,
             **extra,
         )
-
-    def stats(self) -> ClientStats | None:
-        """None when this run sent no request (the client is made on first use)."""
-        client = self.__dict__.get("client")
-        return client.stats if client is not None else None
 
     def check(self) -> str:
         with self._new_client(CHECK_RETRY) as client:

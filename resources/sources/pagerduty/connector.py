@@ -11,7 +11,6 @@ from functools import cached_property
 
 from resources.errors import SieveError
 from resources.http import (
-    ClientStats,
     HttpClient,
     NotFoundError,
     PagerDutyToken,
@@ -60,11 +59,6 @@ class PagerDutyConnector(Connector):
             headers={"Accept": ACCEPT_V2},
             **extra,
         )
-
-    def stats(self) -> ClientStats | None:
-        """None when this run sent no request (the client is made on first use)."""
-        client = self.__dict__.get("client")
-        return client.stats if client is not None else None
 
     def check(self) -> str:
         with self._new_client(CHECK_RETRY) as client:

@@ -13,7 +13,6 @@ from functools import cached_property
 from resources.errors import SieveError
 from resources.http import (
     BearerToken,
-    ClientStats,
     HttpClient,
     Page,
     PaginationStyle,
@@ -118,9 +117,6 @@ class SlackConnector(Connector):
     @cached_property
     def api(self) -> PublicSlackApi:
         return PublicSlackApi(self.client)
-
-    def stats(self) -> ClientStats:
-        return self.client.stats
 
     def check(self) -> str:
         with self._new_client(CHECK_RETRY) as client:
