@@ -1,6 +1,7 @@
 """The Dagster instance Sieve runs in.
 
-Embedded default: SQLite storage under ``DAGSTER_HOME`` (``SIEVE_HOME/dagster``), compute logs
+Embedded default: SQLite storage under ``DAGSTER_HOME`` (``SIEVE_HOME/dagster``; Dagster's own
+file layout, with connections kept open: pipelines/instance_storage.py), compute logs
 off — a captured stdout could hold a raw payload (docs/architecture.md, rule 1) — and
 telemetry off (offline).
 Production: ``deploy/dagster.yaml``, dagster-postgres for runs, event logs and schedules,
@@ -81,9 +82,21 @@ run_launcher:
 def embedded_instance_yaml(dagster_home: Path) -> str:
     return f"""\
 # Written by `sieve init`. Embedded default: SQLite storage, no compute logs, no telemetry.
-storage:
-  sqlite:
-    base_dir: {dagster_home / "storage"}
+run_storage:
+  module: pipelines.instance_storage
+  class: SieveSqliteRunStorage
+  config:
+    base_dir: {dagster_home / "storage" / "history"}
+event_log_storage:
+  module: pipelines.instance_storage
+  class: SieveSqliteEventLogStorage
+  config:
+    base_dir: {dagster_home / "storage" / "history" / "runs"}
+schedule_storage:
+  module: dagster._core.storage.schedules
+  class: SqliteScheduleStorage
+  config:
+    base_dir: {dagster_home / "storage" / "schedules"}
 local_artifact_storage:
   module: dagster._core.storage.root
   class: LocalArtifactStorage

@@ -79,7 +79,10 @@ def remove_named_paths(dagster_home: Path, org_id: str) -> int:
 
 
 def vacuum_sqlite_files(directory: Path) -> int:
-    """VACUUM every SQLite database under the directory (the embedded instance's storage)."""
+    """VACUUM every SQLite database under the directory (the embedded instance's storage), then
+    fold its write-ahead log into it and empty the log: a WAL file keeps the pages of deleted
+    rows until it is reset, and the instance keeps its connections open
+    (pipelines/instance_storage.py), so it is not reset by a last close."""
     vacuumed = 0
     for path in sorted(Path(directory).rglob("*.db")):
         with path.open("rb") as handle:
@@ -88,6 +91,7 @@ def vacuum_sqlite_files(directory: Path) -> int:
         connection = sqlite3.connect(path)
         try:
             connection.execute("VACUUM")
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             connection.close()
         vacuumed += 1
