@@ -173,25 +173,40 @@ def build_dbt_assets(project: DbtProject):
 
 
 def unchanged_outputs(context: AssetExecutionContext, build: dict) -> Iterator[Output]:
-    """One output per selected model when the marts were verified, not built: the metadata
-    says since when they are unchanged and as of what they were computed; no dbt test ran."""
+    """When the marts were verified, not built: one output per selected mart (and per model an
+    asset outside dbt reads, like the forecasts' inputs), saying since when it is unchanged and
+    as of what it was computed; no dbt test ran.
+
+    The other staging and intermediate models are not materialized again: nothing outside this
+    step reads them, and their last materialization (the build that made them) stays the
+    truth. Each event a run records costs a write to the instance, and these were most of a
+    no-change sync's events."""
     metadata = {"rebuilt": False, "marts_unchanged_since": build["built_at"],
                 "as_of": build["as_of"]}
-    selected = context.selected_asset_keys
+    graph = context.job_def.asset_layer.asset_graph
+    dbt_models = set(context.assets_def.keys)
+    read_elsewhere = {key for key in context.selected_asset_keys
+                      if model_layer_of(key) == "marts"
+                      or any(child not in dbt_models for child in graph.get(key).child_keys)}
     # A multi-asset yields its assets in dependency order.
-    in_order = [key for key in context.job_def.asset_layer.asset_graph.toposorted_asset_keys
-                if key in selected]
+    in_order = [key for key in graph.toposorted_asset_keys if key in read_elsewhere]
     for key in in_order:
         yield Output(None, output_name=context.assets_def.get_output_name_for_asset_key(key),
                      metadata=metadata)
-    # dbt's tests are blocking checks: each needs a result, or the steps after the marts wait
-    # for it for ever (the sync job starts a step once its inputs exist). None was rerun; the
-    # data each one tested is unchanged since the build that recorded it, which only a build
-    # whose tests all passed (or only warned) does.
+    # dbt's tests of those models are blocking checks: each needs a result, or the steps after
+    # them wait for it for ever (the sync job starts a step once its inputs exist). None was
+    # rerun; the data each one tested is unchanged since the build that recorded it, which only
+    # a build whose tests all passed (or only warned) does.
     for check in sorted(context.selected_asset_check_keys, key=str):
-        yield AssetCheckResult(asset_key=check.asset_key, check_name=check.name, passed=True,
-                               metadata={"rerun": False,
-                                         "inputs_unchanged_since": build["built_at"]})
+        if check.asset_key in read_elsewhere:
+            yield AssetCheckResult(asset_key=check.asset_key, check_name=check.name,
+                                   passed=True, metadata={"rerun": False,
+                                                          "inputs_unchanged_since":
+                                                          build["built_at"]})
+
+
+def model_layer_of(key: AssetKey) -> str:
+    return key.path[0] if len(key.path) > 1 else "dbt"
 
 
 def with_insight_counts(events: Iterable, context: AssetExecutionContext,
