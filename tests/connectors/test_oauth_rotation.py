@@ -1,5 +1,6 @@
-"""Rotating OAuth refresh tokens on the GitLab emulator: renewal mid-sync, a reused refresh
-token, two syncs at once, and a process killed between the token answer and its commit."""
+"""Rotating OAuth refresh tokens on the GitLab and Jira (Atlassian 3LO) emulators: renewal
+mid-sync, a reused refresh token, two syncs at once, and a process killed between the token
+answer and its commit."""
 
 from __future__ import annotations
 
@@ -19,44 +20,49 @@ from resources.storage.control_plane.credentials import credential_health, recor
 GROUP = "sieve-demo-infra"
 
 
-def connect_oauth(org, emulator, grant=None):
-    authority = emulator.apps["gitlab"].oauth
-    connection = org.connect("gitlab", {"base_url": emulator.base_url("gitlab"), "auth": "oauth",
-                                        "group": GROUP}, grant or authority.grant())
+def oauth_settings(emulator, source: str) -> dict:
+    """A connection's settings as `sieve connect ORG <source> --oauth` stores them."""
+    if source == "jira":
+        site, cloud_id = emulator.base_url("jira"), emulator.apps["jira"].cloud_id
+        return {"base_url": f"{site}/ex/jira/{cloud_id}", "auth": "oauth", "oauth_url": site,
+                "site_url": site, "cloud_id": cloud_id}
+    return {"base_url": emulator.base_url("gitlab"), "auth": "oauth", "group": GROUP}
+
+
+TOKEN_SETTINGS = {"gitlab": {"group": GROUP}, "jira": {}}
+
+
+def connect_oauth(org, emulator, grant=None, source="gitlab"):
+    authority = emulator.apps[source].oauth
+    connection = org.connect(source, oauth_settings(emulator, source),
+                             grant or authority.grant())
     return connection, authority
 
 
-def spend_refresh_token(authority, refresh_token):
+def spend_refresh_token(emulator, source, refresh_token):
     """Someone else redeems the stored refresh token first (a copy of the database, say)."""
     from resources.http.oauth import PROVIDERS, refresh
 
-    root = authority_root(authority)
-    refresh(PROVIDERS["gitlab"], root, "sieve-demo-client", "demo-client-secret", refresh_token)
+    refresh(PROVIDERS[source], emulator.base_url(source), "sieve-demo-client",
+            "demo-client-secret", refresh_token)
 
 
-def authority_root(_authority):
-    return _ROOT[0]
+@pytest.fixture(params=["gitlab", "jira"])
+def oauth_source(request) -> str:
+    return request.param
 
 
-_ROOT: list[str] = []
-
-
-@pytest.fixture(autouse=True)
-def _root(emulator):
-    _ROOT[:] = [emulator.base_url("gitlab")]
-
-
-def test_an_access_token_expiring_mid_sync_is_refreshed_and_no_page_is_lost(sieve_org,
-                                                                             emulator):
+def test_an_access_token_expiring_mid_sync_is_refreshed_and_no_page_is_lost(
+        oauth_source, sieve_org, emulator):
     by_token = sieve_org("by-token")
-    by_token.connect_emulator(emulator, "gitlab", group=GROUP)
-    [expected] = by_token.sync("gitlab")
+    by_token.connect_emulator(emulator, oauth_source, **TOKEN_SETTINGS[oauth_source])
+    [expected] = by_token.sync(oauth_source)
     assert expected.failure is None
     by_oauth = sieve_org("by-oauth")
-    connection, authority = connect_oauth(by_oauth, emulator)
+    connection, authority = connect_oauth(by_oauth, emulator, source=oauth_source)
     first_refresh = by_oauth.sieve.control_plane.credentials(connection)["refresh_token"]
     authority.tokens.expire_after_uses(6)
-    [summary] = by_oauth.sync("gitlab")
+    [summary] = by_oauth.sync(oauth_source)
     assert summary.failure is None
     assert authority.refresh_grants == 1 and authority.refused_grants == 0
     stored = by_oauth.sieve.control_plane.credentials(connection)
@@ -64,21 +70,25 @@ def test_an_access_token_expiring_mid_sync_is_refreshed_and_no_page_is_lost(siev
     assert by_oauth.content() == by_token.content()
 
 
-def test_a_reused_refresh_token_needs_reauth_once_and_the_org_syncs_on(sieve_org, emulator):
+def test_a_reused_refresh_token_needs_reauth_once_and_the_org_syncs_on(oauth_source, sieve_org,
+                                                                       emulator):
     org = sieve_org("acme")
-    grant = emulator.apps["gitlab"].oauth.grant()
-    connection, authority = connect_oauth(org, emulator, grant)
-    org.connect_emulator(emulator, "gitlab", group=GROUP)  # a second, healthy connection
-    spend_refresh_token(authority, grant["refresh_token"])
+    grant = emulator.apps[oauth_source].oauth.grant()
+    connection, authority = connect_oauth(org, emulator, grant, oauth_source)
+    # A second, healthy connection of the same source.
+    org.connect_emulator(emulator, oauth_source, **TOKEN_SETTINGS[oauth_source])
+    spend_refresh_token(emulator, oauth_source, grant["refresh_token"])
     authority.tokens.expire_after_uses(0)
-    first = {s.connection_id: s for s in org.sync("gitlab")}
+    first = {s.connection_id: s for s in org.sync(oauth_source)}
     assert "needs to be connected again" in first[connection.id].failure
-    assert "sieve connect acme gitlab --oauth" in first[connection.id].failure
+    fix = {"gitlab": "sieve connect acme gitlab --oauth",
+           "jira": f"sieve connect acme jira --base-url {emulator.base_url('jira')} --oauth"}
+    assert fix[oauth_source] in first[connection.id].failure
     assert grant["refresh_token"] not in first[connection.id].failure
     healthy = [s for cid, s in first.items() if cid != connection.id]
     assert [s.failure for s in healthy] == [None]
     refused = authority.refused_grants
-    second = {s.connection_id: s for s in org.sync("gitlab")}
+    second = {s.connection_id: s for s in org.sync(oauth_source)}
     assert second[connection.id].failure.startswith("skipped:")
     assert authority.refused_grants == refused == 1  # no retry storm
     assert "invalid_grant" in credential_health(org.sieve.control_plane, connection.id).needs_reauth
