@@ -133,6 +133,36 @@ def test_two_syncs_of_one_connection_refresh_exactly_once(control_plane_kind, si
     assert len(set(tokens)) == 1 and stale not in tokens
 
 
+@pytest.mark.postgres
+def test_rotated_tokens_are_in_no_plaintext_byte_of_a_postgresql_control_plane(
+        sieve_home, control_plane_pg_url, monkeypatch, emulator):
+    """The SQLite control plane is a file under SIEVE_HOME, scanned with everything else in
+    tests/cli/test_credential_kinds.py; this is the production one, as pg_dump writes it."""
+    from tests.postgres.test_postgres import pg_dump, reset_database
+
+    reset_database(control_plane_pg_url)
+    monkeypatch.setenv("SIEVE_CONTROL_PLANE_URL", control_plane_pg_url)
+    from tests.harness import SieveOrg, new_installation
+
+    sieve = new_installation()
+    sieve.control_plane.add_organization("acme")
+    org = SieveOrg(sieve, "acme")
+    grant = emulator.apps["jira"].oauth.grant()
+    connection, authority = connect_oauth(org, emulator, grant, "jira")
+    authority.tokens.expire_after_uses(3)
+    [summary] = org.sync("jira")
+    assert summary.failure is None and authority.refresh_grants == 1
+    rotated = sieve.control_plane.credentials(connection)
+    secrets = [grant["client_secret"], grant["access_token"], grant["refresh_token"],
+               rotated["access_token"].reveal(), rotated["refresh_token"].reveal()]
+    dump = pg_dump(control_plane_pg_url)
+    sieve.close()
+    # The dump holds the connection's row and its plain settings (the site's cloud id).
+    assert connection.id.encode() in dump and b"credential_state" in dump
+    assert emulator.apps["jira"].cloud_id.encode() in dump
+    assert [secret[:6] for secret in secrets if secret.encode() in dump] == []
+
+
 KILLED_REFRESH = textwrap.dedent("""
     import os, sys, time
     from resources.runtime import open_sieve
