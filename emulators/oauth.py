@@ -8,7 +8,9 @@ What differs between the two is a ``Dialect``: where the endpoints are, what the
 request must carry, the scopes granted, and how a spent refresh token is refused (GitLab 400,
 Atlassian 403 "Unknown or invalid refresh token." — developer.atlassian.com/cloud/oauth/
 getting-started/refresh-tokens). Atlassian issues a refresh token only when ``offline_access``
-was asked for (same page).
+was asked for (same page), and a spent refresh token presented again invalidates every refresh
+token of its grant (Atlassian's "Deprecating persistent refresh tokens" announcement, 2022;
+its 10-minute reuse leeway is not emulated: any reuse is refused).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Dialect:
     refused_refresh_status: int = 400
     refused_refresh_description: str = ("The provided authorization grant is invalid, expired, "
                                         "revoked, or was issued to another client.")
+    # A spent refresh token presented again ends the whole grant (every refresh token of it).
+    reuse_ends_grant: bool = False
 
 
 GITLAB = Dialect()
@@ -58,6 +62,7 @@ class OAuthAuthority:
         self.tokens = IssuedTokens("oat-", self._lifetime)
         self._codes: dict[str, tuple[str, str, str, str]] = {}
         self._refresh: dict[str, bool] = {}  # refresh token -> still redeemable
+        self._grant_of: dict[str, str] = {}  # refresh token -> the authorization it descends from
         self.refresh_grants = 0
         self.refused_grants = 0
 
@@ -119,13 +124,21 @@ class OAuthAuthority:
             self.refresh_grants += 1
             if not self._refresh.get(presented):
                 self.refused_grants += 1
+                if presented in self._refresh and self.dialect.reuse_ends_grant:
+                    self._end_grant(self._grant_of[presented])
                 raise ApiError(self.dialect.refused_refresh_status, {
                     "error": "invalid_grant",
                     "error_description": self.dialect.refused_refresh_description})
             self._refresh[presented] = False  # rotation: a refresh token works once
-        return self._issue(form["client_id"])
+        return self._issue(form["client_id"], grant=self._grant_of[presented])
 
-    def _issue(self, client_id: str, with_refresh: bool = True) -> Response:
+    def _end_grant(self, grant: str) -> None:
+        for token, of in self._grant_of.items():
+            if of == grant:
+                self._refresh[token] = False
+
+    def _issue(self, client_id: str, with_refresh: bool = True,
+               grant: str | None = None) -> Response:
         access, _expires_at = self.tokens.issue(client_id)
         body = {"access_token": access, "token_type": "Bearer",
                 "expires_in": int(self._lifetime), "scope": self.dialect.scope}
@@ -133,6 +146,7 @@ class OAuthAuthority:
             body["refresh_token"] = f"ort-{secrets.token_hex(16)}"
             with self._lock:
                 self._refresh[body["refresh_token"]] = True
+                self._grant_of[body["refresh_token"]] = grant or body["refresh_token"]
         return Response(body=body)
 
     def grant(self) -> dict[str, str]:
@@ -144,6 +158,7 @@ class OAuthAuthority:
     def revoke(self, request: Request) -> Response:
         token = request.query.get("token", "")
         with self._lock:
-            self._refresh.pop(token, None)
+            if token in self._refresh:
+                self._end_grant(self._grant_of[token])
         self.tokens.revoke(token)
         return Response(body={})

@@ -73,7 +73,8 @@ ATLASSIAN_OAUTH = Dialect(
     scope="read:jira-work read:jira-user offline_access",
     required_authorize_params={"audience": "api.atlassian.com", "prompt": "consent"},
     refresh_scope="offline_access", access_lifetime_seconds=3600.0,
-    refused_refresh_status=403, refused_refresh_description="Unknown or invalid refresh token.")
+    refused_refresh_status=403, refused_refresh_description="Unknown or invalid refresh token.",
+    reuse_ends_grant=True)
 GATEWAY = "/ex/jira/"
 ACCESSIBLE_RESOURCES = "/oauth/token/accessible-resources"
 
