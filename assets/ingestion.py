@@ -30,6 +30,8 @@ API_RETRY_POLICY = RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENT
 # Failure metadata: the source, and one entry per failed connection; read back by `sieve sync`.
 FAILURE_SOURCE_LABEL = "source"
 FAILED_CONNECTION_LABEL = "failed connection "
+# Raw materialization metadata: one entry per connection skipped until a person acts.
+SKIPPED_CONNECTION_LABEL = "skipped connection "
 
 
 def run_step(work):
@@ -49,7 +51,7 @@ def connections_failure(source: str, summaries: list[SyncSummary], *,
     metadata repeats each by connection."""
     label = SOURCES[source].label
     failed = [summary for summary in summaries if summary.failure]
-    synced = len(summaries) - len(failed)
+    synced = sum(1 for summary in summaries if not summary.failure and not summary.skipped)
     metadata = {FAILURE_SOURCE_LABEL: source, "connections_failed": len(failed),
                 "connections_synced": synced,
                 **{f"{FAILED_CONNECTION_LABEL}{s.connection_id}": s.failure for s in failed}}
@@ -62,9 +64,11 @@ def connections_failure(source: str, summaries: list[SyncSummary], *,
 
 
 def raw_metadata(summaries: list[SyncSummary]) -> dict:
-    totals = {"connections": len(summaries), "pages": 0, "pages_not_modified": 0,
-              "records_fetched": 0, "http_requests": 0, "http_not_modified": 0,
-              "http_bytes_received": 0, "http_retries": 0}
+    skipped = [summary for summary in summaries if summary.skipped]
+    totals = {"connections": len(summaries), "connections_skipped": len(skipped), "pages": 0,
+              "pages_not_modified": 0, "records_fetched": 0, "http_requests": 0,
+              "http_not_modified": 0, "http_bytes_received": 0, "http_retries": 0,
+              **{f"{SKIPPED_CONNECTION_LABEL}{s.connection_id}": s.skipped for s in skipped}}
     for summary in summaries:
         totals["pages"] += summary.pages
         totals["pages_not_modified"] += summary.pages_not_modified
@@ -119,6 +123,9 @@ def source_sync_asset(source: str, api_retry_policy: RetryPolicy = API_RETRY_POL
                 return sync_organization_source(opened, context.partition_key, source)
 
         summaries = run_step(work)
+        for summary in summaries:
+            if summary.skipped:
+                context.log.warning(f"skipped {summary.skipped}")
         failed = [summary for summary in summaries if summary.failure]
         retry_may_help = any(summary.retry_may_help for summary in failed)
         if retry_may_help and retries_left(context, retry_policy):

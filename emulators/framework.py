@@ -70,6 +70,9 @@ class Request:
     params: dict[str, str] = field(default_factory=dict)  # captured from the route pattern
     repeat_page: bool = False  # fault: this page repeats the previous page's tail
     raw_query: str = ""  # the query string as sent, for parameters given more than once
+    # The rate-limit budget the request spends, when not its API's own (set by authenticate:
+    # a GitHub App installation's token spends the installation's budget).
+    budget: str | None = None
 
     def query_list(self, name: str) -> list[str]:
         """Every value of a repeated query parameter (PagerDuty's ``service_ids[]``)."""
@@ -242,6 +245,14 @@ class RateLimits:
         self._lock = threading.Lock()
         self._states: dict[str, RateLimitState] = {}
         self._configured: dict[str, tuple[int, float]] = {}
+        # Budgets of their own beside the APIs' (one per GitHub App installation).
+        self._defaults: dict[str, tuple[int, float]] = {}
+
+    def add_budget(self, key: str, limit: int, window_seconds: float) -> None:
+        """A budget named ``key`` with the real service's ``limit`` (a test's ``configure``
+        still wins)."""
+        with self._lock:
+            self._defaults[key] = (limit, window_seconds)
 
     def configure(self, api: str, limit: int, window_seconds: float = DEFAULT_WINDOW_SECONDS) -> None:
         if limit < 1 or window_seconds <= 0:
@@ -255,6 +266,7 @@ class RateLimits:
         with self._lock:
             self.clock = self._default_clock
             self._configured.clear()
+            self._defaults.clear()
             self._states.clear()
 
     def state(self, api: str) -> RateLimitState:
@@ -271,7 +283,7 @@ class RateLimits:
                 state = None
         if state is None:
             configured = self._configured.get(api)
-            limit, window = configured or DEFAULT_RATE_LIMITS[api]
+            limit, window = configured or self._defaults.get(api) or DEFAULT_RATE_LIMITS[api]
             state = RateLimitState(limit, window, now + window, configured is not None)
             self._states[api] = state
         return state

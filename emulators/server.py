@@ -240,15 +240,15 @@ class EmulatorServer:
         if fault is not None:
             return app.secondary_rate_limited(int(fault.seconds), request)
         if request.endpoint not in app.uncounted_endpoints:
-            exhausted = self.rate_limits.exhausted(api)
+            exhausted = self.rate_limits.exhausted(request.budget or api)
             if exhausted is not None:
                 return app.rate_limited(exhausted, request)
         return None
 
     def _error(self, app: ApiApp, request: Request, err: ApiError, common: dict[str, str],
                spend: bool) -> tuple[int, dict[str, str], bytes]:
-        api = request.api
-        state = self.rate_limits.spend(api) if spend else self.rate_limits.state(api)
+        budget = request.budget or request.api
+        state = self.rate_limits.spend(budget) if spend else self.rate_limits.state(budget)
         out = {**common, **app.rate_limit_headers(state), **err.headers}
         if isinstance(err.body, str):
             payload = err.body.encode()
@@ -262,6 +262,7 @@ class EmulatorServer:
     def _success(self, app: ApiApp, request: Request, response: Response, common: dict[str, str],
                  target: str) -> tuple[int, dict[str, str], bytes]:
         api = request.api
+        budget = request.budget or api
         payload = response.encoded()
         out = dict(common)
         if response.last_modified is not None and app.supports_conditional:
@@ -270,12 +271,14 @@ class EmulatorServer:
             out["ETag"] = etag_for(payload)
             if not_modified(request, out["ETag"], response.last_modified):
                 # GitHub does not count a 304 against the limit; the others do.
-                state = self.rate_limits.spend(api) if app.counts_conditional else self.rate_limits.state(api)
+                state = (self.rate_limits.spend(budget) if app.counts_conditional
+                         else self.rate_limits.state(budget))
                 out.update(app.rate_limit_headers(state))
                 self._record(request, 304)
                 return 304, out, b""
         free = request.endpoint in app.uncounted_endpoints
-        out.update(app.rate_limit_headers(self.rate_limits.state(api) if free else self.rate_limits.spend(api)))
+        out.update(app.rate_limit_headers(self.rate_limits.state(budget) if free
+                                          else self.rate_limits.spend(budget)))
         out["Content-Type"] = response.content_type
         out.update(response.headers)
         if response.status == 200 and self.faults.take("truncate_json", api, target):

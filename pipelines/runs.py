@@ -12,7 +12,11 @@ from dagster import DagsterEventType, DagsterInstance
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.execution.api import execute_run
 
-from assets.ingestion import FAILED_CONNECTION_LABEL, FAILURE_SOURCE_LABEL
+from assets.ingestion import (
+    FAILED_CONNECTION_LABEL,
+    FAILURE_SOURCE_LABEL,
+    SKIPPED_CONNECTION_LABEL,
+)
 from pipelines.dead_runs import RUN_HOST_TAG, fail_dead_runs, this_host
 from pipelines.instance import apply_pool_limits, write_embedded_instance
 from pipelines.progress import RunProgress
@@ -46,6 +50,14 @@ class FailedConnection:
 
 
 @dataclass(frozen=True)
+class SkippedConnection:
+    source: str
+    connection_id: str
+    # People-facing: why it was not tried, and where the command to fix it is.
+    message: str
+
+
+@dataclass(frozen=True)
 class JobOutcome:
     run_id: str
     success: bool
@@ -55,6 +67,8 @@ class JobOutcome:
     # connections: those are in failed_connections.
     failures: list[str]
     failed_connections: list[FailedConnection] = field(default_factory=list)
+    # Connections the source steps did not try: each needs a person to connect it again.
+    skipped_connections: list[SkippedConnection] = field(default_factory=list)
 
 
 def run_org_job(settings: SieveSettings, org: Organization, job_name: str,
@@ -113,7 +127,18 @@ def job_outcome(run_id: str, success: bool, events) -> JobOutcome:
                 if not connections:
                     failed_steps.append(event.step_key)
     failures = [f"{step}: {last_error.get(step, 'failed')}" for step in failed_steps]
-    return JobOutcome(run_id, success, materializations, failures, failed_connections)
+    return JobOutcome(run_id, success, materializations, failures, failed_connections,
+                      skipped_connections(materializations))
+
+
+def skipped_connections(materializations: dict[str, dict]) -> list[SkippedConnection]:
+    """The connections each ``raw_<source>`` materialization says were skipped
+    (assets/ingestion.py puts one metadata entry per skipped connection)."""
+    return [SkippedConnection(asset_key.removeprefix("raw_"),
+                              key.removeprefix(SKIPPED_CONNECTION_LABEL), reason)
+            for asset_key, metadata in sorted(materializations.items())
+            if asset_key.startswith("raw_")
+            for key, reason in metadata.items() if key.startswith(SKIPPED_CONNECTION_LABEL)]
 
 
 def connection_failures(event) -> list[FailedConnection]:

@@ -30,7 +30,7 @@ from emulators.framework import (
     numbered_page,
     strip_prefix,
 )
-from emulators.github.app import AppInstallations
+from emulators.github.app import RATE_LIMIT_WINDOW_SECONDS, AppInstallations, installation_budget
 from emulators.github.graphql import BUDGET_API, GitHubGraphQL
 from emulators.github.model import (
     Commit,
@@ -88,7 +88,8 @@ class GitHubApp(ApiApp):
         self.token = token
         self.viewer = replace(org.humans[0], login="sieve-reader", name="Sieve reader",
                               github_id=90000001, index=-1)
-        self.app_installations = AppInstallations(org.login, org.org_id)
+        self.app_installations = AppInstallations(
+            org.login, org.org_id, lambda: (len(self.data.repos), len(org.humans)))
         self.token_scopes = DEFAULT_SCOPES
         r = self.route
         self.app_installations.add_routes(r)
@@ -141,10 +142,17 @@ class GitHubApp(ApiApp):
                                   "status": "401"})
         scheme, _, value = header.partition(" ")
         value = value.strip()
+        installation = (self.app_installations.installation_of(value)
+                        if scheme.lower() in ("token", "bearer") and value != self.token else None)
         if scheme.lower() not in ("token", "bearer") or (
-                value != self.token and self.app_installations.installation_of(value) is None):
+                value != self.token and installation is None):
             return ApiError(401, {"message": "Bad credentials", "documentation_url": DOCS,
                                   "status": "401"})
+        if installation is not None:
+            request.budget = installation_budget(installation)
+            self.rate_limits.add_budget(request.budget,
+                                        self.app_installations.rate_limit(installation),
+                                        RATE_LIMIT_WINDOW_SECONDS)
         return None
 
     def not_found(self, request: Request) -> ApiError:
@@ -175,8 +183,10 @@ class GitHubApp(ApiApp):
         }
 
     def rate_limited(self, state: RateLimitState, request: Request) -> ApiError:
+        who = (f"installation ID {request.budget.rsplit('_', 1)[1]}" if request.budget
+               else f"user ID {self.viewer.github_id}")
         return ApiError(403, {
-            "message": f"API rate limit exceeded for user ID {self.viewer.github_id}.",
+            "message": f"API rate limit exceeded for {who}.",
             "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
             "status": "403"})
 
@@ -444,7 +454,7 @@ class GitHubApp(ApiApp):
 
     def rate_limit(self, request: Request) -> Response:
         """Like the real one, this endpoint does not spend the budget it reports."""
-        state = self.rate_limits.state(self.name)
+        state = self.rate_limits.state(request.budget or self.name)
         core = {"limit": state.limit, "used": min(state.used, state.limit),
                 "remaining": state.remaining, "reset": state.reset_epoch}
         fresh = {"limit": 30, "used": 0, "remaining": 30, "reset": state.reset_epoch}

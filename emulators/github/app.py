@@ -4,12 +4,21 @@ their revocation, as docs.github.com/rest/apps describes them (API version 2022-
 
 One demo app (id ``APP_ID``) is installed on the demo organization; its RSA key pair is
 made when the emulator starts, and tests read the private key from ``private_key_pem``.
+
+An installation's tokens spend a rate-limit budget of the installation's own, apart from any
+personal token's, with its own ``x-ratelimit-*`` headers. Its size follows "Primary rate limit
+for GitHub App installations" (docs.github.com/en/rest/using-the-rest-api/rate-limits-for-
+the-rest-api): 15,000 requests an hour on a GitHub Enterprise Cloud organization; otherwise
+5,000, plus 50 for each repository when the installation has more than 20, and 50 for each
+user when its organization has more than 20, at most 12,500. The docs' "for each repository"
+is read as every repository, not only those past the twentieth.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import jwt
@@ -24,6 +33,27 @@ INSTALLATION_ID = 5150001
 DOCS = "https://docs.github.com/rest/apps/apps"
 # GitHub refuses a JWT whose lifetime exceeds ten minutes (plus a little drift).
 MAX_JWT_LIFETIME_SECONDS = 600 + 60
+INSTALLATION_BASE_LIMIT = 5000
+INSTALLATION_SCALING_THRESHOLD = 20
+INSTALLATION_EXTRA_PER_REPOSITORY_OR_USER = 50
+INSTALLATION_MAX_LIMIT = 12500
+ENTERPRISE_CLOUD_INSTALLATION_LIMIT = 15000
+RATE_LIMIT_WINDOW_SECONDS = 3600.0
+
+
+def installation_rate_limit(repositories: int, users: int, enterprise_cloud: bool) -> int:
+    """Requests an hour for one installation's tokens (see the module's docstring)."""
+    if enterprise_cloud:
+        return ENTERPRISE_CLOUD_INSTALLATION_LIMIT
+    extra = sum(INSTALLATION_EXTRA_PER_REPOSITORY_OR_USER * count for count in (repositories, users)
+                if count > INSTALLATION_SCALING_THRESHOLD)
+    return min(INSTALLATION_MAX_LIMIT, INSTALLATION_BASE_LIMIT + extra)
+
+
+def installation_budget(installation_id: int) -> str:
+    """The name of an installation's rate-limit budget (``emulator.faults.rate_limit`` takes
+    it like an API's name)."""
+    return f"github_installation_{installation_id}"
 
 
 def _new_private_key_pem() -> str:
@@ -35,14 +65,19 @@ def _new_private_key_pem() -> str:
 class AppInstallations:
     """The demo app, where it is installed, and the installation tokens it has minted."""
 
-    def __init__(self, owner: str, owner_id: int) -> None:
+    def __init__(self, owner: str, owner_id: int,
+                 owner_size: Callable[[], tuple[int, int]]) -> None:
         self._owner = (owner, owner_id)
+        # (repositories, users) of the owner, read when a limit is first needed.
+        self._owner_size = owner_size
         self._lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
         self.installations = {INSTALLATION_ID: self._owner}
         self.suspended: set[int] = set()
+        # Installations on a GitHub Enterprise Cloud organization (a test knob).
+        self.enterprise_cloud: set[int] = set()
         self.tokens = IssuedTokens("ghs_")
         self.mint_requests = 0
 
@@ -88,6 +123,11 @@ class AppInstallations:
     def installation_of(self, token: str) -> int | None:
         subject = self.tokens.subject(token)
         return int(subject) if subject is not None else None
+
+    def rate_limit(self, installation_id: int) -> int:
+        repositories, users = self._owner_size()
+        return installation_rate_limit(repositories, users,
+                                       installation_id in self.enterprise_cloud)
 
     # -- routes ------------------------------------------------------------------------------
 

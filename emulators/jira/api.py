@@ -19,6 +19,18 @@ Supported JQL: clauses joined by AND over ``project``, ``key``, ``issuetype``, `
 ``<=`` with ``"yyyy-MM-dd[ HH:mm]"``, ``"yyyy/MM/dd[ HH:mm]"`` or relative ``-3d``/``-4h``/``-15m``/
 ``-1w``), then ``ORDER BY`` one or more of ``updated``, ``created``, ``key`` (``ASC``/``DESC``).
 Anything else is answered with Jira's 400 "Error in the JQL Query".
+
+OAuth 2.0 (3LO), as developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps describes it:
+the authorization server's ``/authorize`` (``audience=api.atlassian.com``, ``prompt=consent``),
+``/oauth/token`` (refresh tokens rotate: the one sent is disabled; a refresh token only with
+``offline_access``, developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens) and
+``/oauth/revoke`` (RFC 7009; advertised in auth.atlassian.com's RFC 8414 metadata rather than
+in the 3LO guide); ``GET /oauth/token/accessible-resources`` lists the sites a token reaches
+(``id`` is the cloud id, ``url`` the site); and the API gateway serves the site's REST APIs
+under ``/ex/jira/{cloudid}`` to a Bearer access token only (developer.atlassian.com/cloud/
+oauth/getting-started/making-calls-to-api). In the emulator both hosts (auth.atlassian.com,
+api.atlassian.com) are the Jira root; the site itself takes only Basic auth, as a real site
+refuses a 3LO token.
 """
 
 from __future__ import annotations
@@ -40,7 +52,8 @@ from emulators.jira.model import (
     JiraProject,
     Sprint,
 )
-from emulators.model import Person
+from emulators.model import Person, stable_hex
+from emulators.oauth import Dialect, OAuthAuthority
 from emulators.org import Org
 
 API = "/rest/api/3"
@@ -55,6 +68,19 @@ NAVIGABLE_FIELDS = ("summary", "issuetype", "project", "status", "priority", "as
                     "parent", "duedate", "fixVersions", "customfield_10016", "customfield_10020",
                     "statuscategorychangedate", "description")
 ALL_FIELDS = NAVIGABLE_FIELDS + ("comment",)
+ATLASSIAN_OAUTH = Dialect(
+    authorize_path="/authorize", token_path="/oauth/token", revoke_path="/oauth/revoke",
+    scope="read:jira-work read:jira-user offline_access",
+    required_authorize_params={"audience": "api.atlassian.com", "prompt": "consent"},
+    refresh_scope="offline_access", access_lifetime_seconds=3600.0,
+    refused_refresh_status=403, refused_refresh_description="Unknown or invalid refresh token.",
+    reuse_ends_grant=True)
+GATEWAY = "/ex/jira/"
+ACCESSIBLE_RESOURCES = "/oauth/token/accessible-resources"
+
+
+def _uuid(hex32: str) -> str:
+    return "-".join((hex32[:8], hex32[8:12], hex32[12:16], hex32[16:20], hex32[20:32]))
 
 
 def jira_time(at: datetime | None, person: Person | None = None) -> str | None:
@@ -241,7 +267,11 @@ class JiraApp(ApiApp):
         # Keys of the projects where the account holds Browse Projects; a test may take the
         # permission away (reset restores it).
         self.browsable = self._all_keys()
+        self.cloud_id = _uuid(stable_hex(32, "jira-cloud-id", org.seed))
+        self.oauth = OAuthAuthority(ATLASSIAN_OAUTH)
         r = self.route
+        self.oauth.add_routes(r)
+        r("GET", ACCESSIBLE_RESOURCES, self.accessible_resources)
         r("GET", f"{API}/myself", self.myself)
         r("GET", f"{API}/serverInfo", self.server_info)
         r("GET", f"{API}/project", self.projects)
@@ -268,14 +298,27 @@ class JiraApp(ApiApp):
 
     def reset(self) -> None:
         self.browsable = self._all_keys()
+        self.oauth.reset()
 
     # -- conventions -------------------------------------------------------------------------
 
     def split_path(self, path: str) -> tuple[str, str] | None:
-        return "", path
+        if not path.startswith(GATEWAY):
+            return "", path
+        cloud_id, _, rest = path[len(GATEWAY):].partition("/")
+        if cloud_id != self.cloud_id:
+            return None
+        return f"{GATEWAY}{cloud_id}", f"/{rest}"
 
     def authenticate(self, request: Request) -> ApiError | None:
-        header = request.header("authorization")
+        if self.oauth.is_public(request):
+            return None
+        header = request.header("authorization") or ""
+        if GATEWAY in request.base_url or request.path == ACCESSIBLE_RESOURCES:
+            token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+            if token and self.oauth.valid_access_token(token):
+                return None
+            return ApiError(401, {"code": 401, "message": "Unauthorized"})
         if header == self.expected_auth:
             return None
         headers = {"WWW-Authenticate": 'Basic realm="protected-area"'}
@@ -524,6 +567,14 @@ class JiraApp(ApiApp):
         return issue
 
     # -- handlers ----------------------------------------------------------------------------
+
+    def accessible_resources(self, request: Request) -> Response:
+        """The one site the token reaches: its cloud id, name, URL and the granted scopes."""
+        return Response(body=[{"id": self.cloud_id, "name": self.org.login,
+                               "url": request.base_url,
+                               "scopes": ATLASSIAN_OAUTH.scope.split()[:2],
+                               "avatarUrl": "https://site-admin-avatar-cdn.sieve-demo.example/"
+                                            "avatars/240/rocket.png"}])
 
     def myself(self, request: Request) -> Response:
         return Response(body={"self": f"{request.base_url}{API}/user?accountId=sieve-reader",

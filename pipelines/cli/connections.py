@@ -138,9 +138,9 @@ def _credentials(ctx: click.Context, source: str, spec: ConnectSpec, mode: AuthM
     if mode is not None and mode.kind == "oauth":
         from pipelines.cli.oauth_connect import oauth_credentials  # loads authlib
 
-        return oauth_credentials(ctx.obj["slug"], source, mode, settings, read)
+        read = oauth_credentials(ctx.obj["slug"], source, mode, settings, read)
     if mode is not None and mode.prepare is not None:
-        return mode.prepare(settings, read)
+        return mode.prepare(settings, read, ctx.obj["slug"])
     return read
 
 

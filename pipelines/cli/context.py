@@ -12,7 +12,7 @@ from resources.errors import SieveError
 from resources.security.vault import Secret
 
 if TYPE_CHECKING:
-    from pipelines.runs import FailedConnection
+    from pipelines.runs import FailedConnection, SkippedConnection
     from resources.runtime import Sieve
     from resources.security.access import Person
     from resources.storage.control_plane import Organization
@@ -119,11 +119,20 @@ def echo_table(headers: list[str], rows: list[list[object]]) -> None:
 
 def echo_failed_connections(failed: list[FailedConnection]) -> None:
     """Last, on their own: one line per failed connection with its cause and what to do."""
-    if not failed:
+    echo_connections(failed, "failed")
+
+
+def echo_skipped_connections(skipped: list[SkippedConnection]) -> None:
+    """One line per connection the sync did not try, with why and where the fix is."""
+    echo_connections(skipped, "skipped until connected again")
+
+
+def echo_connections(connections: list[FailedConnection] | list[SkippedConnection],
+                     what: str) -> None:
+    if not connections:
         return
-    count = f"{len(failed)} connection{'s' if len(failed) != 1 else ''}"
-    click.echo(f"\n{count} failed:", err=True)
-    for connection in failed:
+    count = f"{len(connections)} connection{'s' if len(connections) != 1 else ''}"
+    click.echo(f"\n{count} {what}:", err=True)
+    for connection in connections:
         click.echo(f"  {connection.source} {connection.connection_id}: {connection.message}",
                    err=True)
-

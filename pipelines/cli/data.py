@@ -9,7 +9,12 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.context import authorized, echo_failed_connections, echo_table
+from pipelines.cli.context import (
+    authorized,
+    echo_failed_connections,
+    echo_skipped_connections,
+    echo_table,
+)
 from resources.analyst.sessions import ANALYST_SCHEMA, run_query
 from resources.storage.org_config import config_path, load_org_config, write_org_config
 
@@ -29,6 +34,7 @@ def sync(ctx: click.Context, slug: str, estimate: bool) -> None:
       sieve sync acme
       sieve sync acme --estimate
     """
+    from assets.ingestion import SKIPPED_CONNECTION_LABEL
     from pipelines.runs import run_org_job
 
     sieve, org, _ = authorized(ctx, slug, "operator")
@@ -43,8 +49,10 @@ def sync(ctx: click.Context, slug: str, estimate: bool) -> None:
     for asset_key, metadata in sorted(outcome.materializations.items()):
         if asset_key.removeprefix("raw_").removesuffix("_metadata") in idle_sources:
             continue
-        counts = ", ".join(f"{k}={v}" for k, v in metadata.items() if "." not in k)
+        counts = ", ".join(f"{k}={v}" for k, v in metadata.items()
+                           if "." not in k and not k.startswith(SKIPPED_CONNECTION_LABEL))
         click.echo(f"  {asset_key}: {counts}")
+    echo_skipped_connections(outcome.skipped_connections)
     if outcome.success:
         click.echo(f"sync of {org.slug} finished (run {outcome.run_id})")
         return

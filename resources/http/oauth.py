@@ -36,7 +36,10 @@ class OAuthProvider:
 PROVIDERS = {
     "gitlab": OAuthProvider("gitlab", None, "/oauth/authorize", "/oauth/token", "/oauth/revoke",
                             "read_api"),
-    "jira": OAuthProvider("jira", "https://auth.atlassian.com", "/authorize", "/oauth/token", None,
+    # Atlassian's revocation endpoint is in its authorization server metadata (RFC 8414), not
+    # in the 3LO guide: revocation is tried, and the certificate says whether it worked.
+    "jira": OAuthProvider("jira", "https://auth.atlassian.com", "/authorize", "/oauth/token",
+                          "/oauth/revoke",
                           "read:jira-work read:jira-user offline_access",
                           {"audience": "api.atlassian.com", "prompt": "consent"}),
 }

@@ -54,8 +54,9 @@ class AuthMode:
     options: tuple[ConnectOption, ...] = ()
     secrets: tuple[ConnectSecret, ...] = ()
     # Turns the mode's settings and secrets into the credentials to seal, and may complete the
-    # settings (e.g. the installation id it discovered); may talk to the service.
-    prepare: Callable[[dict, dict[str, Secret]], dict[str, Secret]] | None = None
+    # settings (e.g. the installation id it discovered); may talk to the service. For ``oauth``
+    # it gets the tokens the authorization issued. Called with the organization's slug last.
+    prepare: Callable[[dict, dict[str, Secret], str], dict[str, Secret]] | None = None
     # For ``oauth``: the provider's name in resources.http.oauth.PROVIDERS.
     provider: str | None = None
     # Printed once the connection is stored (e.g. that the key file may now be deleted).

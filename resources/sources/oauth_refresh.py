@@ -50,9 +50,11 @@ def oauth_auth(context: ConnectorContext) -> RenewingBearerToken:
 
 def reauth_error(context: ConnectorContext, reason: str) -> ReauthRequiredError:
     slug, connection = context.org_slug, context.connection
+    site = connection.settings.get("site_url")  # Jira Cloud: the site to authorize again
+    where = f" --base-url {site}" if site else ""
     return ReauthRequiredError(
         f"{context.error_context().describe()} needs to be connected again: {reason}. Run "
-        f"`sieve connect {slug} {connection.source} --oauth --client-id-env VAR "
+        f"`sieve connect {slug} {connection.source}{where} --oauth --client-id-env VAR "
         f"--client-secret-env VAR` and then `sieve disconnect {slug} {connection.id}`.")
 
 

@@ -76,6 +76,9 @@ class SyncSummary:
     http: dict = field(default_factory=dict)
     # Why the connection could not be synced (a people-facing message), when it could not.
     failure: str | None = None
+    # Why it was not even tried (a person must connect it again first), when so: a skip is
+    # reported, not failed again each night.
+    skipped: str | None = None
     # The people-facing error behind ``failure``, and whether syncing again soon may help.
     error: SieveError | None = None
     retry_may_help: bool = False
@@ -263,8 +266,8 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
         for connection in connections:
             needs_reauth = credential_health(control_plane, connection.id).needs_reauth
             if needs_reauth:
-                summaries.append(SyncSummary(source, connection.id, failure=(
-                    f"skipped: connection {connection.id!r} needs to be connected again "
+                summaries.append(SyncSummary(source, connection.id, skipped=(
+                    f"connection {connection.id!r} needs to be connected again "
                     f"({needs_reauth}); `sieve connections {org.slug}` shows the command.")))
                 continue
             state = SyncState(control_plane, connection.id)

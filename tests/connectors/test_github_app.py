@@ -49,22 +49,57 @@ def test_app_connection_finds_its_installation_and_seals_the_key(cli, emulator, 
     assert emulator.count_requests("github", "GET /orgs/{org}/installation") == 1
 
 
+def app_org(by_token: SieveOrg, emulator, **settings) -> SieveOrg:
+    """A second organization beside ``by_token``'s, reading the same repository as the demo
+    GitHub App."""
+    by_token.sieve.control_plane.add_organization("by-app")
+    by_app = SieveOrg(by_token.sieve, "by-app")
+    by_app.connect("github", {"base_url": emulator.base_url("github"), "auth": "github_app",
+                              "app_id": str(APP_ID), "installation_id": str(INSTALLATION_ID),
+                              "owner": emulator.org.login, "repos": [ONE_REPO], **settings},
+                   {"private_key": emulator.apps["github"].app_installations.private_key_pem})
+    return by_app
+
+
 def test_a_token_expiring_mid_sync_is_renewed_and_no_page_is_lost(sieve_org, emulator):
     by_token = sieve_org("by-token")
     by_token.connect_emulator(emulator, "github", owner=emulator.org.login, repos=[ONE_REPO])
     [expected] = by_token.sync("github")
     assert expected.failure is None
-    by_app = SieveOrg(by_token.sieve, "by-app")
-    by_token.sieve.control_plane.add_organization("by-app")
+    by_app = app_org(by_token, emulator)
     installations = emulator.apps["github"].app_installations
-    by_app.connect("github", {"base_url": emulator.base_url("github"), "auth": "github_app",
-                              "app_id": str(APP_ID), "installation_id": str(INSTALLATION_ID),
-                              "owner": emulator.org.login, "repos": [ONE_REPO]},
-                   {"private_key": installations.private_key_pem})
     installations.tokens.expire_after_uses(5)
     [summary] = by_app.sync("github")
     assert summary.failure is None
     assert installations.mint_requests == 2  # the first token, and one renewal mid-sync
+    assert by_app.content() == by_token.content()
+
+
+def test_the_sync_waits_for_its_installations_budget_and_ends_identical(sieve_org, emulator):
+    import time
+
+    from emulators.github.app import installation_budget
+
+    by_token = sieve_org("by-token")
+    by_token.connect_emulator(emulator, "github", owner=emulator.org.login, repos=[ONE_REPO],
+                              api="rest")
+    [expected] = by_token.sync("github")
+    assert expected.failure is None
+    by_app = app_org(by_token, emulator, api="rest")
+    installations = emulator.apps["github"].app_installations
+    # The installation's budget is tiny; the personal token's, used above, is not.
+    emulator.faults.rate_limit(installation_budget(INSTALLATION_ID), limit=30, window_seconds=1.0)
+    personal_used = emulator.rate_limits.state("github").used
+    emulator.clear_requests()
+
+    [summary] = by_app.sync("github", sleep=time.sleep)  # the emulator's window is wall-clock
+
+    assert summary.failure is None
+    # x-ratelimit-remaining: 0 on the installation's answers said when to stop: no refusal.
+    assert len(emulator.requests) > 30 and summary.http["wait_seconds"] > 0
+    assert [r for r in emulator.requests if r.status == 403] == []
+    # Of the personal token's budget, only the app's own (JWT) request to mint a token.
+    assert emulator.rate_limits.state("github").used == personal_used + installations.mint_requests
     assert by_app.content() == by_token.content()
 
 

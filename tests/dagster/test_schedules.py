@@ -106,3 +106,24 @@ def test_an_access_review_summary_is_recorded_once_a_month(installation, sieve_o
     assert [e.recorded_at.month for e in recorded] == [3, 4]
     assert recorded[0].details["grants"] == 0 and "operator_reads" in recorded[0].details
     assert all("@" not in str(e.details) for e in recorded)  # counts only, no emails
+
+
+def test_a_run_names_the_connections_it_will_skip_in_a_tag(installation, emulator):
+    from pipelines.schedules import NEEDS_REAUTH_TAG
+    from tests.dagster.test_source_step_failures import refused_refresh
+
+    instance, (acme, globex, terminated) = installation
+    instance.add_dynamic_partitions(organization_partitions.name, [acme, globex])
+    from resources.runtime import open_sieve
+    from tests.harness import SieveOrg
+
+    org = SieveOrg(open_sieve(), "acme")  # the installation's acme
+    waiting = org.connect_emulator(emulator, "github", owner="sieve-demo")
+    org.connect_emulator(emulator, "github", owner="sieve-demo")
+    refused_refresh(org.sieve.control_plane, waiting.id)
+    org.sieve.close()
+
+    requests = {r.partition_key: r for r in evaluate(instance, NIGHT)}
+
+    assert requests[acme].tags[NEEDS_REAUTH_TAG] == waiting.id
+    assert NEEDS_REAUTH_TAG not in requests[globex].tags

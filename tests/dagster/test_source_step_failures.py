@@ -77,3 +77,53 @@ def test_a_cause_a_retry_may_cure_is_retried_before_anything_is_materialized(
         DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_MATERIALIZATION,
         DagsterEventType.STEP_FAILURE]
     assert "rate limit" in failure_of(after_the_retry[-1]).description
+
+
+def refused_refresh(control_plane, connection_id: str) -> str:
+    """The connection's refresh token was refused once: it now needs connecting again."""
+    from resources.storage.control_plane.credentials import (
+        release_refresh_lease,
+        take_refresh_lease,
+    )
+
+    reason = "The github token endpoint refused the refresh token (invalid_grant)"
+    assert take_refresh_lease(control_plane, connection_id, "test", 60.0) == "acquired"
+    release_refresh_lease(control_plane, connection_id, "test", needs_reauth=reason)
+    return reason
+
+
+def test_a_connection_needing_reauth_is_skipped_visibly_and_the_step_succeeds(
+        sieve_org, emulator, monkeypatch):
+    from click.testing import CliRunner
+
+    from assets.ingestion import SKIPPED_CONNECTION_LABEL
+    from pipelines.cli import main
+    from pipelines.runs import job_outcome
+
+    org = sieve_org()
+    waiting = org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    org.connect_emulator(emulator, "github", owner=OWNER, **ONE_REPO)
+    reason = refused_refresh(org.sieve.control_plane, waiting.id)
+    with instance_for_test() as instance:
+        instance.add_dynamic_partitions(organization_partitions.name, [org.org.id])
+        result = materialize([source_sync_asset("github", ONE_QUICK_RETRY)],
+                             partition_key=org.org.id, instance=instance,
+                             resources={"sieve": SieveResource()}, raise_on_error=False)
+        warnings = [record.user_message for record in instance.all_logs(result.run_id)
+                    if record.level >= 30 and waiting.id in record.user_message]
+    assert result.success  # the other connection synced; nothing failed
+    raw = result.asset_materializations_for_node("github_sync")[0].metadata
+    assert raw["connections"].value == 2 and raw["connections_skipped"].value == 1
+    skip = raw[f"{SKIPPED_CONNECTION_LABEL}{waiting.id}"].value
+    assert reason in skip and "sieve connections acme" in skip
+    assert raw["records_fetched"].value > 0
+    assert warnings and reason in warnings[0]
+
+    # `sieve sync` reads the same metadata back and says so after its counts.
+    outcome = job_outcome(result.run_id, result.success, result.all_events)
+    monkeypatch.setattr("pipelines.runs.run_org_job", lambda *args, **kwargs: outcome)
+    printed = CliRunner().invoke(main, ["sync", "acme"])
+    assert printed.exit_code == 0, printed.output
+    assert "1 connection skipped until connected again:" in printed.stderr
+    assert f"  github {waiting.id}: {skip}" in printed.stderr
+    assert SKIPPED_CONNECTION_LABEL not in printed.stdout

@@ -328,3 +328,47 @@ def test_user_repos_by_affiliation_and_user_orgs_by_scope(emulator):
     refused = gh(emulator, "/user/orgs")
     assert refused.status_code == 403 and "read:org scope" in refused.json()["message"]
     assert refused.headers["X-OAuth-Scopes"] == "repo"
+
+
+def test_installation_limits_follow_the_documented_scaling():
+    from emulators.github.app import installation_rate_limit
+
+    assert installation_rate_limit(3, 12, enterprise_cloud=False) == 5000
+    assert installation_rate_limit(20, 20, enterprise_cloud=False) == 5000
+    # More than 20 of either: 50 an hour for each one (30 * 50 + 25 * 50).
+    assert installation_rate_limit(30, 25, enterprise_cloud=False) == 5000 + 1500 + 1250
+    assert installation_rate_limit(30, 5, enterprise_cloud=False) == 5000 + 1500
+    assert installation_rate_limit(400, 300, enterprise_cloud=False) == 12500
+    assert installation_rate_limit(3, 12, enterprise_cloud=True) == 15000
+
+
+def test_an_installation_spends_a_budget_of_its_own(emulator):
+    from emulators.github.app import INSTALLATION_ID, installation_budget
+
+    installations = emulator.apps["github"].app_installations
+    token, _ = installations.tokens.issue(str(INSTALLATION_ID))
+    personal = gh(emulator, "/user")
+    first, second = (gh(emulator, f"/orgs/{OWNER}", token=token) for _ in range(2))
+    assert first.headers["X-RateLimit-Limit"] == "5000"
+    assert (first.headers["X-RateLimit-Used"], second.headers["X-RateLimit-Used"]) == ("1", "2")
+    after = gh(emulator, "/user")
+    # The personal token's budget did not pay for the installation's requests.
+    assert int(after.headers["X-RateLimit-Used"]) == int(personal.headers["X-RateLimit-Used"]) + 1
+    assert gh(emulator, "/rate_limit", token=token).json()["rate"]["used"] == 2
+
+    emulator.faults.rate_limit(installation_budget(INSTALLATION_ID), limit=1)  # afresh
+    assert gh(emulator, f"/orgs/{OWNER}", token=token).headers["X-RateLimit-Remaining"] == "0"
+    refused = gh(emulator, f"/orgs/{OWNER}", token=token)
+    assert refused.status_code == 403 and refused.headers["X-RateLimit-Remaining"] == "0"
+    assert refused.json()["message"] == (
+        f"API rate limit exceeded for installation ID {INSTALLATION_ID}.")
+    assert gh(emulator, f"/orgs/{OWNER}").status_code == 200  # the personal token goes on
+
+
+def test_an_enterprise_cloud_installation_gets_15000_an_hour(emulator):
+    from emulators.github.app import INSTALLATION_ID
+
+    installations = emulator.apps["github"].app_installations
+    installations.enterprise_cloud.add(INSTALLATION_ID)
+    token, _ = installations.tokens.issue(str(INSTALLATION_ID))
+    assert gh(emulator, f"/orgs/{OWNER}", token=token).headers["X-RateLimit-Limit"] == "15000"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import requests
 
 from emulators.org import CANARY_PREFIX
@@ -207,3 +208,38 @@ def test_project_search_pages_by_key_and_shows_only_browsable_projects(emulator)
     assert jira(emulator, "/rest/api/3/project/PAY").status_code == 404
     assert jira(emulator, "/rest/api/3/search", params={"jql": "project = PAY"}).json()[
         "total"] == 0
+
+
+def _refresh(emulator, api, refresh_token):
+    return requests.post(emulator.base_url(api) + "/oauth/token", timeout=10, data={
+        "grant_type": "refresh_token", "client_id": "sieve-demo-client",
+        "client_secret": "demo-client-secret", "refresh_token": refresh_token})
+
+
+@pytest.mark.parametrize("api, refused_status, grant_survives", [
+    ("jira", 403, False),  # Atlassian: reuse ends the grant
+    ("gitlab", 400, True),
+])
+def test_a_spent_refresh_token_is_refused_and_on_atlassian_ends_the_grant(
+        emulator, api, refused_status, grant_survives):
+    first = emulator.apps[api].oauth.grant()["refresh_token"]
+    second = _refresh(emulator, api, first).json()["refresh_token"]
+    reused = _refresh(emulator, api, first)
+    assert reused.status_code == refused_status and reused.json()["error"] == "invalid_grant"
+    assert (_refresh(emulator, api, second).status_code == 200) is grant_survives
+
+
+def test_3lo_tokens_reach_the_site_only_through_the_gateway(emulator):
+    app = emulator.apps["jira"]
+    bearer = {"Authorization": f"Bearer {app.oauth.grant()['access_token']}"}
+    site = emulator.base_url("jira")
+    [resource] = requests.get(f"{site}/oauth/token/accessible-resources", headers=bearer,
+                              timeout=10).json()
+    assert (resource["id"], resource["url"]) == (app.cloud_id, site)
+    gateway = f"{site}/ex/jira/{resource['id']}/rest/api/3/myself"
+    assert requests.get(gateway, headers=bearer, timeout=10).status_code == 200
+    assert requests.get(f"{site}/rest/api/3/myself", headers=bearer, timeout=10).status_code == 401
+    assert requests.get(f"{site}/ex/jira/another-cloud/rest/api/3/myself", headers=bearer,
+                        timeout=10).status_code == 404
+    basic = (app.reader_email, "demo-token")
+    assert requests.get(gateway, auth=basic, timeout=10).status_code == 401

@@ -12,7 +12,8 @@ from resources.security.vault import Secret
 from resources.sources.connect import ConnectSettingsError, connect_time_client
 
 
-def prepare_app_connection(settings: dict, _secrets: dict[str, Secret]) -> dict[str, Secret]:
+def prepare_app_connection(settings: dict, _secrets: dict[str, Secret],
+                           _org_slug: str) -> dict[str, Secret]:
     """Read and check the app's private key, find the installation on the owner when no
     ``--installation-id`` was given, and return the key to seal (the file is not kept)."""
     from resources.http.github_app import checked_private_key
