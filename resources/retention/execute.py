@@ -56,6 +56,8 @@ from resources.storage.control_plane.schema import (
     credential_state,
     deletion_requests,
     grants,
+    notification_deliveries,
+    notification_webhooks,
     organizations,
     sync_state,
 )
@@ -307,6 +309,9 @@ class _Deletion:
             conn.execute(delete(sync_state).where(sync_state.c.connection_id.in_(org_connections)))
             conn.execute(delete(credential_state).where(
                 credential_state.c.connection_id.in_(org_connections)))
+            # Its webhook's sealed URL goes with its credentials, and what was sent to it.
+            for table in (notification_deliveries, notification_webhooks):
+                conn.execute(delete(table).where(table.c.org_id == org.id))
             # Access to an organization that no longer exists: its grants go with it.
             self.details["grants_deleted"] = conn.execute(
                 delete(grants).where(grants.c.org_id == org.id)).rowcount
