@@ -15,6 +15,7 @@ from resources.notifications.events import (
     DEFAULT_API_ROOTS,
     Notification,
     pending_notifications,
+    person_signal_ids,
     read_episodes,
     web_root,
 )
@@ -26,9 +27,11 @@ from resources.notifications.webhook import (
     webhook_client,
 )
 from resources.runtime import Sieve
+from resources.security.vault import Secret
 from resources.storage.control_plane import ControlPlane, ControlPlaneError, Organization
 from resources.storage.control_plane.notifications import (
     delivered_events,
+    forget_deliveries,
     forget_deliveries_except,
     record_delivered,
     record_failure,
@@ -114,6 +117,16 @@ def send_check_message(control_plane: ControlPlane, org: Organization) -> None:
     client, path = webhook_client(org.slug, webhook_url(control_plane, org))
     with client:
         post(client, path, check_message_payload(org.slug, status.payload_format))
+
+
+def forget_person_notifications(control_plane: ControlPlane, org: Organization, connection,
+                                key: Secret, person_ids: set[str]) -> int:
+    """Delete the delivery records of a person's episodes, read from the insights mart before
+    the deletion removes their rows: the count removed."""
+    if not person_ids or not _has_insights(connection):
+        return 0
+    ids = person_signal_ids(connection, bytes.fromhex(key.reveal()), person_ids)
+    return forget_deliveries(control_plane, org, ids)
 
 
 def web_roots(control_plane: ControlPlane, org: Organization) -> dict[str, str]:

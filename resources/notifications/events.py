@@ -83,6 +83,16 @@ def read_episodes(connection: duckdb.DuckDBPyConnection, org_key: bytes,
     return episodes
 
 
+def person_signal_ids(connection: duckdb.DuckDBPyConnection, org_key: bytes,
+                      person_ids: set[str]) -> set[str]:
+    """The ids of every episode about one of these people (as its subject or its person_id)."""
+    listed = ", ".join("'" + person.replace("'", "''") + "'" for person in sorted(person_ids))
+    rows = connection.execute(
+        f"select signal_key, first_seen_at from marts.insights where person_id in ({listed}) "
+        f"or (subject_type = 'person' and subject in ({listed}))").fetchall()
+    return {signal_id(org_key, key, first_seen_at) for key, first_seen_at in rows}
+
+
 def repository_links(connection: duckdb.DuckDBPyConnection,
                      web_roots: dict[str, str]) -> dict[str, tuple[str, str]]:
     """repository → (source, its web address), for repositories with pull requests."""

@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select, update
 from resources.analyst.exports import export_marts
 from resources.errors import SieveError
 from resources.http.errors import InvalidBaseUrlError, SourceRequestError
+from resources.notifications.delivery import forget_person_notifications
 from resources.partitions import organization_partitions
 from resources.retention import requests as reqs
 from resources.retention.instance import (
@@ -191,6 +192,9 @@ class _Deletion:
         if self.database_path.exists():
             with self.store(key) as store:
                 person = resolve_person(store.connection, self.request.subject_kind, subject)
+                # What their signals' notifications were recorded as goes before their rows.
+                self.details["notification_records"] = forget_person_notifications(
+                    self.control_plane, org, store.connection, key, set(person.person_ids))
                 with store.transaction():
                     self.rows += forget_in_metadata(store.connection, person, mode=mode)
                     self.rows += forget_in_derived(store.connection, person, mode=mode)

@@ -76,9 +76,9 @@ def waiting_pr(number: int, **overrides) -> tuple:
                       repository="acme/api", number=number, team="payments", **overrides)
 
 
-def person_wip(**overrides) -> tuple:
-    return signal_row("wip_above_limit", "person", PERSON, team="payments", person_id=PERSON,
-                      observed=7.0, threshold=4.0, **overrides)
+def person_wip(person_id: str = PERSON, **overrides) -> tuple:
+    return signal_row("wip_above_limit", "person", person_id, team="payments",
+                      person_id=person_id, observed=7.0, threshold=4.0, **overrides)
 
 
 @pytest.fixture

@@ -120,15 +120,22 @@ def record_failure(control_plane: ControlPlane, org: Organization, reason: str) 
 
 def forget_deliveries_except(control_plane: ControlPlane, org: Organization,
                              kept_signals: set[str]) -> int:
-    """Drop what was delivered about episodes the insights mart no longer holds (a forgotten
-    person's, or data past retention): the count removed."""
-    with control_plane.transaction() as conn:
+    """Drop what was delivered about episodes the insights mart no longer holds (data past
+    retention, a forgotten person's): the count removed."""
+    with control_plane.engine.connect() as conn:
         stored = {row.signal_id for row in conn.execute(
             select(notification_deliveries.c.signal_id)
             .where(notification_deliveries.c.org_id == org.id))}
-        gone = sorted(stored - kept_signals)
+    return forget_deliveries(control_plane, org, stored - kept_signals)
+
+
+def forget_deliveries(control_plane: ControlPlane, org: Organization, signals: set[str]) -> int:
+    """Drop what was delivered about these episodes: the count of records removed."""
+    gone = sorted(signals)
+    removed = 0
+    with control_plane.transaction() as conn:
         for chunk in range(0, len(gone), 500):
-            conn.execute(delete(notification_deliveries).where(
+            removed += conn.execute(delete(notification_deliveries).where(
                 (notification_deliveries.c.org_id == org.id)
-                & notification_deliveries.c.signal_id.in_(gone[chunk:chunk + 500])))
-    return len(gone)
+                & notification_deliveries.c.signal_id.in_(gone[chunk:chunk + 500]))).rowcount
+    return removed
