@@ -89,6 +89,8 @@ def interactive_budget(seconds: float = INTERACTIVE_UNREACHABLE_BUDGET_SECONDS):
         _unreachable_budget_now.reset(token)
 
 _BODY_CHUNK_BYTES = 64 * 1024
+# What a client made with ``hide_paths`` says instead of a request's path.
+HIDDEN_PATH = "(path not shown)"
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "private-token", "cookie", "proxy-authorization"})
 _API_MESSAGE_MAX_CHARS = 160
@@ -394,7 +396,7 @@ class HttpClient:
 
     def _describe(self, method: str, request: PageRequest) -> str:
         if self._hide_paths:
-            return f"{method} (path not shown)"
+            return f"{method} {HIDDEN_PATH}"
         return describe_endpoint(method, request.url, request.params)
 
     def _fetch(self, request: PageRequest, conditional_key: str | None,

@@ -137,6 +137,7 @@ def web_roots(control_plane: ControlPlane, org: Organization) -> dict[str, str]:
 
 
 def _has_insights(connection) -> bool:
-    return bool(connection.execute(
+    """Whether dbt has built the two marts the notifications read (not before a first sync)."""
+    return connection.execute(
         "select count(*) from information_schema.tables where table_schema = 'marts' "
-        "and table_name in ('insights', 'pull_requests')").fetchone()[0] == 2)
+        "and table_name in ('insights', 'pull_requests')").fetchone()[0] == 2

@@ -27,6 +27,7 @@ from resources.http import (
     SourceUnreachableError,
     validate_base_url,
 )
+from resources.http.client import HIDDEN_PATH
 from resources.notifications.events import OPENED, Notification, notification_fields
 from resources.security.vault import Secret
 
@@ -38,7 +39,6 @@ WEBHOOK_UNREACHABLE_BUDGET = 10.0
 # Slack takes at most 50 blocks a message; one block per notification and a header.
 NOTIFICATIONS_PER_MESSAGE = 20
 SLACK_HOST = "hooks.slack.com"
-HIDDEN_PATH = "(path not shown)"
 
 
 class WebhookError(SieveError):
