@@ -4,7 +4,7 @@ import warnings
 
 from dagster import BetaWarning, Definitions, mem_io_manager
 
-from assets import dbt, exports, forecasts, identities, ingestion
+from assets import dbt, exports, forecasts, identities, ingestion, notifications
 from pipelines import jobs, schedules
 from pipelines import retention as retention_jobs
 from resources import sieve_resource
@@ -28,6 +28,7 @@ defs = Definitions.merge(
     dbt.defs(),
     forecasts.defs(),
     exports.defs(),
+    notifications.defs(),
     jobs.defs(),
     schedules.defs(),
     partition_sync.defs(),

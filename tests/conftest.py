@@ -134,6 +134,16 @@ def sieve_org(sieve_home):
     sieve.close()
 
 
+@pytest.fixture
+def webhook_receiver():
+    """A notification webhook on loopback (tests/webhook_receiver.py)."""
+    from tests.webhook_receiver import WebhookReceiver
+
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
 @pytest.fixture(autouse=True)
 def forget_disposed_dagster_instances():
     """``with DagsterInstance…`` leaves the instance's defs-state storage in a context variable

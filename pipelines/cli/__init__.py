@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sync": ("data", "sync", "Run the nightly job for one organization now."),
     "query": ("data", "query", "Query the metric tables (read-only, audited)."),
     "insights": ("insights", "insights", "Open signals that need attention (audited)."),
+    "notify": ("notify", "notify", "Send new and resolved signals to a webhook (off by "
+               "default)."),
     "shell": ("analyst", "shell", "Interactive SQL on the metric tables (read-only, audited)."),
     "report": ("analyst", "report", "Write the self-contained HTML report."),
     "export": ("analyst", "export", "Publish encrypted Parquet exports of every mart."),

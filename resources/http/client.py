@@ -89,6 +89,8 @@ def interactive_budget(seconds: float = INTERACTIVE_UNREACHABLE_BUDGET_SECONDS):
         _unreachable_budget_now.reset(token)
 
 _BODY_CHUNK_BYTES = 64 * 1024
+# What a client made with ``hide_paths`` says instead of a request's path.
+HIDDEN_PATH = "(path not shown)"
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "private-token", "cookie", "proxy-authorization"})
 _API_MESSAGE_MAX_CHARS = 160
@@ -190,7 +192,9 @@ class HttpClient:
     ``max_body_bytes``, ``deadline`` and ``unreachable_budget`` bound one answer's size, one
     attempt's duration and the retrying of a host that cannot be reached.
     ``limits`` and ``rate_limits`` may be shared between clients: share ``limits`` across
-    a process, ``rate_limits`` across clients using the same token.
+    a process, ``rate_limits`` across clients using the same token. ``hide_paths`` keeps
+    request paths out of every log line and error, for a URL whose path is the secret (a
+    webhook's).
     """
 
     def __init__(
@@ -213,6 +217,7 @@ class HttpClient:
         max_body_bytes: int = MAX_BODY_BYTES,
         deadline: float = REQUEST_DEADLINE_SECONDS,
         unreachable_budget: float | None = None,
+        hide_paths: bool = False,
     ) -> None:
         self.base_url = validate_base_url(base_url)
         self.source = source
@@ -235,6 +240,7 @@ class HttpClient:
                                     else _unreachable_budget_now.get()
                                     or UNREACHABLE_BUDGET_SECONDS)
         self._unreachable_spent = 0.0
+        self._hide_paths = hide_paths
         self._stats = ClientStats()
         self._stats_lock = threading.Lock()
         extra = dict(headers or {})
@@ -306,6 +312,12 @@ class HttpClient:
             headers=exchange.headers,
         )
 
+    def send_json(self, path: str, body: Mapping[str, Any]) -> int:
+        """POST a JSON document to a receiver whose answer is only its status (a webhook: Slack
+        answers "ok" as plain text); any 2xx is success. Retried like every request."""
+        return self._fetch(PageRequest(self._url(path)), None, json_body=body,
+                           read_answer=False).status
+
     def count_points(self, points: int) -> None:
         """Add GraphQL points reported by the API to this client's counters."""
         self._count(points=points)
@@ -332,7 +344,7 @@ class HttpClient:
         requested: set[str] = set()
         number = 0
         while request is not None:
-            endpoint = describe_endpoint("GET", request.url, request.params)
+            endpoint = self._describe("GET", request)
             identity = request.identity()
             if identity in requested:
                 raise MalformedResponseError(
@@ -382,10 +394,15 @@ class HttpClient:
 
     # -- one request, with retries --------------------------------------------------------
 
+    def _describe(self, method: str, request: PageRequest) -> str:
+        if self._hide_paths:
+            return f"{method} {HIDDEN_PATH}"
+        return describe_endpoint(method, request.url, request.params)
+
     def _fetch(self, request: PageRequest, conditional_key: str | None,
-               json_body: Mapping[str, Any] | None = None) -> _Exchange:
+               json_body: Mapping[str, Any] | None = None, read_answer: bool = True) -> _Exchange:
         method = "GET" if json_body is None else "POST"
-        endpoint = describe_endpoint(method, request.url, request.params)
+        endpoint = self._describe(method, request)
         headers = self._conditional_headers(conditional_key)
         waited = 0.0
         attempts = 0
@@ -393,7 +410,7 @@ class HttpClient:
             waited += self._wait_for_rate_limit(endpoint, waited)
             attempts += 1
             started = time.monotonic()
-            outcome = self._attempt(request, headers, endpoint, json_body)
+            outcome = self._attempt(request, headers, endpoint, json_body, read_answer)
             if isinstance(outcome, _Exchange):
                 return outcome
             if outcome.kind == "unreachable":
@@ -421,7 +438,7 @@ class HttpClient:
 
     def _attempt(
         self, request: PageRequest, headers: Mapping[str, str], endpoint: str,
-        json_body: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None, read_answer: bool = True,
     ) -> _Exchange | _Transient:
         started = time.monotonic()
         try:
@@ -457,6 +474,8 @@ class HttpClient:
             self._count(not_modified=1)
             return self._exchange(response, None, len(body))
         if 200 <= status < 300:
+            if not read_answer:
+                return self._exchange(response, None, len(body))
             return self._successful(response, body, endpoint)
         api_message, api_scopes = _api_error(body)
         if status == 429 or (status == 403 and _is_rate_limit_403(response.headers, api_message)):

@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select, update
 from resources.analyst.exports import export_marts
 from resources.errors import SieveError
 from resources.http.errors import InvalidBaseUrlError, SourceRequestError
+from resources.notifications.delivery import forget_person_notifications
 from resources.partitions import organization_partitions
 from resources.retention import requests as reqs
 from resources.retention.instance import (
@@ -56,6 +57,8 @@ from resources.storage.control_plane.schema import (
     credential_state,
     deletion_requests,
     grants,
+    notification_deliveries,
+    notification_webhooks,
     organizations,
     sync_state,
 )
@@ -189,6 +192,9 @@ class _Deletion:
         if self.database_path.exists():
             with self.store(key) as store:
                 person = resolve_person(store.connection, self.request.subject_kind, subject)
+                # What their signals' notifications were recorded as goes before their rows.
+                self.details["notification_records"] = forget_person_notifications(
+                    self.control_plane, org, store.connection, key, set(person.person_ids))
                 with store.transaction():
                     self.rows += forget_in_metadata(store.connection, person, mode=mode)
                     self.rows += forget_in_derived(store.connection, person, mode=mode)
@@ -307,6 +313,9 @@ class _Deletion:
             conn.execute(delete(sync_state).where(sync_state.c.connection_id.in_(org_connections)))
             conn.execute(delete(credential_state).where(
                 credential_state.c.connection_id.in_(org_connections)))
+            # Its webhook's sealed URL goes with its credentials, and what was sent to it.
+            for table in (notification_deliveries, notification_webhooks):
+                conn.execute(delete(table).where(table.c.org_id == org.id))
             # Access to an organization that no longer exists: its grants go with it.
             self.details["grants_deleted"] = conn.execute(
                 delete(grants).where(grants.c.org_id == org.id)).rowcount

@@ -174,3 +174,34 @@ def test_every_command_has_help_with_an_example(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0
     assert "Example" in result.output or "Start here" in result.output
+
+
+def test_notify_seals_the_webhook_url_and_shows_it_nowhere(sieve, sieve_home, caplog,
+                                                           monkeypatch, webhook_receiver):
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("HOOK_VAR", webhook_receiver.url)
+    sieve("org", "add", "acme")
+    off = sieve("notify", "acme")
+    assert "are off" in off.output
+    refused = sieve("notify", "acme", "--test", ok=False)
+    assert refused.exit_code == 2 and "are off" in refused.output
+    on = sieve("notify", "acme", "--webhook-url-env", "HOOK_VAR", "--test")
+    assert "are on (json payloads)" in on.output and "Test message delivered" in on.output
+    assert webhook_receiver.received[0]["test"] is True
+    webhook_receiver.fail_with = 404
+    failed = sieve("notify", "acme", "--test", ok=False)
+    assert failed.exit_code == 2 and "refused the message (404)" in failed.output
+    status = sieve("notify", "acme")
+    rotated = sieve("keys", "rotate")
+    audit = sieve("audit", "log")
+    for output in (on.output, failed.output, status.output, rotated.output, audit.output,
+                   caplog.text):
+        assert webhook_receiver.secret not in output
+    assert "notifications.on" in audit.output
+    assert every_file_holds(sieve_home, webhook_receiver.secret.encode()) == []
+    gone = sieve("notify", "acme", "--off")
+    assert "wiped" in gone.output and "are off" in sieve("notify", "acme").output
+    monkeypatch.setenv("HOOK_VAR", "http://hooks.example.com/services/T/B/plainhttp")
+    insecure = sieve("notify", "acme", "--webhook-url-env", "HOOK_VAR", ok=False)
+    assert insecure.exit_code == 2 and "plain http://" in insecure.output
+    assert "plainhttp" not in insecure.output

@@ -7,7 +7,8 @@ the outside world is stood in for, by these rules:
 - ``acme`` and the tour's ``demo`` both name the synced organization; placeholders (``<a
   login from that list>``, ``conn_1a2b3c4d5e6f``) become a real login and connection id.
 - Only the ``sieve …`` part of a line runs: ``VAR=value`` prefixes set the environment (the
-  token variables get a dummy secret; ``SIEVE_HOME`` stays the test's), and what follows
+  token variables get a dummy secret, a ``…WEBHOOK_URL`` the URL of a loopback receiver;
+  ``SIEVE_HOME`` stays the test's), and what follows
   ``&&``, ``>``, ``|`` or ``#`` is the shell's, not Sieve's. ``sieve>`` lines are typed into
   the ``sieve shell`` example above them.
 - ``sieve connect`` examples run with ``--no-check`` (the check itself is tested against the
@@ -186,7 +187,7 @@ def acme(sieve_org, emulator, monkeypatch, tmp_path):
     return org
 
 
-def test_examples_run(acme, monkeypatch):
+def test_examples_run(acme, monkeypatch, webhook_receiver):
     login = acme.query("SELECT login FROM metadata.identity_accounts WHERE system = 'github' "
                        "AND login IS NOT NULL ORDER BY login LIMIT 1")[0][0]
     connection = acme.sieve.control_plane.connections(acme.org)[0]
@@ -204,15 +205,16 @@ def test_examples_run(acme, monkeypatch):
     assert len(runs) >= 30, [e.line for e, _, _ in runs]
     failures = []
     for example, environment, words in runs:
-        for name in environment:
-            if name != "SIEVE_HOME":
-                monkeypatch.setenv(name, "dummy-secret-for-the-example")
-        for flag_index, word in enumerate(words):
-            if word.endswith("-env") and flag_index + 1 < len(words):
-                monkeypatch.setenv(words[flag_index + 1], "dummy-secret-for-the-example")
+        secret_names = [name for name in environment if name != "SIEVE_HOME"]
+        secret_names += [words[i + 1] for i, word in enumerate(words[:-1])
+                         if word.endswith("-env")]
+        for name in secret_names:
+            monkeypatch.setenv(name, webhook_receiver.url if name.endswith("WEBHOOK_URL")
+                               else "dummy-secret-for-the-example")
         stdin = "\n".join(example.stdin) + "\n" if example.stdin else None
         result = CliRunner().invoke(main, runnable(words), input=stdin)
         # The shell reports a failed statement and goes on: its output says so.
         if result.exit_code != 0 or "error:" in result.output:
             failures.append(f"{example.where}: {example.line}\n    → {result.output.strip()}")
     assert not failures, "\n".join(failures)
+    assert webhook_receiver.received, "`sieve notify --test` sent nothing"

@@ -11,15 +11,19 @@ and Dagster instance from deploy/dagster.yaml, scanned through pg_dump).
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import subprocess
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from pipelines.cli.demo import prepare_demo_org
 from pipelines.runs import run_org_job
+from resources.security.vault import Secret
+from resources.storage.control_plane.notifications import set_webhook, webhook_url
 from resources.storage.metadata_store import open_store, org_database_path
 from tests.harness import new_installation
 
@@ -72,7 +76,8 @@ def record_child_process_arguments(monkeypatch) -> list[str]:
 
 
 def secret_needles(sieve, org, personal_token: str) -> list[bytes]:
-    """The org's data key in every spelling (hex, raw, base64) and every credential."""
+    """The org's data key in every spelling (hex, raw, base64), every credential and the
+    notification webhook's URL (whose path is its secret)."""
     key_hex = sieve.control_plane.org_data_key(org).reveal()
     raw = bytes.fromhex(key_hex)
     needles = [key_hex.encode(), key_hex.upper().encode(), raw, base64.b64encode(raw),
@@ -82,7 +87,21 @@ def secret_needles(sieve, org, personal_token: str) -> list[bytes]:
             value = secret.reveal()
             if len(value) >= 8:  # a short value (a port, a flag) would match by chance
                 needles.append(value.encode())
+    url = webhook_url(sieve.control_plane, org).reveal()
+    needles += [url.encode(), urlsplit(url).path.encode()]
     return needles
+
+
+def people_identifiers(sieve, org) -> set[str]:
+    """Every name, login, email and person_id the org's identities hold."""
+    key = sieve.control_plane.org_data_key(org)
+    with open_store(org_database_path(sieve.settings.orgs_dir, org.id), key, read_only=True) as store:
+        rows = store.connection.execute(
+            "select login, email, display_name, person_id from metadata.identity_accounts "
+            "union all select null, email, display_name, person_id from metadata.people"
+        ).fetchall()
+    # A value this short could turn up in a payload by chance (a team or repository name).
+    return {value for row in rows for value in row if value and len(value) >= 5}
 
 
 def storage(kind: str, request, monkeypatch, sieve_home: Path):
@@ -114,7 +133,8 @@ def check_insight_and_forecast_metadata(materializations: dict[str, dict]) -> No
 
 @pytest.mark.parametrize("kind", ["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_no_canary_reaches_any_store_and_no_forbidden_pii_is_kept(
-        kind, request, sieve_home, emulator, monkeypatch, caplog, capfd, tmp_path):
+        kind, request, sieve_home, emulator, monkeypatch, caplog, capfd, tmp_path,
+        webhook_receiver):
     caplog.set_level(logging.DEBUG)
     scratch = tmp_path / "tmp"
     scratch.mkdir()
@@ -125,12 +145,18 @@ def test_no_canary_reaches_any_store_and_no_forbidden_pii_is_kept(
     sieve = new_installation()
     org = prepare_demo_org(sieve, emulator)
     personal_token = operator_token(sieve, org)
+    set_webhook(sieve.control_plane, org, Secret(webhook_receiver.url), "slack", "user:canary")
     monkeypatch.setenv("SIEVE_TOKEN", personal_token)
     arguments = record_child_process_arguments(monkeypatch)
     outcome = run_org_job(sieve.settings, org, "sync_organization")
     assert outcome.success, outcome.failures
     assert arguments, "the sync started no process (dbt): the argv check below means nothing"
     check_insight_and_forecast_metadata(outcome.materializations)
+    # The signals reached the webhook, naming nobody.
+    assert outcome.materializations["insight_notifications"]["notifications_sent"] > 0
+    payloads = json.dumps(webhook_receiver.received)
+    people = people_identifiers(sieve, org)
+    assert len(people) > 20 and [p for p in people if p in payloads] == []
 
     canaries = emulator.canaries()
     assert len(canaries) > 20

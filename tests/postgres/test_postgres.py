@@ -69,6 +69,32 @@ def test_control_plane_on_postgres_keeps_credentials_sealed(tmp_path, control_pl
     plane.close()
 
 
+def test_notification_webhook_is_sealed_on_postgres(tmp_path, control_plane_pg_url):
+    from resources.storage.control_plane.notifications import (
+        delivered_events,
+        forget_deliveries_except,
+        record_delivered,
+        set_webhook,
+        webhook_url,
+    )
+
+    reset_database(control_plane_pg_url)
+    key_file = tmp_path / "master.keys"
+    create_key_file(key_file)
+    plane = ControlPlane.open(control_plane_pg_url, keys=lambda: FileKeyProvider(key_file))
+    acme = plane.add_organization("acme")
+    url = "https://hooks.slack.com/services/T0/B0/CANARYpostgresWEBHOOK7c2d"
+    set_webhook(plane, acme, Secret(url), "slack", "user:test")
+    record_delivered(plane, acme, [("s1", "opened"), ("s2", "opened")])
+    assert forget_deliveries_except(plane, acme, {"s2"}) == 1
+    assert delivered_events(plane, acme) == {("s2", "opened")}
+    assert webhook_url(plane, acme).reveal() == url
+    dump = pg_dump(control_plane_pg_url)
+    assert b"notification_webhooks" in dump and b"s2" in dump
+    assert b"CANARYpostgresWEBHOOK7c2d" not in dump
+    plane.close()
+
+
 def test_dagster_instance_template_stores_runs_and_events_in_postgres(tmp_path, dagster_pg_url,
                                                                       monkeypatch):
     reset_database(dagster_pg_url)

@@ -26,6 +26,12 @@ from resources.retention.verify import files_under, scan_files
 from resources.security.vault import Secret
 from resources.sieve_resource import SieveResource
 from resources.storage.control_plane import ControlPlaneError
+from resources.storage.control_plane.notifications import (
+    delivered_events,
+    record_delivered,
+    set_webhook,
+    webhook_status,
+)
 from resources.storage.metadata_store import StoreError, connect_encrypted
 from sensors.retention import account_termination_sensor
 
@@ -48,6 +54,9 @@ def test_terminated_org_is_purged_on_day_30_and_its_copies_cannot_be_opened(
     org_id = org.org.id
     logins = {r[0] for r in org.query(
         "SELECT login FROM metadata.identity_accounts WHERE length(login) >= 5")}
+    set_webhook(org.sieve.control_plane, org.org,
+                Secret("https://hooks.slack.com/services/T0/B0/purgedWEBHOOK"), "slack", "user:t")
+    record_delivered(org.sieve.control_plane, org.org, [("s1", "opened")])
     with time_machine.travel(TERMINATED_AT, tick=True):
         request = terminate_organization(org.sieve.control_plane, org.org, grace_days=30)
     copy_before = tmp_path / "stolen-copy.duckdb"
@@ -86,6 +95,9 @@ def test_terminated_org_is_purged_on_day_30_and_its_copies_cannot_be_opened(
     with pytest.raises(ControlPlaneError, match="crypto-shredded"):
         org.sieve.control_plane.org_data_key(org.org)
     assert org.sieve.control_plane.connections(org.org, include_removed=True) == []
+    # Its webhook's sealed URL and what was sent to it go with its credentials.
+    assert webhook_status(org.sieve.control_plane, org.org) is None
+    assert delivered_events(org.sieve.control_plane, org.org) == set()
     # Nothing of the org in any store file: not its id in the Dagster instance, not one of
     # its people's logins anywhere under SIEVE_HOME.
     assert scan_files(files_under(sieve_home / "dagster"), [org_id]).hits == []

@@ -152,3 +152,29 @@ def test_delink_mode_keeps_their_rows_without_any_identifier(synced_org):
     assert forgotten_strings_in(org, known) == []
     assert org.query("SELECT count(*) FROM metadata.github_users WHERE login = ?",
                      [SUBJECT_LOGIN]) == [(0,)]
+
+
+def test_forgetting_a_person_drops_the_records_of_their_notifications(synced_org,
+                                                                      webhook_receiver):
+    from resources.notifications.delivery import deliver_insight_notifications
+    from resources.storage.control_plane.notifications import delivered_events, set_webhook
+    from resources.storage.metadata_store import open_store
+    from tests.unit.test_notifications import INSIGHTS_DDL, person_wip, waiting_pr
+
+    org = synced_org
+    person_id = identifiers_of(org, SUBJECT_LOGIN)["person_id"]
+    # The insights mart as dbt writes it: one signal about them, one about a pull request.
+    with open_store(org.database_path, org.sieve.control_plane.org_data_key(org.org)) as store:
+        store.connection.execute(INSIGHTS_DDL)
+        store.connection.executemany(
+            "insert into marts.insights values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [person_wip(person_id=person_id), waiting_pr(1)])
+    control_plane = org.sieve.control_plane
+    set_webhook(control_plane, org.org, Secret(webhook_receiver.url), "json", "user:test")
+    assert deliver_insight_notifications(org.sieve, org.org).sent == 2
+
+    certificate = forget(org, "person", person_id)
+
+    assert certificate["verified"] and certificate["details"]["notification_records"] == 1
+    assert len(delivered_events(control_plane, org.org)) == 1
+    assert person_id not in str(webhook_receiver.received)

@@ -135,3 +135,38 @@ def test_head_revision_is_the_newest_migration():
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+WEBHOOK_URL = "https://hooks.slack.com/services/T0/B0/CANARYwebhookPATH0042"
+
+
+def test_webhook_url_is_sealed_rotated_and_wiped(tmp_path, key_file, control_plane):
+    from resources.storage.control_plane.notifications import (
+        delivered_events,
+        record_delivered,
+        set_webhook,
+        turn_off,
+        webhook_url,
+    )
+
+    acme = control_plane.add_organization("acme")
+    set_webhook(control_plane, acme, Secret(WEBHOOK_URL), "slack", "user:test")
+    record_delivered(control_plane, acme, [("a1", "opened")])
+    assert delivered_events(control_plane, acme) == {("a1", "opened")}
+    assert WEBHOOK_URL.encode() not in (tmp_path / "control.db").read_bytes()
+    assert b"CANARYwebhookPATH0042" not in (tmp_path / "control.db").read_bytes()
+
+    provider = FileKeyProvider(key_file)
+    new_id = provider.add_new_key().kek_id
+    assert control_plane.rewrap_all(FileKeyProvider(key_file)) == {"rewrapped": 2,
+                                                                   "already_current": 0}
+    FileKeyProvider(key_file).retire_all_but_current()
+    assert control_plane.kek_ids_in_use() == {new_id}
+    assert webhook_url(control_plane, acme).reveal() == WEBHOOK_URL
+
+    # A new URL may be another channel: what the old one was told is forgotten with it.
+    set_webhook(control_plane, acme, Secret(WEBHOOK_URL + "2"), "slack", "user:test")
+    assert delivered_events(control_plane, acme) == set()
+    assert turn_off(control_plane, acme)
+    with control_plane.engine.connect() as conn:
+        assert conn.execute(schema.notification_webhooks.select()).all() == []

@@ -876,3 +876,15 @@ def test_a_failed_dns_lookup_is_unreachable_too(clock, monkeypatch):
         client.get_json(PULLS)
 
     assert sum(clock.sleeps) <= 30.0 and "DNS lookup failed" in str(caught.value)
+
+
+def test_hide_paths_keeps_the_path_out_of_logs_and_errors(server, make_client, caplog):
+    caplog.set_level(logging.DEBUG, logger="sieve.http")
+    server.script(PULLS, Reply(503), Reply(503))
+    client = make_client(retry=RetryPolicy(max_retries=1, backoff_base=0.01, backoff_cap=0.01),
+                         hide_paths=True)
+    with pytest.raises(SourceUnavailableError) as raised:
+        client.get_json(PULLS)
+    assert "GET (path not shown)" in str(raised.value)
+    assert "retry 1 of 1" in caplog.text
+    assert "acme/app" not in str(raised.value) + caplog.text

@@ -31,6 +31,7 @@ from resources.storage.control_plane.schema import (
     connections,
     credential_state,
     deletion_requests,
+    notification_webhooks,
     organizations,
     sync_state,
 )
@@ -38,6 +39,7 @@ from resources.storage.control_plane.schema import (
 MIGRATIONS = Path(__file__).parent / "migrations"
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ORG_DATA_KEY_FIELD = "org-data-key"
+WEBHOOK_URL_FIELD = "notification-webhook-url"
 
 
 class ControlPlaneError(SieveError):
@@ -119,7 +121,7 @@ def make_engine(url: str) -> Engine:
 
 # The newest migration under migrations/versions/ (a test keeps the two in step). Opening a
 # control plane already at this revision skips Alembic, which costs a command ~0.3 s to load.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -356,6 +358,10 @@ class ControlPlane:
                                 .where(connections.c.credentials.is_not(None))):
             for name, envelope in json.loads(row.credentials).items():
                 yield f"connection:{row.id}:{name}", SecretBinding(row.org_id, row.id, name), envelope
+        for row in conn.execute(select(notification_webhooks.c.org_id,
+                                       notification_webhooks.c.url_sealed)):
+            yield (f"webhook:{row.org_id}", SecretBinding(row.org_id, "-", WEBHOOK_URL_FIELD),
+                   row.url_sealed)
 
     def rewrap_all(self, provider: KeyProvider) -> dict[str, int]:
         """Re-wrap every data key under the provider's current KEK, one row per transaction so an
@@ -378,6 +384,11 @@ class ControlPlane:
             if kind == "organization":
                 conn.execute(update(organizations).where(organizations.c.id == row_id)
                              .values(data_key=envelope))
+                return
+            if kind == "webhook":
+                conn.execute(update(notification_webhooks)
+                             .where(notification_webhooks.c.org_id == row_id)
+                             .values(url_sealed=envelope))
                 return
             sealed = json.loads(conn.execute(select(connections.c.credentials)
                                              .where(connections.c.id == row_id)).scalar_one())

@@ -152,3 +152,30 @@ credential_state = Table(
     Column("lease_until", DateTime(timezone=True)),
     Column("refresh_started_at", DateTime(timezone=True)),
 )
+
+# Insight notifications (docs/operations.md, "Notifications"): at most one webhook per
+# organization, its URL sealed in the vault like a connection's credentials. No row: off.
+notification_webhooks = Table(
+    "notification_webhooks",
+    metadata,
+    Column("org_id", String(32), ForeignKey("organizations.id"), primary_key=True),
+    Column("payload_format", String(16), nullable=False),  # slack | json
+    Column("url_sealed", Text, nullable=False),
+    Column("enabled_at", DateTime(timezone=True), nullable=False),
+    Column("enabled_by", String(128), nullable=False),
+    Column("last_delivered_at", DateTime(timezone=True)),
+    Column("last_failed_at", DateTime(timezone=True)),
+    # What went wrong last, in words that never hold the URL; NULL after a delivery.
+    Column("last_failure", Text),
+)
+
+# What was sent, so a re-run sends nothing twice: an opaque signal id (a hash of the episode,
+# never a person's id) and the event. Pruned to the episodes the insights mart still holds.
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    Column("org_id", String(32), ForeignKey("organizations.id"), primary_key=True),
+    Column("signal_id", String(64), primary_key=True),
+    Column("event", String(16), primary_key=True),  # opened | resolved
+    Column("delivered_at", DateTime(timezone=True), nullable=False),
+)
