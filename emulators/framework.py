@@ -70,6 +70,7 @@ class Request:
     params: dict[str, str] = field(default_factory=dict)  # captured from the route pattern
     repeat_page: bool = False  # fault: this page repeats the previous page's tail
     raw_query: str = ""  # the query string as sent, for parameters given more than once
+    operation: str = ""  # set by a GraphQL handler: the operation's name, for the request log
 
     def query_list(self, name: str) -> list[str]:
         """Every value of a repeated query parameter (PagerDuty's ``service_ids[]``)."""
@@ -437,6 +438,8 @@ class RequestRecord:
     status: int  # 0: the connection was dropped without an answer
     conditional: bool  # the request carried If-None-Match / If-Modified-Since
     endpoint: str  # route template, e.g. "GET /repos/{owner}/{repo}/pulls"
+    operation: str = ""  # what a request to a single-route API asked (a GraphQL operation name)
+    body_bytes: int = 0  # the answer's body as sent
 
 
 class RequestLog(list):

@@ -328,3 +328,30 @@ def test_user_repos_by_affiliation_and_user_orgs_by_scope(emulator):
     refused = gh(emulator, "/user/orgs")
     assert refused.status_code == 403 and "read:org scope" in refused.json()["message"]
     assert refused.headers["X-OAuth-Scopes"] == "repo"
+
+
+def test_graphql_deployments_are_the_rest_listing_oldest_first_unless_asked(emulator):
+    query = ("query($first: Int!, $direction: OrderDirection!, $environments: [String!]) { "
+             f"repository(owner: \"{OWNER}\", name: \"{REPO}\") {{ deployments(first: $first, "
+             "environments: $environments, orderBy: {field: CREATED_AT, direction: $direction}) "
+             "{ totalCount nodes { id environment statuses(first: 10) { nodes "
+             "{ id state } } } } } }")
+
+    def ask(direction, environments=None):
+        response = requests.post(
+            emulator.base_url("github") + "/graphql",
+            json={"query": query, "variables": {"first": 3, "direction": direction,
+                                                "environments": environments}},
+            # The first query builds GitHub's schema (seconds on a busy machine).
+            headers={"Authorization": "bearer demo-token"}, timeout=120)
+        return response.json()["data"]["repository"]["deployments"]
+
+    rest = gh(emulator, f"/repos/{OWNER}/{REPO}/deployments", params={"per_page": 100}).json()
+    newest = ask("DESC")
+    assert [d["id"] for d in newest["nodes"]] == [d["node_id"] for d in rest[:3]]
+    assert newest["totalCount"] == len(rest)
+    statuses = gh(emulator, f"/repos/{OWNER}/{REPO}/deployments/{rest[0]['id']}/statuses").json()
+    assert newest["nodes"][0]["statuses"]["nodes"] == [
+        {"id": s["node_id"], "state": s["state"].upper()} for s in statuses]
+    assert ask("ASC")["nodes"][0]["id"] == rest[-1]["node_id"]
+    assert {d["environment"] for d in ask("DESC", ["staging"])["nodes"]} == {"staging"}
