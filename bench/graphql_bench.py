@@ -112,10 +112,11 @@ def _projected_hours(requests_per_pull_request: float, points_per_pull_request: 
 
 def _other_requests(log: list) -> int:
     """Requests for what is not a pull request (issues, commits, deployments, releases, runs,
-    users, repositories): the same on both paths, so left out of the per-pull-request figure."""
-    pull_request_endpoints = ("/pulls", "graphql")
-    return sum(1 for endpoint, status, *_ in log
-               if status != 304 and not any(part in endpoint for part in pull_request_endpoints))
+    users, repositories), left out of the per-pull-request figure; a GraphQL query is for pull
+    requests when its operation is (``PullRequestPage``, ``PullRequest_commits``...)."""
+    return sum(1 for endpoint, status, _conditional, _path, _query, operation, _bytes in log
+               if status != 304 and "/pulls" not in endpoint
+               and not operation.startswith("PullRequest"))
 
 
 def main(argv: list[str]) -> None:

@@ -143,6 +143,8 @@ def test_first_sync_lands_every_entity_and_an_unchanged_resync_is_conditional(
 
     org.sync("github")
     first = emulator.requests_per_endpoint("github")
+    runs_listed = [r for r in emulator.requests
+                   if r.endpoint == "GET /repos/{owner}/{repo}/actions/runs"]
     users_not_found = {unquote(r.path.rsplit("/", 1)[1]) for r in emulator.requests
                        if r.endpoint == USERS_ENDPOINT and r.status == 404}
     after_first = org.snapshot()
@@ -159,6 +161,9 @@ def test_first_sync_lands_every_entity_and_an_unchanged_resync_is_conditional(
     assert first["GET /repos/{owner}/{repo}/pulls/{number}"] == stored["github_pull_requests"]
     assert "GET /repos/{owner}/{repo}/pulls/{number}/files" not in first
     assert "GET /repos/{owner}/{repo}/commits/{sha}" not in first
+    # The runs' pull requests are not kept, so not asked for.
+    assert runs_listed and all(r.query.get("exclude_pull_requests") == "true"
+                               for r in runs_listed)
     # The emulator answers 404 for bots (it does not decode "%5Bbot%5D") and for web-flow;
     # a 404 is skipped like a deleted account.
     assert users_not_found <= {p.login for p in emulator.org.bots} | {"web-flow"}

@@ -209,11 +209,16 @@ def test_an_estimate_counts_without_fetching_a_pull_request(sieve_org, emulator)
     issues = sum(1 for k in range(1, emulator.org.item_count(repo) + 1)
                  if emulator.org.issue(repo, k))
 
+    deployments = len(emulator.org.deployments(repo))
+
     cost = GitHubConnector(org.connector_context("github")).estimate()
 
-    # One page of up to 100 pull requests (5 points) and one of issues (2).
-    assert 0 < issues <= 100 and (cost.pull_requests, cost.issues, cost.points) == (
-        pulls, issues, 5 + 2)
+    # One page of up to 100 pull requests (5 points), one of issues (2) and one of up to 100
+    # deployments with their statuses (1); REST: the probes and listings' first pages (7) and a
+    # page of deployments, no request per deployment.
+    assert 0 < issues <= 100 and 0 < deployments <= 100
+    assert (cost.pull_requests, cost.issues, cost.points) == (pulls, issues, 5 + 2 + 1)
+    assert cost.requests == 7 + 1
     assert [q.operation for q in app(emulator).queries] == ["RepositoryCounts"]
     assert 0 < cost.hours < 0.1
 

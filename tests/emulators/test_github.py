@@ -125,6 +125,11 @@ def test_deployments_statuses_releases_tags_and_runs(emulator):
     filtered = gh(emulator, f"/repos/{OWNER}/{REPO}/actions/runs",
                   params={"created": f">={cutoff}", "per_page": 100}).json()
     assert filtered["total_count"] == sum(1 for r in runs if r["created_at"] >= cutoff)
+    without_pulls, _ = walk(emulator, f"/repos/{OWNER}/{REPO}/actions/runs",
+                            {"per_page": 7, "exclude_pull_requests": "true"})
+    assert any(r["pull_requests"] for r in runs)
+    assert [r["id"] for r in without_pulls] == [r["id"] for r in runs]
+    assert not any(r["pull_requests"] for r in without_pulls)
 
 
 def test_missing_and_wrong_tokens_get_githubs_401_bodies(emulator):

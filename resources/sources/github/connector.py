@@ -61,6 +61,8 @@ GRAPHQL_RETRY = RetryPolicy(max_retries=3)
 # it to the top, so an unchanged first item (a free 304) means nothing changed.
 PULLS_PROBE = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
 ISSUES_PROBE = PULLS_PROBE
+# The runs' pull requests (head and base refs, SHAs, repositories) are not kept: not asked for.
+RUNS_LISTING = {"exclude_pull_requests": "true"}
 
 REPOSITORIES = "github_repositories"
 PULL_REQUESTS = "github_pull_requests"
@@ -854,8 +856,8 @@ class GitHubConnector(Connector):
         newest: datetime | None = None
         oldest_unfinished: datetime | None = None
         validators: tuple[Validators, ...] = ()
-        for page in self._pages(f"/repos/{repo.full_name}/actions/runs", conditional_key=stream,
-                                items_field="workflow_runs"):
+        for page in self._pages(f"/repos/{repo.full_name}/actions/runs", RUNS_LISTING,
+                                conditional_key=stream, items_field="workflow_runs"):
             if page.not_modified:
                 yield RawBatch(WORKFLOW_RUNS, [], not_modified=True)
                 return
