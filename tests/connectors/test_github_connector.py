@@ -496,3 +496,19 @@ def test_a_sync_reopening_its_store_every_few_rows_stores_the_same_tables(
     monkeypatch.setattr(sync_engine, "REOPEN_STORE_ROWS", every)
     org.sync("github")
     assert reopened == []
+
+
+def test_a_deployment_deleted_after_its_listing_is_skipped_not_fatal(sieve_org, emulator):
+    org = sieve_org("deleted-deployment")
+    connect(org, emulator, **ONE_REPO)
+    emulator.faults.not_found(r"/deployments/\d+/statuses", times=1, api="github")
+
+    [summary] = org.sync("github")
+
+    assert summary.error is None
+    [gone] = [r for r in emulator.requests if r.status == 404 and r.path.endswith("/statuses")]
+    repo = emulator.org.repo(ONE_REPO["repos"][0], "github")
+    deployments = emulator.org.deployments(repo)
+    [deleted] = [d for d in deployments if d.deployment_id == int(gone.path.split("/")[-2])]
+    statuses = sum(len(d.statuses) for d in deployments)
+    assert org.count("github_deployment_statuses") == statuses - len(deleted.statuses)

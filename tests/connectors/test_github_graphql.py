@@ -245,6 +245,25 @@ def test_a_deployment_with_more_statuses_than_a_page_is_completed_through_rest(
         "github", "GET /repos/{owner}/{repo}/deployments/{id}/statuses") == many
 
 
+def test_a_deployment_graphql_does_not_list_gets_its_statuses_through_rest(
+        sieve_org, emulator, rest_tables, monkeypatch):
+    expected = rest_rows(sieve_org, emulator, rest_tables)
+    listed = graphql.deployment_status_pages
+
+    def without_the_newest(client, target, wanted):
+        return list(listed(client, target, wanted))[1:]
+
+    monkeypatch.setattr(graphql, "deployment_status_pages", without_the_newest)
+    org = sieve_org("unlisted-deployment")
+    connect(org, emulator, "graphql")
+
+    org.sync("github")
+
+    assert comparable(org) == expected
+    assert emulator.count_requests(
+        "github", "GET /repos/{owner}/{repo}/deployments/{id}/statuses") == 1
+
+
 def test_people_are_asked_for_in_batches_and_the_unanswered_through_rest(
         sieve_org, emulator, monkeypatch, rest_tables):
     expected = rest_rows(sieve_org, emulator, rest_tables)

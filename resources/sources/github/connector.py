@@ -806,31 +806,31 @@ class GitHubConnector(Connector):
         for deployment_id in deployments.values():
             parent = {"repository_id": repo.id, "deployment_id": deployment_id}
             path = f"/repos/{repo.full_name}/deployments/{deployment_id}/statuses"
-            for page in self._pages(path):
-                self._note_people(page.items, "creator")
-                yield RawBatch(DEPLOYMENT_STATUSES, page.items, parent=parent)
+            try:
+                for page in self._pages(path):
+                    self._note_people(page.items, "creator")
+                    yield RawBatch(DEPLOYMENT_STATUSES, page.items, parent=parent)
+            except NotFoundError:
+                log.info("GitHub repository %s: a deployment listed a moment ago answered 404 "
+                         "(deleted meanwhile); its statuses were skipped", repo.id)
 
     def _graphql_deployment_statuses(self, repo: RepositoryRef, deployments: dict[str, int]
                                      ) -> Generator[RawBatch, None, dict[str, int]]:
-        """Returns the deployments left for REST: those with more statuses than a page."""
+        """Returns the deployments left for REST: those with more statuses than a page, and
+        those GraphQL's listing did not show (REST's 404 tells a deleted one apart), so no
+        deployment is left without its statuses."""
         owner, name = repo.full_name.split("/", 1)
         target = graphql.RepositoryTarget(owner, name, with_files=False)
-        found, overflowing = 0, {}
+        left = dict(deployments)
         for node_id, nodes in graphql.deployment_status_pages(self._graphql(), target,
                                                               set(deployments)):
-            found += 1
             if nodes is None:
-                overflowing[node_id] = deployments[node_id]
                 continue
             records = [graphql.deployment_status_record(node) for node in nodes]
             self._note_people(records, "creator")
             yield RawBatch(DEPLOYMENT_STATUSES, records, parent={
-                "repository_id": repo.id, "deployment_id": deployments[node_id]})
-        if found < len(deployments):
-            log.info("GitHub repository %s: %d deployment(s) listed by REST were gone from "
-                     "GraphQL's listing (deleted meanwhile); their statuses were skipped",
-                     repo.id, len(deployments) - found)
-        return overflowing
+                "repository_id": repo.id, "deployment_id": left.pop(node_id)})
+        return left
 
     # -- releases --------------------------------------------------------------------------
 
