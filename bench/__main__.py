@@ -18,6 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.graphql_bench import RESULTS as GITHUB_API_RESULTS
 from bench.ingestion_bench import SCALING_RESULTS
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -104,7 +105,34 @@ def targets(figures: dict) -> list[tuple[str, str, bool]]:
     checks += small_sync_targets(figures.get("small_sync"))
     checks += inner_loop_targets(figures.get("inner_loop"))
     checks += serve_targets(figures.get("serve"))
+    checks += github_api_targets(github_api_results())
     return checks
+
+
+def github_api_results() -> dict | None:
+    """The last ``python bench/graphql_bench.py N --write`` (not rerun by ``make bench``)."""
+    return json.loads(GITHUB_API_RESULTS.read_text()) if GITHUB_API_RESULTS.exists() else None
+
+
+def github_api_targets(result: dict | None) -> list[tuple[str, str, bool]]:
+    """Issue 13: a GitHub backfill through GraphQL, everything counted (REST listings that stay,
+    people, deployments), labelled with what the run held."""
+    if not result:
+        return []
+    [run] = [run for run in result["runs"] if run["api"] == "graphql"]
+    held = (f"GraphQL, {run['repositories']} repos / {run['pull_requests']:,} PRs, "
+            f"{GITHUB_API_RESULTS.name}")
+    nightly = run["nightly_requests_counted"] + run["nightly_points"]
+    return [(f"GitHub backfill ≤ 0.05 requests per PR ({held})",
+             f"{run['requests_per_pull_request']}", run["requests_per_pull_request"] <= 0.05),
+            (f"GitHub backfill ≤ 0.05 points per PR ({held})",
+             f"{run['points_per_pull_request']}", run["points_per_pull_request"] <= 0.05),
+            (f"GitHub bytes downloaded ≤ 5 KB per PR ({held})",
+             f"{run['bytes_per_pull_request'] / 1000:.1f} KB",
+             run["bytes_per_pull_request"] <= 5000),
+            (f"GitHub nightly no-change sync: 0 counted requests or points ({held})",
+             f"{run['nightly_requests_counted']} requests, {run['nightly_points']} points",
+             nightly == 0)]
 
 
 def serve_targets(serve: dict | None) -> list[tuple[str, str, bool]]:

@@ -118,9 +118,9 @@ def synthetic_org_sql(n_prs: int) -> list[str]:
             select 'bench', i, repo, 'm' || i, 'main', 'production', true,
                 created_at + to_hours(hours_open + 1), created_at + to_hours(hours_open + 1)
             from ({pr_times}) where i % 10 = 0""",
-        f"""insert into metadata.github_deployment_statuses (connection_id, id, repository_id,
-                deployment_id, state, environment, created_at, updated_at)
-            select 'bench', i, repo, i, case when i % 200 = 0 then 'failure' else 'success' end,
+        f"""insert into metadata.github_deployment_statuses (connection_id, id, node_id,
+                repository_id, deployment_id, state, environment, created_at, updated_at)
+            select 'bench', i, 'DES_' || i, repo, i, case when i % 200 = 0 then 'failure' else 'success' end,
                 'production', created_at + to_hours(hours_open + 2),
                 created_at + to_hours(hours_open + 2)
             from ({pr_times}) where i % 10 = 0""",

@@ -89,7 +89,20 @@ def run_api(emulator: Emulator, api: str, repositories: int) -> dict:
         "nightly_requests_counted": sum(1 for entry in nightly_log if entry[1] != 304),
         "nightly_requests_free_304": sum(1 for entry in nightly_log if entry[1] == 304),
         "nightly_points": nightly["http"].get("points", 0),
+        "by_endpoint": breakdown(log),
     }
+
+
+def breakdown(log: list) -> dict:
+    """Requests that count against a limit, free 304s and body bytes per endpoint (a GraphQL
+    query by its operation name), most bytes first."""
+    rows: dict[str, dict] = {}
+    for endpoint, status, _conditional, _path, _query, operation, body_bytes in log:
+        name = f"{endpoint} {operation}".strip()
+        row = rows.setdefault(name, {"requests": 0, "free_304": 0, "bytes": 0})
+        row["free_304" if status == 304 else "requests"] += 1
+        row["bytes"] += body_bytes
+    return dict(sorted(rows.items(), key=lambda item: (-item[1]["bytes"], item[0])))
 
 
 def _projected_hours(requests_per_pull_request: float, points_per_pull_request: float) -> float:
@@ -99,10 +112,11 @@ def _projected_hours(requests_per_pull_request: float, points_per_pull_request: 
 
 def _other_requests(log: list) -> int:
     """Requests for what is not a pull request (issues, commits, deployments, releases, runs,
-    users, repositories): the same on both paths, so left out of the per-pull-request figure."""
-    pull_request_endpoints = ("/pulls", "graphql")
-    return sum(1 for endpoint, status, *_ in log
-               if status != 304 and not any(part in endpoint for part in pull_request_endpoints))
+    users, repositories), left out of the per-pull-request figure; a GraphQL query is for pull
+    requests when its operation is (``PullRequestPage``, ``PullRequest_commits``...)."""
+    return sum(1 for endpoint, status, _conditional, _path, _query, operation, _bytes in log
+               if status != 304 and "/pulls" not in endpoint
+               and not operation.startswith("PullRequest"))
 
 
 def main(argv: list[str]) -> None:

@@ -47,8 +47,8 @@ signal.signal(signal.SIGTERM, lambda *a: stop.set())
 for line in sys.stdin:
     command = line.strip()
     if command == "log":
-        records = [(r.endpoint, r.status, r.conditional, r.path, sorted(r.query.items()))
-                   for r in server.requests]
+        records = [(r.endpoint, r.status, r.conditional, r.path, sorted(r.query.items()),
+                    r.operation, r.body_bytes) for r in server.requests]
         print(json.dumps(records), flush=True)
     elif command == "clear":
         server.clear_requests()
@@ -135,7 +135,7 @@ def minimum_requests(log: list) -> int:
     and always used the largest page would send. Extra pages of long listings are counted by
     their page parameter, so a listing of 250 items at per_page=100 needs 3."""
     walks: dict[tuple, set] = {}
-    for endpoint, status, _conditional, path, query in log:
+    for endpoint, status, _conditional, path, query, *_ in log:
         if status != 200 and status != 304:
             continue
         params = tuple((k, v) for k, v in query if k not in ("page", "per_page", "cursor"))

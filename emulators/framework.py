@@ -73,6 +73,7 @@ class Request:
     # The rate-limit budget the request spends, when not its API's own (set by authenticate:
     # a GitHub App installation's token spends the installation's budget).
     budget: str | None = None
+    operation: str = ""  # set by a GraphQL handler: the operation's name, for the request log
 
     def query_list(self, name: str) -> list[str]:
         """Every value of a repeated query parameter (PagerDuty's ``service_ids[]``)."""
@@ -449,6 +450,8 @@ class RequestRecord:
     status: int  # 0: the connection was dropped without an answer
     conditional: bool  # the request carried If-None-Match / If-Modified-Since
     endpoint: str  # route template, e.g. "GET /repos/{owner}/{repo}/pulls"
+    operation: str = ""  # what a request to a single-route API asked (a GraphQL operation name)
+    body_bytes: int = 0  # the answer's body as sent
 
 
 class RequestLog(list):

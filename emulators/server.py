@@ -256,7 +256,7 @@ class EmulatorServer:
         else:
             payload = Response(body=err.body).encoded()
             out.setdefault("Content-Type", JSON_TYPE)
-        self._record(request, err.status)
+        self._record(request, err.status, len(payload))
         return err.status, out, payload
 
     def _success(self, app: ApiApp, request: Request, response: Response, common: dict[str, str],
@@ -285,12 +285,13 @@ class EmulatorServer:
             payload = payload[: max(1, len(payload) // 2)]
         elif response.status == 200 and self.faults.take("invalid_json", api, target):
             payload = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-        self._record(request, response.status)
+        self._record(request, response.status, len(payload))
         return response.status, out, payload
 
-    def _record(self, request: Request, status: int) -> None:
+    def _record(self, request: Request, status: int, body_bytes: int = 0) -> None:
         record = RequestRecord(request.api, request.method, request.path, request.query, status,
-                               is_conditional(request), request.endpoint)
+                               is_conditional(request), request.endpoint, request.operation,
+                               body_bytes)
         with self._log_lock:
             if request.log_epoch == self._log_epoch:
                 self.requests.append(record)

@@ -9,7 +9,9 @@ the ``read:org`` or ``user`` scope and answers a token without it 403 "You need 
 scope or user scope to list your organizations."; ``GET /user/repos`` lists what the reader
 reaches through ``affiliation`` (it owns no repository and collaborates on none, so only
 ``organization_member`` finds the org's) and refuses ``type`` beside ``visibility`` or
-``affiliation`` with 422.
+``affiliation`` with 422. The workflow runs listing honours ``exclude_pull_requests=true``
+("If true pull requests are omitted from the response (empty array)", docs.github.com/rest/
+actions/workflow-runs#list-workflow-runs-for-a-repository).
 """
 
 from __future__ import annotations
@@ -824,16 +826,20 @@ class GitHubApp(ApiApp):
                 and (q.get("status") is None or q["status"] in (r.status, r.conclusion))
                 and (q.get("head_sha") is None or r.head_sha == q["head_sha"])
                 and (low is None or r.created_at >= low) and (high is None or r.created_at <= high)]
-        return self._paginate(request, runs, lambda r: self.run_json(r, request.base_url),
-                              wrap="workflow_runs")
+        # "If true pull requests are omitted from the response (empty array)."
+        without_pulls = q.get("exclude_pull_requests") == "true"
+        return self._paginate(
+            request, runs, lambda r: self.run_json(r, request.base_url, without_pulls),
+            wrap="workflow_runs")
 
-    def run_json(self, run: WorkflowRun, base: str) -> dict:
+    def run_json(self, run: WorkflowRun, base: str, without_pulls: bool = False) -> dict:
         repo = run.repo
         full_name = f"{self.org.login}/{repo.name}"
         url = f"{base}/repos/{full_name}/actions/runs/{run.run_id}"
         workflow_id = repo.repo_id * 10 + 1
         head = self.data.commit_by_sha(repo, run.head_sha)
         pr = self.data.pull_request(repo, run.pr_number) if run.pr_number else None
+        listed_pr = None if without_pulls else pr
         repo_min = {"id": repo.repo_id, "url": f"{base}/repos/{full_name}", "name": repo.name}
         return {
             "id": run.run_id, "name": run.name, "node_id": _node_id("WFR", run.run_id),
@@ -848,7 +854,7 @@ class GitHubApp(ApiApp):
                 "id": 2_000_000_000 + repo.index * 1_000_000 + pr.number, "number": pr.number,
                 "head": {"ref": pr.head_ref, "sha": pr.head_sha, "repo": repo_min},
                 "base": {"ref": pr.base_ref, "sha": pr.commits[0].parents[0], "repo": repo_min},
-            }] if pr else [],
+            }] if listed_pr else [],
             "created_at": iso_z(run.created_at), "updated_at": iso_z(run.updated_at),
             "actor": self.user_json(run.actor, base), "run_attempt": 1, "referenced_workflows": [],
             "run_started_at": iso_z(run.created_at), "triggering_actor": self.user_json(run.actor, base),

@@ -21,6 +21,13 @@ rate-limits-and-node-limits-for-the-graphql-api) and "Using pagination in the Gr
   ``issues(filterBy: {since, states})`` ("issues that have been updated at or after the given
   date", inclusive as REST's ``since``), the issue fields those of REST's issue with
   ``stateReason`` in upper case;
+- ``Repository.deployments(orderBy: {field: CREATED_AT, direction}, environments:)``
+  (docs.github.com/graphql/reference/objects#deployment, ``DeploymentOrderField`` has only
+  ``CREATED_AT``, ascending by default) with each ``Deployment``'s ``statuses``: the records of
+  REST's deployment listing and ``/statuses`` under GraphQL's names, ``id`` being REST's
+  ``node_id``, states in upper case, no ``databaseId`` on a status and no
+  ``production_environment``/``transient_environment`` on a deployment (the schema has
+  neither); a ``databaseId`` beyond 32 bits is an error, as graphql-core's ``Int`` makes it;
 - ``user(login:)`` (aliased, many per query): the profile REST's ``/users/{login}`` shows, the
   email ``""`` when hidden (``User.email: String!``, "the user's publicly visible profile
   email"); an app's bot or an organization is no ``User`` and answers null with a NOT_FOUND
@@ -80,6 +87,9 @@ MAX_NODES = 500_000
 MAX_PAGE = 100
 SECONDARY_POINTS_PER_MINUTE = 2000
 GHOST_LOGIN, GHOST_ID = "ghost", 10137
+# A deployment's state from its latest status (GitHub's ``DeploymentState``: a deployment whose
+# latest status is "success" is ACTIVE).
+DEPLOYMENT_STATE = {"success": "ACTIVE"}
 DOCS = "https://docs.github.com/graphql"
 
 
@@ -277,6 +287,7 @@ class GitHubGraphQL:
         except (ValueError, KeyError, TypeError, GraphQLError) as problem:
             raise ApiError(400, {"message": "Problems parsing JSON", "documentation_url": DOCS}
                            ) from problem
+        request.operation = _operation_name(document) or ""
         refusal = self._refusal(document, variables)
         if refusal is not None:
             return self._answer({"errors": [refusal]})
@@ -376,8 +387,8 @@ class GitHubGraphQL:
             "issues": lambda info, orderBy=None, filterBy=None, **args: self._issues(
                 repo, [(at, k) for at, k in index if repo.is_issue_number(k)], orderBy,
                 filterBy or {}, args),
-            "deployments": lambda info, **args: connection(self.data.deployments(repo),
-                                                           lambda d: None, **args),
+            "deployments": lambda info, orderBy=None, environments=None, **args:
+                self._deployments(repo, orderBy, environments, args),
         }
 
     def _user(self, info, login: str) -> dict:
@@ -402,6 +413,44 @@ class GitHubGraphQL:
         if args.get("after") and self.faults.take(self.faults.repeat_cursor):
             page["pageInfo"]["endCursor"] = args["after"]
         return page
+
+    def _deployments(self, repo, order_by: dict | None, environments: list[str] | None,
+                     args: dict) -> dict:
+        """``Repository.deployments``: ordered by creation (the only ``DeploymentOrderField``),
+        oldest first unless ``direction: DESC``; ``environments`` keeps those named."""
+        newest_first = [d for d in self.data.deployments(repo)
+                        if not environments or d.environment in environments]
+        descending = (order_by or {}).get("direction", "ASC") == "DESC"
+        ordered = newest_first if descending else list(reversed(newest_first))
+        return connection(ordered, self._deployment_json, **args)
+
+    def _deployment_json(self, d) -> dict:
+        """A deployment as REST's listing shows it, under GraphQL's names; REST's
+        ``production_environment`` and ``transient_environment`` have no field here."""
+        statuses = list(reversed(d.statuses))  # newest first, as REST lists them
+        rest = self.app.deployment_json(d, "")
+        return {
+            "__typename": "Deployment", "id": rest["node_id"], "databaseId": rest["id"],
+            "commitOid": d.sha, "task": rest["task"], "environment": d.environment,
+            "originalEnvironment": d.environment, "latestEnvironment": d.environment,
+            "description": rest["description"], "payload": "{}",
+            "state": DEPLOYMENT_STATE.get(d.outcome, d.outcome.upper()),
+            "creator": self._actor(d.creator), "createdAt": rest["created_at"],
+            "updatedAt": rest["updated_at"],
+            "latestStatus": lambda info: self._deployment_status_json(d, statuses[0]),
+            "statuses": lambda info, **args: connection(
+                statuses, lambda status: self._deployment_status_json(d, status), **args),
+        }
+
+    def _deployment_status_json(self, d, status) -> dict:
+        """A status as REST's /statuses lists it: no ``databaseId`` in GraphQL, its ``id`` is
+        REST's ``node_id``; the state in upper case."""
+        return {"__typename": "DeploymentStatus", "id": _node_id("DES", status.status_id),
+                "state": status.state.upper(), "environment": d.environment,
+                "description": status.description, "creator": self._actor(d.creator),
+                "createdAt": iso_z(status.created_at), "updatedAt": iso_z(status.created_at),
+                "logUrl": f"https://ci.sieve-demo.example/deploys/{d.deployment_id}",
+                "environmentUrl": f"https://{d.environment}.sieve-demo.example"}
 
     def _issues(self, repo, index: list, order_by: dict | None, filter_by: dict,
                 args: dict) -> dict:

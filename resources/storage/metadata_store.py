@@ -199,12 +199,14 @@ class MetadataStore:
             "AND schema_name = ? AND constraint_type = 'PRIMARY KEY'",
             [DATABASE_ALIAS, schema]).fetchall()}
         present = self._columns(schema)
+        not_null = self._not_null_columns(schema)
         for table in tables:
             if table.name in keyed:
                 self._drop_primary_key(table, schema)
             self.connection.execute(table.create_sql(schema))
             if table.name in present:
                 self._add_missing_columns(table, schema, present[table.name])
+                self._relax_former_key(table, schema, not_null.get(table.name, set()))
 
     def _columns(self, schema: str) -> dict[str, set[str]]:
         """The columns of each table the schema holds."""
@@ -215,6 +217,23 @@ class MetadataStore:
                 f"{_sql_string(schema)}").fetchall():
             present.setdefault(table, set()).add(column)
         return present
+
+    def _not_null_columns(self, schema: str) -> dict[str, set[str]]:
+        """The NOT NULL columns of each table the schema holds."""
+        found: dict[str, set[str]] = {}
+        for table, columns in self.connection.execute(
+                "SELECT table_name, constraint_column_names FROM duckdb_constraints() WHERE "
+                "database_name = ? AND schema_name = ? AND constraint_type = 'NOT NULL'",
+                [DATABASE_ALIAS, schema]).fetchall():
+            found.setdefault(table, set()).update(columns)
+        return found
+
+    def _relax_former_key(self, table: TableSpec, schema: str, not_null: set[str]) -> None:
+        """Files written while the table had another natural key: its former key columns may
+        now be empty (a source that cannot fill them), so they lose NOT NULL."""
+        for name in sorted(not_null - set(table.key)):
+            self.connection.execute(f"ALTER TABLE {schema}.{quote_identifier(table.name)} "
+                                    f"ALTER COLUMN {quote_identifier(name)} DROP NOT NULL")
 
     def _add_missing_columns(self, table: TableSpec, schema: str, present: set[str]) -> None:
         """Files written by an earlier version whose allow-list had fewer columns: add the new

@@ -143,6 +143,8 @@ def test_first_sync_lands_every_entity_and_an_unchanged_resync_is_conditional(
 
     org.sync("github")
     first = emulator.requests_per_endpoint("github")
+    runs_listed = [r for r in emulator.requests
+                   if r.endpoint == "GET /repos/{owner}/{repo}/actions/runs"]
     users_not_found = {unquote(r.path.rsplit("/", 1)[1]) for r in emulator.requests
                        if r.endpoint == USERS_ENDPOINT and r.status == 404}
     after_first = org.snapshot()
@@ -159,6 +161,9 @@ def test_first_sync_lands_every_entity_and_an_unchanged_resync_is_conditional(
     assert first["GET /repos/{owner}/{repo}/pulls/{number}"] == stored["github_pull_requests"]
     assert "GET /repos/{owner}/{repo}/pulls/{number}/files" not in first
     assert "GET /repos/{owner}/{repo}/commits/{sha}" not in first
+    # The runs' pull requests are not kept, so not asked for.
+    assert runs_listed and all(r.query.get("exclude_pull_requests") == "true"
+                               for r in runs_listed)
     # The emulator answers 404 for bots (it does not decode "%5Bbot%5D") and for web-flow;
     # a 404 is skipped like a deleted account.
     assert users_not_found <= {p.login for p in emulator.org.bots} | {"web-flow"}
@@ -491,3 +496,19 @@ def test_a_sync_reopening_its_store_every_few_rows_stores_the_same_tables(
     monkeypatch.setattr(sync_engine, "REOPEN_STORE_ROWS", every)
     org.sync("github")
     assert reopened == []
+
+
+def test_a_deployment_deleted_after_its_listing_is_skipped_not_fatal(sieve_org, emulator):
+    org = sieve_org("deleted-deployment")
+    connect(org, emulator, **ONE_REPO)
+    emulator.faults.not_found(r"/deployments/\d+/statuses", times=1, api="github")
+
+    [summary] = org.sync("github")
+
+    assert summary.error is None
+    [gone] = [r for r in emulator.requests if r.status == 404 and r.path.endswith("/statuses")]
+    repo = emulator.org.repo(ONE_REPO["repos"][0], "github")
+    deployments = emulator.org.deployments(repo)
+    [deleted] = [d for d in deployments if d.deployment_id == int(gone.path.split("/")[-2])]
+    statuses = sum(len(d.statuses) for d in deployments)
+    assert org.count("github_deployment_statuses") == statuses - len(deleted.statuses)

@@ -63,10 +63,12 @@ def test_both_apis_store_the_same_tables_and_a_nightly_sync_costs_nothing(
     org.sync("github")
     assert comparable(org) == expected
     assert emulator.count_requests("github", "GET /repos/{owner}/{repo}/pulls/{number}") == 0
-    # Per repository one page of up to 100 pull requests (5 points) and one of issues (2),
-    # and the people seen, up to 100 a query (1 point); REST only answers the probes: the
-    # listings' first item each, for their ETags.
-    assert app(emulator).points == 5 + 2 + 1
+    assert emulator.count_requests(
+        "github", "GET /repos/{owner}/{repo}/deployments/{id}/statuses") == 0
+    # Per repository one page of up to 100 pull requests (5 points), one of issues (2) and one
+    # of up to 100 deployments with their statuses (1), and the people seen, up to 100 a query
+    # (1 point); REST only answers the probes: the listings' first item each, for their ETags.
+    assert app(emulator).points == 5 + 2 + 1 + 1
     probes = [r for r in emulator.requests if r.endpoint.endswith(("/pulls", "/issues"))]
     assert len(probes) == 2 and all(r.query.get("per_page") == "1" for r in probes)
     # REST's /users/{login} only for who is no GraphQL `User`: apps' bots.
@@ -174,7 +176,8 @@ def test_a_bad_answer_that_persists_is_an_error_naming_the_repository(
 
 @pytest.mark.parametrize(("missing", "answered"), [
     (("PullRequest", "potentialMergeCommit"), []),  # refused queries answer no data
-    (("User", "isSiteAdmin"), ["PullRequestPage", "IssuePage"]),  # people alone through REST
+    # people alone through REST
+    (("User", "isSiteAdmin"), ["PullRequestPage", "IssuePage", "DeploymentStatuses"]),
 ])
 def test_an_older_server_without_a_field_falls_back_to_rest_with_one_notice(
         sieve_org, emulator, rest_tables, caplog, missing, answered):
@@ -206,24 +209,65 @@ def test_an_estimate_counts_without_fetching_a_pull_request(sieve_org, emulator)
     issues = sum(1 for k in range(1, emulator.org.item_count(repo) + 1)
                  if emulator.org.issue(repo, k))
 
+    deployments = len(emulator.org.deployments(repo))
+
     cost = GitHubConnector(org.connector_context("github")).estimate()
 
-    # One page of up to 100 pull requests (5 points) and one of issues (2).
-    assert 0 < issues <= 100 and (cost.pull_requests, cost.issues, cost.points) == (
-        pulls, issues, 5 + 2)
+    # One page of up to 100 pull requests (5 points), one of issues (2) and one of up to 100
+    # deployments with their statuses (1); REST: the probes and listings' first pages (7) and a
+    # page of deployments, no request per deployment.
+    assert 0 < issues <= 100 and 0 < deployments <= 100
+    assert (cost.pull_requests, cost.issues, cost.points) == (pulls, issues, 5 + 2 + 1)
+    assert cost.requests == 7 + 1
     assert [q.operation for q in app(emulator).queries] == ["RepositoryCounts"]
     assert 0 < cost.hours < 0.1
+
+
+def synced_with_smaller_pages(sieve_org, emulator, monkeypatch, page_size: str, size: int):
+    """An org synced through GraphQL with ``graphql.<page_size>`` set to ``size``."""
+    monkeypatch.setattr(graphql, page_size, size)
+    org = sieve_org(page_size.lower().replace("_", "-"))
+    connect(org, emulator, "graphql")
+    org.sync("github")
+    return org
+
+
+def test_a_deployment_with_more_statuses_than_a_page_is_completed_through_rest(
+        sieve_org, emulator, rest_tables, monkeypatch):
+    expected = rest_rows(sieve_org, emulator, rest_tables)
+    org = synced_with_smaller_pages(sieve_org, emulator, monkeypatch,
+                                    "STATUSES_PER_DEPLOYMENT", 1)
+    assert comparable(org) == expected
+    deployments = emulator.org.deployments(emulator.org.repo(ONE_REPO[0], "github"))
+    many = sum(1 for d in deployments if len(d.statuses) > 1)
+    assert many > 0
+    assert emulator.count_requests(
+        "github", "GET /repos/{owner}/{repo}/deployments/{id}/statuses") == many
+
+
+def test_a_deployment_graphql_does_not_list_gets_its_statuses_through_rest(
+        sieve_org, emulator, rest_tables, monkeypatch):
+    expected = rest_rows(sieve_org, emulator, rest_tables)
+    listed = graphql.deployment_status_pages
+
+    def without_the_newest(client, target, wanted):
+        return list(listed(client, target, wanted))[1:]
+
+    monkeypatch.setattr(graphql, "deployment_status_pages", without_the_newest)
+    org = sieve_org("unlisted-deployment")
+    connect(org, emulator, "graphql")
+
+    org.sync("github")
+
+    assert comparable(org) == expected
+    assert emulator.count_requests(
+        "github", "GET /repos/{owner}/{repo}/deployments/{id}/statuses") == 1
 
 
 def test_people_are_asked_for_in_batches_and_the_unanswered_through_rest(
         sieve_org, emulator, monkeypatch, rest_tables):
     expected = rest_rows(sieve_org, emulator, rest_tables)
-    monkeypatch.setattr(graphql, "USERS_PER_QUERY", 5)
-    org = sieve_org("people-in-batches")
-    connect(org, emulator, "graphql")
-
-    org.sync("github")
-
+    org = synced_with_smaller_pages(sieve_org, emulator, monkeypatch, "USERS_PER_QUERY", 5)
     assert comparable(org)["github_users"] == expected["github_users"]
     batches = [q for q in app(emulator).queries if q.operation == "Users"]
     rest_people = emulator.count_requests("github", "GET /users/{login}")

@@ -108,7 +108,7 @@ def _deployment(dep_id, repo, sha, created):
 
 
 def _status(status_id, repo, dep_id, created):
-    return {"id": status_id, "repository_id": repo, "deployment_id": dep_id, "state": "success",
+    return {"id": status_id, "node_id": f"DES_{status_id}", "repository_id": repo, "deployment_id": dep_id, "state": "success",
             "environment": "production", "created_at": created, "updated_at": created}
 
 

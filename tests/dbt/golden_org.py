@@ -153,7 +153,7 @@ DEPLOYMENTS = [
 
 
 def _status(status_id, dep_id, state, created):
-    return {"id": status_id, "repository_id": API, "deployment_id": dep_id, "state": state,
+    return {"id": status_id, "node_id": f"DES_{status_id}", "repository_id": API, "deployment_id": dep_id, "state": state,
             "environment": "production", "created_at": created, "updated_at": created}
 
 

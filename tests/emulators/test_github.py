@@ -125,6 +125,11 @@ def test_deployments_statuses_releases_tags_and_runs(emulator):
     filtered = gh(emulator, f"/repos/{OWNER}/{REPO}/actions/runs",
                   params={"created": f">={cutoff}", "per_page": 100}).json()
     assert filtered["total_count"] == sum(1 for r in runs if r["created_at"] >= cutoff)
+    without_pulls, _ = walk(emulator, f"/repos/{OWNER}/{REPO}/actions/runs",
+                            {"per_page": 7, "exclude_pull_requests": "true"})
+    assert any(r["pull_requests"] for r in runs)
+    assert [r["id"] for r in without_pulls] == [r["id"] for r in runs]
+    assert not any(r["pull_requests"] for r in without_pulls)
 
 
 def test_missing_and_wrong_tokens_get_githubs_401_bodies(emulator):
@@ -372,3 +377,30 @@ def test_an_enterprise_cloud_installation_gets_15000_an_hour(emulator):
     installations.enterprise_cloud.add(INSTALLATION_ID)
     token, _ = installations.tokens.issue(str(INSTALLATION_ID))
     assert gh(emulator, f"/orgs/{OWNER}", token=token).headers["X-RateLimit-Limit"] == "15000"
+
+
+def test_graphql_deployments_are_the_rest_listing_oldest_first_unless_asked(emulator):
+    query = ("query($first: Int!, $direction: OrderDirection!, $environments: [String!]) { "
+             f"repository(owner: \"{OWNER}\", name: \"{REPO}\") {{ deployments(first: $first, "
+             "environments: $environments, orderBy: {field: CREATED_AT, direction: $direction}) "
+             "{ totalCount nodes { id environment statuses(first: 10) { nodes "
+             "{ id state } } } } } }")
+
+    def ask(direction, environments=None):
+        response = requests.post(
+            emulator.base_url("github") + "/graphql",
+            json={"query": query, "variables": {"first": 3, "direction": direction,
+                                                "environments": environments}},
+            # The first query builds GitHub's schema (seconds on a busy machine).
+            headers={"Authorization": "bearer demo-token"}, timeout=120)
+        return response.json()["data"]["repository"]["deployments"]
+
+    rest = gh(emulator, f"/repos/{OWNER}/{REPO}/deployments", params={"per_page": 100}).json()
+    newest = ask("DESC")
+    assert [d["id"] for d in newest["nodes"]] == [d["node_id"] for d in rest[:3]]
+    assert newest["totalCount"] == len(rest)
+    statuses = gh(emulator, f"/repos/{OWNER}/{REPO}/deployments/{rest[0]['id']}/statuses").json()
+    assert newest["nodes"][0]["statuses"]["nodes"] == [
+        {"id": s["node_id"], "state": s["state"].upper()} for s in statuses]
+    assert ask("ASC")["nodes"][0]["id"] == rest[-1]["node_id"]
+    assert {d["environment"] for d in ask("DESC", ["staging"])["nodes"]} == {"staging"}

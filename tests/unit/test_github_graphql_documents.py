@@ -46,8 +46,9 @@ def test_every_selected_field_feeds_the_allow_list_or_the_paging(documents):
 def test_columns_left_empty_exist_and_are_few():
     for table, columns in graphql.NOT_REQUESTED.items():
         assert set(columns) <= set(entity(table).column_names)
-    # The bodies of pull requests, reviews and issues; commits' parents.
-    assert sum(len(c) for c in graphql.NOT_REQUESTED.values()) == 4
+    # The bodies of pull requests, reviews and issues; commits' parents; a deployment status's
+    # numeric id (GraphQL has none; its node id is the key).
+    assert sum(len(c) for c in graphql.NOT_REQUESTED.values()) == 5
 
 
 def test_a_page_of_a_hundred_costs_five_points_under_the_documented_formula():
@@ -57,3 +58,11 @@ def test_a_page_of_a_hundred_costs_five_points_under_the_documented_formula():
         cost = query_cost(parse(graphql.page_document(with_files)),
                           {"owner": "o", "name": "r", "first": 100})
         assert (cost.requests, cost.points) == (1 + 100 * (points), points)
+
+
+def test_a_hundred_deployments_with_their_statuses_cost_one_point():
+    # 1 request for the deployments + 100 x 1 statuses connection = 101 -> 1.01 -> 1 point;
+    # nodes: 100 deployments + 100 x 100 statuses, far under the 500,000 limit.
+    cost = query_cost(parse(graphql.deployment_statuses_document()),
+                      {"owner": "o", "name": "r", "first": 100})
+    assert (cost.requests, cost.points, cost.nodes) == (101, 1, 100 + 100 * 100)

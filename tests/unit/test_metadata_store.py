@@ -211,3 +211,20 @@ def test_a_table_kept_by_an_earlier_version_gains_the_new_columns(tmp_path):
         store.ensure_tables([without_key])
         with pytest.raises(StoreError, match="lacks its key column number"):
             store.ensure_tables([PULLS])
+
+
+def test_a_table_kept_under_a_former_key_takes_rows_without_it(tmp_path):
+    """github_deployment_statuses was keyed by id, now by node_id, which GraphQL fills alone."""
+    by_number = TableSpec(PULLS.name, PULLS.columns + (("node_id", "VARCHAR"),), PULLS.key)
+    by_node_id = TableSpec(PULLS.name, by_number.columns, ("connection_id", "node_id"))
+    with open_store(tmp_path / "sieve.duckdb", KEY_A) as store:
+        store.ensure_tables([by_number])
+        with store.transaction():
+            store.upsert(by_number, [{**rows(1)[0], "node_id": "N1"}])
+        store.ensure_tables([by_node_id])
+        with store.transaction():
+            store.upsert(by_node_id, [{**rows(1, title="new")[0], "number": None,
+                                       "node_id": "N1"}])
+        assert store.connection.execute(
+            "SELECT number, title, node_id FROM metadata.demo_pulls").fetchall() == [
+                (None, "new1", "N1")]

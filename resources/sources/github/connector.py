@@ -61,6 +61,8 @@ GRAPHQL_RETRY = RetryPolicy(max_retries=3)
 # it to the top, so an unchanged first item (a free 304) means nothing changed.
 PULLS_PROBE = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
 ISSUES_PROBE = PULLS_PROBE
+# The runs' pull requests (head and base refs, SHAs, repositories) are not kept: not asked for.
+RUNS_LISTING = {"exclude_pull_requests": "true"}
 
 REPOSITORIES = "github_repositories"
 PULL_REQUESTS = "github_pull_requests"
@@ -532,8 +534,8 @@ class GitHubConnector(Connector):
     def _fall_back_to_rest(self, error: GraphQLUnsupportedError) -> None:
         """Once per sync: every later repository goes straight to REST."""
         self._use_graphql = False
-        log.warning("%s Pull requests, issues and people are collected through the REST API.",
-                    error)
+        log.warning("%s Pull requests, issues, deployment statuses and people are collected "
+                    "through the REST API.", error)
 
     def _rest_pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
         stream = f"pulls:{repo.id}"
@@ -765,14 +767,17 @@ class GitHubConnector(Connector):
     # -- deployments and their statuses ----------------------------------------------------
 
     def _deployments(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        """The deployments from REST's listing (GraphQL's ``Deployment`` lacks
+        ``production_environment`` and ``transient_environment``), then the statuses of those
+        new or updated since the stream's mark."""
         stream = f"deployments:{repo.id}"
         stored = HighWaterMark.parse(self._cursor(stream))
         newest = stored.copy()
         validators: tuple[Validators, ...] = ()
         unique = Deduplicator(lambda deployment: deployment["id"])
         parent = {"repository_id": repo.id}
-        base = f"/repos/{repo.full_name}/deployments"
-        for page in self._pages(base, conditional_key=stream):
+        changed: dict[str, int] = {}  # node id -> id
+        for page in self._pages(f"/repos/{repo.full_name}/deployments", conditional_key=stream):
             if page.not_modified:
                 yield RawBatch(DEPLOYMENTS, [], parent, not_modified=True)
                 return
@@ -781,15 +786,51 @@ class GitHubConnector(Connector):
             yield RawBatch(DEPLOYMENTS, page.items, parent=parent)
             for deployment in unique.fresh(page.items):
                 updated, key = parse_timestamp(deployment["updated_at"]), str(deployment["id"])
-                if not stored.is_new(updated, key):
-                    continue
-                newest.advance(updated, key)
-                status_parent = {**parent, "deployment_id": deployment["id"]}
-                for status_page in self._pages(f"{base}/{deployment['id']}/statuses"):
-                    self._note_people(status_page.items, "creator")
-                    yield RawBatch(DEPLOYMENT_STATUSES, status_page.items, parent=status_parent)
+                if stored.is_new(updated, key):
+                    newest.advance(updated, key)
+                    changed[deployment["node_id"]] = deployment["id"]
+        yield from self._deployment_statuses(repo, changed)
         cursors = {stream: newest.dumps()} if newest.at else {}
         yield RawBatch(DEPLOYMENTS, [], parent, cursors=cursors, validators=validators)
+
+    def _deployment_statuses(self, repo: RepositoryRef, deployments: dict[str, int]
+                             ) -> Iterator[RawBatch]:
+        """The statuses of ``deployments`` (node id -> id): through GraphQL a hundred
+        deployments a query where it can; through REST one deployment a listing otherwise, and
+        for a deployment with more statuses than GraphQL's page holds."""
+        if self._use_graphql and deployments:
+            try:
+                deployments = yield from self._graphql_deployment_statuses(repo, deployments)
+            except GraphQLUnsupportedError as error:
+                self._fall_back_to_rest(error)
+        for deployment_id in deployments.values():
+            parent = {"repository_id": repo.id, "deployment_id": deployment_id}
+            path = f"/repos/{repo.full_name}/deployments/{deployment_id}/statuses"
+            try:
+                for page in self._pages(path):
+                    self._note_people(page.items, "creator")
+                    yield RawBatch(DEPLOYMENT_STATUSES, page.items, parent=parent)
+            except NotFoundError:
+                log.info("GitHub repository %s: a deployment listed a moment ago answered 404 "
+                         "(deleted meanwhile); its statuses were skipped", repo.id)
+
+    def _graphql_deployment_statuses(self, repo: RepositoryRef, deployments: dict[str, int]
+                                     ) -> Generator[RawBatch, None, dict[str, int]]:
+        """Returns the deployments left for REST: those with more statuses than a page, and
+        those GraphQL's listing did not show (REST's 404 tells a deleted one apart), so no
+        deployment is left without its statuses."""
+        owner, name = repo.full_name.split("/", 1)
+        target = graphql.RepositoryTarget(owner, name, with_files=False)
+        left = dict(deployments)
+        for node_id, nodes in graphql.deployment_status_pages(self._graphql(), target,
+                                                              set(deployments)):
+            if nodes is None:
+                continue
+            records = [graphql.deployment_status_record(node) for node in nodes]
+            self._note_people(records, "creator")
+            yield RawBatch(DEPLOYMENT_STATUSES, records, parent={
+                "repository_id": repo.id, "deployment_id": left.pop(node_id)})
+        return left
 
     # -- releases --------------------------------------------------------------------------
 
@@ -815,8 +856,8 @@ class GitHubConnector(Connector):
         newest: datetime | None = None
         oldest_unfinished: datetime | None = None
         validators: tuple[Validators, ...] = ()
-        for page in self._pages(f"/repos/{repo.full_name}/actions/runs", conditional_key=stream,
-                                items_field="workflow_runs"):
+        for page in self._pages(f"/repos/{repo.full_name}/actions/runs", RUNS_LISTING,
+                                conditional_key=stream, items_field="workflow_runs"):
             if page.not_modified:
                 yield RawBatch(WORKFLOW_RUNS, [], not_modified=True)
                 return

@@ -82,15 +82,17 @@ def estimate(api: str, counts: list[RepositoryCounts], listing_requests: int,
     counting one /users request per person seen."""
     points, requests = 0, listing_requests
     for repo in counts:
-        # Each deployment's statuses are one request; people seen (/users) are not counted.
-        requests += REST_LISTINGS_PER_REPOSITORY + repo.deployments
-        requests += math.ceil(repo.deployments / 100)
+        # People seen (/users) are not counted.
+        requests += REST_LISTINGS_PER_REPOSITORY + math.ceil(repo.deployments / 100)
         if api == "graphql":
             requests += 1  # the issues listing's probe
             points += math.ceil(repo.pull_requests / graphql.PAGE_SIZE) * page_points(
                 repo.with_files)
             points += math.ceil(repo.issues / graphql.PAGE_SIZE) * issue_page_points()
+            # The deployments' statuses: a hundred deployments a query, 1 point.
+            points += math.ceil(repo.deployments / graphql.PAGE_SIZE)
         else:
+            requests += repo.deployments  # each deployment's statuses
             # The issues listing also lists the pull requests.
             requests += math.ceil((repo.pull_requests + repo.issues) / 100)
             per_pull = REST_REQUESTS_PER_PULL_REQUEST + (1 if repo.with_files else 0)

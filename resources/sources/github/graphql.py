@@ -34,6 +34,10 @@ NESTED_PAGE_SIZE = {"commits": 100, "reviews": 50, "labels": 50, "assignees": 20
 # An issue's labels and assignees in one page each: GitHub allows at most 10 assignees, and a
 # longer label list is an error naming the issue rather than a short row.
 ISSUE_NESTED_PAGE_SIZE = {"labels": 100, "assignees": 10}
+# A deployment's statuses in one page: a deployment has a handful (queued, in progress, its
+# outcome, inactive once superseded); one with more is completed through REST. The page size
+# costs no points (one nested connection per deployment) and returns only what exists.
+STATUSES_PER_DEPLOYMENT = 100
 # People per query: aliased ``user(login:)`` fields, each one node (one point per query).
 USERS_PER_QUERY = 100
 # GitHub lists at most 250 commits of a pull request (REST and GraphQL alike).
@@ -43,6 +47,7 @@ ACTOR = "{ __typename login ... on User { databaseId } ... on Bot { databaseId }
 GIT_ACTOR = "{ name email date user { login databaseId } }"
 PAGE_INFO = "totalCount pageInfo { hasNextPage endCursor }"
 RATE_LIMIT = "rateLimit { cost remaining resetAt }"
+DEPLOYMENT_STATUS_FIELDS = f"id state environment createdAt updatedAt creator {ACTOR}"
 NESTED_NODES = {
     "commits": f"commit {{ oid author {GIT_ACTOR} committer {GIT_ACTOR} }}",
     "reviews": (f"id databaseId state submittedAt authorAssociation author {ACTOR} "
@@ -74,6 +79,8 @@ NOT_REQUESTED = {
     "github_pull_request_reviews": ("body_length",),
     "github_pull_request_commits": ("parent_shas",),
     "github_issues": ("body_length",),
+    # GraphQL's DeploymentStatus has no databaseId; its id (REST's node_id) is the key.
+    "github_deployment_statuses": ("id",),
 }
 
 # Every field a document selects, by (GraphQL type, field), and what it is for: the
@@ -182,6 +189,19 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
     ("Issue", "closedAt"): "github_issues.closed_at",
     ("Issue", "labels"): "github_issues.labels",
     ("Issue", "assignees"): "github_issues.assignee_logins",
+    ("Repository", "deployments"): "github_deployment_statuses",
+    ("DeploymentConnection", "pageInfo"): "pagination",
+    ("DeploymentConnection", "nodes"): "github_deployment_statuses",
+    ("Deployment", "id"): "github_deployment_statuses.deployment_id",
+    ("Deployment", "statuses"): "github_deployment_statuses",
+    ("DeploymentStatusConnection", "totalCount"): "completeness check",
+    ("DeploymentStatusConnection", "nodes"): "github_deployment_statuses",
+    ("DeploymentStatus", "id"): "github_deployment_statuses.node_id",
+    ("DeploymentStatus", "state"): "github_deployment_statuses.state",
+    ("DeploymentStatus", "environment"): "github_deployment_statuses.environment",
+    ("DeploymentStatus", "createdAt"): "github_deployment_statuses.created_at",
+    ("DeploymentStatus", "updatedAt"): "github_deployment_statuses.updated_at",
+    ("DeploymentStatus", "creator"): "github_deployment_statuses.creator_login",
     ("Query", "user"): "github_users",
     ("User", "__typename"): "github_users.type", ("User", "id"): "github_users.node_id",
     ("User", "name"): "github_users.name", ("User", "email"): "github_users.email",
@@ -248,6 +268,18 @@ def issues_document() -> str:
     )
 
 
+def deployment_statuses_document() -> str:
+    """A page of a repository's deployments, newest created first, each with its statuses."""
+    return (
+        "query DeploymentStatuses($owner: String!, $name: String!, $first: Int!, "
+        f"$after: String) {{ {RATE_LIMIT} repository(owner: $owner, name: $name) {{ "
+        "deployments(first: $first, after: $after, orderBy: {field: CREATED_AT, direction: "
+        "DESC}) { pageInfo { hasNextPage endCursor } nodes { id "
+        f"statuses(first: {STATUSES_PER_DEPLOYMENT}) {{ totalCount nodes {{ "
+        f"{DEPLOYMENT_STATUS_FIELDS} }} }} }} }} }} }}"
+    )
+
+
 USER_FIELDS = "__typename id databaseId login name email isSiteAdmin createdAt updatedAt"
 
 
@@ -261,7 +293,7 @@ def users_document(count: int) -> str:
 def every_document() -> list[str]:
     """Every document the collection can send (for the minimization test)."""
     documents = [*(page_document(files) for files in (False, True)), issues_document(),
-                 users_document(USERS_PER_QUERY)]
+                 users_document(USERS_PER_QUERY), deployment_statuses_document()]
     documents += [single_document(files) for files in (False, True)]
     documents += [follow_up_document(name) for name in nested_connections(True)]
     return documents
@@ -345,6 +377,14 @@ def user_profile_record(node: dict) -> dict:
             "type": node["__typename"], "site_admin": node["isSiteAdmin"], "name": node["name"],
             "email": node["email"] or None, "created_at": node["createdAt"],
             "updated_at": node["updatedAt"]}
+
+
+def deployment_status_record(node: dict) -> dict:
+    """A deployment status node as REST's /statuses lists it, without the ``id`` GraphQL does
+    not have."""
+    return {"node_id": node["id"], "state": node["state"].lower(),
+            "environment": node["environment"], "creator": user_of(node["creator"]),
+            "created_at": node["createdAt"], "updated_at": node["updatedAt"]}
 
 
 def review_record(node: dict) -> dict:
@@ -544,23 +584,33 @@ def issue_pages(client: GraphQLClient, target: RepositoryTarget,
                 since: str | None) -> Iterator[list[dict]]:
     """The repository's issues updated at or after ``since``, a page at a time, latest update
     first, each with its labels and assignees whole."""
-    what = f"the issues of repository {target.full_name}"
+    for connection in _connection_pages(client, target, issues_document(), "issues",
+                                        {"since": since}):
+        for node in connection["nodes"]:
+            _check_whole_issue(client, target, node)
+        yield connection["nodes"]
+
+
+def _connection_pages(client: GraphQLClient, target: RepositoryTarget, document: str,
+                      name: str, variables: dict) -> Iterator[dict]:
+    """Each page of the repository's connection ``name`` (a query of ``document``): a page
+    with errors is asked once more, then it is an error naming the repository; a cursor that
+    repeats stops the walk with an error rather than loop."""
+    what = f"the {name} of repository {target.full_name}"
     after: str | None = None
     seen_cursors: set[str] = set()
     while True:
         def run(first: int, after: str | None = after) -> GraphQLResult:
-            variables = {**target.variables, "since": since, "first": first, "after": after}
-            result = client.query(issues_document(), variables, what=what)
+            asked = {**target.variables, **variables, "first": first, "after": after}
+            result = client.query(document, asked, what=what)
             if result.errors:  # a node GitHub could not resolve this time: once more
-                result = client.query(issues_document(), variables, what=what)
+                result = client.query(document, asked, what=what)
             if result.errors or not result.data.get("repository"):
-                raise _partial_error(client, target, result, "the issues")
+                raise _partial_error(client, target, result, f"the {name}")
             return result
 
-        connection = with_shrinking_page(run, PAGE_SIZE).data["repository"]["issues"]
-        for node in connection["nodes"]:
-            _check_whole_issue(client, target, node)
-        yield connection["nodes"]
+        connection = with_shrinking_page(run, PAGE_SIZE).data["repository"][name]
+        yield connection
         info = connection["pageInfo"]
         if not info["hasNextPage"]:
             return
@@ -605,3 +655,28 @@ def user_pages(client: GraphQLClient, logins: list[str]
         unresolved += [login for login, node in zip(chunk, found) if not node]
         yield [user_profile_record(node) for node in found if node]
     return unresolved
+
+
+# -- the statuses of a repository's deployments ----------------------------------------------
+
+
+def deployment_status_pages(client: GraphQLClient, target: RepositoryTarget,
+                            wanted: set[str]) -> Iterator[tuple[str, list[dict] | None]]:
+    """(node id, its status nodes) for each deployment whose node id is in ``wanted``, newest
+    created first, a hundred deployments a query, until every one is found or the listing
+    ends; None for a deployment with more statuses than a page holds (the caller asks REST).
+    Deployments are matched by node id, REST's ``node_id``: ``databaseId`` is a 32-bit ``Int``
+    that GitHub's numeric ids may outgrow."""
+    wanted = set(wanted)
+    if not wanted:
+        return
+    for connection in _connection_pages(client, target, deployment_statuses_document(),
+                                        "deployments", {}):
+        for node in connection["nodes"]:
+            if node["id"] in wanted:
+                wanted.discard(node["id"])
+                statuses = node["statuses"]
+                whole = len(statuses["nodes"]) == statuses["totalCount"]
+                yield node["id"], statuses["nodes"] if whole else None
+        if not wanted:
+            return

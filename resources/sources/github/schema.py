@@ -188,8 +188,10 @@ GITHUB_DEPLOYMENT_STATUSES = Entity(
         col("environment", "VARCHAR"), *_user("creator", "creator"),
         ts("created_at"), ts("updated_at"),
     ),
-    ("id",),
-    description="Deployment statuses; description and URLs are dropped.",
+    ("node_id",),
+    description="Deployment statuses; description and URLs are dropped. Keyed by node id: "
+    "GraphQL, which fetches a hundred deployments' statuses a query, has no numeric id for "
+    "them (`id` stays empty on that path).",
 )
 
 GITHUB_RELEASES = Entity(

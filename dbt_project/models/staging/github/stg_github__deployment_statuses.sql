@@ -1,6 +1,6 @@
 select
     connection_id,
-    id as deployment_status_id,
+    node_id as deployment_status_id,
     repository_id,
     deployment_id,
     lower(state) as state,
