@@ -227,6 +227,8 @@ class RateLimitState:
 # 960 a minute per REST API key; Opsgenie meters per minute by plan.
 DEFAULT_RATE_LIMITS = {"github": (5000, 3600.0), "gitlab": (2000, 60.0), "jira": (1000, 60.0),
                        "slack": (1000, 60.0), "pagerduty": (960, 60.0), "opsgenie": (600, 60.0),
+                       # Bitbucket Cloud: 1,000 an hour on /2.0/repositories/* (rolling hour).
+                       "bitbucket": (1000, 3600.0),
                        # GitHub's GraphQL points: a budget of its own beside the REST requests.
                        "github_graphql": (5000, 3600.0)}
 DEFAULT_WINDOW_SECONDS = 3600.0

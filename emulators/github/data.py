@@ -87,6 +87,13 @@ class GitHubData:
         self._repos_by_name = {(r.host, r.name): r for r in repos}
         self._repos_by_id = {r.repo_id: r for r in repos}
 
+    def adopt(self, repos: tuple[Repo, ...]) -> None:
+        """Generate another host's repositories too (Bitbucket's), so its items, mutations and
+        deployments come from the same generator."""
+        for repo in repos:
+            self._repos_by_name[(repo.host, repo.name)] = repo
+            self._repos_by_id[repo.repo_id] = repo
+
     def repo(self, name: str, host: str = "github") -> Repo | None:
         return self._repos_by_name.get((host, name))
 

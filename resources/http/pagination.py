@@ -12,6 +12,8 @@ Supported styles:
 - ``OFFSET_MORE``: ``offset``/``limit`` with a ``more`` flag (PagerDuty); items in the field
   the caller names (``incidents``, ``log_entries``…).
 - ``PAGING_NEXT``: the next page's URL in ``paging.next`` (Opsgenie); items in ``data``.
+- ``NEXT_LINK``: the next page's URL in the body's ``next`` (Bitbucket Cloud); items in
+  ``values``.
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ class PaginationStyle(enum.Enum):
     SLACK = "slack"
     OFFSET_MORE = "offset_more"
     PAGING_NEXT = "paging_next"
+    NEXT_LINK = "next_link"
 
 
 _DEFAULT_ITEMS_FIELD = {
     PaginationStyle.JIRA_SEARCH: "issues",
     PaginationStyle.JIRA_AGILE: "values",
     PaginationStyle.PAGING_NEXT: "data",
+    PaginationStyle.NEXT_LINK: "values",
 }
 
 
@@ -133,6 +137,9 @@ def next_request(
     if style is PaginationStyle.PAGING_NEXT:
         paging = payload.get("paging") or {}
         link = paging.get("next") if isinstance(paging, dict) else None
+        return PageRequest(link) if isinstance(link, str) and link else None
+    if style is PaginationStyle.NEXT_LINK:
+        link = payload.get("next")
         return PageRequest(link) if isinstance(link, str) and link else None
     return _jira_next(current, payload, items)
 

@@ -253,8 +253,11 @@ def forget_in_metadata(connection, person: PersonIdentifiers, *, mode: str) -> C
         if table not in tables:
             continue
         qualified = f"{METADATA_SCHEMA}.{quote_identifier(table)}"
-        deleting = plan.owners if mode == "delete" or plan.is_directory else ()
-        clearing = plan.others if deleting else plan.owners + plan.others
+        # A reference in the row's natural key cannot be cleared and keep the row: the row goes.
+        keyed = tuple(r for r in plan.owners + plan.others if r.key in plan.key_columns)
+        owned = plan.owners if mode == "delete" or plan.is_directory else ()
+        deleting = tuple(dict.fromkeys(owned + keyed))
+        clearing = tuple(r for r in plan.owners + plan.others if r not in deleting)
         if deleting:
             matches = [reference_match(ref, person) for ref in deleting]
             condition = " OR ".join(m[0] for m in matches)

@@ -4,7 +4,8 @@ Accounts are gathered from the metadata tables (user tables and every person ref
 facts), then linked — union-find — by:
 
 - the same email address (case-insensitive) on any two accounts;
-- a commit that carries both an email and a platform account id (GitHub commit author);
+- a commit that carries both an email and a platform account id (GitHub's commit author, the
+  Atlassian account Bitbucket maps a commit to);
 - a GitHub no-reply address (``123+login@users.noreply.github.com``) to that GitHub login;
 - the same handle on GitHub and GitLab;
 - the operator's overrides: ``identity_merges`` join references, ``identity_splits`` isolate a
@@ -308,6 +309,7 @@ def _platform_twin(email_ref: PersonColumns, references: list[PersonColumns]):
     """The platform account column of the same role in the same table (author ↔ author)."""
     role = email_ref.key[: -len("_email")]
     for ref in references:
-        if ref.table == email_ref.table and ref.system != "email" and ref.key == f"{role}_id":
+        if (ref.table == email_ref.table and ref.system != "email"
+                and ref.key in (f"{role}_id", f"{role}_account_id")):
             return ref
     return None

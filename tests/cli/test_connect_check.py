@@ -68,3 +68,22 @@ def test_opsgenie_key_is_checked_then_stored_and_a_bad_one_is_one_error(sieve, e
     assert accepted.exit_code == 0, accepted.output
     assert "accepted the API key" in accepted.output
     assert "opsgenie connection conn_" in accepted.output
+
+
+def test_bitbucket_token_is_checked_then_stored_and_a_bad_one_is_one_error(sieve, emulator,
+                                                                         monkeypatch):
+    workspace = emulator.org.bitbucket.workspace
+    command = ("connect", "acme", "bitbucket", "--workspace", workspace, "--token-env",
+               "BITBUCKET_TOKEN", "--base-url", emulator.base_url("bitbucket"))
+    monkeypatch.setenv("BITBUCKET_TOKEN", "not-a-bitbucket-token")
+    refused = sieve(*command)
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert "re-connect" in refused.output.lower() and "not-a-bitbucket-token" not in refused.output
+    assert "no connections" in sieve("connections", "acme").output
+
+    monkeypatch.setenv("BITBUCKET_TOKEN", emulator.credentials("bitbucket")["token"])
+    accepted = sieve(*command)
+    assert accepted.exit_code == 0, accepted.output
+    assert f"Bitbucket workspace {workspace}" in accepted.output
+    assert "2 repositories visible" in accepted.output
+    assert "bitbucket connection conn_" in accepted.output

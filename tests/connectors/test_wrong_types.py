@@ -52,7 +52,8 @@ def test_wrong_typed_canaries_in_every_field_never_reach_dagster_or_the_output(
     org = sieve_org()
     for source in SOURCES:
         org.connect(source, {"base_url": "http://127.0.0.1:9", "owner": "o", "group": "g",
-                             "path": "/nowhere"}, {"token": "t", "email": "e@example.com"})
+                             "workspace": "w", "path": "/nowhere"},
+                    {"token": "t", "email": "e@example.com"})
         monkeypatch.setattr(connector_class(source), "fetch",
                             lambda self: hostile_batches(self.source))
         # Jira's issue schema depends on the site's custom fields, which would need its API.

@@ -16,6 +16,7 @@ from resources.storage.metadata_store import open_store, org_database_path
 from resources.sync.engine import ensure_metadata_tables, table_spec
 from resources.sync.identities import IDENTITY_ACCOUNTS, PEOPLE
 from tests.conftest import SIEVE_ENV_VARS
+from tests.dbt import golden_bitbucket as bitbucket
 from tests.dbt import golden_histories as histories
 from tests.dbt import golden_incidents as incidents
 from tests.dbt import golden_org as golden
@@ -105,4 +106,12 @@ def incidents_dbt_org(sieve: Sieve, slug: str, extra_config: str = "") -> DbtOrg
     dbt_org.write(incidents.PAGERDUTY, connection_id="conn_pd")
     dbt_org.write(incidents.OPSGENIE, connection_id="conn_og")
     dbt_org.write(incidents.JIRA, connection_id="conn_jira")
+    return dbt_org
+
+
+def bitbucket_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
+    """The golden Bitbucket organization's rows in a new org of `sieve` (marts not built yet)."""
+    dbt_org = _new_dbt_org(sieve, slug, bitbucket.CONFIG_YAML)
+    dbt_org.write(bitbucket.BITBUCKET, connection_id="conn_bb")
+    dbt_org.write(bitbucket.IDENTITIES)
     return dbt_org

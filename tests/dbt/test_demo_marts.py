@@ -27,7 +27,8 @@ def demo(sieve_org, emulator):
     org.connect_emulator(emulator, "gitlab", group="sieve-demo-infra")
     org.connect_emulator(emulator, "jira")
     org.connect_emulator(emulator, "slack")
-    for source in ("github", "gitlab", "jira", "slack"):
+    org.connect_emulator(emulator, "bitbucket", workspace=emulator.org.bitbucket.workspace)
+    for source in ("github", "gitlab", "jira", "slack", "bitbucket"):
         org.sync(source)
     rebuild_identities(org.sieve, org.org.id)
     # As of the demo's own "now": signals and forecasts are about the moment its data ends.
@@ -42,6 +43,7 @@ def one(org, sql):
 def test_demo_marts_are_non_empty_plausible_and_pseudonymous(demo):
     # One test: syncing and building the demo organization is the expensive part.
     check_non_empty_and_plausible(demo)
+    check_bitbucket_feeds_the_marts(demo)
     check_no_login_email_or_name(demo)
     check_a_rebuild_as_of_the_same_instant_is_identical(demo)
     check_signals_and_forecasts(demo)
@@ -98,6 +100,25 @@ def check_non_empty_and_plausible(demo):
     assert one(demo, """
         select bool_and(coalesce(first_reply_median_hours >= 0, true))
         from marts.channel_activity_weekly""") == (True,)
+
+
+def check_bitbucket_feeds_the_marts(demo):
+    # Merged pull requests are timed by their merge commit (its abbreviated sha resolved), are
+    # reviewed by linked people, and ship in Bitbucket's production deployments.
+    merged, resolved, reviewed, deployed, deployments = one(demo, """
+        select count(prs.merged_at), count(*) filter (where length(unified.merge_commit_sha) = 40),
+            count(*) filter (where prs.review_count > 0 and prs.first_review_at is not null),
+            count(prs.deployed_at),
+            (select count(*) from marts.deployments where source = 'bitbucket')
+        from marts.pull_requests as prs
+        inner join intermediate.int_pull_requests as unified using (pull_request_key)
+        where prs.source = 'bitbucket'""")
+    assert 0 < resolved == merged and reviewed > 0 and 0 < deployed <= merged
+    assert deployments > 0
+    assert one(demo, """
+        select count(*) from intermediate.int_pull_request_reviews as reviews
+        inner join intermediate.int_pull_requests using (pull_request_key)
+        where int_pull_requests.source = 'bitbucket' and reviewer_person_id is null""") == (0,)
 
 
 def check_no_login_email_or_name(demo):

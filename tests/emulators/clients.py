@@ -12,7 +12,7 @@ def get(emu, api: str, path: str, **params) -> requests.Response:
         headers["Authorization"] = f"token {creds['token']}"
     elif api == "gitlab":
         headers["PRIVATE-TOKEN"] = creds["token"]
-    elif api == "slack":
+    elif api in ("slack", "bitbucket"):
         headers["Authorization"] = f"Bearer {creds['token']}"
     elif api == "pagerduty":
         headers["Authorization"] = f"Token token={creds['token']}"

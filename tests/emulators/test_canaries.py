@@ -69,7 +69,25 @@ def served_opsgenie(emu) -> str:
                                   "/v2/alerts"))
 
 
+def served_bitbucket(emu) -> str:
+    data = emu.org.bitbucket
+    out = [get(emu, "bitbucket", f"/2.0/repositories/{data.workspace}", pagelen=100).text]
+    for repo in data.repos:
+        base = f"/2.0/repositories/{data.workspace}/{repo.name}"
+        prs = get(emu, "bitbucket", f"{base}/pullrequests", pagelen=50,
+                  state=["OPEN", "MERGED", "DECLINED"]).json()
+        assert "next" not in prs  # one page holds them all at the tiny scale
+        for pr in prs["values"]:
+            out.append(get(emu, "bitbucket", f"{base}/pullrequests/{pr['id']}").text)
+            out += [get(emu, "bitbucket", f"{base}/pullrequests/{pr['id']}/{part}",
+                        pagelen=100).text for part in ("commits", "comments")]
+        out += [get(emu, "bitbucket", f"{base}/{part}", pagelen=100).text
+                for part in ("commits/main", "pipelines", "deployments")]
+    return "\n".join(out)
+
+
 def test_canaries_are_exactly_what_the_apis_serve(emulator):
     served = "\n".join(f(emulator) for f in (served_github, served_gitlab, served_jira, served_slack,
-                                              served_pagerduty, served_opsgenie))
+                                              served_pagerduty, served_opsgenie,
+                                              served_bitbucket))
     assert set(TOKEN.findall(served)) == set(emulator.canaries())

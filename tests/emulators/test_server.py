@@ -21,6 +21,8 @@ SAMPLES = {
     "slack": ["/api/conversations.history?channel={channel}&limit=200", "/api/users.list"],
     "pagerduty": ["/incidents?since=2026-06-01T00:00:00Z&limit=100", "/log_entries?limit=100"],
     "opsgenie": ["/v1/incidents?limit=100", "/v2/alerts?limit=100"],
+    "bitbucket": ["/2.0/repositories/sieve-demo-bb/partner-portal/pullrequests/2",
+                  "/2.0/repositories/sieve-demo-bb/partner-portal/deployments?pagelen=100"],
 }
 
 
@@ -31,8 +33,8 @@ def test_base_urls_and_credentials(emulator):
     assert emulator.credentials("jira") == {"email": "sieve-reader@sieve-demo.example", "token": "demo-token"}
     assert set(emulator.credentials("slack")) == {"token"}
     with pytest.raises(ValueError, match="unknown API"):
-        emulator.base_url("bitbucket")
-    assert requests.get(f"{root}/bitbucket/x", timeout=5).status_code == 404
+        emulator.base_url("sourcehut")
+    assert requests.get(f"{root}/sourcehut/x", timeout=5).status_code == 404
 
 
 def test_request_log_counts_per_endpoint(emulator):

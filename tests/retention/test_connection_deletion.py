@@ -68,3 +68,25 @@ def test_disconnecting_opsgenie_removes_every_opsgenie_table_and_its_accounts(sy
     assert {table: org.count(table) for table in tables} == dict.fromkeys(tables, 0)
     assert other_connections_rows(org, opsgenie.id) == others_before
     assert not org.query("SELECT * FROM metadata.identity_accounts WHERE system = 'opsgenie'")
+
+
+def test_disconnecting_bitbucket_removes_every_bitbucket_table(synced_org):
+    org = synced_org
+    control_plane = org.sieve.control_plane
+    bitbucket = next(c for c in control_plane.connections(org.org) if c.source == "bitbucket")
+    tables = ("bitbucket_repositories", "bitbucket_pull_requests", "bitbucket_pr_participants",
+              "bitbucket_pr_commits", "bitbucket_commits", "bitbucket_pipelines",
+              "bitbucket_environments", "bitbucket_deployments", "bitbucket_users")
+    assert all(org.count(table) > 0 for table in tables)
+    assert control_plane.sync_state(bitbucket.id, "cursor")
+    others_before = other_connections_rows(org, bitbucket.id)
+
+    control_plane.remove_connection(bitbucket)
+    request_id = control_plane.request_deletion(org.org, "connection", subject_ref=bitbucket.id,
+                                                subject_kind="connection")
+    certificate = execute_request(org.sieve, request_id)
+
+    assert certificate["verified"] and certificate["rows"]["bitbucket_pull_requests"] > 0
+    assert {table: org.count(table) for table in tables} == dict.fromkeys(tables, 0)
+    assert other_connections_rows(org, bitbucket.id) == others_before
+    assert not control_plane.sync_state(bitbucket.id, "cursor")

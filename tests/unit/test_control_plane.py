@@ -70,8 +70,8 @@ def test_credentials_round_trip_and_are_wiped_on_removal(tmp_path, control_plane
 
 def test_unknown_source_is_refused(control_plane):
     acme = control_plane.add_organization("acme")
-    with pytest.raises(ControlPlaneError, match="Unknown source 'bitbucket'"):
-        control_plane.add_connection(acme, "bitbucket", {}, {})
+    with pytest.raises(ControlPlaneError, match="Unknown source 'sourcehut'"):
+        control_plane.add_connection(acme, "sourcehut", {}, {})
 
 
 def test_rotation_interrupted_then_rerun_leaves_everything_on_the_new_key(tmp_path, key_file,

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from resources.sync.identities import AccountBook, cluster_people, person_id_for
+import duckdb
+
+from resources.sources import ENTITIES
+from resources.sources.bitbucket.schema import raw_author_email, raw_author_name
+from resources.sync.identities import (
+    AccountBook,
+    cluster_people,
+    gather_accounts,
+    person_id_for,
+    person_references,
+)
 
 ORG_KEY = "k" * 64
 
@@ -69,3 +79,30 @@ def test_person_ids_are_stable_pseudonyms_keyed_by_the_org():
         for account in person.accounts:
             assert account.key not in person.person_id
     assert person_id_for(ORG_KEY, list(first[0].accounts)) == first[0].person_id
+
+
+def test_a_bitbucket_commit_links_its_email_to_the_atlassian_account_it_maps_to():
+    """Bitbucket's commit author is an Atlassian account (a 'jira' account): the commit's email
+    links it to the person of that email elsewhere, and the workspace member is that account."""
+    connection = duckdb.connect()
+    connection.execute("CREATE SCHEMA metadata")
+    connection.execute("CREATE TABLE metadata.bitbucket_commits (connection_id VARCHAR, "
+                       "author_email VARCHAR, author_name VARCHAR, author_account_id VARCHAR)")
+    connection.execute("INSERT INTO metadata.bitbucket_commits VALUES "
+                       "('c', 'ada@example.com', 'Ada', 'aa-557058')")
+    connection.execute("CREATE TABLE metadata.bitbucket_users (connection_id VARCHAR, "
+                       "account_id VARCHAR, nickname VARCHAR, display_name VARCHAR)")
+    connection.execute("INSERT INTO metadata.bitbucket_users VALUES "
+                       "('c', 'aa-557058', 'ada-l', 'Ada L')")
+    book = gather_accounts(connection, person_references(ENTITIES.values()),
+                           {"bitbucket_commits", "bitbucket_users"})
+    book.add("github", 101, login="ada-l", email="ada@example.com")
+    index = people_by_system_key(cluster_people(book, org_key=ORG_KEY))
+    assert index[("jira", "aa-557058")] is index[("github", "101")]
+
+
+def test_raw_commit_authors_split_into_name_and_email():
+    assert raw_author_email("Ana Lima <ana@example.com>") == "ana@example.com"
+    assert raw_author_name("Ana Lima <ana@example.com>") == "Ana Lima"
+    assert raw_author_email("build bot") is None and raw_author_name("build bot") == "build bot"
+    assert raw_author_email("<>") is None and raw_author_name("<>") is None

@@ -39,6 +39,10 @@ EXPECTED_TABLES = {
                   "pagerduty_users"},
     "opsgenie": {"opsgenie_teams", "opsgenie_services", "opsgenie_incidents",
                  "opsgenie_incident_alerts", "opsgenie_alerts", "opsgenie_users"},
+    "bitbucket": {"bitbucket_repositories", "bitbucket_pull_requests",
+                  "bitbucket_pr_participants", "bitbucket_pr_commits", "bitbucket_commits",
+                  "bitbucket_pipelines", "bitbucket_environments", "bitbucket_deployments",
+                  "bitbucket_users"},
 }
 
 # Raw fields holding content the statement says we never store. A column may read one only
@@ -111,6 +115,12 @@ def test_kept_titles_are_scrubbed() -> None:
         "opsgenie_teams": ("name",),
         "opsgenie_services": ("name",),
         "opsgenie_users": ("full_name",),
+        "bitbucket_repositories": ("name",),
+        "bitbucket_pull_requests": ("title",),
+        "bitbucket_pr_commits": ("author_name",),
+        "bitbucket_commits": ("author_name",),
+        "bitbucket_environments": ("name",),
+        "bitbucket_users": ("display_name",),
     }
 
 

@@ -34,12 +34,26 @@ git as (
     where not is_merge
 ),
 
+-- Bitbucket Cloud: the Atlassian account Bitbucket maps the commit to, else its email.
+bitbucket as (
+    select
+        'bitbucket:' || connection_id || ':' || repository_uuid as repository_key,
+        sha,
+        'bitbucket' as system,
+        author_account_id as account_key,
+        author_email,
+        committed_at as authored_at
+    from {{ ref('stg_bitbucket__commits') }}
+),
+
 unioned as (
     select * from github
     union all
     select * from gitlab
     union all
     select * from git
+    union all
+    select * from bitbucket
 )
 
 select

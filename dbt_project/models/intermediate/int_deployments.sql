@@ -113,6 +113,32 @@ gitlab_tag_pipelines as (
         and {{ matches_any('ref', var('production_tag_patterns')) }}
 ),
 
+-- Bitbucket Cloud: a completed, successful deployment to a production environment (by name,
+-- or of Bitbucket's Production type).
+bitbucket_deployments as (
+    select
+        'bitbucket:' || deployments.connection_id || ':deployment:' || deployments.deployment_uuid
+            as deployment_key,
+        'bitbucket' as source,
+        'deployment' as kind,
+        1 as source_priority,
+        'bitbucket:' || deployments.connection_id || ':' || deployments.repository_uuid
+            as repository_key,
+        environments.environment_name as environment,
+        null::VARCHAR as ref,
+        null::VARCHAR as workflow_name,
+        deployments.commit_sha as sha,
+        deployments.completed_at as deployed_at
+    from {{ ref('stg_bitbucket__deployments') }} as deployments
+    left join {{ ref('stg_bitbucket__environments') }} as environments
+        using (connection_id, environment_uuid)
+    where deployments.state = 'COMPLETED'
+        and deployments.status = 'SUCCESSFUL'
+        and deployments.completed_at is not null
+        and ({{ matches_any('environments.environment_name', var('production_environments')) }}
+            or environments.environment_type = 'Production')
+),
+
 unioned as (
     select * from github_deployments
     union all
@@ -123,6 +149,8 @@ unioned as (
     select * from gitlab_deployments
     union all
     select * from gitlab_tag_pipelines
+    union all
+    select * from bitbucket_deployments
 ),
 
 source_starts as (

@@ -19,10 +19,23 @@ gitlab as (
     from {{ ref('stg_gitlab__mr_commits') }}
 ),
 
+-- Bitbucket Cloud gives one time per commit.
+bitbucket as (
+    select
+        'bitbucket:' || connection_id || ':' || repository_uuid as repository_key,
+        pull_request_number as number,
+        sha,
+        committed_at as authored_at,
+        committed_at
+    from {{ ref('stg_bitbucket__pr_commits') }}
+),
+
 unioned as (
     select * from github
     union all
     select * from gitlab
+    union all
+    select * from bitbucket
 )
 
 select

@@ -29,10 +29,34 @@ gitlab as (
     from {{ ref('stg_gitlab__mr_approvals') }}
 ),
 
+-- Bitbucket Cloud: each participant who approved or asked for changes, and each reviewer who
+-- took part, as one review at the time they last took part.
+bitbucket as (
+    select
+        'bitbucket:' || connection_id || ':' || repository_uuid as repository_key,
+        pull_request_number as number,
+        concat_ws(':', 'bitbucket', connection_id, repository_uuid, pull_request_number,
+                  user_account_id) as review_key,
+        'bitbucket' as system,
+        user_account_id as reviewer_account_key,
+        null::VARCHAR as reviewer_handle,
+        case
+            when is_approved then 'APPROVED'
+            when state = 'changes_requested' then 'CHANGES_REQUESTED'
+            else 'COMMENTED'
+        end as state,
+        participated_at as submitted_at
+    from {{ ref('stg_bitbucket__pr_participants') }}
+    where participated_at is not null
+        and (is_approved or state is not null or role = 'REVIEWER')
+),
+
 unioned as (
     select * from github
     union all
     select * from gitlab
+    union all
+    select * from bitbucket
 )
 
 select

@@ -74,10 +74,54 @@ gitlab as (
         and mr.iid = sizes.merge_request_iid
 ),
 
+-- Bitbucket Cloud pull requests. The API abbreviates head and merge shas: they are resolved
+-- against the commits read. It gives no merge or close time: the merge commit's time, else the
+-- last update, stands for it. No line counts (they would cost a diffstat request per PR).
+bitbucket as (
+    select
+        'bitbucket' as source,
+        pr.connection_id,
+        'bitbucket:' || pr.connection_id || ':' || pr.repository_uuid || ':' || pr.number
+            as pull_request_key,
+        'bitbucket:' || pr.connection_id || ':' || pr.repository_uuid as repository_key,
+        pr.repository_uuid as repository_id,
+        pr.number,
+        pr.title,
+        []::VARCHAR[] as labels,
+        pr.source_branch as head_ref,
+        pr.destination_branch as base_ref,
+        pr.author_account_id as author_account_key,
+        null::VARCHAR as author_handle,
+        false as is_source_bot,
+        coalesce(head.sha, pr.head_sha) as head_sha,
+        coalesce(merge.sha, pr.merge_commit_sha) as merge_commit_sha,
+        null::VARCHAR as squash_commit_sha,
+        null::INTEGER as additions,
+        null::INTEGER as deletions,
+        null::INTEGER as changed_files,
+        pr.created_at,
+        case when pr.state != 'OPEN' then coalesce(merge.committed_at, pr.updated_at) end
+            as closed_at,
+        case when pr.state = 'MERGED' then coalesce(merge.committed_at, pr.updated_at) end
+            as merged_at
+    from {{ ref('stg_bitbucket__pull_requests') }} as pr
+    left join {{ ref('stg_bitbucket__pr_commits') }} as head
+        on pr.connection_id = head.connection_id
+        and pr.repository_uuid = head.repository_uuid
+        and pr.number = head.pull_request_number
+        and starts_with(head.sha, pr.head_sha)
+    left join {{ ref('stg_bitbucket__commits') }} as merge
+        on pr.connection_id = merge.connection_id
+        and pr.repository_uuid = merge.repository_uuid
+        and starts_with(merge.sha, pr.merge_commit_sha)
+),
+
 unioned as (
     select * from github
     union all
     select * from gitlab
+    union all
+    select * from bitbucket
 ),
 
 -- The service whose paths a GitHub PR changed most (files, then lines; ties by name), from

@@ -19,10 +19,23 @@ gitlab as (
     from {{ ref('stg_gitlab__projects') }}
 ),
 
+-- Bitbucket Cloud repositories, keyed by their uuid.
+bitbucket as (
+    select
+        'bitbucket' as source,
+        connection_id,
+        repository_uuid as repository_id,
+        repository_full_name as repository,
+        default_branch
+    from {{ ref('stg_bitbucket__repositories') }}
+),
+
 unioned as (
     select * from github
     union all
     select * from gitlab
+    union all
+    select * from bitbucket
 )
 
 select

@@ -1,0 +1,1 @@
+"""Bitbucket Cloud REST 2.0 emulator and its part of the demo organization."""
