@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
+from emulators.azuredevops.api import AzureDevOpsApp
 from emulators.framework import (
     JSON_TYPE,
     ApiApp,
@@ -57,6 +58,7 @@ APPS: dict[str, type[ApiApp]] = {
     "slack": SlackApp,
     "pagerduty": PagerDutyApp,
     "opsgenie": OpsgenieApp,
+    "azuredevops": AzureDevOpsApp,
 }
 APIS = tuple(APPS)
 

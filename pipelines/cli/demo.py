@@ -60,6 +60,8 @@ def _source_connections(emulator) -> dict[str, tuple[dict, dict[str, str]]]:
         "slack": ({}, emulator.credentials("slack")),
         "pagerduty": ({}, emulator.credentials("pagerduty")),
         "opsgenie": ({}, emulator.credentials("opsgenie")),
+        "azuredevops": ({"projects": [emulator.org.azuredevops.project_name]},
+                        emulator.credentials("azuredevops")),
     }
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from resources.sources import git, github, gitlab, jira, opsgenie, pagerduty, slack
+from resources.sources import azuredevops, git, github, gitlab, jira, opsgenie, pagerduty, slack
 from resources.sources.allow_list import Entity, PersonColumns
+from resources.sources.azuredevops import schema as azuredevops_schema
+from resources.sources.azuredevops import settings as azuredevops_settings
 from resources.sources.connect import ConnectSpec
 from resources.sources.git import schema as git_schema
 from resources.sources.git import settings as git_settings
@@ -66,6 +68,8 @@ SOURCES: dict[str, Source] = {source.name: source for source in (
             concurrent_syncs=2),
     _source(opsgenie, "Opsgenie", "OpsgenieConnector", opsgenie_schema, opsgenie_settings,
             concurrent_syncs=2),
+    _source(azuredevops, "Azure DevOps", "AzureDevOpsConnector", azuredevops_schema,
+            azuredevops_settings),
     _source(git, "local git clones", "GitConnector", git_schema, git_settings, remote=False,
             concurrent_syncs=2),
 )}

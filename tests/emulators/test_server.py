@@ -21,6 +21,9 @@ SAMPLES = {
     "slack": ["/api/conversations.history?channel={channel}&limit=200", "/api/users.list"],
     "pagerduty": ["/incidents?since=2026-06-01T00:00:00Z&limit=100", "/log_entries?limit=100"],
     "opsgenie": ["/v1/incidents?limit=100", "/v2/alerts?limit=100"],
+    "azuredevops": ["/sieve-demo-apps/_apis/git/repositories",
+                    "/sieve-demo-apps/_apis/git/repositories/{ado_repo}/pullrequests"
+                    "?searchCriteria.status=all&$top=100"],
 }
 
 
@@ -70,7 +73,8 @@ def test_fault_filters_by_api_and_lets_requests_through_first(emulator):
 
 def _bodies(emu):
     org = emu.org
-    fill = {"gitlab_id": org.gitlab_projects[0].repo_id, "channel": org.channels[0].channel_id}
+    fill = {"gitlab_id": org.gitlab_projects[0].repo_id, "channel": org.channels[0].channel_id,
+            "ado_repo": org.azuredevops.repos[0].name}
     out = []
     for api, paths in SAMPLES.items():
         for path in paths:

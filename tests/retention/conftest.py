@@ -21,7 +21,8 @@ SOURCES = {"github": lambda emulator: {"owner": emulator.org.login, "repos": []}
            "jira": lambda emulator: {"projects": []},
            "slack": lambda emulator: {},
            "pagerduty": lambda emulator: {},
-           "opsgenie": lambda emulator: {}}
+           "opsgenie": lambda emulator: {},
+           "azuredevops": lambda emulator: {"projects": [emulator.org.azuredevops.project_name]}}
 
 
 @pytest.fixture(scope="session")

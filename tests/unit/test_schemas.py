@@ -39,6 +39,9 @@ EXPECTED_TABLES = {
                   "pagerduty_users"},
     "opsgenie": {"opsgenie_teams", "opsgenie_services", "opsgenie_incidents",
                  "opsgenie_incident_alerts", "opsgenie_alerts", "opsgenie_users"},
+    "azuredevops": {"azuredevops_repositories", "azuredevops_pull_requests",
+                    "azuredevops_pr_votes",
+                    "azuredevops_pr_commits", "azuredevops_users"},
 }
 
 # Raw fields holding content the statement says we never store. A column may read one only
@@ -111,6 +114,10 @@ def test_kept_titles_are_scrubbed() -> None:
         "opsgenie_teams": ("name",),
         "opsgenie_services": ("name",),
         "opsgenie_users": ("full_name",),
+        "azuredevops_repositories": ("name", "project_name"),
+        "azuredevops_pull_requests": ("title", "labels"),
+        "azuredevops_pr_commits": ("author_name", "committer_name"),
+        "azuredevops_users": ("display_name",),
     }
 
 
