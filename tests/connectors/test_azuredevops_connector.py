@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from resources.http import AuthenticationError
+from emulators.azuredevops import api as azuredevops_api
+from resources.http import AuthenticationError, MalformedResponseError
 from resources.sources.azuredevops import connector as azuredevops_module
 from resources.sources.azuredevops.connector import (
     AzureDevOpsConnector,
@@ -19,6 +20,7 @@ from tests.harness import (
 )
 
 REPOS = "GET /{project}/_apis/git/repositories"
+BUILDS = "GET /{project}/_apis/build/builds"
 PULLS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullrequests"
 THREADS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads"
 COMMITS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/commits"
@@ -43,8 +45,13 @@ def expected_counts(org) -> dict[str, int]:
         "azuredevops_pull_requests": len(prs),
         "azuredevops_pr_votes": sum(len(data.votes(pr)) for pr in prs),
         "azuredevops_pr_commits": sum(len({c.sha for c in pr.commits}) for pr in prs),
-        "azuredevops_users": len(people),
+        "azuredevops_builds": len(finished_builds(org)),
+        "azuredevops_users": len(people | {b.requested_for.index for b in finished_builds(org)}),
     }
+
+
+def finished_builds(org) -> list:
+    return [build for build in org.azuredevops.builds() if build.finished_at is not None]
 
 
 def counts(org) -> dict[str, int]:
@@ -82,12 +89,17 @@ def test_first_sync_lands_every_entity_with_the_model_counts(sieve_org, emulator
     assert org.query("SELECT default_branch FROM metadata.azuredevops_repositories") == [
         ("main",)] * len(data.repos)
     assert summary.http["requests"] == len(emulator.requests)
-    # One repository listing, one pull request page per repository, then each pull
-    # request's threads and commits: 1 + 2 + 2 × 30 = 63 requests (tiny org).
+    # One repository listing, one pull request page per repository, each pull request's
+    # threads and commits, then the builds a hundred a page: 1 + 2 + 2 × 30 + 2 = 65 (tiny).
     total = counts(org)["azuredevops_pull_requests"]
     assert emulator.count_requests("azuredevops", THREADS) == total
     assert emulator.count_requests("azuredevops", COMMITS) == total
-    assert len(emulator.requests) == 1 + len(data.repos) + 2 * total == 63
+    build_pages = -(-counts(org)["azuredevops_builds"] // 100)
+    assert len(emulator.requests) == 1 + len(data.repos) + 2 * total + build_pages == 65
+    [(deploys,)] = org.query("SELECT count(*) FROM metadata.azuredevops_builds "
+                             "WHERE definition_name = 'deploy-production'")
+    assert deploys == sum(1 for b in finished_builds(emulator.org)
+                          if b.definition == "deploy-production") > 0
 
 
 def test_unchanged_second_sync_lists_only_active_and_newly_closed(sieve_org, emulator):
@@ -100,8 +112,12 @@ def test_unchanged_second_sync_lists_only_active_and_newly_closed(sieve_org, emu
     org.sync("azuredevops")
 
     assert org.snapshot(TABLES) == before
-    # Per repository the active pull requests and those closed since: nothing else changed.
-    assert emulator.requests_per_endpoint("azuredevops") == {REPOS: 1, PULLS: 4}
+    # Per repository the active pull requests and those closed since, and the builds finished
+    # since: nothing else changed.
+    assert emulator.requests_per_endpoint("azuredevops") == {REPOS: 1, PULLS: 4, BUILDS: 1}
+    [builds] = [r for r in emulator.requests if r.endpoint == BUILDS]
+    newest = max(b.finished_at for b in finished_builds(emulator.org))
+    assert builds.query["minTime"] > newest.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
     closed = [r for r in emulator.requests if r.endpoint == PULLS
               and r.query["searchCriteria.status"] == "all"]
     assert len(closed) == 2 and all(
@@ -135,7 +151,8 @@ def test_sync_under_fault_equals_a_clean_sync(sieve_org, emulator, monkeypatch, 
                                   projects=[emulator.org.azuredevops.project_name])
     org = sieve_org("faulty")
     connect(org, emulator)
-    sync_under_fault(org, emulator, "azuredevops", mode, r"pullrequests|/commits", monkeypatch)
+    sync_under_fault(org, emulator, "azuredevops", mode, r"pullrequests|/commits|/builds",
+                     monkeypatch)
     assert org.content(TABLES) == expected
 
 
@@ -211,6 +228,22 @@ def test_a_page_that_repeats_is_absorbed_not_double_counted(sieve_org, emulator,
     [summary] = org.sync("azuredevops")
     assert summary.error is None and len(emulator.faults.events) == 2
     assert counts(org) == expected_counts(emulator.org)
+
+
+def test_a_continuation_token_that_repeats_stops_with_one_error(sieve_org, emulator,
+                                                                 small_pages, monkeypatch):
+    """A service sending the page it just sent as the next one would loop forever."""
+    org = sieve_org("acme")
+    connection = connect(org, emulator)
+    first_token = azuredevops_api.continuation_token(4)
+    monkeypatch.setattr(azuredevops_api, "continuation_token", lambda offset: first_token)
+    message = str(org.sync_error("azuredevops", MalformedResponseError))
+    assert connection.id in message and "'acme'" in message and "build/builds" in message
+    # Pages 1 and 2 (whose token pointed back at page 2) are durable with their cursor; the
+    # repeated page was not asked for again, so nothing of it was stored twice.
+    assert org.count("azuredevops_builds") == 8
+    assert counts(org)["azuredevops_pull_requests"] == expected_counts(emulator.org)[
+        "azuredevops_pull_requests"]
 
 
 def test_check_makes_one_request_and_reveals_no_personal_data(sieve_org, emulator):

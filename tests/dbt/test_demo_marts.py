@@ -85,6 +85,12 @@ def check_non_empty_and_plausible(demo):
         from marts.pull_requests where source = 'azuredevops'""")
     assert azure == 30 and 0 < azure_merged < azure and 0 < azure_reviewed
     assert linked >= azure // 2
+    # Its production deploy pipeline runs are deployments, and ship its pull requests.
+    azure_deployments, azure_shipped = one(demo, """
+        select (select count(*) from marts.deployments where source = 'azuredevops'),
+            count(deployed_at)
+        from marts.pull_requests where source = 'azuredevops'""")
+    assert azure_deployments > 0 and azure_shipped > 0
 
     deployments, weekly_total, rates_ok, lead_ok = one(demo, """
         select (select count(*) from marts.deployments),

@@ -40,8 +40,8 @@ EXPECTED_TABLES = {
     "opsgenie": {"opsgenie_teams", "opsgenie_services", "opsgenie_incidents",
                  "opsgenie_incident_alerts", "opsgenie_alerts", "opsgenie_users"},
     "azuredevops": {"azuredevops_repositories", "azuredevops_pull_requests",
-                    "azuredevops_pr_votes",
-                    "azuredevops_pr_commits", "azuredevops_users"},
+                    "azuredevops_pr_votes", "azuredevops_pr_commits", "azuredevops_builds",
+                    "azuredevops_users"},
 }
 
 # Raw fields holding content the statement says we never store. A column may read one only

@@ -1,5 +1,5 @@
 """Azure DevOps Services connector: the Git repositories of the connection's projects, their pull
-requests with reviewers, votes and commits, and the people these name.
+requests with reviewers, votes and commits, their pipeline runs, and the people these name.
 
 Request plan, costs, cursors and known limits: docs/sources/azuredevops.md.
 """
@@ -42,7 +42,7 @@ class AzureDevOpsSettingsError(SieveError):
 class AzureDevOpsConnector(Connector):
     source = "azuredevops"
     entities = ("azuredevops_repositories", "azuredevops_pull_requests",
-                "azuredevops_pr_votes", "azuredevops_pr_commits",
+                "azuredevops_pr_votes", "azuredevops_pr_commits", "azuredevops_builds",
                 "azuredevops_users")
 
     def __init__(self, context):
@@ -88,6 +88,7 @@ class AzureDevOpsConnector(Connector):
             for repository in repositories:
                 if not repository.get("isDisabled"):
                     yield from self._pull_requests(project, repository["id"])
+            yield from self._builds(project)
 
     def _repository_listing(self, client: HttpClient, project: str) -> list[dict]:
         try:
@@ -169,6 +170,28 @@ class AzureDevOpsConnector(Connector):
         users = self._new_users(people)
         if users:
             yield RawBatch("azuredevops_users", users)
+
+    # -- builds ---------------------------------------------------------------------------------
+
+    def _builds(self, project: str) -> Iterator[RawBatch]:
+        """The project's builds that finished since the cursor, oldest finish first, so each
+        durable page moves the cursor to its newest finish (running builds come once done)."""
+        key = f"builds:{project}"
+        cursor = self.context.state.cursor(key)
+        params = {"queryOrder": "finishTimeAscending", "statusFilter": "completed",
+                  "$top": PAGE_SIZE, "api-version": API_VERSION}
+        if cursor is not None:
+            params["minTime"] = _format_time(_parse_time(cursor) + TIME_STEP)
+        for page in self.client.paginate(f"/{project}/_apis/build/builds", params,
+                                         style=PaginationStyle.AZURE_DEVOPS):
+            finished = [build["finishTime"] for build in page.items if build.get("finishTime")]
+            if finished:
+                cursor = max([cursor, *finished] if cursor else finished, key=_parse_time)
+            users = self._new_users([build.get("requestedFor") for build in page.items])
+            if users:
+                yield RawBatch("azuredevops_users", users)
+            yield RawBatch("azuredevops_builds", page.items,
+                           cursors={key: cursor} if cursor else {})
 
     def _votes(self, base: str) -> list[dict]:
         """The pull request's votes with their times, from its VoteUpdate system threads; the

@@ -1,5 +1,5 @@
 """Azure DevOps' allow-list (REST API 7.x): what Sieve keeps of Git repositories, pull requests,
-their reviewers, votes and commits, and of the identities they name. Descriptions, thread and
+their reviewers, votes and commits, pipeline runs, and of the identities they name. Descriptions, thread and
 comment texts, commit comments and merge commit messages are dropped."""
 
 from __future__ import annotations
@@ -110,6 +110,29 @@ AZUREDEVOPS_PR_COMMITS = Entity(
     description="Commits of a pull request; the comment (message) is dropped.",
 )
 
+AZUREDEVOPS_BUILDS = Entity(
+    "azuredevops_builds", "azuredevops",
+    "GET {project}/_apis/build/builds (queryOrder=finishTimeAscending, minTime > cursor)",
+    (
+        col("id", "BIGINT"), col("build_number", "VARCHAR", "buildNumber"),
+        col("status", "VARCHAR"), col("result", "VARCHAR"), col("reason", "VARCHAR"),
+        col("definition_id", "BIGINT", "definition.id"),
+        col("definition_name", "VARCHAR", "definition.name"),
+        col("project_id", "VARCHAR", "project.id"),
+        col("repository_id", "VARCHAR", "repository.id"),
+        col("repository_type", "VARCHAR", "repository.type"),
+        col("source_branch", "VARCHAR", "sourceBranch", _without_refs_heads),
+        col("source_version", "VARCHAR", "sourceVersion"),
+        *_identity("requested_for", "requestedFor"),
+        ts("queued_at", "queueTime"), ts("started_at", "startTime"),
+        ts("finished_at", "finishTime"),
+    ),
+    ("id",),
+    description="Pipeline runs (builds) once finished: a run of a production deployment "
+    "pipeline is a deployment (docs/metrics.md). Trigger info (the commit message), parameters, "
+    "logs and links are dropped.",
+)
+
 AZUREDEVOPS_USERS = Entity(
     "azuredevops_users", "azuredevops",
     "the identities pull requests name (author, closer, reviewers, voters)",
@@ -124,7 +147,7 @@ AZUREDEVOPS_USERS = Entity(
 
 ENTITIES = (
     AZUREDEVOPS_REPOSITORIES, AZUREDEVOPS_PULL_REQUESTS, AZUREDEVOPS_PR_VOTES,
-    AZUREDEVOPS_PR_COMMITS, AZUREDEVOPS_USERS,
+    AZUREDEVOPS_PR_COMMITS, AZUREDEVOPS_BUILDS, AZUREDEVOPS_USERS,
 )
 
 # The unique name of an Entra ID (or Microsoft account) user is their sign-in email.
@@ -139,4 +162,5 @@ PERSON_REFERENCES = tuple(
                   _EMAIL.format(f"{prefix}_unique_name"))
     for table, prefix in (("azuredevops_pull_requests", "author"),
                           ("azuredevops_pull_requests", "closed_by"),
-                          ("azuredevops_pr_votes", "reviewer")))
+                          ("azuredevops_pr_votes", "reviewer"),
+                          ("azuredevops_builds", "requested_for")))
