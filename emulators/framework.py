@@ -224,11 +224,13 @@ class RateLimitState:
 # (requests, window seconds) as the real services document them: GitHub 5,000 per hour for a
 # token; gitlab.com 2,000 per minute for an authenticated user; Jira Cloud and Slack meter per
 # minute (Slack by method tier — one generous budget stands in for the tiers here); PagerDuty
-# 960 a minute per REST API key; Opsgenie meters per minute by plan.
+# 960 a minute per REST API key; Opsgenie meters per minute by plan; Azure DevOps delays a user
+# past 200 times a typical user's use in a sliding five minutes (a generous stand-in here).
 DEFAULT_RATE_LIMITS = {"github": (5000, 3600.0), "gitlab": (2000, 60.0), "jira": (1000, 60.0),
                        "slack": (1000, 60.0), "pagerduty": (960, 60.0), "opsgenie": (600, 60.0),
                        # Bitbucket Cloud: 1,000 an hour on /2.0/repositories/* (rolling hour).
                        "bitbucket": (1000, 3600.0),
+                       "azuredevops": (2000, 300.0),
                        # GitHub's GraphQL points: a budget of its own beside the REST requests.
                        "github_graphql": (5000, 3600.0)}
 DEFAULT_WINDOW_SECONDS = 3600.0

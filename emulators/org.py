@@ -3,8 +3,8 @@
 ``Org`` holds what the sources share (the scale, people and teams, the logical clock, the
 mutations tests make between syncs, the text helpers that plant canaries and PII) and composes
 one part per source: ``org.github`` (GitHub repositories and GitLab projects), ``org.jira``,
-``org.slack``, ``org.pagerduty``, ``org.opsgenie`` and ``org.bitbucket``, each in
-``emulators/<source>/data.py``.
+``org.slack``, ``org.pagerduty``, ``org.opsgenie``, ``org.bitbucket`` and
+``org.azuredevops``, each in ``emulators/<source>/data.py``.
 Nothing is stored in bulk: item ``k`` of a
 container is a pure function of ``(seed, container, k)`` and the mutations.
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from dataclasses import replace as _replace
 from datetime import date, datetime, timedelta
 
+from emulators.azuredevops.data import AzureDevOpsData
 from emulators.bitbucket.data import BitbucketData
 from emulators.github.data import GitHubData
 from emulators.jira.data import JiraData
@@ -66,6 +67,8 @@ class Scale:
     private_channels: int
     messages_per_channel: int
     deploy_interval_days: float
+    # Git repositories of the Azure DevOps project (after the GitHub and GitLab ones).
+    azuredevops_repos: int = 2
 
 
 SCALES = {
@@ -274,6 +277,7 @@ class Org:
         self.pagerduty = PagerDutyData(self)
         self.opsgenie = OpsgenieData(self)
         self.bitbucket = BitbucketData(self)
+        self.azuredevops = AzureDevOpsData(self)
 
     def _build_people(self) -> None:
         s = self.scale
@@ -414,7 +418,7 @@ class Org:
         prefix finds them all, which is the practical check at ``large`` scale."""
         texts = (*self.github.canary_texts(), *self.jira.canary_texts(), *self.slack.canary_texts(),
                  *self.pagerduty.canary_texts(), *self.opsgenie.canary_texts(),
-                 *self.bitbucket.canary_texts())
+                 *self.bitbucket.canary_texts(), *self.azuredevops.canary_texts())
         return sorted({token for text in texts for token in _canary_tokens(text)})
 
     def forbidden_pii(self) -> list[str]:

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
+from emulators.azuredevops.api import AzureDevOpsApp
 from emulators.bitbucket.api import BitbucketApp
 from emulators.framework import (
     JSON_TYPE,
@@ -59,6 +60,7 @@ APPS: dict[str, type[ApiApp]] = {
     "pagerduty": PagerDutyApp,
     "opsgenie": OpsgenieApp,
     "bitbucket": BitbucketApp,
+    "azuredevops": AzureDevOpsApp,
 }
 APIS = tuple(APPS)
 

@@ -150,14 +150,15 @@ def sync_under_fault(org: SieveOrg, emulator, source: str, mode: str, pattern: s
 _clean_contents: dict[str, dict[str, list[tuple]]] = {}
 
 
-def clean_sync_content(sieve_org, emulator, source: str, tables: list[str]) -> dict:
+def clean_sync_content(sieve_org, emulator, source: str, tables: list[str],
+                       **settings) -> dict:
     """``content`` after a clean full sync of ``source`` from the (deterministic) emulator.
 
     Computed once per session and source, in an org of its own named ``clean-<source>``.
     """
     if source not in _clean_contents:
         org = sieve_org(f"clean-{source}")
-        org.connect_emulator(emulator, source)
+        org.connect_emulator(emulator, source, **settings)
         org.sync(source)
         _clean_contents[source] = org.content(tables)
         emulator.reset()

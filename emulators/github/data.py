@@ -1,6 +1,6 @@
 """The GitHub part of the demo organization: repositories with their pull requests, issues,
-commits, deployments, releases and CI runs. GitLab projects come from the same generator
-(``Repo.host == "gitlab"``; a merge request is a ``PullRequest`` here).
+commits, deployments, releases and CI runs. GitLab projects and Azure DevOps repositories come
+from the same generator (``Repo.host`` says which; a merge request is a ``PullRequest`` here).
 
 Item ``k`` of repository ``r`` is a pure function of ``(seed, r, k)`` plus the org's mutations,
 so listing a page generates only the items on it. A few hot spots make every insight kind
@@ -69,8 +69,9 @@ class GitHubData:
     def _build_repos(self) -> None:
         s = self.org.scale
         repos = []
-        for i in range(s.github_repos + s.gitlab_projects):
-            host = "github" if i < s.github_repos else "gitlab"
+        for i in range(s.github_repos + s.gitlab_projects + s.azuredevops_repos):
+            host = ("github" if i < s.github_repos
+                    else "gitlab" if i < s.github_repos + s.gitlab_projects else "azuredevops")
             if i == 0:
                 name, services = "core-monorepo", MONOREPO_SERVICES
             else:
@@ -84,6 +85,8 @@ class GitHubData:
                               created))
         self.repos: tuple[Repo, ...] = tuple(r for r in repos if r.host == "github")
         self.gitlab_projects: tuple[Repo, ...] = tuple(r for r in repos if r.host == "gitlab")
+        self.azuredevops_repos: tuple[Repo, ...] = tuple(
+            r for r in repos if r.host == "azuredevops")
         self._repos_by_name = {(r.host, r.name): r for r in repos}
         self._repos_by_id = {r.repo_id: r for r in repos}
 

@@ -62,6 +62,8 @@ def _source_connections(emulator) -> dict[str, tuple[dict, dict[str, str]]]:
         "opsgenie": ({}, emulator.credentials("opsgenie")),
         "bitbucket": ({"workspace": emulator.org.bitbucket.workspace, "repositories": []},
                       emulator.credentials("bitbucket")),
+        "azuredevops": ({"projects": [emulator.org.azuredevops.project_name]},
+                        emulator.credentials("azuredevops")),
     }
 
 

@@ -473,6 +473,11 @@ class HttpClient:
         if status == 304:
             self._count(not_modified=1)
             return self._exchange(response, None, len(body))
+        if status == 203:
+            # Azure DevOps answers a missing or refused personal access token with its
+            # sign-in page (203 Non-Authoritative Information), not with a 401.
+            raise self._auth_error(f"{status} {response.reason} (a sign-in page)", endpoint,
+                                   self._error_fields(endpoint, status))
         if 200 <= status < 300:
             if not read_answer:
                 return self._exchange(response, None, len(body))

@@ -36,6 +36,8 @@ class PaginationStyle(enum.Enum):
     OFFSET_MORE = "offset_more"
     PAGING_NEXT = "paging_next"
     NEXT_LINK = "next_link"
+    AZURE_DEVOPS = "azure_devops"  # the x-ms-continuationtoken header
+    TOP_SKIP = "top_skip"  # OData $top/$skip: a full page means another may follow
 
 
 _DEFAULT_ITEMS_FIELD = {
@@ -43,6 +45,8 @@ _DEFAULT_ITEMS_FIELD = {
     PaginationStyle.JIRA_AGILE: "values",
     PaginationStyle.PAGING_NEXT: "data",
     PaginationStyle.NEXT_LINK: "values",
+    PaginationStyle.AZURE_DEVOPS: "value",
+    PaginationStyle.TOP_SKIP: "value",
 }
 
 
@@ -134,6 +138,11 @@ def next_request(
         return current.with_param("cursor", cursor) if cursor else None
     if style is PaginationStyle.OFFSET_MORE:
         return _offset_next(current, payload, items)
+    if style is PaginationStyle.AZURE_DEVOPS:
+        token = (headers.get("x-ms-continuationtoken") or "").strip()
+        return current.with_param("continuationToken", token) if token else None
+    if style is PaginationStyle.TOP_SKIP:
+        return _top_skip_next(current, items)
     if style is PaginationStyle.PAGING_NEXT:
         paging = payload.get("paging") or {}
         link = paging.get("next") if isinstance(paging, dict) else None
@@ -152,6 +161,19 @@ def _offset_next(current: PageRequest, payload: dict, items: list[Any]) -> PageR
     if not isinstance(offset, int):
         offset = int((current.params or {}).get("offset", 0))
     return current.with_param("offset", offset + len(items))
+
+
+def _top_skip_next(current: PageRequest, items: list[Any]) -> PageRequest | None:
+    """OData ``$top``/``$skip`` (Azure DevOps pull requests): nothing says whether more follow,
+    so the next page is asked for after a full one; an empty or short page ends the walk."""
+    params = current.params or {}
+    top = params.get("$top")
+    if top is None:
+        raise ValueError("top_skip pagination needs $top in the params")
+    if not items or len(items) < int(top):
+        return None
+    # By $top, not by what came: a server repeating items must not make the walk skip any.
+    return current.with_param("$skip", int(params.get("$skip") or 0) + int(top))
 
 
 def _jira_next(current: PageRequest, payload: dict, items: list[Any]) -> PageRequest | None:

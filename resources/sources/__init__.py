@@ -13,8 +13,20 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from resources.sources import bitbucket, git, github, gitlab, jira, opsgenie, pagerduty, slack
+from resources.sources import (
+    azuredevops,
+    bitbucket,
+    git,
+    github,
+    gitlab,
+    jira,
+    opsgenie,
+    pagerduty,
+    slack,
+)
 from resources.sources.allow_list import Entity, PersonColumns
+from resources.sources.azuredevops import schema as azuredevops_schema
+from resources.sources.azuredevops import settings as azuredevops_settings
 from resources.sources.bitbucket import schema as bitbucket_schema
 from resources.sources.bitbucket import settings as bitbucket_settings
 from resources.sources.connect import ConnectSpec
@@ -70,6 +82,8 @@ SOURCES: dict[str, Source] = {source.name: source for source in (
             concurrent_syncs=2),
     _source(bitbucket, "Bitbucket Cloud", "BitbucketConnector", bitbucket_schema,
             bitbucket_settings, concurrent_syncs=2),
+    _source(azuredevops, "Azure DevOps", "AzureDevOpsConnector", azuredevops_schema,
+            azuredevops_settings),
     _source(git, "local git clones", "GitConnector", git_schema, git_settings, remote=False,
             concurrent_syncs=2),
 )}

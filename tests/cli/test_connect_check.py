@@ -87,3 +87,25 @@ def test_bitbucket_token_is_checked_then_stored_and_a_bad_one_is_one_error(sieve
     assert f"Bitbucket workspace {workspace}" in accepted.output
     assert "2 repositories visible" in accepted.output
     assert "bitbucket connection conn_" in accepted.output
+
+
+def test_azuredevops_token_and_projects_are_checked_before_anything_is_stored(sieve, emulator,
+                                                                             monkeypatch):
+    def connect(token: str, projects: str):
+        monkeypatch.setenv("AZUREDEVOPS_PAT", token)
+        return sieve("connect", "acme", "azuredevops", "--projects", projects,
+                     "--token-env", "AZUREDEVOPS_PAT", "--base-url",
+                     emulator.base_url("azuredevops"))
+
+    project = emulator.org.azuredevops.project_name
+    refused = connect("not-the-pat", project)
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert "re-connect" in refused.output.lower() and "not-the-pat" not in refused.output
+    gone = connect(emulator.credentials("azuredevops")["token"], "Retired")
+    assert gone.exit_code == 2 and "'Retired'" in gone.output and "TF200016" in gone.output
+    assert "no connections" in sieve("connections", "acme").output
+
+    accepted = connect(emulator.credentials("azuredevops")["token"], project)
+    assert accepted.exit_code == 0, accepted.output
+    assert "accepted the token (2 repositories visible" in accepted.output
+    assert "azuredevops connection conn_" in accepted.output

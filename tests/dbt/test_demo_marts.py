@@ -28,7 +28,9 @@ def demo(sieve_org, emulator):
     org.connect_emulator(emulator, "jira")
     org.connect_emulator(emulator, "slack")
     org.connect_emulator(emulator, "bitbucket", workspace=emulator.org.bitbucket.workspace)
-    for source in ("github", "gitlab", "jira", "slack", "bitbucket"):
+    org.connect_emulator(emulator, "azuredevops",
+                         projects=[emulator.org.azuredevops.project_name])
+    for source in ("github", "gitlab", "jira", "slack", "bitbucket", "azuredevops"):
         org.sync(source)
     rebuild_identities(org.sieve, org.org.id)
     # As of the demo's own "now": signals and forecasts are about the moment its data ends.
@@ -76,6 +78,21 @@ def check_non_empty_and_plausible(demo):
             count(*) filter (where review_count > 0 and first_review_at is null)
         from marts.pull_requests""")
     assert (negative_part, unmerged_part, untimed_review) == (0, 0, 0)
+    # Azure DevOps pull requests reach the mart, with their votes as reviews and their authors
+    # linked (by sign-in email) to the people GitHub already knows.
+    azure, azure_merged, azure_reviewed, linked = one(demo, """
+        select count(*), count(merged_at), count(first_review_at),
+            count(*) filter (where author_person_id in (
+                select person_id from metadata.identity_accounts where system = 'github'))
+        from marts.pull_requests where source = 'azuredevops'""")
+    assert azure == 30 and 0 < azure_merged < azure and 0 < azure_reviewed
+    assert linked >= azure // 2
+    # Its production deploy pipeline runs are deployments, and ship its pull requests.
+    azure_deployments, azure_shipped = one(demo, """
+        select (select count(*) from marts.deployments where source = 'azuredevops'),
+            count(deployed_at)
+        from marts.pull_requests where source = 'azuredevops'""")
+    assert azure_deployments > 0 and azure_shipped > 0
 
     deployments, weekly_total, rates_ok, lead_ok = one(demo, """
         select (select count(*) from marts.deployments),

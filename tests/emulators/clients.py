@@ -18,6 +18,9 @@ def get(emu, api: str, path: str, **params) -> requests.Response:
         headers["Authorization"] = f"Token token={creds['token']}"
     elif api == "opsgenie":
         headers["Authorization"] = f"GenieKey {creds['api_key']}"
+    elif api == "azuredevops":
+        auth = ("", creds["token"])
+        params.setdefault("api-version", "7.1")
     else:
         auth = (creds["email"], creds["token"])
     return requests.get(emu.base_url(api) + path, params=params, headers=headers, auth=auth, timeout=30)

@@ -86,8 +86,25 @@ def served_bitbucket(emu) -> str:
     return "\n".join(out)
 
 
+def served_azuredevops(emu) -> str:
+    data = emu.org.azuredevops
+    base = f"/{data.project_name}/_apis/git/repositories"
+    out = []
+    for repo in get(emu, "azuredevops", base).json()["value"]:
+        prs = get(emu, "azuredevops", f"{base}/{repo['id']}/pullrequests",
+                  **{"searchCriteria.status": "all", "$top": 1000}).json()["value"]
+        out += [get(emu, "azuredevops", f"{base}/{repo['id']}/pullrequests",
+                    **{"searchCriteria.status": "all", "$top": 1000}).text]
+        out += [get(emu, "azuredevops", f"{base}/{repo['id']}/pullRequests/"
+                    f"{pr['pullRequestId']}/{part}", **{"$top": 1000}).text
+                for pr in prs for part in ("threads", "commits")]
+    builds = get(emu, "azuredevops", f"/{data.project_name}/_apis/build/builds", **{"$top": 1000})
+    assert "x-ms-continuationtoken" not in builds.headers  # one page holds them all (tiny)
+    return "\n".join([*out, builds.text])
+
+
 def test_canaries_are_exactly_what_the_apis_serve(emulator):
     served = "\n".join(f(emulator) for f in (served_github, served_gitlab, served_jira, served_slack,
                                               served_pagerduty, served_opsgenie,
-                                              served_bitbucket))
+                                              served_bitbucket, served_azuredevops))
     assert set(TOKEN.findall(served)) == set(emulator.canaries())

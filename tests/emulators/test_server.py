@@ -23,6 +23,9 @@ SAMPLES = {
     "opsgenie": ["/v1/incidents?limit=100", "/v2/alerts?limit=100"],
     "bitbucket": ["/2.0/repositories/sieve-demo-bb/partner-portal/pullrequests/2",
                   "/2.0/repositories/sieve-demo-bb/partner-portal/deployments?pagelen=100"],
+    "azuredevops": ["/sieve-demo-apps/_apis/git/repositories",
+                    "/sieve-demo-apps/_apis/git/repositories/{ado_repo}/pullrequests"
+                    "?searchCriteria.status=all&$top=100"],
 }
 
 
@@ -72,7 +75,8 @@ def test_fault_filters_by_api_and_lets_requests_through_first(emulator):
 
 def _bodies(emu):
     org = emu.org
-    fill = {"gitlab_id": org.gitlab_projects[0].repo_id, "channel": org.channels[0].channel_id}
+    fill = {"gitlab_id": org.gitlab_projects[0].repo_id, "channel": org.channels[0].channel_id,
+            "ado_repo": org.azuredevops.repos[0].name}
     out = []
     for api, paths in SAMPLES.items():
         for path in paths:

@@ -22,7 +22,8 @@ SOURCES = {"github": lambda emulator: {"owner": emulator.org.login, "repos": []}
            "slack": lambda emulator: {},
            "pagerduty": lambda emulator: {},
            "opsgenie": lambda emulator: {},
-           "bitbucket": lambda emulator: {"workspace": emulator.org.bitbucket.workspace}}
+           "bitbucket": lambda emulator: {"workspace": emulator.org.bitbucket.workspace},
+           "azuredevops": lambda emulator: {"projects": [emulator.org.azuredevops.project_name]}}
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,12 @@ connections' rows stay exactly as they were."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from resources.retention.execute import execute_request
 from resources.retention.requests import get_request
+from resources.sources import entities_for
 from resources.storage.control_plane.schema import connections, sync_state
 
 
@@ -48,26 +50,28 @@ def test_disconnecting_removes_data_credentials_and_cursors_only(synced_org):
     assert org.sieve.audit.verify().ok
 
 
-def test_disconnecting_opsgenie_removes_every_opsgenie_table_and_its_accounts(synced_org):
+@pytest.mark.parametrize("source", ["opsgenie", "azuredevops"])
+def test_disconnecting_a_source_removes_every_one_of_its_tables_and_accounts(synced_org, source):
     org = synced_org
     control_plane = org.sieve.control_plane
-    opsgenie = next(c for c in control_plane.connections(org.org) if c.source == "opsgenie")
-    tables = ("opsgenie_teams", "opsgenie_services", "opsgenie_users", "opsgenie_incidents",
-              "opsgenie_incident_alerts", "opsgenie_alerts")
+    removed = next(c for c in control_plane.connections(org.org) if c.source == source)
+    tables = [e.table for e in entities_for(source)]
     assert all(org.count(table) > 0 for table in tables)
-    assert org.query("SELECT count(*) FROM metadata.identity_accounts "
-                     "WHERE system = 'opsgenie'")[0][0] > 0
-    others_before = other_connections_rows(org, opsgenie.id)
+    assert control_plane.sync_state(removed.id, "cursor")
+    assert org.query("SELECT count(*) FROM metadata.identity_accounts WHERE system = ?",
+                     [source])[0][0] > 0
+    others_before = other_connections_rows(org, removed.id)
 
-    control_plane.remove_connection(opsgenie)
-    request_id = control_plane.request_deletion(org.org, "connection", subject_ref=opsgenie.id,
+    control_plane.remove_connection(removed)
+    request_id = control_plane.request_deletion(org.org, "connection", subject_ref=removed.id,
                                                 subject_kind="connection")
     certificate = execute_request(org.sieve, request_id)
 
     assert certificate["verified"]
     assert {table: org.count(table) for table in tables} == dict.fromkeys(tables, 0)
-    assert other_connections_rows(org, opsgenie.id) == others_before
-    assert not org.query("SELECT * FROM metadata.identity_accounts WHERE system = 'opsgenie'")
+    assert not control_plane.sync_state(removed.id, "cursor")
+    assert other_connections_rows(org, removed.id) == others_before
+    assert not org.query("SELECT * FROM metadata.identity_accounts WHERE system = ?", [source])
 
 
 def test_disconnecting_bitbucket_removes_every_bitbucket_table(synced_org):

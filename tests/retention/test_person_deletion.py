@@ -61,6 +61,8 @@ def test_forgetting_by_email_removes_every_row_and_byte(synced_org):
     assert certificate["rows"]["opsgenie_users"] == 1
     assert certificate["rows"]["bitbucket_users"] == 1
     assert certificate["rows"]["bitbucket_pr_participants"] > 0
+    assert certificate["rows"]["azuredevops_users"] == 1
+    assert certificate["rows"]["azuredevops_pull_requests"] > 0
     assert emulator_person["email"] not in str(certificate)
     after = org.snapshot()
     for table, rows in after.items():
@@ -87,6 +89,8 @@ def test_forget_job_rebuilds_the_marts_and_leaves_others_alone(synced_org, sieve
     known = identifiers_of(org, SUBJECT_LOGIN)
     untouched_tables = ["github_repositories", "github_tags", "jira_projects", "jira_sprints"]
     before = org.snapshot(untouched_tables)
+    # Deployments stay. Their rows stay whole where the subject shipped nothing; Bitbucket and
+    # Azure DevOps deployments ship the subject's pull requests, whose change counts go with them.
     deployments_before = org.query("SELECT * FROM marts.deployments ORDER BY ALL")
     assert org.query("SELECT count(*) FROM marts.pull_requests WHERE author_person_id = ?",
                      [known["person_id"]])[0][0] > 0
@@ -116,14 +120,13 @@ def test_forget_job_rebuilds_the_marts_and_leaves_others_alone(synced_org, sieve
         assert org.query(f"SELECT count(*) FROM {schema_table} WHERE {person_column} = ?",
                          [known["person_id"]]) == [(0,)]
     assert org.snapshot(untouched_tables) == before
-    # The deployments stay; only the changes his deleted pull requests were stay out of them
-    # (his Bitbucket pull requests shipped in two).
     deployments_after = org.query("SELECT * FROM marts.deployments ORDER BY ALL")
     assert [row[:7] for row in deployments_after] == [row[:7] for row in deployments_before]
     assert all(after[7] <= before[7] for after, before in zip(
         deployments_after, deployments_before, strict=True))
-    assert [row for row in deployments_after if row[1] != "bitbucket"] == [
-        row for row in deployments_before if row[1] != "bitbucket"]
+    shipped_theirs = ("bitbucket", "azuredevops")
+    assert [row for row in deployments_after if row[1] not in shipped_theirs] == [
+        row for row in deployments_before if row[1] not in shipped_theirs]
     # Dagster never saw the subject: its whole instance, byte by byte.
     needles = {v for v in known["strings"] if len(v) >= 5}
     assert scan_files(files_under(sieve_home / "dagster"), needles).hits == []

@@ -46,6 +46,9 @@ GIT_COMMIT_OBJECT = {
 
 # One raw record per entity, as the API returns it, with the canary in every field that
 # must not be stored.
+ADO_IDENTITY = {"id": "ad-1", "uniqueName": "ana@example.com", "displayName": "Ana Lima",
+                "imageUrl": CANARY, "descriptor": CANARY}
+
 RAW = {
     "github_repositories": (GH_REPO, {}),
     "github_pull_requests": ({
@@ -370,6 +373,41 @@ RAW = {
                                   "display_name": "Ana Lima",
                                   "links": {"avatar": {"href": CANARY}}},
                          "workspace": {"slug": "acme"}}, {}),
+    "azuredevops_repositories": ({"id": "ar-1", "name": "payments", "url": CANARY,
+                                  "project": {"id": "ap-1", "name": "Apps"},
+                                  "defaultBranch": "refs/heads/main", "size": 10,
+                                  "remoteUrl": CANARY, "isDisabled": False}, {}),
+    "azuredevops_pull_requests": ({
+        "pullRequestId": 7, "repository": {"id": "ar-1", "project": {"id": "ap-1"}},
+        "title": "Fix rounding", "description": CANARY, "status": "completed",
+        "isDraft": False, "createdBy": ADO_IDENTITY, "closedBy": ADO_IDENTITY,
+        "sourceRefName": "refs/heads/fix", "targetRefName": "refs/heads/main",
+        "mergeStatus": "succeeded", "completionOptions": {"mergeCommitMessage": CANARY,
+                                                          "mergeStrategy": "squash"},
+        "lastMergeSourceCommit": {"commitId": "a" * 40, "comment": CANARY},
+        "lastMergeCommit": {"commitId": "b" * 40}, "labels": [{"name": "hotfix"}],
+        "reviewers": [{**ADO_IDENTITY, "vote": 10}], "creationDate": "2024-01-05T10:30:00.1234567Z",
+        "closedDate": "2024-01-05T12:30:00Z"}, {}),
+    "azuredevops_pr_votes": ({"id": 3, "publishedDate": "2024-01-05T11:00:00Z", "vote": -5,
+                              "votedBy": ADO_IDENTITY},
+                             {"pull_request_id": 7, "repository_id": "ar-1"}),
+    "azuredevops_pr_commits": ({"commitId": "a" * 40, "comment": CANARY,
+                                "author": {"name": "Ana Lima", "email": "ana@example.com",
+                                           "date": "2024-01-05T10:00:00Z"},
+                                "committer": {"name": "Ana Lima", "email": "ana@example.com",
+                                              "date": "2024-01-05T10:00:00Z"}},
+                               {"pull_request_id": 7, "repository_id": "ar-1"}),
+    "azuredevops_builds": ({"id": 1000021, "buildNumber": "20261101.21", "status": "completed",
+                            "result": "succeeded", "reason": "individualCI",
+                            "definition": {"id": 12, "name": "deploy-production"},
+                            "project": {"id": "ap-1"},
+                            "repository": {"id": "ar-1", "type": "TfsGit"},
+                            "sourceBranch": "refs/heads/main", "sourceVersion": "a" * 40,
+                            "requestedFor": ADO_IDENTITY, "queueTime": "2024-01-05T10:00:00Z",
+                            "startTime": "2024-01-05T10:00:05Z",
+                            "finishTime": "2024-01-05T10:09:00Z",
+                            "triggerInfo": {"ci.message": CANARY}, "parameters": CANARY}, {}),
+    "azuredevops_users": (ADO_IDENTITY, {}),
     "git_commits": ({"sha": "c" * 40, "parents": ["p" * 40], "author_name": "Ana Lima",
                      "author_email": "ana@example.com", "author_date": "2024-01-05T12:30:00+02:00",
                      "committer_name": "Ana Lima", "committer_email": "ana@example.com",

@@ -608,6 +608,38 @@ def test_jira_agile_is_last_pagination(server, make_client):
     assert len(server.received) == 2
 
 
+def test_azure_devops_continuation_token_pagination(server, make_client):
+    builds = "/Apps/_apis/build/builds"
+    server.script(f"{builds}?%24top=2", Reply(json={"count": 2, "value": [{"id": 1}, {"id": 2}]},
+                                               headers={"x-ms-continuationtoken": "b2s6Mg=="}))
+    server.script(f"{builds}?%24top=2&continuationToken=b2s6Mg%3D%3D",
+                  Reply(json={"count": 1, "value": [{"id": 3}]}))
+
+    pages = list(make_client(source="azuredevops").paginate(
+        builds, {"$top": 2}, style=PaginationStyle.AZURE_DEVOPS))
+
+    assert [b["id"] for p in pages for b in p.items] == [1, 2, 3]
+    assert len(server.received) == 2
+
+
+def test_top_skip_pagination_advances_by_top_and_ends_on_a_short_page(server, make_client):
+    pulls = "/Apps/_apis/git/repositories/r/pullrequests"
+
+    def answer(received):
+        skip = int(received.query.get("$skip", 0))
+        # A repeated page starts one item early: the walk must not skip what follows it.
+        begin = skip - 1 if skip == 2 else skip
+        return Reply(json={"value": [{"id": n} for n in range(begin, min(skip + 2, 5))]})
+
+    server.route(pulls, answer)
+
+    pages = list(make_client(source="azuredevops").paginate(
+        pulls, {"$top": 2}, style=PaginationStyle.TOP_SKIP))
+
+    assert [r.query.get("$skip") for r in server.received] == [None, "2", "4"]
+    assert sorted({i["id"] for p in pages for i in p.items}) == [0, 1, 2, 3, 4]
+
+
 def test_slack_cursor_pagination(server, make_client):
     method = "/api/conversations.list"
 

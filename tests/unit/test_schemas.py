@@ -43,6 +43,9 @@ EXPECTED_TABLES = {
                   "bitbucket_pr_participants", "bitbucket_pr_commits", "bitbucket_commits",
                   "bitbucket_pipelines", "bitbucket_environments", "bitbucket_deployments",
                   "bitbucket_users"},
+    "azuredevops": {"azuredevops_repositories", "azuredevops_pull_requests",
+                    "azuredevops_pr_votes", "azuredevops_pr_commits", "azuredevops_builds",
+                    "azuredevops_users"},
 }
 
 # Raw fields holding content the statement says we never store. A column may read one only
@@ -121,6 +124,10 @@ def test_kept_titles_are_scrubbed() -> None:
         "bitbucket_commits": ("author_name",),
         "bitbucket_environments": ("name",),
         "bitbucket_users": ("display_name",),
+        "azuredevops_repositories": ("name", "project_name"),
+        "azuredevops_pull_requests": ("title", "labels"),
+        "azuredevops_pr_commits": ("author_name", "committer_name"),
+        "azuredevops_users": ("display_name",),
     }
 
 

@@ -139,6 +139,28 @@ bitbucket_deployments as (
             or environments.environment_type = 'Production')
 ),
 
+-- Azure DevOps: a succeeded run of a production deploy pipeline (var
+-- production_workflow_names) that built an Azure Repos repository: a workflow run, as GitHub
+-- Actions runs are.
+azuredevops_pipeline_runs as (
+    select
+        'azuredevops:' || connection_id || ':build:' || build_id as deployment_key,
+        'azuredevops' as source,
+        'workflow_run' as kind,
+        2 as source_priority,
+        'azuredevops:' || connection_id || ':' || repository_id as repository_key,
+        null::VARCHAR as environment,
+        source_branch as ref,
+        definition_name as workflow_name,
+        source_version as sha,
+        finished_at as deployed_at
+    from {{ ref('stg_azuredevops__builds') }}
+    where repository_type = 'TfsGit'
+        and result = 'succeeded'
+        and finished_at is not null
+        and {{ matches_any('definition_name', var('production_workflow_names')) }}
+),
+
 unioned as (
     select * from github_deployments
     union all
@@ -151,6 +173,8 @@ unioned as (
     select * from gitlab_tag_pipelines
     union all
     select * from bitbucket_deployments
+    union all
+    select * from azuredevops_pipeline_runs
 ),
 
 source_starts as (

@@ -30,12 +30,24 @@ bitbucket as (
     from {{ ref('stg_bitbucket__pr_commits') }}
 ),
 
+azuredevops as (
+    select
+        'azuredevops:' || connection_id || ':' || repository_id as repository_key,
+        pull_request_id as number,
+        sha,
+        authored_at,
+        committed_at
+    from {{ ref('stg_azuredevops__pr_commits') }}
+),
+
 unioned as (
     select * from github
     union all
     select * from gitlab
     union all
     select * from bitbucket
+    union all
+    select * from azuredevops
 )
 
 select

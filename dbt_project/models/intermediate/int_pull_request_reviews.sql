@@ -51,12 +51,30 @@ bitbucket as (
         and (is_approved or state is not null or role = 'REVIEWER')
 ),
 
+-- Azure DevOps votes with their times: approving votes (10, 5) approve, rejecting ones
+-- (-5, -10) ask for changes; a vote reset to 0 is no review.
+azuredevops as (
+    select
+        'azuredevops:' || connection_id || ':' || repository_id as repository_key,
+        pull_request_id as number,
+        concat_ws(':', 'azuredevops', connection_id, pull_request_id, thread_id) as review_key,
+        'azuredevops' as system,
+        reviewer_id as reviewer_account_key,
+        reviewer_unique_name as reviewer_handle,
+        case when vote > 0 then 'APPROVED' else 'CHANGES_REQUESTED' end as state,
+        voted_at as submitted_at
+    from {{ ref('stg_azuredevops__pr_votes') }}
+    where vote != 0
+),
+
 unioned as (
     select * from github
     union all
     select * from gitlab
     union all
     select * from bitbucket
+    union all
+    select * from azuredevops
 )
 
 select

@@ -116,12 +116,43 @@ bitbucket as (
         and starts_with(merge.sha, pr.merge_commit_sha)
 ),
 
+-- Azure DevOps: a completed pull request is merged when it closes; sizes are not read.
+azuredevops as (
+    select
+        'azuredevops' as source,
+        pr.connection_id,
+        'azuredevops:' || pr.connection_id || ':' || pr.pull_request_id as pull_request_key,
+        'azuredevops:' || pr.connection_id || ':' || pr.repository_id as repository_key,
+        pr.repository_id,
+        pr.pull_request_id as number,
+        pr.title,
+        pr.labels,
+        pr.source_branch as head_ref,
+        pr.target_branch as base_ref,
+        pr.author_id as author_account_key,
+        pr.author_unique_name as author_handle,
+        false as is_source_bot,
+        pr.source_commit_id as head_sha,
+        -- What the completion put on the target branch, whatever the merge strategy.
+        pr.merge_commit_id as merge_commit_sha,
+        null::VARCHAR as squash_commit_sha,
+        null::BIGINT as additions,
+        null::BIGINT as deletions,
+        null::INTEGER as changed_files,
+        pr.created_at,
+        case when pr.status != 'active' then pr.closed_at end as closed_at,
+        case when pr.status = 'completed' then pr.closed_at end as merged_at
+    from {{ ref('stg_azuredevops__pull_requests') }} as pr
+),
+
 unioned as (
     select * from github
     union all
     select * from gitlab
     union all
     select * from bitbucket
+    union all
+    select * from azuredevops
 ),
 
 -- The service whose paths a GitHub PR changed most (files, then lines; ties by name), from

@@ -1,4 +1,5 @@
--- GitHub repositories and GitLab projects under one key, with the service rules that apply.
+-- GitHub repositories, GitLab projects and Azure DevOps repositories under one key, with
+-- the service rules that apply.
 with github as (
     select
         'github' as source,
@@ -30,12 +31,25 @@ bitbucket as (
     from {{ ref('stg_bitbucket__repositories') }}
 ),
 
+-- Azure DevOps: one block, named by project and repository.
+azuredevops as (
+    select
+        'azuredevops' as source,
+        connection_id,
+        repository_id,
+        project_name || '/' || repository_name as repository,
+        default_branch
+    from {{ ref('stg_azuredevops__repositories') }}
+),
+
 unioned as (
     select * from github
     union all
     select * from gitlab
     union all
     select * from bitbucket
+    union all
+    select * from azuredevops
 )
 
 select

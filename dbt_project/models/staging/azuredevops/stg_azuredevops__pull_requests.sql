@@ -1,0 +1,21 @@
+select
+    connection_id,
+    pull_request_id,
+    repository_id,
+    project_id,
+    title,
+    status,
+    coalesce(is_draft, false) as is_draft,
+    author_id,
+    author_unique_name,
+    closed_by_id,
+    coalesce(labels, []::VARCHAR[]) as labels,
+    source_branch,
+    target_branch,
+    merge_status,
+    merge_strategy,
+    source_commit_id,
+    merge_commit_id,
+    created_at,
+    closed_at
+from {{ source('metadata', 'azuredevops_pull_requests') }}

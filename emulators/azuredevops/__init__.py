@@ -1,0 +1,1 @@
+"""Azure DevOps Services REST API emulator and its part of the demo organization."""

@@ -1,0 +1,256 @@
+"""Azure DevOps Services connector: the Git repositories of the connection's projects, their pull
+requests with reviewers, votes and commits, their pipeline runs, and the people these name.
+
+Request plan, costs, cursors and known limits: docs/sources/azuredevops.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+
+from resources.errors import SieveError
+from resources.http import (
+    BasicEmailToken,
+    HttpClient,
+    NotFoundError,
+    PaginationStyle,
+    RetryPolicy,
+)
+from resources.sources.connector import Connector, RawBatch
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "7.1"
+PAGE_SIZE = 100
+# A connection check answers the person running `sieve connect`: it must not wait for long.
+CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
+# minTime is inclusive: starting just past the newest closing seen reads nothing twice.
+TIME_STEP = timedelta(milliseconds=1)
+VOTE_UPDATE = "VoteUpdate"
+
+
+class AzureDevOpsSettingsError(SieveError):
+    """The connection's settings name something Azure DevOps does not have (any more)."""
+
+
+class AzureDevOpsConnector(Connector):
+    source = "azuredevops"
+    entities = ("azuredevops_repositories", "azuredevops_pull_requests",
+                "azuredevops_pr_votes", "azuredevops_pr_commits", "azuredevops_builds",
+                "azuredevops_users")
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.projects = [p.strip() for p in context.settings.get("projects") or () if p.strip()]
+        if not self.projects:
+            raise AzureDevOpsSettingsError(
+                f"{context.error_context().describe()} names no Azure DevOps project; "
+                f"re-connect with `sieve connect {context.org_slug} azuredevops --projects "
+                "PROJECT[,PROJECT...]`.")
+        self._users_seen: set[str] = set()
+
+    @cached_property
+    def client(self) -> HttpClient:
+        return self._new_client(RetryPolicy())
+
+    def _new_client(self, retry: RetryPolicy) -> HttpClient:
+        extra = {"sleep": self.context.sleep} if self.context.sleep is not None else {}
+        return HttpClient(
+            self.context.settings["base_url"],
+            # A personal access token is the password of HTTP Basic with an empty user name.
+            BasicEmailToken("", self.context.credentials["token"].reveal()),
+            source="azuredevops",
+            context=self.context.error_context(),
+            retry=retry,
+            limits=self.context.limits,
+            **extra,
+        )
+
+    def check(self) -> str:
+        with self._new_client(CHECK_RETRY) as client:
+            listing = self._repository_listing(client, self.projects[0])
+        return (f"Azure DevOps at {client.base_url} accepted the token "
+                f"({len(listing)} repositories visible in {self.projects[0]})")
+
+    def fetch(self) -> Iterator[RawBatch]:
+        # Every project's repositories first: a project gone or renamed fails the sync before
+        # anything is stored, rather than halfway through.
+        listings = {project: self._repository_listing(self.client, project)
+                    for project in self.projects}
+        for project, repositories in listings.items():
+            yield RawBatch("azuredevops_repositories", repositories)
+            for repository in repositories:
+                if not repository.get("isDisabled"):
+                    yield from self._pull_requests(project, repository["id"])
+            yield from self._builds(project)
+
+    def _repository_listing(self, client: HttpClient, project: str) -> list[dict]:
+        try:
+            response = client.get_json(f"/{project}/_apis/git/repositories",
+                                       {"api-version": API_VERSION})
+        except NotFoundError as error:
+            raise AzureDevOpsSettingsError(
+                f"Azure DevOps project {project!r} of {self.context.error_context().describe()} "
+                f"was not found at {client.base_url} ({error.api_message or 'not found'}): it "
+                "was renamed or deleted, or the token's user cannot see it. Re-connect with "
+                f"`sieve connect {self.context.org_slug} azuredevops --projects ...` naming the "
+                "projects to read.") from None
+        return response.data["value"]
+
+    # -- pull requests -------------------------------------------------------------------------
+
+    def _pull_requests(self, project: str, repository_id: str) -> Iterator[RawBatch]:
+        """A first sync lists every pull request. Later ones list the active ones (Azure DevOps
+        has no "updated since" filter; they are few) and those closed since the newest closing
+        seen; each pull request's votes and commits are read again only when it closed, or
+        when its source commit or its reviewers' votes changed."""
+        closed_key, active_key = f"closed:{repository_id}", f"active:{repository_id}"
+        closed_cursor = self.context.state.cursor(closed_key)
+        known = json.loads(self.context.state.cursor(active_key) or "{}")
+        active: dict[str, str] = {}
+        newest_closed = closed_cursor
+        path = f"/{project}/_apis/git/repositories/{repository_id}/pullrequests"
+        walks = [{"searchCriteria.status": "all"}]
+        if closed_cursor is not None:
+            since = _format_time(_parse_time(closed_cursor) + TIME_STEP)
+            walks = [{"searchCriteria.status": "active"},
+                     {"searchCriteria.status": "all", "searchCriteria.minTime": since,
+                      "searchCriteria.queryTimeRangeType": "closed"}]
+        last: RawBatch | None = None
+        for criteria in walks:
+            for page in self.client.paginate(
+                    path, {**criteria, "$top": PAGE_SIZE, "api-version": API_VERSION},
+                    style=PaginationStyle.TOP_SKIP):
+                for batch in self._page_batches(project, repository_id, page.items, known):
+                    if last is not None:
+                        yield last
+                    last = batch
+                for pr in page.items:
+                    if pr["status"] == "active":
+                        active[str(pr["pullRequestId"])] = fingerprint(pr)
+                    elif pr.get("closedDate") and (newest_closed is None or _parse_time(
+                            pr["closedDate"]) > _parse_time(newest_closed)):
+                        newest_closed = pr["closedDate"]
+        cursors = {active_key: json.dumps(active, sort_keys=True)}
+        if newest_closed is not None:
+            cursors[closed_key] = newest_closed
+        # The cursors go with the walk's last batch: they are committed once all is durable.
+        closing = last or RawBatch("azuredevops_pull_requests", [])
+        yield replace(closing, cursors={**closing.cursors, **cursors})
+
+    def _page_batches(self, project: str, repository_id: str, prs: list[dict],
+                      known: dict[str, str]) -> Iterator[RawBatch]:
+        """One page of pull requests: the pull requests, the votes and commits of those that
+        changed, and the people named."""
+        yield RawBatch("azuredevops_pull_requests", prs)
+        people: list[dict] = []
+        for pr in prs:
+            parent = {"pull_request_id": pr["pullRequestId"], "repository_id": repository_id}
+            people += [pr.get("createdBy"), pr.get("closedBy")]
+            people += pr.get("reviewers") or []
+            if pr["status"] == "active" and known.get(str(pr["pullRequestId"])) == fingerprint(pr):
+                continue
+            base = (f"/{project}/_apis/git/repositories/{repository_id}/pullRequests/"
+                    f"{pr['pullRequestId']}")
+            votes = self._votes(base)
+            people += [vote["votedBy"] for vote in votes]
+            if votes:
+                yield RawBatch("azuredevops_pr_votes", votes, parent=parent)
+            for page in self.client.paginate(f"{base}/commits",
+                                             {"$top": PAGE_SIZE, "api-version": API_VERSION},
+                                             style=PaginationStyle.AZURE_DEVOPS):
+                if page.items:
+                    yield RawBatch("azuredevops_pr_commits", page.items, parent=parent)
+        users = self._new_users(people)
+        if users:
+            yield RawBatch("azuredevops_users", users)
+
+    # -- builds ---------------------------------------------------------------------------------
+
+    def _builds(self, project: str) -> Iterator[RawBatch]:
+        """The project's builds that finished since the cursor, oldest finish first, so each
+        durable page moves the cursor to its newest finish (running builds come once done)."""
+        key = f"builds:{project}"
+        cursor = self.context.state.cursor(key)
+        params = {"queryOrder": "finishTimeAscending", "statusFilter": "completed",
+                  "$top": PAGE_SIZE, "api-version": API_VERSION}
+        if cursor is not None:
+            params["minTime"] = _format_time(_parse_time(cursor) + TIME_STEP)
+        for page in self.client.paginate(f"/{project}/_apis/build/builds", params,
+                                         style=PaginationStyle.AZURE_DEVOPS):
+            finished = [build["finishTime"] for build in page.items if build.get("finishTime")]
+            if finished:
+                cursor = max([cursor, *finished] if cursor else finished, key=_parse_time)
+            users = self._new_users([build.get("requestedFor") for build in page.items])
+            if users:
+                yield RawBatch("azuredevops_users", users)
+            yield RawBatch("azuredevops_builds", page.items,
+                           cursors={key: cursor} if cursor else {})
+
+    def _votes(self, base: str) -> list[dict]:
+        """The pull request's votes with their times, from its VoteUpdate system threads; the
+        threads' comments are read past, never handed on."""
+        threads = self.client.get_json(f"{base}/threads", {"api-version": API_VERSION}).data
+        return [vote for thread in threads.get("value") or ()
+                if (vote := vote_record(thread)) is not None]
+
+    def _new_users(self, people: list[dict | None]) -> list[dict]:
+        """The identities not handed on yet this run (groups are not people)."""
+        fresh = {}
+        for person in people:
+            if not isinstance(person, dict) or person.get("isContainer"):
+                continue
+            identity_id = person.get("id")
+            if identity_id and identity_id not in self._users_seen:
+                self._users_seen.add(identity_id)
+                fresh[identity_id] = {"id": identity_id, "uniqueName": person.get("uniqueName"),
+                                      "displayName": person.get("displayName")}
+        return list(fresh.values())
+
+
+# -- plain helpers -----------------------------------------------------------------------------
+
+
+def fingerprint(pr: dict) -> str:
+    """What changes when an active pull request's commits or votes do: a digest of its source
+    commit and each reviewer's vote. A digest, so the sync state names no one."""
+    source = (pr.get("lastMergeSourceCommit") or {}).get("commitId") or ""
+    votes = sorted(f"{r.get('id')}={r.get('vote')}" for r in pr.get("reviewers") or ())
+    return hashlib.sha256(";".join([source, *votes]).encode()).hexdigest()[:16]
+
+
+def vote_record(thread: dict) -> dict | None:
+    """A VoteUpdate system thread as (id, time, vote, voter); None for any other thread."""
+    properties = thread.get("properties") or {}
+
+    def value(name: str) -> str | None:
+        entry = properties.get(name)
+        return entry.get("$value") if isinstance(entry, dict) else None
+
+    if value("CodeReviewThreadType") != VOTE_UPDATE:
+        return None
+    vote, voter_index = value("CodeReviewVoteResult"), value("CodeReviewVotedByIdentity")
+    voter = (thread.get("identities") or {}).get(voter_index or "")
+    if vote is None or not isinstance(voter, dict):
+        return None
+    return {"id": thread["id"], "publishedDate": thread.get("publishedDate"),
+            "vote": int(vote), "votedBy": {"id": voter.get("id"),
+                                           "uniqueName": voter.get("uniqueName"),
+                                           "displayName": voter.get("displayName")}}
+
+
+def _parse_time(text: str) -> datetime:
+    """Azure DevOps timestamps carry up to seven fractional digits; Python reads six."""
+    head, dot, tail = text.removesuffix("Z").partition(".")
+    fraction = ("." + tail[:6]) if dot else ""
+    return datetime.fromisoformat(head + fraction).replace(tzinfo=UTC)
+
+
+def _format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"

@@ -1,0 +1,253 @@
+"""The Azure DevOps connector through the real sync path, against its emulator (tiny org)."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulators.azuredevops import api as azuredevops_api
+from resources.http import AuthenticationError, MalformedResponseError
+from resources.sources.azuredevops import connector as azuredevops_module
+from resources.sources.azuredevops.connector import (
+    AzureDevOpsConnector,
+    AzureDevOpsSettingsError,
+)
+from tests.harness import (
+    FAULT_MODES,
+    assert_reconnect_message,
+    clean_sync_content,
+    kill_fetch_after,
+    sync_under_fault,
+)
+
+REPOS = "GET /{project}/_apis/git/repositories"
+BUILDS = "GET /{project}/_apis/build/builds"
+PULLS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullrequests"
+THREADS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads"
+COMMITS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/commits"
+TABLES = list(AzureDevOpsConnector.entities)
+
+
+def connect(org, emulator, **settings):
+    project = emulator.org.azuredevops.project_name
+    return org.connect_emulator(emulator, "azuredevops", **{"projects": [project], **settings})
+
+
+def expected_counts(org) -> dict[str, int]:
+    data = org.azuredevops
+    prs = [pr for repo in data.repos for pr in data.pull_requests(repo)]
+    people = {pr.author.index for pr in prs}
+    for pr in prs:
+        people.update(person.index for person, _ in data.reviewers(pr))
+        if data.status(pr) == "completed":
+            people.add((pr.merged_by or pr.author).index)
+    return {
+        "azuredevops_repositories": len(data.repos),
+        "azuredevops_pull_requests": len(prs),
+        "azuredevops_pr_votes": sum(len(data.votes(pr)) for pr in prs),
+        "azuredevops_pr_commits": sum(len({c.sha for c in pr.commits}) for pr in prs),
+        "azuredevops_builds": len(finished_builds(org)),
+        "azuredevops_users": len(people | {b.requested_for.index for b in finished_builds(org)}),
+    }
+
+
+def finished_builds(org) -> list:
+    return [build for build in org.azuredevops.builds() if build.finished_at is not None]
+
+
+def counts(org) -> dict[str, int]:
+    return {table: org.count(table) for table in TABLES}
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Pages of a few items, so the tiny org spans several pages of every listing."""
+    monkeypatch.setattr(azuredevops_module, "PAGE_SIZE", 4)
+
+
+def test_first_sync_lands_every_entity_with_the_model_counts(sieve_org, emulator):
+    org = sieve_org("acme")
+    connect(org, emulator)
+    [summary] = org.sync("azuredevops")
+
+    assert summary.error is None, summary.failure
+    assert counts(org) == expected_counts(emulator.org)
+    data = emulator.org.azuredevops
+    repo = data.repos[0]
+    pr = next(pr for pr in data.pull_requests(repo) if data.status(pr) == "completed")
+    pr_id = data.pull_request_id(repo, pr.number)
+    [row] = org.query("SELECT status, source_branch, target_branch, merge_commit_id, "
+                      "author_unique_name, created_at, closed_at "
+                      "FROM metadata.azuredevops_pull_requests WHERE pull_request_id = ?", [pr_id])
+    assert row == ("completed", pr.head_ref, pr.base_ref, pr.merge_commit_sha or pr.head_sha,
+                   pr.author.email, pr.created_at.replace(tzinfo=None, microsecond=(
+                       pr.created_at.microsecond // 1000 * 1000)),
+                   pr.closed_at.replace(tzinfo=None,
+                                        microsecond=pr.closed_at.microsecond // 1000 * 1000))
+    votes = org.query("SELECT reviewer_unique_name, vote FROM metadata.azuredevops_pr_votes "
+                      "WHERE pull_request_id = ? ORDER BY thread_id", [pr_id])
+    assert votes == [(review.author.email, vote) for review, vote in data.votes(pr)]
+    assert org.query("SELECT default_branch FROM metadata.azuredevops_repositories") == [
+        ("main",)] * len(data.repos)
+    assert summary.http["requests"] == len(emulator.requests)
+    # One repository listing, one pull request page per repository, each pull request's
+    # threads and commits, then the builds a hundred a page: 1 + 2 + 2 × 30 + 2 = 65 (tiny).
+    total = counts(org)["azuredevops_pull_requests"]
+    assert emulator.count_requests("azuredevops", THREADS) == total
+    assert emulator.count_requests("azuredevops", COMMITS) == total
+    build_pages = -(-counts(org)["azuredevops_builds"] // 100)
+    assert len(emulator.requests) == 1 + len(data.repos) + 2 * total + build_pages == 65
+    [(deploys,)] = org.query("SELECT count(*) FROM metadata.azuredevops_builds "
+                             "WHERE definition_name = 'deploy-production'")
+    assert deploys == sum(1 for b in finished_builds(emulator.org)
+                          if b.definition == "deploy-production") > 0
+
+
+def test_unchanged_second_sync_lists_only_active_and_newly_closed(sieve_org, emulator):
+    org = sieve_org("acme")
+    connect(org, emulator)
+    org.sync("azuredevops")
+    before = org.snapshot(TABLES)
+    emulator.clear_requests()
+
+    org.sync("azuredevops")
+
+    assert org.snapshot(TABLES) == before
+    # Per repository the active pull requests and those closed since, and the builds finished
+    # since: nothing else changed.
+    assert emulator.requests_per_endpoint("azuredevops") == {REPOS: 1, PULLS: 4, BUILDS: 1}
+    [builds] = [r for r in emulator.requests if r.endpoint == BUILDS]
+    newest = max(b.finished_at for b in finished_builds(emulator.org))
+    assert builds.query["minTime"] > newest.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
+    closed = [r for r in emulator.requests if r.endpoint == PULLS
+              and r.query["searchCriteria.status"] == "all"]
+    assert len(closed) == 2 and all(
+        r.query["searchCriteria.queryTimeRangeType"] == "closed" for r in closed)
+
+
+def test_a_new_pull_request_is_picked_up_and_only_its_details_read(sieve_org, emulator):
+    org = sieve_org("acme")
+    connect(org, emulator)
+    org.sync("azuredevops")
+    data = emulator.org.azuredevops
+    repo = data.repos[0]
+    number = emulator.org.add_pull_request(repo.name, host="azuredevops")
+    emulator.clear_requests()
+
+    org.sync("azuredevops")
+
+    assert counts(org) == expected_counts(emulator.org)
+    pr_id = data.pull_request_id(repo, number)
+    assert org.query("SELECT status FROM metadata.azuredevops_pull_requests "
+                     "WHERE pull_request_id = ?", [pr_id]) == [("active",)]
+    details = {r.path.rsplit("/", 2)[-2] for r in emulator.requests
+               if r.endpoint in (THREADS, COMMITS)}
+    assert details == {str(pr_id)}
+
+
+@pytest.mark.parametrize("mode", FAULT_MODES)
+def test_sync_under_fault_equals_a_clean_sync(sieve_org, emulator, monkeypatch, small_pages,
+                                              mode):
+    expected = clean_sync_content(sieve_org, emulator, "azuredevops", TABLES,
+                                  projects=[emulator.org.azuredevops.project_name])
+    org = sieve_org("faulty")
+    connect(org, emulator)
+    sync_under_fault(org, emulator, "azuredevops", mode, r"pullrequests|/commits|/builds",
+                     monkeypatch)
+    assert org.content(TABLES) == expected
+
+
+def test_killed_sync_rerun_converges(sieve_org, emulator, monkeypatch, small_pages):
+    expected = clean_sync_content(sieve_org, emulator, "azuredevops", TABLES,
+                                  projects=[emulator.org.azuredevops.project_name])
+    org = sieve_org("killed")
+    connect(org, emulator)
+    # The first repository's walk (about 30 batches) is durable, the second's is not.
+    revive = kill_fetch_after(monkeypatch, AzureDevOpsConnector, 45)
+    with pytest.raises(KeyboardInterrupt):
+        org.sync("azuredevops")
+    assert 0 < org.count("azuredevops_pull_requests") < expected_counts(emulator.org)[
+        "azuredevops_pull_requests"]
+    revive()
+    emulator.clear_requests()
+
+    org.sync("azuredevops")
+
+    assert org.content(TABLES) == expected
+    # The rerun resumed: the durable repository's pull requests were not read in detail again.
+    assert emulator.count_requests("azuredevops", THREADS) < expected_counts(emulator.org)[
+        "azuredevops_pull_requests"]
+
+
+def test_no_canary_and_no_forbidden_pii_is_stored(sieve_org, emulator):
+    org = sieve_org("acme")
+    connect(org, emulator)
+    org.sync("azuredevops")
+    stored = "\n".join(org.stored_strings())
+    planted = list(emulator.org.azuredevops.canary_texts())
+    assert planted and "CANARY-" not in stored
+    assert [p for p in emulator.forbidden_pii() if p in stored] == []
+
+
+def test_wrong_token_names_org_and_connection_and_says_reconnect(sieve_org, emulator):
+    org = sieve_org("acme")
+    connection = org.connect("azuredevops", {
+        "base_url": emulator.base_url("azuredevops"),
+        "projects": [emulator.org.azuredevops.project_name]}, {"token": "not-the-pat"})
+    error = org.sync_error("azuredevops", AuthenticationError)
+    assert_reconnect_message(error, org, connection, "not-the-pat")
+    assert counts(org) == dict.fromkeys(TABLES, 0)
+
+
+def test_a_sign_in_page_instead_of_data_is_a_rejected_token(sieve_org, emulator):
+    """An expired token gets Azure DevOps' sign-in page (203), not a 401."""
+    org = sieve_org("acme")
+    expired = emulator.apps["azuredevops"].EXPIRED_TOKEN
+    connection = org.connect("azuredevops", {
+        "base_url": emulator.base_url("azuredevops"),
+        "projects": [emulator.org.azuredevops.project_name]}, {"token": expired})
+    error = org.sync_error("azuredevops", AuthenticationError)
+    assert "sign-in page" in str(error)
+    assert_reconnect_message(error, org, connection, expired)
+    assert counts(org) == dict.fromkeys(TABLES, 0)
+
+
+def test_a_project_that_no_longer_exists_is_named_and_nothing_is_stored(sieve_org, emulator):
+    org = sieve_org("acme")
+    connection = connect(org, emulator, projects=[emulator.org.azuredevops.project_name,
+                                                  "Retired"])
+    message = str(org.sync_error("azuredevops", AzureDevOpsSettingsError))
+    assert "'Retired'" in message and connection.id in message
+    assert "TF200016" in message and "sieve connect acme azuredevops" in message
+    assert counts(org) == dict.fromkeys(TABLES, 0)
+
+
+def test_a_page_that_repeats_is_absorbed_not_double_counted(sieve_org, emulator, small_pages):
+    org = sieve_org("acme")
+    connect(org, emulator)
+    emulator.faults.repeated_page(r"pullrequests.*skip=4", times=2, api="azuredevops")
+    [summary] = org.sync("azuredevops")
+    assert summary.error is None and len(emulator.faults.events) == 2
+    assert counts(org) == expected_counts(emulator.org)
+
+
+def test_a_continuation_token_that_repeats_stops_with_one_error(sieve_org, emulator,
+                                                                 small_pages, monkeypatch):
+    """A service sending the page it just sent as the next one would loop forever."""
+    org = sieve_org("acme")
+    connection = connect(org, emulator)
+    first_token = azuredevops_api.continuation_token(4)
+    monkeypatch.setattr(azuredevops_api, "continuation_token", lambda offset: first_token)
+    message = str(org.sync_error("azuredevops", MalformedResponseError))
+    assert connection.id in message and "'acme'" in message and "build/builds" in message
+    # Pages 1 and 2 (whose token pointed back at page 2) are durable with their cursor; the
+    # repeated page was not asked for again, so nothing of it was stored twice.
+    assert org.count("azuredevops_builds") == 8
+    assert counts(org)["azuredevops_pull_requests"] == expected_counts(emulator.org)[
+        "azuredevops_pull_requests"]
+
+
+def test_check_makes_one_request_and_reveals_no_personal_data(sieve_org, emulator):
+    org = sieve_org("acme")
+    connect(org, emulator)
+    description = AzureDevOpsConnector(org.connector_context("azuredevops")).check()
+    assert len(emulator.requests) == 1 and "2 repositories visible" in description
