@@ -52,7 +52,7 @@ def test_wrong_typed_canaries_in_every_field_never_reach_dagster_or_the_output(
     org = sieve_org()
     for source in SOURCES:
         org.connect(source, {"base_url": "http://127.0.0.1:9", "owner": "o", "group": "g",
-                             "workspace": "w", "path": "/nowhere"},
+                             "workspace": "w", "projects": ["p"], "path": "/nowhere"},
                     {"token": "t", "email": "e@example.com"})
         monkeypatch.setattr(connector_class(source), "fetch",
                             lambda self: hostile_batches(self.source))
