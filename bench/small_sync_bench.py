@@ -4,7 +4,9 @@ to end (start-up, the Dagster run, every source, the dbt build, forecasts, check
 - the demo organization after ``sieve demo``, when nothing changed: the first sync after the
   demo (its emulator stopped with the demo and starts on demand) and the one after it;
 - the first sync of an organization with one GitHub repository of 50 pull requests (the
-  emulators' ``small`` scale).
+  emulators' ``small`` scale);
+- the no-change sync of the demo org on Dagster's stock SQLite storage and on the instance's
+  kept-open storage (pipelines/instance_storage.py), alternated in one run.
 
 Each figure comes with the steps' own times from the sync's progress lines, so the remainder
 (process start, loading definitions, Dagster's run and step overhead) shows too.
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench.ingestion_bench import Emulator, add_emulator_connection
+from pipelines.instance import embedded_instance_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SIEVE = str(Path(sys.executable).with_name("sieve"))
@@ -53,8 +56,34 @@ def bench_demo_no_change() -> dict:
         demo_seconds = round(time.perf_counter() - started, 1)
         after_demo = timed_sync("demo", env)  # the emulator starts on demand
         next_sync = timed_sync("demo", env)
+        storages = compare_instance_storages(Path(home) / "dagster", env)
     return {"demo_seconds": demo_seconds, "first_sync_after_demo": after_demo,
-            "next_sync": next_sync}
+            "next_sync": next_sync, "instance_storage_side_by_side": storages}
+
+
+def stock_instance_yaml(dagster_home: Path) -> str:
+    """The embedded instance with Dagster's own SQLite storage instead of the kept-open one, in
+    an operator's file (no `sieve init` header), so `sieve` leaves it as it is."""
+    embedded = embedded_instance_yaml(dagster_home).split("\n", 1)[1]
+    start, end = embedded.index("run_storage:"), embedded.index("local_artifact_storage:")
+    return (embedded[:start] + f"storage:\n  sqlite:\n    base_dir: {dagster_home / 'storage'}\n"
+            + embedded[end:])
+
+
+def compare_instance_storages(dagster_home: Path, env: dict[str, str], rounds: int = 2) -> dict:
+    """No-change syncs of the demo org, alternating Dagster's stock storage and Sieve's."""
+    instance_file = dagster_home / "dagster.yaml"
+    runs: dict[str, list[float]] = {"dagster_stock_sqlite": [], "kept_open_sqlite": []}
+    try:
+        for _ in range(rounds):
+            instance_file.write_text(stock_instance_yaml(dagster_home))
+            runs["dagster_stock_sqlite"].append(timed_sync("demo", env)["seconds"])
+            instance_file.write_text(embedded_instance_yaml(dagster_home))
+            runs["kept_open_sqlite"].append(timed_sync("demo", env)["seconds"])
+    finally:
+        instance_file.write_text(embedded_instance_yaml(dagster_home))
+    return {name: {"seconds": seconds, "fastest": min(seconds)}
+            for name, seconds in runs.items()}
 
 
 def bench_first_sync_small_repo() -> dict:
