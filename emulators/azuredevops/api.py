@@ -26,6 +26,19 @@ project that does not exist answers 404 TF200016. Throttled requests answer 429 
 ``-Reset`` ("Rate and usage limits", learn.microsoft.com/azure/devops/integrate/concepts/
 rate-limits). No ETags: nothing answers 304.
 
+Boards (Work Item Tracking 7.1): "Wiql - Query By Wiql" (``POST {project}/_apis/wit/wiql`` with
+``{"query": ...}``; whatever the SELECT names, only ``workItems`` ids come back, with ``asOf`` and
+``columns``; at most 20,000 (VS402337 beyond); a date-time literal needs ``timePrecision=true``),
+"Work Items - List" (``GET _apis/wit/workitems?ids=...&fields=...``: at most 200 ids, only the
+fields asked for, all of them when none are named), "Updates - List" (``GET
+_apis/wit/workItems/{id}/updates``: ``id``, ``rev``, ``revisedBy``, ``revisedDate`` — when the
+revision was superseded, 9999-01-01 for the latest — and ``fields`` as ``{oldValue, newValue}``)
+and "Iterations - List" (``GET {project}/{team}/_apis/work/teamsettings/iterations``: ``id``,
+``name``, ``path`` and ``attributes`` ``startDate``, ``finishDate``, ``timeFrame`` past / current
+/ future; dates at midnight UTC) — learn.microsoft.com/rest/api/azure/devops/wit/wiql,
+.../wit/work-items/list, .../wit/updates/list, .../work/iterations/list and the
+azure-devops-extension-api WorkItemUpdate and TeamIterationAttributes interfaces.
+
 The base URL is the organization's, like ``https://dev.azure.com/{organization}``.
 """
 
@@ -33,10 +46,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 from datetime import UTC, datetime
 from typing import ClassVar
+from urllib.parse import unquote
 
-from emulators.azuredevops.data import AzureDevOpsData
+from emulators.azuredevops.data import STATES, WORK_ITEM_TYPES, AzureDevOpsData
 from emulators.framework import ApiApp, ApiError, RateLimitState, Request, Response
 from emulators.github.model import Commit, PullRequest
 from emulators.model import Person, Repo, stable_hex
@@ -49,6 +65,10 @@ SIGN_IN_PAGE = ("<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign 
 WEB_ROOT = "https://dev.azure.com/sieve-demo"
 BUILD_ORDERS = ("finishTimeAscending", "finishTimeDescending", "queueTimeAscending",
                 "queueTimeDescending", "startTimeAscending", "startTimeDescending")
+WIQL_LIMIT = 20_000  # a flat query answers at most this many work items
+BATCH_LIMIT = 200  # ids per work items batch
+WIQL_SELECT = re.compile(r"\s*select\s+\[system\.id\]\s+from\s+workitems\b", re.I)
+WIQL_CHANGED_SINCE = re.compile(r"\[system\.changeddate\]\s*>\s*'([^']+)'", re.I)
 MERGE_STRATEGIES = {"squash": "squash", "merge": "noFastForward", "rebase": "rebase"}
 
 
@@ -65,6 +85,10 @@ def ado_time(at: datetime | None) -> str | None:
     if at is None:
         return None
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _millis(at: datetime) -> datetime:
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 def _parse_time(request: Request, name: str) -> datetime | None:
@@ -114,6 +138,12 @@ class AzureDevOpsApp(ApiApp):
         self.route("GET", f"{repo}/pullRequests/{{pullRequestId}}/commits",
                    self.list_pull_request_commits)
         self.route("GET", "/{project}/_apis/build/builds", self.list_builds)
+        self.route("POST", "/{project}/_apis/wit/wiql", self.query_by_wiql)
+        self.route("GET", "/{project}/_apis/wit/workitems", self.work_items_batch)
+        self.route("GET", "/{project}/_apis/wit/workItems/{id}/updates",
+                   self.work_item_updates)
+        self.route("GET", "/{project}/{team}/_apis/work/teamsettings/iterations",
+                   self.team_iterations)
 
     # -- conventions -------------------------------------------------------------------------
 
@@ -287,6 +317,141 @@ class AzureDevOpsApp(ApiApp):
         builds.sort(key=lambda b: (at(b), b.build_id), reverse=order.endswith("Descending"))
         return self._token_page(request, builds,
                                 lambda b: self.build_json(b, request.base_url))
+
+    # -- Boards --------------------------------------------------------------------------------
+
+    def query_by_wiql(self, request: Request) -> Response:
+        """Flat queries on the project's work items: ids only, in ChangedDate order."""
+        self._project(request)
+        try:
+            text = json.loads(request.body or b"{}").get("query") or ""
+        except (ValueError, AttributeError):
+            text = ""
+        if not WIQL_SELECT.match(text):
+            raise _error(400, "TF51006: The query statement is missing a FROM clause or "
+                              "selects something other than work items.",
+                         "WorkItemTrackingQueryException")
+        since = None
+        if (match := WIQL_CHANGED_SINCE.search(text)) is not None:
+            if "T" in match[1] and request.query.get("timePrecision", "").lower() != "true":
+                raise _error(400, "VS403437: The query uses date precision but the value "
+                                  f"'{match[1][:40]}' has a time: add timePrecision=true.",
+                             "WorkItemTrackingQueryException")
+            since = datetime.fromisoformat(match[1].replace("Z", "+00:00"))
+            since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        boards = self.data.boards
+        items = [boards.work_item(number) for number in boards.work_item_ids()]
+        # Compared as the API shows ChangedDate: to the millisecond.
+        items = [i for i in items if since is None or _millis(i.updated) > since]
+        items.sort(key=lambda i: (i.updated, i.number))
+        if len(items) > WIQL_LIMIT:
+            raise _error(400, f"VS402337: The number of work items returned exceeds the size "
+                              f"limit of {WIQL_LIMIT}. Change the query to return fewer items.",
+                         "WorkItemTrackingQueryResultSizeLimitExceededException")
+        items = items[:request.int_param("$top", WIQL_LIMIT, WIQL_LIMIT, 1)]
+        return Response(body={
+            "queryType": "flat", "queryResultType": "workItem",
+            "asOf": ado_time(self.org.now),
+            "columns": [{"referenceName": "System.Id", "name": "ID",
+                         "url": f"{request.base_url}/_apis/wit/fields/System.Id"}],
+            "workItems": [{"id": i.number, "url": f"{request.base_url}/{self.data.project_id}"
+                           f"/_apis/wit/workItems/{i.number}"} for i in items]})
+
+    def work_items_batch(self, request: Request) -> Response:
+        """Up to 200 work items by id, with only the fields asked for (all without)."""
+        self._project(request)
+        raw_ids = [part for part in request.query.get("ids", "").split(",") if part]
+        if not raw_ids or not all(part.isdigit() for part in raw_ids):
+            raise _error(400, "The ids parameter must list work item ids.",
+                         "InvalidArgumentValueException")
+        if len(raw_ids) > BATCH_LIMIT:
+            raise _error(400, f"VS402340: The maximum number of work items is {BATCH_LIMIT}.",
+                         "WorkItemTrackingBatchLimitExceededException")
+        wanted = [f for f in request.query.get("fields", "").split(",") if f]
+        value = []
+        for raw in raw_ids:
+            issue = self.data.boards.work_item(int(raw))
+            if issue is None:
+                raise _error(404, f"TF401232: Work item {raw} does not exist, or you do not "
+                                  "have permissions to read it.", "WorkItemUnauthorizedAccess")
+            fields = self.work_item_fields(issue)
+            if wanted:
+                fields = {name: fields[name] for name in wanted if name in fields}
+            value.append({"id": issue.number, "rev": len(self.data.boards.updates(issue)),
+                          "fields": fields, "url": f"{request.base_url}/"
+                          f"{self.data.project_id}/_apis/wit/workItems/{issue.number}"})
+        return Response(body={"count": len(value), "value": value})
+
+    def work_item_updates(self, request: Request) -> Response:
+        self._project(request)
+        raw = request.params["id"]
+        issue = self.data.boards.work_item(int(raw)) if raw.isdigit() else None
+        if issue is None:
+            raise _error(404, f"TF401232: Work item {raw[:20]} does not exist, or you do not "
+                              "have permissions to read it.", "WorkItemUnauthorizedAccess")
+        updates = self.data.boards.updates(issue)
+        rendered = [self.update_json(issue, update, nxt) for update, nxt
+                    in zip(updates, [*updates[1:], None], strict=True)]
+        window = self._skip_page(request, rendered)
+        return Response(body={"count": len(window), "value": window})
+
+    def team_iterations(self, request: Request) -> Response:
+        self._project(request)
+        boards = self.data.boards
+        team = unquote(request.params["team"])
+        if team.lower() != boards.team_name.lower():
+            raise _error(404, f"VS402328: The team with id or name {team[:60]}"
+                              " does not exist.", "TeamNotFoundException")
+        now = self.org.now
+        value = [{"id": boards.iteration_id(sprint), "name": sprint.name,
+                  "path": boards.iteration_path(sprint),
+                  "attributes": {"startDate": f"{sprint.start:%Y-%m-%d}T00:00:00Z",
+                                 "finishDate": f"{sprint.end:%Y-%m-%d}T00:00:00Z",
+                                 "timeFrame": "past" if sprint.end <= now else
+                                 "current" if sprint.start <= now else "future"},
+                  "url": f"{request.base_url}/{self.data.project_id}/_apis/work/teamsettings/"
+                         f"iterations/{boards.iteration_id(sprint)}"}
+                 for sprint in boards.iterations()]
+        return Response(body={"count": len(value), "value": value})
+
+    def work_item_fields(self, issue) -> dict:
+        boards = self.data.boards
+        path = boards.project_name
+        for update in boards.updates(issue):
+            path = update.fields.get("System.IterationPath", {}).get("newValue", path)
+        state = STATES[issue.status]
+        fields = {
+            "System.Id": issue.number, "System.TeamProject": boards.project_name,
+            "System.AreaPath": boards.project_name, "System.IterationPath": path,
+            "System.WorkItemType": WORK_ITEM_TYPES[issue.issue_type], "System.State": state,
+            "System.Reason": "Moved to state " + state, "System.Title": issue.summary,
+            "System.CreatedDate": ado_time(issue.created),
+            "System.CreatedBy": self.identity_json(issue.reporter),
+            "System.ChangedDate": ado_time(issue.updated),
+            "System.Description": issue.description,
+            "Microsoft.VSTS.Common.AcceptanceCriteria": boards.acceptance(issue),
+            "Microsoft.VSTS.Common.Priority": 2,
+        }
+        if issue.comments:
+            fields["System.History"] = issue.comments[-1].body
+        if issue.assignee is not None:
+            fields["System.AssignedTo"] = self.identity_json(issue.assignee)
+        if issue.story_points is not None:
+            fields["Microsoft.VSTS.Scheduling.StoryPoints"] = issue.story_points
+        if issue.resolution_date is not None:
+            fields["Microsoft.VSTS.Common.ClosedDate"] = ado_time(issue.resolution_date)
+        return fields
+
+    def update_json(self, issue, update, following) -> dict:
+        changed = ado_time(update.changed_at)
+        fields = {"System.Rev": {"newValue": update.rev},
+                  "System.ChangedDate": {"newValue": changed}, **update.fields}
+        if update.rev > 1:
+            fields["System.Rev"]["oldValue"] = update.rev - 1
+        return {"id": update.rev, "workItemId": issue.number, "rev": update.rev,
+                "revisedBy": self.identity_json(update.revised_by),
+                "revisedDate": ado_time(following.changed_at) if following else
+                "9999-01-01T00:00:00Z", "fields": fields}
 
     # -- JSON ----------------------------------------------------------------------------------
 

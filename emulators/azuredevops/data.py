@@ -2,8 +2,12 @@
 Git repositories (generated like the GitHub ones: their pull requests, reviews, comments and
 commits), each person as an Azure DevOps identity, and each review as a vote.
 
+Boards: the first Jira delivery project's issues are the project's work items (its sprints the
+iterations, its workflow walks the state transitions), in an Agile process.
+
 Canaries sit in every free text Sieve must drop (pull request descriptions, review and comment
-threads, commit comments); forbidden PII in pull request titles (the shared title decorations).
+threads, commit comments, work item descriptions, acceptance criteria and discussion); forbidden
+PII in pull request and work item titles (the shared title decorations).
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ class AzureDevOpsData:
         self.org = org
         self.project_name = PROJECT_NAME
         self.project_id = ado_id("project", PROJECT_NAME)
+        self.boards = AzureBoardsData(org, PROJECT_NAME)
 
     @property
     def repos(self) -> tuple[Repo, ...]:
@@ -158,3 +163,98 @@ class AzureDevOpsData:
                 yield from (comment.body for comment in pr.comments)
                 yield from (commit.message for commit in pr.commits)
         yield from (self.build_message(build) for build in self.builds())
+        yield from self.boards.canary_texts()
+
+
+# -- Boards -------------------------------------------------------------------------------------
+# The project's work items are the first Jira delivery project's issues as an Agile-process
+# project would hold them: the same people, sprints (as iterations) and workflow walks.
+WORK_ITEM_TYPES = {"Story": "User Story", "Bug": "Bug", "Task": "Task", "Epic": "Epic"}
+STATES = {"To Do": "New", "In Progress": "Active", "In Review": "Resolved", "Done": "Closed"}
+TEAM_SUFFIX = " Team"  # a project's default team is named "<project> Team"
+
+
+@dataclass(frozen=True)
+class WorkItemUpdate:
+    """One revision of a work item: when, by whom, and the fields it changed (old, new)."""
+
+    rev: int
+    changed_at: datetime
+    revised_by: Person
+    fields: dict
+
+
+class AzureBoardsData:
+    """Work items, their updates and the project's iterations, from the Jira model."""
+
+    def __init__(self, org: Org, project_name: str):
+        self.org = org
+        self.project_name = project_name
+
+    @property
+    def _project(self):
+        return self.org.jira.projects[0]
+
+    @property
+    def team_name(self) -> str:
+        return self.project_name + TEAM_SUFFIX
+
+    def iterations(self):
+        return self.org.jira.sprints(self._project.board_id)
+
+    def iteration_path(self, sprint) -> str:
+        return f"{self.project_name}\\{sprint.name}"
+
+    def iteration_id(self, sprint) -> str:
+        return ado_id("iteration", sprint.sprint_id)
+
+    def work_item_ids(self) -> list[int]:
+        return [number for number in range(1, self.org.jira.issue_count(self._project) + 1)
+                if self.work_item(number) is not None]
+
+    def work_item(self, work_item_id: int):
+        """The Jira issue behind the work item (None when there is none)."""
+        if work_item_id < 1:
+            return None
+        issue = self.org.jira.issue(self._project, work_item_id)
+        return issue if issue is not None and issue.issue_type in WORK_ITEM_TYPES else None
+
+    def updates(self, issue) -> list[WorkItemUpdate]:
+        """Creation (rev 1), then one revision per sprint move, transition and comment."""
+        root = self.project_name
+        revisions: list[tuple[datetime, Person, dict]] = [(issue.created, issue.reporter, {
+            "System.State": {"newValue": "New"}, "System.IterationPath": {"newValue": root},
+            "System.Title": {"newValue": issue.summary},
+            "System.Description": {"newValue": issue.description},
+            "Microsoft.VSTS.Common.AcceptanceCriteria": {"newValue": self.acceptance(issue)}})]
+        path = root
+        for history in issue.histories:
+            item = history.items[0]
+            if item.field == "status":
+                fields = {"System.State": {"oldValue": STATES[item.from_string],
+                                           "newValue": STATES[item.to_string]}}
+            elif item.field == "Sprint":
+                sprint = self.org.jira.sprint(int(item.to_id.split(",")[-1]))
+                new_path = self.iteration_path(sprint)
+                fields = {"System.IterationPath": {"oldValue": path, "newValue": new_path}}
+                path = new_path
+            else:
+                continue
+            revisions.append((history.created, history.author, fields))
+        for comment in issue.comments:
+            revisions.append((comment.created_at, comment.author,
+                              {"System.History": {"newValue": comment.body}}))
+        revisions.sort(key=lambda r: r[0])
+        return [WorkItemUpdate(k, at, person, fields)
+                for k, (at, person, fields) in enumerate(revisions, start=1)]
+
+    def acceptance(self, issue) -> str:
+        return f"Given the change ships. {self.org.canary('ado-acceptance', issue.number)}"
+
+    def canary_texts(self) -> Iterator[str]:
+        """Descriptions, acceptance criteria and discussion (System.History) entries."""
+        for number in self.work_item_ids():
+            issue = self.work_item(number)
+            yield issue.description
+            yield self.acceptance(issue)
+            yield from (comment.body for comment in issue.comments)

@@ -24,6 +24,10 @@ BUILDS = "GET /{project}/_apis/build/builds"
 PULLS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullrequests"
 THREADS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads"
 COMMITS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/commits"
+WIQL = "POST /{project}/_apis/wit/wiql"
+WORK_ITEMS = "GET /{project}/_apis/wit/workitems"
+UPDATES = "GET /{project}/_apis/wit/workItems/{id}/updates"
+ITERATIONS = "GET /{project}/{team}/_apis/work/teamsettings/iterations"
 TABLES = list(AzureDevOpsConnector.entities)
 
 
@@ -40,7 +44,13 @@ def expected_counts(org) -> dict[str, int]:
         people.update(person.index for person, _ in data.reviewers(pr))
         if data.status(pr) == "completed":
             people.add((pr.merged_by or pr.author).index)
+    boards = data.boards
+    items = [boards.work_item(number) for number in boards.work_item_ids()]
+    people.update(item.assignee.index for item in items if item.assignee is not None)
     return {
+        "azuredevops_work_items": len(items),
+        "azuredevops_work_item_updates": sum(len(transitions(boards, item)) for item in items),
+        "azuredevops_iterations": len(boards.iterations()),
         "azuredevops_repositories": len(data.repos),
         "azuredevops_pull_requests": len(prs),
         "azuredevops_pr_votes": sum(len(data.votes(pr)) for pr in prs),
@@ -48,6 +58,12 @@ def expected_counts(org) -> dict[str, int]:
         "azuredevops_builds": len(finished_builds(org)),
         "azuredevops_users": len(people | {b.requested_for.index for b in finished_builds(org)}),
     }
+
+
+def transitions(boards, item) -> list:
+    """The model's revisions that move the state or the iteration."""
+    return [update for update in boards.updates(item)
+            if {"System.State", "System.IterationPath"} & set(update.fields)]
 
 
 def finished_builds(org) -> list:
@@ -90,12 +106,17 @@ def test_first_sync_lands_every_entity_with_the_model_counts(sieve_org, emulator
         ("main",)] * len(data.repos)
     assert summary.http["requests"] == len(emulator.requests)
     # One repository listing, one pull request page per repository, each pull request's
-    # threads and commits, then the builds a hundred a page: 1 + 2 + 2 × 30 + 2 = 65 (tiny).
+    # threads and commits, the builds a hundred a page, then one WIQL query, one work items
+    # batch, each work item's updates and the iterations: 1 + 2 + 2 × 30 + 2 + 1 + 1 + 24 + 1
+    # = 92 (tiny).
     total = counts(org)["azuredevops_pull_requests"]
     assert emulator.count_requests("azuredevops", THREADS) == total
     assert emulator.count_requests("azuredevops", COMMITS) == total
     build_pages = -(-counts(org)["azuredevops_builds"] // 100)
-    assert len(emulator.requests) == 1 + len(data.repos) + 2 * total + build_pages == 65
+    work_items = counts(org)["azuredevops_work_items"]
+    assert emulator.count_requests("azuredevops", UPDATES) == work_items
+    assert len(emulator.requests) == (1 + len(data.repos) + 2 * total + build_pages + 3
+                                      + work_items) == 92
     [(deploys,)] = org.query("SELECT count(*) FROM metadata.azuredevops_builds "
                              "WHERE definition_name = 'deploy-production'")
     assert deploys == sum(1 for b in finished_builds(emulator.org)
@@ -114,7 +135,14 @@ def test_unchanged_second_sync_lists_only_active_and_newly_closed(sieve_org, emu
     assert org.snapshot(TABLES) == before
     # Per repository the active pull requests and those closed since, and the builds finished
     # since: nothing else changed.
-    assert emulator.requests_per_endpoint("azuredevops") == {REPOS: 1, PULLS: 4, BUILDS: 1}
+    assert emulator.requests_per_endpoint("azuredevops") == {REPOS: 1, PULLS: 4, BUILDS: 1,
+                                                             WIQL: 1, ITERATIONS: 1}
+    # The WIQL query starts at the newest change stored.
+    boards = emulator.org.azuredevops.boards
+    newest_change = max(boards.work_item(n).updated for n in boards.work_item_ids())
+    cursor = org.connector_context("azuredevops").state.cursor(
+        f"work_items:{boards.project_name}")
+    assert cursor.startswith(newest_change.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23])
     [builds] = [r for r in emulator.requests if r.endpoint == BUILDS]
     newest = max(b.finished_at for b in finished_builds(emulator.org))
     assert builds.query["minTime"] > newest.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
@@ -151,7 +179,8 @@ def test_sync_under_fault_equals_a_clean_sync(sieve_org, emulator, monkeypatch, 
                                   projects=[emulator.org.azuredevops.project_name])
     org = sieve_org("faulty")
     connect(org, emulator)
-    sync_under_fault(org, emulator, "azuredevops", mode, r"pullrequests|/commits|/builds",
+    sync_under_fault(org, emulator, "azuredevops", mode,
+                     r"pullrequests|/commits|/builds|/wiql|/workitems|/updates|/iterations",
                      monkeypatch)
     assert org.content(TABLES) == expected
 
@@ -186,6 +215,67 @@ def test_no_canary_and_no_forbidden_pii_is_stored(sieve_org, emulator):
     planted = list(emulator.org.azuredevops.canary_texts())
     assert planted and "CANARY-" not in stored
     assert [p for p in emulator.forbidden_pii() if p in stored] == []
+    # The free-text fields are never even asked for: their canaries never travel.
+    [batch] = [r for r in emulator.requests if r.endpoint == WORK_ITEMS]
+    asked = set(batch.query["fields"].split(","))
+    assert asked == set(azuredevops_module.WORK_ITEM_FIELDS)
+    assert not asked & {"System.Description", "System.History",
+                        "Microsoft.VSTS.Common.AcceptanceCriteria"}
+
+
+def test_work_items_land_with_their_state_and_iteration_transitions(sieve_org, emulator):
+    org = sieve_org("acme")
+    connect(org, emulator)
+    org.sync("azuredevops")
+    boards = emulator.org.azuredevops.boards
+    item = next(boards.work_item(n) for n in boards.work_item_ids()
+                if boards.work_item(n).status == "Done" and boards.work_item(n).sprints)
+    [row] = org.query("SELECT work_item_type, state, iteration_path, assigned_to_unique_name, "
+                      "story_points, closed_at IS NOT NULL FROM metadata.azuredevops_work_items "
+                      "WHERE id = ?", [item.number])
+    assert row == ("User Story" if item.issue_type == "Story" else item.issue_type, "Closed",
+                   boards.iteration_path(item.sprints[-1]),
+                   item.assignee.email if item.assignee else None, item.story_points, True)
+    moves = org.query("SELECT rev, from_state, to_state, to_iteration_path "
+                      "FROM metadata.azuredevops_work_item_updates WHERE work_item_id = ? "
+                      "ORDER BY rev", [item.number])
+    expected = [(u.rev, u.fields.get("System.State", {}).get("oldValue"),
+                 u.fields.get("System.State", {}).get("newValue"),
+                 u.fields.get("System.IterationPath", {}).get("newValue"))
+                for u in transitions(boards, item)]
+    assert moves == expected and moves[-1][2] == "Closed"
+    # Comment revisions (System.History) are not transitions and are not kept.
+    assert len(moves) < len(boards.updates(item)) or not item.comments
+
+
+def test_a_changed_work_item_alone_is_read_again(sieve_org, emulator):
+    org = sieve_org("acme")
+    connect(org, emulator)
+    org.sync("azuredevops")
+    before = org.snapshot(["azuredevops_work_items"])
+    project = emulator.org.jira.projects[0]
+    emulator.org.jira.touch_issue(f"{project.key}-5")
+    emulator.clear_requests()
+
+    org.sync("azuredevops")
+
+    per_endpoint = emulator.requests_per_endpoint("azuredevops")
+    assert (per_endpoint[WIQL], per_endpoint[WORK_ITEMS], per_endpoint[UPDATES]) == (1, 1, 1)
+    [batch] = [r for r in emulator.requests if r.endpoint == WORK_ITEMS]
+    assert batch.query["ids"] == "5"
+    assert org.snapshot(["azuredevops_work_items"]) != before
+    assert counts(org) == expected_counts(emulator.org)
+
+
+def test_a_missing_default_team_is_named_and_says_what_to_do(sieve_org, emulator,
+                                                             monkeypatch):
+    from emulators.azuredevops import data as azuredevops_data
+    monkeypatch.setattr(azuredevops_data, "TEAM_SUFFIX", " Renamed")
+    org = sieve_org("acme")
+    connection = connect(org, emulator)
+    message = str(org.sync_error("azuredevops", AzureDevOpsSettingsError))
+    assert "'sieve-demo-apps Team'" in message and connection.id in message
+    assert "VS402328" in message
 
 
 def test_wrong_token_names_org_and_connection_and_says_reconnect(sieve_org, emulator):
@@ -251,3 +341,39 @@ def test_check_makes_one_request_and_reveals_no_personal_data(sieve_org, emulato
     connect(org, emulator)
     description = AzureDevOpsConnector(org.connector_context("azuredevops")).check()
     assert len(emulator.requests) == 1 and "2 repositories visible" in description
+
+
+def test_a_sync_killed_among_work_items_resumes_after_the_durable_batches(sieve_org, emulator,
+                                                                          monkeypatch):
+    """Each durable work items batch moves the cursor: the rerun reads only what was not."""
+    monkeypatch.setattr(azuredevops_module, "BATCH_SIZE", 5)
+    expected = clean_sync_content(sieve_org, emulator, "azuredevops", TABLES,
+                                  projects=[emulator.org.azuredevops.project_name])
+    org = sieve_org("killed")
+    connect(org, emulator)
+    original = AzureDevOpsConnector.fetch
+
+    def dying_fetch(self):
+        landed = 0
+        for batch in original(self):
+            if batch.entity == "azuredevops_work_items":
+                landed += 1
+                if landed > 2:
+                    raise KeyboardInterrupt("killed mid-run")
+            yield batch
+
+    monkeypatch.setattr(AzureDevOpsConnector, "fetch", dying_fetch)
+    with pytest.raises(KeyboardInterrupt):
+        org.sync("azuredevops")
+    assert org.count("azuredevops_work_items") == 10
+    monkeypatch.setattr(AzureDevOpsConnector, "fetch", original)
+    emulator.clear_requests()
+
+    org.sync("azuredevops")
+
+    assert org.content(TABLES) == expected
+    total = expected_counts(emulator.org)["azuredevops_work_items"]
+    # The two durable batches are not read again (a step short of their newest change can
+    # bring back the one item sharing that instant, no more).
+    reread = {r.path.rsplit("/", 2)[-2] for r in emulator.requests if r.endpoint == UPDATES}
+    assert total - 10 <= len(reread) <= total - 9

@@ -93,6 +93,25 @@ def check_non_empty_and_plausible(demo):
             count(deployed_at)
         from marts.pull_requests where source = 'azuredevops'""")
     assert azure_deployments > 0 and azure_shipped > 0
+    # Its Boards work items count in issue flow, and its iterations are sprints with outcomes.
+    [(azure_connection, work_items)] = demo.query(
+        "select connection_id, count(*) from metadata.azuredevops_work_items group by all")
+    azure_issues, azure_done, azure_started, azure_in_sprint = one(demo, f"""
+        select count(*), count(done_at), count(started_at), count(*) filter (
+            where len(sprint_ids) > 0)
+        from intermediate.int_issues where connection_id = '{azure_connection}'""")
+    assert azure_issues == work_items and 0 < azure_done < azure_issues
+    assert azure_started >= azure_done and azure_in_sprint > 0
+    completed_weekly, completed_issues = one(demo, """
+        select (select sum(issues_completed) from marts.issue_flow_weekly
+                where grouping_level = 'organization'),
+            count(done_at) filter (where not is_subtask)
+        from intermediate.int_issues""")
+    assert completed_weekly == completed_issues
+    azure_sprints, azure_committed, azure_completed = one(demo, f"""
+        select count(*), sum(committed_issues), sum(completed_issues)
+        from marts.sprint_outcomes where sprint_key like '{azure_connection}:%'""")
+    assert azure_sprints > 0 and azure_committed > 0 and azure_completed > 0
 
     deployments, weekly_total, rates_ok, lead_ok = one(demo, """
         select (select count(*) from marts.deployments),

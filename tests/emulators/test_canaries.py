@@ -100,6 +100,12 @@ def served_azuredevops(emu) -> str:
                 for pr in prs for part in ("threads", "commits")]
     builds = get(emu, "azuredevops", f"/{data.project_name}/_apis/build/builds", **{"$top": 1000})
     assert "x-ms-continuationtoken" not in builds.headers  # one page holds them all (tiny)
+    # Boards: every field of every work item (none named: all served), and every update.
+    ids = [str(n) for n in data.boards.work_item_ids()]
+    out += [get(emu, "azuredevops", f"/{data.project_name}/_apis/wit/workitems",
+                ids=",".join(ids)).text]
+    out += [get(emu, "azuredevops", f"/{data.project_name}/_apis/wit/workItems/{n}/updates",
+                **{"$top": 1000}).text for n in ids]
     return "\n".join([*out, builds.text])
 
 

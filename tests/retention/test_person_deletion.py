@@ -63,6 +63,7 @@ def test_forgetting_by_email_removes_every_row_and_byte(synced_org):
     assert certificate["rows"]["bitbucket_pr_participants"] > 0
     assert certificate["rows"]["azuredevops_users"] == 1
     assert certificate["rows"]["azuredevops_pull_requests"] > 0
+    assert certificate["rows"]["azuredevops_work_items.cleared"] > 0
     assert emulator_person["email"] not in str(certificate)
     after = org.snapshot()
     for table, rows in after.items():

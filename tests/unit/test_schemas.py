@@ -45,7 +45,8 @@ EXPECTED_TABLES = {
                   "bitbucket_users"},
     "azuredevops": {"azuredevops_repositories", "azuredevops_pull_requests",
                     "azuredevops_pr_votes", "azuredevops_pr_commits", "azuredevops_builds",
-                    "azuredevops_users"},
+                    "azuredevops_users", "azuredevops_work_items",
+                    "azuredevops_work_item_updates", "azuredevops_iterations"},
 }
 
 # Raw fields holding content the statement says we never store. A column may read one only
@@ -128,6 +129,9 @@ def test_kept_titles_are_scrubbed() -> None:
         "azuredevops_pull_requests": ("title", "labels"),
         "azuredevops_pr_commits": ("author_name", "committer_name"),
         "azuredevops_users": ("display_name",),
+        "azuredevops_work_items": ("project_name", "title", "iteration_path"),
+        "azuredevops_work_item_updates": ("from_iteration_path", "to_iteration_path"),
+        "azuredevops_iterations": ("name", "path"),
     }
 
 

@@ -4,7 +4,25 @@
 -- issues currently in it, or from its name when no issue is; "indeterminate" time is active
 -- work unless the status is a waiting one (var waiting_statuses, e.g. Blocked).
 with issues as (
-    select * from {{ ref('stg_jira__issues') }}
+    select connection_id, issue_id, status, status_category, created_at
+    from {{ ref('stg_jira__issues') }}
+    union all
+    -- Azure DevOps work items: their states, with the category their name gives.
+    select connection_id, work_item_id::VARCHAR as issue_id, state as status,
+        state_category as status_category, created_at
+    from {{ ref('stg_azuredevops__work_items') }}
+),
+
+all_changes as (
+    select connection_id, issue_id, history_id, changed_at, from_status, to_status
+    from {{ ref('stg_jira__issue_status_changes') }}
+    union all
+    -- Azure DevOps state transitions (the creation revision, from nothing, is not one).
+    select connection_id, work_item_id::VARCHAR as issue_id,
+        lpad(rev::VARCHAR, 10, '0') as history_id, changed_at, from_state as from_status,
+        to_state as to_status
+    from {{ ref('stg_azuredevops__work_item_updates') }}
+    where from_state is not null and to_state is not null
 ),
 
 changes as (
@@ -12,7 +30,7 @@ changes as (
         *,
         row_number() over (partition by connection_id, issue_id
                            order by changed_at, history_id) as change_number
-    from {{ ref('stg_jira__issue_status_changes') }}
+    from all_changes
 ),
 
 first_changes as (

@@ -2,7 +2,31 @@
 -- done (the move into the done status it is still in; the resolution date when its history
 -- has no transition), and the active and waiting time between start and done.
 with issues as (
-    select * from {{ ref('stg_jira__issues') }}
+    select *, 'jira' as account_system from {{ ref('stg_jira__issues') }}
+    union all by name
+    -- Azure DevOps work items, in the shape of Jira issues; their sprint is the iteration
+    -- their path names.
+    select
+        work_items.connection_id,
+        work_items.work_item_id::VARCHAR as issue_id,
+        '#' || work_items.work_item_id as issue_key,
+        work_items.project_name as project_key,
+        work_items.work_item_type as issue_type,
+        false as is_subtask,
+        work_items.state as status,
+        work_items.state_category as status_category,
+        work_items.story_points,
+        case when iterations.sprint_id is not null then [iterations.sprint_id]
+            else []::BIGINT[] end as sprint_ids,
+        []::VARCHAR[] as fix_version_ids,
+        work_items.assigned_to_id as assignee_account_id,
+        work_items.created_at,
+        work_items.closed_at as resolved_at,
+        'azuredevops' as account_system
+    from {{ ref('stg_azuredevops__work_items') }} as work_items
+    left join {{ ref('stg_azuredevops__iterations') }} as iterations
+        on iterations.connection_id = work_items.connection_id
+        and iterations.iteration_path = work_items.iteration_path
 ),
 
 intervals as (
@@ -83,5 +107,5 @@ from issues
 left join done using (connection_id, issue_id)
 left join time_in_flow using (connection_id, issue_id)
 left join {{ ref('int_person_accounts') }} as accounts
-    on accounts.system = 'jira'
+    on accounts.system = issues.account_system
     and accounts.account_key = issues.assignee_account_id

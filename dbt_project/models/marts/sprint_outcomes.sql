@@ -5,6 +5,11 @@
 with sprints as (
     select * from {{ ref('stg_jira__sprints') }}
     where start_at is not null
+    union all by name
+    -- Azure DevOps iterations (no board: each is its project's default team's).
+    select connection_id, sprint_id, sprint_name, state, start_at, end_at
+    from {{ ref('stg_azuredevops__iterations') }}
+    where start_at is not null
 ),
 
 sprint_issues as (

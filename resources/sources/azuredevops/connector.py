@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from urllib.parse import quote
 
 from resources.errors import SieveError
 from resources.http import (
@@ -33,6 +34,16 @@ CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
 # minTime is inclusive: starting just past the newest closing seen reads nothing twice.
 TIME_STEP = timedelta(milliseconds=1)
 VOTE_UPDATE = "VoteUpdate"
+BATCH_SIZE = 200  # the work items batch's, and the updates page's, largest size
+# The only work item fields ever requested, and the names the allow-list reads them under.
+# System.Description, System.History and AcceptanceCriteria are never asked for.
+WORK_ITEM_FIELDS = {
+    "System.TeamProject": "teamProject", "System.WorkItemType": "workItemType",
+    "System.Title": "title", "System.State": "state", "System.IterationPath": "iterationPath",
+    "System.AssignedTo": "assignedTo", "Microsoft.VSTS.Scheduling.StoryPoints": "storyPoints",
+    "Microsoft.VSTS.Scheduling.Effort": "effort", "System.CreatedDate": "createdDate",
+    "System.ChangedDate": "changedDate", "Microsoft.VSTS.Common.ClosedDate": "closedDate",
+}
 
 
 class AzureDevOpsSettingsError(SieveError):
@@ -43,7 +54,8 @@ class AzureDevOpsConnector(Connector):
     source = "azuredevops"
     entities = ("azuredevops_repositories", "azuredevops_pull_requests",
                 "azuredevops_pr_votes", "azuredevops_pr_commits", "azuredevops_builds",
-                "azuredevops_users")
+                "azuredevops_users", "azuredevops_work_items", "azuredevops_work_item_updates",
+                "azuredevops_iterations")
 
     def __init__(self, context):
         super().__init__(context)
@@ -89,6 +101,8 @@ class AzureDevOpsConnector(Connector):
                 if not repository.get("isDisabled"):
                     yield from self._pull_requests(project, repository["id"])
             yield from self._builds(project)
+            yield from self._work_items(project)
+            yield from self._iterations(project)
 
     def _repository_listing(self, client: HttpClient, project: str) -> list[dict]:
         try:
@@ -193,6 +207,77 @@ class AzureDevOpsConnector(Connector):
             yield RawBatch("azuredevops_builds", page.items,
                            cursors={key: cursor} if cursor else {})
 
+    # -- Boards ---------------------------------------------------------------------------------
+
+    def _work_items(self, project: str) -> Iterator[RawBatch]:
+        """The work items changed since the cursor (WIQL answers their ids in ChangedDate
+        order), two hundred at a time with the allow-listed fields only, each with its state
+        and iteration transitions."""
+        key = f"work_items:{project}"
+        cursor = self.context.state.cursor(key)
+        where = "[System.TeamProject] = @project"
+        if cursor is not None:
+            where += f" AND [System.ChangedDate] > '{cursor}'"
+        query = f"SELECT [System.Id] FROM WorkItems WHERE {where} ORDER BY [System.ChangedDate]"
+        answer = self.client.post_json(
+            f"/{project}/_apis/wit/wiql?api-version={API_VERSION}&timePrecision=true",
+            {"query": query}).data
+        ids = [entry["id"] for entry in answer.get("workItems") or ()]
+        as_of = _parse_time(answer["asOf"])
+        fields = ",".join(WORK_ITEM_FIELDS)
+        for start in range(0, len(ids), BATCH_SIZE):
+            chunk = ids[start:start + BATCH_SIZE]
+            listing = self.client.get_json(f"/{project}/_apis/wit/workitems", {
+                "ids": ",".join(map(str, chunk)), "fields": fields,
+                "api-version": API_VERSION}).data
+            items = [work_item_record(item) for item in listing.get("value") or ()]
+            for item in items:
+                transitions = self._transitions(project, item["id"])
+                if transitions:
+                    yield RawBatch("azuredevops_work_item_updates", transitions,
+                                   parent={"work_item_id": item["id"]})
+            users = self._new_users([item.get("assignedTo") for item in items])
+            if users:
+                yield RawBatch("azuredevops_users", users)
+            # An item changed again after the query is newer than the query: it does not move
+            # the cursor. Until the last batch, the cursor stays a step short of the newest
+            # change seen, so items sharing that instant in the next batch are not skipped.
+            seen = [_parse_time(i["changedDate"]) for i in items if i.get("changedDate")]
+            seen = [at for at in seen if at <= as_of]
+            cursors = {}
+            if seen:
+                last = start + BATCH_SIZE >= len(ids)
+                cursors[key] = _format_time(max(seen) - (timedelta(0) if last else TIME_STEP))
+            yield RawBatch("azuredevops_work_items", items, cursors=cursors)
+
+    def _transitions(self, project: str, work_item_id: int) -> list[dict]:
+        """The work item's revisions that moved its state or its iteration; nothing else of
+        them (titles, descriptions, discussion, who) is handed on."""
+        found = []
+        for page in self.client.paginate(
+                f"/{project}/_apis/wit/workItems/{work_item_id}/updates",
+                {"$top": BATCH_SIZE, "api-version": API_VERSION},
+                style=PaginationStyle.TOP_SKIP):
+            found += [record for update in page.items
+                      if (record := transition_record(update)) is not None]
+        return found
+
+    def _iterations(self, project: str) -> Iterator[RawBatch]:
+        """The sprints of the project's default team ("<project> Team")."""
+        team = quote(f"{project} Team")
+        try:
+            response = self.client.get_json(
+                f"/{project}/{team}/_apis/work/teamsettings/iterations",
+                {"api-version": API_VERSION})
+        except NotFoundError as error:
+            raise AzureDevOpsSettingsError(
+                f"Azure DevOps project {project!r} of {self.context.error_context().describe()} "
+                f"has no default team {project + ' Team'!r} at {self.client.base_url} "
+                f"({error.api_message or 'not found'}); its sprints are read from that team's "
+                "settings. Rename the project's default team back, or re-connect with "
+                f"`sieve connect {self.context.org_slug} azuredevops --projects ...`.") from None
+        yield RawBatch("azuredevops_iterations", response.data.get("value") or [])
+
     def _votes(self, base: str) -> list[dict]:
         """The pull request's votes with their times, from its VoteUpdate system threads; the
         threads' comments are read past, never handed on."""
@@ -215,6 +300,30 @@ class AzureDevOpsConnector(Connector):
 
 
 # -- plain helpers -----------------------------------------------------------------------------
+
+
+def work_item_record(item: dict) -> dict:
+    """A work item as the allow-list reads it: the fields asked for, under plain names."""
+    fields = item.get("fields") or {}
+    record = {"id": item["id"]}
+    for reference, name in WORK_ITEM_FIELDS.items():
+        if reference in fields:
+            record[name] = fields[reference]
+    return record
+
+
+def transition_record(update: dict) -> dict | None:
+    """A work item revision that moved System.State or System.IterationPath, as (rev, when,
+    from, to); None for any other revision."""
+    fields = update.get("fields") or {}
+    state, path = fields.get("System.State"), fields.get("System.IterationPath")
+    if state is None and path is None:
+        return None
+    changed = (fields.get("System.ChangedDate") or {}).get("newValue")
+    return {"rev": update["rev"], "changedDate": changed,
+            "fromState": (state or {}).get("oldValue"), "toState": (state or {}).get("newValue"),
+            "fromIterationPath": (path or {}).get("oldValue"),
+            "toIterationPath": (path or {}).get("newValue")}
 
 
 def fingerprint(pr: dict) -> str:

@@ -1,5 +1,6 @@
 """Azure DevOps' allow-list (REST API 7.x): what Sieve keeps of Git repositories, pull requests,
-their reviewers, votes and commits, pipeline runs, and of the identities they name. Descriptions, thread and
+their reviewers, votes and commits, pipeline runs, work items, their state and iteration
+transitions, iterations, and of the identities they name. Descriptions, thread and
 comment texts, commit comments and merge commit messages are dropped."""
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ AZUREDEVOPS_BUILDS = Entity(
 
 AZUREDEVOPS_USERS = Entity(
     "azuredevops_users", "azuredevops",
-    "the identities pull requests name (author, closer, reviewers, voters)",
+    "the identities pull requests, builds and work items name (author, closer, reviewers, "
+    "voters, requester, assignee)",
     (
         col("id", "VARCHAR"), col("unique_name", "VARCHAR", "uniqueName"),
         col("display_name", "VARCHAR", "displayName", scrub=True),
@@ -145,9 +147,64 @@ AZUREDEVOPS_USERS = Entity(
     "URLs and descriptors are dropped. Groups are not kept.",
 )
 
+# Work items arrive flattened by the connector (field reference names hold dots; the mapping is
+# connector.WORK_ITEM_FIELDS): it asks only for those fields, so descriptions, acceptance
+# criteria and discussion never travel.
+AZUREDEVOPS_WORK_ITEMS = Entity(
+    "azuredevops_work_items", "azuredevops",
+    "POST {project}/_apis/wit/wiql (ChangedDate > cursor), then GET _apis/wit/workitems "
+    "(ids, fields)",
+    (
+        col("id", "INTEGER"), col("project_name", "VARCHAR", "teamProject", scrub=True),
+        col("work_item_type", "VARCHAR", "workItemType"),
+        col("title", "VARCHAR", "title", scrub=True),
+        col("state", "VARCHAR", "state"),
+        col("iteration_path", "VARCHAR", "iterationPath", scrub=True),
+        *_identity("assigned_to", "assignedTo"),
+        col("story_points", "DOUBLE", "storyPoints"),
+        col("effort", "DOUBLE", "effort"),
+        ts("created_at", "createdDate"), ts("changed_at", "changedDate"),
+        ts("closed_at", "closedDate"),
+    ),
+    ("id",),
+    description="Work items (Boards): type, title (PII scrubbed), state, iteration, assignee, "
+    "story points or effort, created/changed/closed times. Description, acceptance criteria, "
+    "discussion (System.History) and every other field are never requested.",
+)
+
+AZUREDEVOPS_WORK_ITEM_UPDATES = Entity(
+    "azuredevops_work_item_updates", "azuredevops",
+    "GET {project}/_apis/wit/workItems/{id}/updates: the revisions that moved State or "
+    "IterationPath",
+    (
+        parent("work_item_id", "INTEGER"), col("rev", "INTEGER"),
+        ts("changed_at", "changedDate"),
+        col("from_state", "VARCHAR", "fromState"), col("to_state", "VARCHAR", "toState"),
+        col("from_iteration_path", "VARCHAR", "fromIterationPath", scrub=True),
+        col("to_iteration_path", "VARCHAR", "toIterationPath", scrub=True),
+    ),
+    ("work_item_id", "rev"),
+    description="State and iteration transitions with their times; every other field change "
+    "(title, description, discussion) and who made it are dropped.",
+)
+
+AZUREDEVOPS_ITERATIONS = Entity(
+    "azuredevops_iterations", "azuredevops",
+    "GET {project}/{project} Team/_apis/work/teamsettings/iterations",
+    (
+        col("id", "VARCHAR"), col("name", "VARCHAR", scrub=True),
+        col("path", "VARCHAR", scrub=True),
+        ts("start_at", "attributes.startDate"), ts("finish_at", "attributes.finishDate"),
+        col("time_frame", "VARCHAR", "attributes.timeFrame"),
+    ),
+    ("id",),
+    description="The sprints (iterations) of each project's default team, with their dates.",
+)
+
 ENTITIES = (
     AZUREDEVOPS_REPOSITORIES, AZUREDEVOPS_PULL_REQUESTS, AZUREDEVOPS_PR_VOTES,
-    AZUREDEVOPS_PR_COMMITS, AZUREDEVOPS_BUILDS, AZUREDEVOPS_USERS,
+    AZUREDEVOPS_PR_COMMITS, AZUREDEVOPS_BUILDS, AZUREDEVOPS_USERS, AZUREDEVOPS_WORK_ITEMS,
+    AZUREDEVOPS_WORK_ITEM_UPDATES, AZUREDEVOPS_ITERATIONS,
 )
 
 # The unique name of an Entra ID (or Microsoft account) user is their sign-in email.
@@ -163,4 +220,5 @@ PERSON_REFERENCES = tuple(
     for table, prefix in (("azuredevops_pull_requests", "author"),
                           ("azuredevops_pull_requests", "closed_by"),
                           ("azuredevops_pr_votes", "reviewer"),
-                          ("azuredevops_builds", "requested_for")))
+                          ("azuredevops_builds", "requested_for"),
+                          ("azuredevops_work_items", "assigned_to")))
