@@ -59,6 +59,10 @@ def run_all() -> dict:
 
     print("the wait for a small sync: demo org with no change, first sync of 50 PRs…", flush=True)
     figures["small_sync"] = bench_small_sync()
+    from bench.nightly_bench import bench_nightly
+
+    print("a no-change nightly sync, per source…", flush=True)
+    figures["nightly_per_source"] = bench_nightly()
     from bench.serve_bench import bench_serve
 
     print("sieve serve: 20 analysts at once on the large org's marts…", flush=True)
@@ -217,7 +221,8 @@ def write(figures: dict) -> None:
         lines += ["", f"## Sync up to 100k pull requests ({SCALING_RESULTS.name})", "",
                   f"Measured {scaling['measured_at']} by `{scaling['command']}` (not rerun by "
                   "`make bench`: it takes about 15 minutes).", ""] + sync_table(scaling["results"])
-    for section in ("dbt", "dbt_large_org", "retention", "small_sync", "serve", "inner_loop"):
+    for section in ("dbt", "dbt_large_org", "retention", "small_sync", "nightly_per_source",
+                    "serve", "inner_loop"):
         lines += ["", f"## {section}", "", "```", json.dumps(figures[section], indent=2), "```"]
     (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
 
