@@ -48,6 +48,12 @@ class Participant:
     participated_on: datetime
 
 
+# A first sync costs about two requests per pull request (detail and commits), and Bitbucket
+# allows 1,000 an hour on repository data: the demo's slice stays inside one hour's budget, as a
+# workspace a team connects on its first day would (larger workspaces: docs/sources/bitbucket.md).
+ITEMS_PER_REPO_CAP = 150
+
+
 class BitbucketData:
     """The workspace's repositories and everything in them, generated when asked for."""
 
@@ -57,7 +63,7 @@ class BitbucketData:
         self.workspace_uuid = bb_uuid("workspace", org.seed)
         self.repos: tuple[Repo, ...] = tuple(
             Repo(FIRST_INDEX + i, "bitbucket", name, org.teams[i % len(org.teams)].name, ("",),
-                 org.scale.items_per_repo, 0, 40_000_000 + org.seed * 1000 + FIRST_INDEX + i,
+                 min(org.scale.items_per_repo, ITEMS_PER_REPO_CAP), 0, 40_000_000 + org.seed * 1000 + FIRST_INDEX + i,
                  org.created_at + timedelta(days=stable_int(org.seed, "bb-repo", i) % 300))
             for i, name in enumerate(REPOSITORY_NAMES))
         org.github.adopt(self.repos)
