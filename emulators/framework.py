@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 import re
 import threading
 import time
@@ -535,3 +536,30 @@ def link_header(request: Request, rels: list[tuple[str, int]]) -> str:
         params = {**request.query, "page": page}
         links.append(f'<{request.base_url}{request.path}?{query_string(params)}>; rel="{rel}"')
     return ", ".join(links)
+
+
+COMPARISONS: dict[str, Callable[[object, object], bool]] = {
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+    "=": operator.eq, "!=": operator.ne}
+
+
+def select_by_time_conditions(items: list, raw: str, condition: re.Pattern,
+                              parse_value: Callable[[str], object],
+                              item_value: Callable[[datetime], object],
+                              times: Callable[[object], dict[str, datetime]],
+                              invalid: Callable[[str], Exception]) -> list:
+    """The items whose times meet every ``field OP value`` condition of a search query joined
+    by AND (Bitbucket's ``q``, Opsgenie's ``query``): ``condition`` matches one condition as
+    (field, operator, value); ``invalid`` is the API's error for a part it cannot read."""
+    raw = raw.strip()
+    if not raw:
+        return items
+    conditions = []
+    for part in re.split(r"\s+AND\s+", raw, flags=re.IGNORECASE):
+        found = condition.match(part.strip())
+        if found is None:
+            raise invalid(part.strip()[:60])
+        conditions.append((found[1], COMPARISONS[found[2]], parse_value(found[3])))
+    return [item for item in items
+            if all(compare(item_value(times(item)[name]), value)
+                   for name, compare, value in conditions)]

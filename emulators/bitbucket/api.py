@@ -41,6 +41,7 @@ from emulators.framework import (
     Request,
     Response,
     page_window,
+    select_by_time_conditions,
     strip_prefix,
 )
 from emulators.github.model import Commit, Deployment, PullRequest, WorkflowRun
@@ -55,10 +56,6 @@ MAX_PULL_REQUEST_PAGELEN = 50
 PR_STATES = ("OPEN", "MERGED", "DECLINED", "SUPERSEDED")
 # One condition of a ``q`` filter: a time field, a comparison, a quoted ISO 8601 datetime.
 CONDITION = re.compile(r'^(created_on|updated_on)\s*(>=|<=|>|<|=|!=)\s*"([^"]+)"$')
-COMPARE: dict[str, Callable[[datetime, datetime], bool]] = {
-    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, "=": lambda a, b: a == b, "!=": lambda a, b: a != b,
-}
 NEAR_LIMIT_SHARE = 0.05  # X-RateLimit-NearLimit once less than 5% of the budget is left
 
 
@@ -86,17 +83,9 @@ def _parse_time(raw: str) -> datetime:
 
 def matching(request: Request, items: list, times: Callable[[object], dict[str, datetime]]) -> list:
     """The items the request's ``q`` filter selects (time conditions joined by AND)."""
-    raw = (request.query.get("q") or "").strip()
-    if not raw:
-        return items
-    conditions = []
-    for part in re.split(r"\s+AND\s+", raw, flags=re.IGNORECASE):
-        found = CONDITION.match(part.strip())
-        if found is None:
-            raise _error(400, f"Invalid field name or query: {part.strip()[:60]}")
-        conditions.append((found[1], COMPARE[found[2]], _parse_time(found[3])))
-    return [item for item in items
-            if all(compare(times(item)[field], value) for field, compare, value in conditions)]
+    return select_by_time_conditions(
+        items, request.query.get("q") or "", CONDITION, _parse_time, lambda moment: moment,
+        times, lambda part: _error(400, f"Invalid field name or query: {part}"))
 
 
 def ordered(request: Request, items: list, keys: dict[str, Callable], default: str) -> list:

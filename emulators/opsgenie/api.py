@@ -30,6 +30,7 @@ from emulators.framework import (
     Request,
     Response,
     query_string,
+    select_by_time_conditions,
 )
 from emulators.model import Person, stable_hex
 from emulators.opsgenie.model import OgAlert, OgIncident, OgService, OgTeam
@@ -40,10 +41,6 @@ MAX_LIMIT = 100
 WEB_ROOT = "https://sieve-demo.app.opsgenie.com"
 # One condition of a search query: a time field, a comparison and epoch milliseconds.
 CONDITION = re.compile(r"^(createdAt|updatedAt)\s*(>=|<=|>|<)\s*(\d+)$")
-COMPARE: dict[str, Callable[[int, int], bool]] = {
-    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-}
 
 
 def _error(status: int, message: str) -> ApiError:
@@ -64,18 +61,9 @@ def _iso_millis(at: datetime | None) -> str | None:
 
 def matching(request: Request, items: list, times: Callable[[object], dict[str, datetime]]) -> list:
     """The items the request's search ``query`` selects (time conditions only)."""
-    raw = (request.query.get("query") or "").strip()
-    if not raw:
-        return items
-    conditions = []
-    for part in re.split(r"\s+AND\s+", raw, flags=re.IGNORECASE):
-        found = CONDITION.match(part.strip())
-        if found is None:
-            raise _error(422, f"Invalid query: {part.strip()[:60]}")
-        conditions.append((found[1], COMPARE[found[2]], int(found[3])))
-    return [item for item in items
-            if all(compare(_millis(times(item)[field]), value)
-                   for field, compare, value in conditions)]
+    return select_by_time_conditions(
+        items, request.query.get("query") or "", CONDITION, int, _millis, times,
+        lambda part: _error(422, f"Invalid query: {part}"))
 
 
 class OpsgenieApp(ApiApp):
