@@ -102,7 +102,9 @@ def test_only_an_argon2id_hash_of_the_token_is_stored(two_orgs, monkeypatch):
     access, admin, _, _ = two_orgs
     monkeypatch.setattr(access_module, "_hasher", PasswordHasher())  # the production cost
     token = access.issue_token(access.add_person("ana@example.com"), actor=admin.actor)
-    secret = token.rsplit("_", 1)[1]
+    # sieve_pat_tok_<12 hex>_<secret>; the secret is URL-safe base64 and may hold "_" itself.
+    secret = token.removeprefix(access_module.TOKEN_PREFIX).split("_", 2)[2]
+    assert len(secret) == 43
     with access.engine.connect() as conn:
         stored = conn.execute(select(access_tokens.c.secret_hash)).scalars().all()
     assert len(stored) == 1 and stored[0].startswith("$argon2id$v=19$m=65536,t=3,p=4$")
