@@ -16,6 +16,7 @@ from resources.storage.metadata_store import open_store, org_database_path
 from resources.sync.engine import ensure_metadata_tables, table_spec
 from resources.sync.identities import IDENTITY_ACCOUNTS, PEOPLE
 from tests.conftest import SIEVE_ENV_VARS
+from tests.dbt import golden_azuredevops as azuredevops
 from tests.dbt import golden_bitbucket as bitbucket
 from tests.dbt import golden_histories as histories
 from tests.dbt import golden_incidents as incidents
@@ -114,4 +115,13 @@ def bitbucket_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
     dbt_org = _new_dbt_org(sieve, slug, bitbucket.CONFIG_YAML)
     dbt_org.write(bitbucket.BITBUCKET, connection_id="conn_bb")
     dbt_org.write(bitbucket.IDENTITIES)
+    return dbt_org
+
+
+def azuredevops_dbt_org(sieve: Sieve, slug: str) -> DbtOrg:
+    """The golden Azure DevOps organization's rows in a new org of `sieve` (marts not built
+    yet)."""
+    dbt_org = _new_dbt_org(sieve, slug, azuredevops.CONFIG_YAML)
+    dbt_org.write(azuredevops.AZUREDEVOPS, connection_id="conn_ado")
+    dbt_org.write(azuredevops.IDENTITIES)
     return dbt_org

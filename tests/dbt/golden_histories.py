@@ -183,15 +183,19 @@ def _mr(mr_id, iid, created, merged):
 MERGE_REQUESTS = [
     _mr(3001, 1, datetime(2026, 2, 24, 10), datetime(2026, 2, 24, 14)),
     _mr(3002, 2, datetime(2026, 2, 24, 10), datetime(2026, 2, 24, 12)),
+    _mr(3003, 3, datetime(2026, 2, 24, 10), datetime(2026, 2, 24, 13)),
 ]
 MR_COMMITS = [
     {"project_id": PIPELINES, "merge_request_iid": 1, "sha": "glc1",
      "author_email": "alice@acme.test", "authored_at": datetime(2026, 2, 24, 9),
      "committed_at": datetime(2026, 2, 24, 9)},
 ]
-# GitLab's approvals endpoint gives who approved, not when.
+# GitLab's approvals endpoint gives who approved, not when; the approval's system note gives
+# the time (MR 3), unless it was not found (MR 1).
 MR_APPROVALS = [{"project_id": PIPELINES, "merge_request_iid": 1, "approver_id": GL_BOB,
-                 "approver_username": "bob", "approved_at": None}]
+                 "approver_username": "bob", "approved_at": None},
+                {"project_id": PIPELINES, "merge_request_iid": 3, "approver_id": GL_BOB,
+                 "approver_username": "bob", "approved_at": datetime(2026, 2, 24, 11)}]
 
 GITHUB = {
     "github_repositories": REPOSITORIES,

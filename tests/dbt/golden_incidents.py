@@ -97,6 +97,9 @@ OPSGENIE_INCIDENTS = [
     _og_incident("G2", "2", ["og-office"], t(4, 11, 40), t(4, 12, 10)),
     # Names only a service deleted since (not stored), still open, no alert linked.
     _og_incident("G3", "3", ["og-deleted"], t(2, 11), t(2, 11), status="open"),
+    # Names no service at all (the payload has no impactedServices), still open: shop and
+    # search both deployed in the 72 h before it.
+    _og_incident("G4", "4", None, t(4, 12, 30), t(4, 12, 30), status="open"),
 ]
 OPSGENIE_ALERTS = [
     _og_alert("A1", t(2, 11, 58), 7 * 60_000, 62 * 60_000),

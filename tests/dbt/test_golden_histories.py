@@ -82,10 +82,13 @@ def test_a_repository_switching_deployment_source_keeps_its_earlier_deployments(
 #         coding 1, cycle 5; not "merged without review" either.
 #   MR 2: o 10:00 m 12:00, no approval → review_count 0, coding 0, pickup 2, review 0, cycle 2;
 #         merged without review.
-# pr_flow_weekly W9, organization: merged 2; review coverage leaves MR 1 out (its review status
-#   has no time): reviewed 0 / (2 − 1) = 0.0 (today MR 1 counts as reviewed: 1/2);
-#   merged without review 1 (MR 2); pickup median over MR 2 alone 2.0; review median 0.0;
-#   cycle median (5, 2) 3.5.
+#   MR 3: o 10:00, approved by bob at 11:00 (the time of its approval system note), m 13:00 → a
+#         counted review: review_count 1, first review 11:00, coding 0, pickup 1, review 2,
+#         cycle 3.
+# pr_flow_weekly W9, organization: merged 3; review coverage leaves MR 1 out (its review status
+#   has no time): reviewed 1 (MR 3) / (3 − 1) = 0.5 (today MR 1 counts as reviewed: 2/3);
+#   merged without review 1 (MR 2); pickup median over MR 2 and MR 3 (2, 1) 1.5; review median
+#   (0, 2) 1.0; cycle median (5, 2, 3) 3.0.
 def test_untimed_gitlab_approvals_give_no_review_time_and_no_coverage(org):
     untimed, unreviewed = (pull_request(org, "acme-infra/pipelines", n) for n in (1, 2))
     assert (untimed["review_count"], untimed["reviewer_count"], untimed["untimed_approval_count"],
@@ -95,11 +98,15 @@ def test_untimed_gitlab_approvals_give_no_review_time_and_no_coverage(org):
     assert (unreviewed["review_count"], unreviewed["untimed_approval_count"],
             unreviewed["is_merged_without_review"]) == (0, 0, True)
     assert [unreviewed[c] for c in COMPONENTS] == [0.0, 2.0, 0.0, None, 2.0]
+    timed = pull_request(org, "acme-infra/pipelines", 3)
+    assert (timed["review_count"], timed["untimed_approval_count"], timed["first_review_at"],
+            timed["approved_at"]) == (1, 0, datetime(2026, 2, 24, 11), datetime(2026, 2, 24, 11))
+    assert [timed[c] for c in COMPONENTS] == [0.0, 1.0, 2.0, None, 3.0]
     [week] = org.rows(f"select * from marts.pr_flow_weekly where week_start = '{W9}' "
                       "and grouping_level = 'organization'")
     assert (week["prs_merged"], week["review_coverage"], week["merged_without_review_count"],
             week["pickup_median_hours"], week["review_median_hours"],
-            week["cycle_median_hours"]) == (2, 0.0, 1, 2.0, 0.0, 3.5)
+            week["cycle_median_hours"]) == (3, 0.5, 1, 1.5, 1.0, 3.0)
 
 
 # --- 3. a revert merged before any deployment fails nothing ---------------------------------

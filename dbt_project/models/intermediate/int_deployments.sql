@@ -249,6 +249,14 @@ commit_times as (
         max(committed_at) as committed_at
     from {{ ref('stg_gitlab__commits') }}
     group by all
+    union all
+    -- Bitbucket Cloud: its main branch's commits (pull request branches are not read).
+    select
+        'bitbucket:' || connection_id || ':' || repository_uuid as repository_key,
+        sha,
+        max(committed_at) as committed_at
+    from {{ ref('stg_bitbucket__commits') }}
+    group by all
 )
 
 select

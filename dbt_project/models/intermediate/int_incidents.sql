@@ -114,9 +114,9 @@ opsgenie_incidents as (
         null::VARCHAR as issue_key,
         coalesce(scopes.labels, []::VARCHAR[]) as labels,
         -- Naming only services Sieve does not know (deleted ones) still names them: blamed on
-        -- nothing, never on whichever service deployed last. Naming none falls back like an
-        -- unlabelled issue.
-        len(incidents.impacted_service_ids) > 0 as names_its_service,
+        -- nothing, never on whichever service deployed last. Naming none (an empty or absent
+        -- impactedServices) falls back like an unlabelled issue.
+        coalesce(len(incidents.impacted_service_ids), 0) > 0 as names_its_service,
         incidents.created_at as started_at,
         timing.acknowledged_at,
         case
