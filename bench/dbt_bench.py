@@ -8,6 +8,7 @@ repository per 5,000 PRs (at least 5). Values are derived from the row number wi
 a given N always yields the same organization.
 
     python bench/dbt_bench.py 100000 1000000     # prints one JSON line per size
+    python bench/dbt_bench.py --parse 1000       # dbt's own command vs sieve-dbt, side by side
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
+from resources.marts import runner
 from resources.marts.runner import build_org_marts
 from resources.runtime import open_sieve
 from resources.security.audit import create_audit_key_file
@@ -207,7 +210,7 @@ def bench_dbt_build(n_prs: int, sieve_home: Path | None = None) -> dict:
         generated = time.monotonic()
         build_org_marts(sieve, org.id, as_of=_as_of())
         built = time.monotonic()
-        # The nightly steady state: same project and vars, so dbt parses partially.
+        # The nightly steady state: the project's parse is reused (sieve-dbt).
         build_org_marts(sieve, org.id, as_of=_as_of())
         rebuilt = time.monotonic()
     finally:
@@ -222,6 +225,39 @@ def bench_dbt_build(n_prs: int, sieve_home: Path | None = None) -> dict:
     }
 
 
+def bench_parse_reuse(n_prs: int = 1000, rounds: int = 3) -> dict:
+    """Builds of one small organization with dbt's own command (which parses the whole project
+    again, since every build's --vars differ) and with ``sieve-dbt`` (which reuses the
+    project's parse, resources/marts/dbt_command.py), alternated in one run so machine load
+    hits both alike. Returns the seconds of each build, by command."""
+    home = Path(tempfile.mkdtemp(prefix="sieve-dbt-parse-bench-"))
+    sieve = fresh_installation(home)
+    commands = {"dbt": str(Path(sys.executable).with_name("dbt")),
+                "sieve-dbt": runner.dbt_executable()}
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    try:
+        org = sieve.control_plane.add_organization(f"parse-{n_prs}")
+        ensure_metadata_tables(sieve, org.id)
+        connection = connect_encrypted(org_database_path(sieve.settings.orgs_dir, org.id),
+                                       sieve.control_plane.org_data_key(org))
+        try:
+            for statement in synthetic_org_sql(n_prs):
+                connection.execute(statement)
+        finally:
+            connection.close()
+        for _ in range(rounds):
+            for name, command in commands.items():
+                with mock.patch.object(runner, "dbt_executable", return_value=command):
+                    started = time.monotonic()
+                    build_org_marts(sieve, org.id, as_of=_as_of())
+                    seconds[name].append(round(time.monotonic() - started, 2))
+    finally:
+        sieve.close()
+    return {"benchmark": "dbt_parse_reuse", "pull_requests": n_prs, "build_seconds": seconds,
+            "median_seconds": {name: sorted(values)[len(values) // 2]
+                               for name, values in seconds.items()}}
+
+
 def _as_of():
     from datetime import datetime
 
@@ -229,6 +265,9 @@ def _as_of():
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--parse"]:
+        print(json.dumps(bench_parse_reuse(*[int(arg) for arg in argv[1:2]])), flush=True)
+        return
     for size in [int(arg) for arg in argv] or [100_000]:
         print(json.dumps(bench_dbt_build(size)), flush=True)
 

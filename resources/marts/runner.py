@@ -37,6 +37,7 @@ from resources.marts.build_state import (
     record_made_from_marts,
     record_marts_build,
 )
+from resources.marts.dbt_command import DBT_PROJECT_DIR
 from resources.marts.forecast_mart import build_org_forecasts
 from resources.marts.org_key import serve_org_key
 from resources.runtime import Sieve
@@ -49,7 +50,6 @@ from resources.storage.metadata_store import (
 from resources.storage.org_config import OrgConfig, load_org_config
 from resources.sync.engine import ensure_metadata_tables
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # Unit tests exercise metric logic on fixture rows; production runs skip them.
 PRODUCTION_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 FORECASTS = "delivery_forecasts"
@@ -202,7 +202,9 @@ class DbtBuildResult:
 
 
 def dbt_executable() -> str:
-    return str(Path(sys.executable).with_name("dbt"))
+    """dbt's command line as Sieve runs it: parsing the project once, not on every build
+    (`resources.marts.dbt_command`)."""
+    return str(Path(sys.executable).with_name("sieve-dbt"))
 
 
 def build_org_marts(sieve: Sieve, org_id: str, *, as_of: datetime | None = None,

@@ -3,9 +3,14 @@ their checks, and what dbt leaves on disk (no key, no data values)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from dagster import AssetKey, DagsterInstance, Definitions
 from dagster._core.storage.defs_state.base import _current_storage
 
@@ -79,6 +84,55 @@ def test_dbt_leaves_no_key_and_no_data_values_on_disk(org):
             assert canary.encode() not in content, f"{canary!r} in {path}"
     repo_dbt = Path(marts_runner.DBT_PROJECT_DIR)
     assert not (repo_dbt / "logs").exists()
+
+
+def test_builds_reuse_the_project_parse(org):
+    """`sieve-dbt` hands dbt a parse kept per organization instead of parsing on every build
+    (resources/marts/dbt_command.py); the golden organization's build parsed nothing."""
+    log = (org.database_path.parent / "dbt" / "logs" / "dbt.log").read_text()
+    assert "Nothing changed, skipping partial parsing" in log
+    assert "Starting full parse" not in log
+
+
+def test_the_project_parses_the_same_whatever_the_vars(tmp_path):
+    """Builds reuse a parse made without vars (resources/marts/dbt_command.py), so no var may
+    change what parsing finds: a node's dependencies or config. Parse with every var set away
+    from its default and compare with the parse `make venv` prepared."""
+    project = Path(marts_runner.DBT_PROJECT_DIR)
+    defaults = yaml.safe_load((project / "dbt_project.yml").read_text())["vars"]
+    changed = {"as_of": "2026-01-02 03:04:05", **{name: _changed(value)
+                                                   for name, value in defaults.items()}}
+    subprocess.run([str(Path(sys.executable).with_name("dbt")), "parse", "--vars",
+                    json.dumps(changed), "--target-path", str(tmp_path / "target")],
+                   cwd=project, check=True, capture_output=True,
+                   env={**os.environ, "DBT_PROFILES_DIR": str(project),
+                        "DBT_LOG_PATH": str(tmp_path / "logs"),
+                        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+
+    def parsed(path: Path) -> dict:
+        manifest = json.loads(path.read_text())
+        return {node_id: (node.get("depends_on"), node.get("config"), node.get("refs"),
+                          node.get("sources"))
+                for kind in ("nodes", "unit_tests", "sources")
+                for node_id, node in manifest[kind].items()}
+
+    with_vars = parsed(tmp_path / "target" / "manifest.json")
+    without = parsed(project / "target" / "manifest.json")
+    assert with_vars.keys() == without.keys()
+    assert [node for node in without if with_vars[node] != without[node]] == []
+
+
+def _changed(value):
+    """A value of the same shape as ``value`` and different from it."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, list):
+        return [*value, value[0] if value else "x"]
+    if isinstance(value, dict):
+        return {**value, "sieve_test": 1}
+    return f"{value}-changed"
 
 
 def test_dagster_materializes_the_models_and_runs_the_mart_checks(dbt_installation):
