@@ -16,6 +16,36 @@ SIEVE_ENV_VARS = ("SIEVE_HOME", "SIEVE_CONTROL_PLANE_URL", "SIEVE_MASTER_KEY",
                   "SIEVE_AUDIT_KEY_FILE", "SIEVE_AUDIT_ANCHOR_FILE", "DAGSTER_HOME",
                   "SIEVE_ACTOR")
 
+# The files that take longest (each a minute or more of dbt builds, Dagster runs or whole syncs
+# on this 2-core machine; bench/results/inner-loop.md), slowest first. They are collected first,
+# so pytest-xdist (--dist loadfile hands files out in collection order) starts them at once and
+# the short files fill in around them, instead of one long file running alone at the end.
+SLOWEST_FILES = (
+    "dbt/test_dbt_project.py", "dbt/test_golden_insights.py",
+    "connectors/test_azuredevops_connector.py", "e2e/test_canaries.py",
+    "retention/test_person_deletion.py", "connectors/test_github_graphql.py",
+    "dbt/test_golden_incidents.py", "dbt/test_unchanged_marts.py", "e2e/test_killed_syncs.py",
+    "retention/test_cli.py", "connectors/test_bitbucket_connector.py",
+    "dbt/test_golden_histories.py", "ui/test_ui_smoke.py", "connectors/test_github_connector.py",
+    "dbt/test_golden.py", "dbt/test_golden_bitbucket.py", "dbt/test_golden_azuredevops.py",
+    "dagster/test_definitions.py", "dbt/test_demo_marts.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slowest files first (SLOWEST_FILES), every other file after them in its usual order."""
+    tests_dir = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> int:
+        try:
+            name = Path(item.path).relative_to(tests_dir).as_posix()
+        except ValueError:
+            return len(SLOWEST_FILES)
+        return SLOWEST_FILES.index(name) if name in SLOWEST_FILES else len(SLOWEST_FILES)
+
+    items.sort(key=rank)
+
+
 class NetworkBlocked(RuntimeError):
     """Rule 9 of docs/architecture.md: tests (and the product under test) use loopback only."""
 
