@@ -54,6 +54,13 @@ it every field but the long texts comes (Description, History, AcceptanceCriteri
 ``$expand=fields``); ``types`` filters work item types; ``$maxPageSize`` lowers the batch (the
 service sizes batches itself: 200 here). A batch that repeats (fault) starts half a batch early.
 
+"Classification Nodes - Get" (``GET {project}/_apis/wit/classificationnodes/Iterations?$depth=N``,
+learn.microsoft.com/rest/api/azure/devops/wit/classification-nodes/get): the project's iteration
+tree, every team's iterations, as the root node (``\\Project\\Iteration``) with ``children``
+down to ``$depth`` levels; each node has ``id``, ``identifier`` (the GUID team settings call the
+iteration's id), ``name``, ``structureType``, ``hasChildren``, ``path`` and ``attributes``
+``startDate``/``finishDate`` — no time frame, which is a team's view.
+
 The base URL is the organization's, like ``https://dev.azure.com/{organization}``.
 """
 
@@ -66,9 +73,9 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
-from urllib.parse import unquote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
-from emulators.azuredevops.data import STATES, WORK_ITEM_TYPES, AzureDevOpsData
+from emulators.azuredevops.data import STATES, WORK_ITEM_TYPES, AzureDevOpsData, ado_id
 from emulators.framework import ApiApp, ApiError, RateLimitState, Request, Response
 from emulators.github.model import Commit, PullRequest
 from emulators.model import Person, Repo, stable_hex
@@ -190,6 +197,8 @@ class AzureDevOpsApp(ApiApp):
                    self.reporting_revisions)
         self.route("GET", "/{project}/{team}/_apis/work/teamsettings/iterations",
                    self.team_iterations)
+        self.route("GET", "/{project}/_apis/wit/classificationnodes/{group}",
+                   self.classification_nodes)
 
     # -- conventions -------------------------------------------------------------------------
 
@@ -555,8 +564,38 @@ class AzureDevOpsApp(ApiApp):
                                  "current" if sprint.start <= now else "future"},
                   "url": f"{request.base_url}/{self.data.project_id}/_apis/work/teamsettings/"
                          f"iterations/{boards.iteration_id(sprint)}"}
-                 for sprint in boards.iterations()]
+                 for sprint in boards.team_iterations()]
         return Response(body={"count": len(value), "value": value})
+
+    def classification_nodes(self, request: Request) -> Response:
+        """The project's iteration tree (every team's iterations): the root node, with its
+        children down to ``$depth`` levels (none without it)."""
+        self._project(request)
+        group = request.params["group"].lower()
+        if group not in ("iterations", "areas"):
+            raise _error(400, f"The structure group '{group[:20]}' is not valid: use Areas or "
+                              "Iterations.", "InvalidArgumentValueException")
+        boards = self.data.boards
+        project = boards.project_name
+        structure = "iteration" if group == "iterations" else "area"
+        node_url = (f"{request.base_url}/{self.data.project_id}/_apis/wit/classificationNodes/"
+                    f"{group.title()}")
+        root = {"id": 1 if structure == "iteration" else 2,
+                "identifier": ado_id(structure + "-root", project), "name": project,
+                "structureType": structure, "hasChildren": False,
+                "path": f"\\{project}\\{structure.title()}", "url": node_url}
+        children = [{"id": 100 + k, "identifier": boards.iteration_id(sprint),
+                     "name": sprint.name, "structureType": "iteration", "hasChildren": False,
+                     "path": f"{root['path']}\\{sprint.name}",
+                     "attributes": {"startDate": f"{sprint.start:%Y-%m-%d}T00:00:00Z",
+                                    "finishDate": f"{sprint.end:%Y-%m-%d}T00:00:00Z"},
+                     "url": f"{node_url}/{quote(sprint.name)}"}
+                    for k, sprint in enumerate(boards.iterations(), start=1)
+                    if structure == "iteration"]
+        root["hasChildren"] = bool(children)
+        if children and request.int_param("$depth", 0) >= 1:
+            root["children"] = children
+        return Response(body=root)
 
     def work_item_fields(self, issue) -> dict:
         boards = self.data.boards

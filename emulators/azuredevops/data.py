@@ -201,7 +201,13 @@ class AzureBoardsData:
         return self.project_name + TEAM_SUFFIX
 
     def iterations(self):
+        """Every iteration (sprint) of the project."""
         return self.org.jira.sprints(self._project.board_id)
+
+    def team_iterations(self):
+        """The iterations the default team has selected (all of them here; a project with
+        several teams has each select its own)."""
+        return self.iterations()
 
     def iteration_path(self, sprint) -> str:
         return f"{self.project_name}\\{sprint.name}"

@@ -32,6 +32,7 @@ WORK_ITEMS = "GET /{project}/_apis/wit/workitems"
 UPDATES = "GET /{project}/_apis/wit/workItems/{id}/updates"
 REVISIONS = "GET /{project}/_apis/wit/reporting/workitemrevisions"
 ITERATIONS = "GET /{project}/{team}/_apis/work/teamsettings/iterations"
+ITERATION_TREE = "GET /{project}/_apis/wit/classificationnodes/{group}"
 TABLES = list(AzureDevOpsConnector.entities)
 STAGING = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "staging" / "azuredevops"
 
@@ -113,8 +114,9 @@ def test_first_sync_lands_every_entity_with_the_model_counts(sieve_org, emulator
     assert summary.http["requests"] == len(emulator.requests)
     # One repository listing, one pull request page per repository, each pull request's
     # threads and commits, the builds a hundred a page, then the work item revisions two
-    # hundred a batch, one work items batch (24 ids) and the iterations — no request per work
-    # item: 1 + 2 + 2 × 30 + 2 + 1 + 1 + 1 = 68 (tiny).
+    # hundred a batch, one work items batch (24 ids), the default team's iterations and the
+    # project's iteration tree — no request per work item: 1 + 2 + 2 × 30 + 2 + 1 + 1 + 2 = 69
+    # (tiny).
     total = counts(org)["azuredevops_pull_requests"]
     assert emulator.count_requests("azuredevops", THREADS) == total
     assert emulator.count_requests("azuredevops", COMMITS) == total
@@ -123,7 +125,7 @@ def test_first_sync_lands_every_entity_with_the_model_counts(sieve_org, emulator
     assert emulator.count_requests("azuredevops", UPDATES) == 0
     assert emulator.count_requests("azuredevops", REVISIONS) == revision_batches
     assert len(emulator.requests) == (1 + len(data.repos) + 2 * total + build_pages
-                                      + revision_batches + 2) == 68
+                                      + revision_batches + 3) == 69
     [(deploys,)] = org.query("SELECT count(*) FROM metadata.azuredevops_builds "
                              "WHERE definition_name = 'deploy-production'")
     assert deploys == sum(1 for b in finished_builds(emulator.org)
@@ -143,7 +145,8 @@ def test_unchanged_second_sync_lists_only_active_and_newly_closed(sieve_org, emu
     # Per repository the active pull requests and those closed since, and the builds finished
     # since: nothing else changed.
     assert emulator.requests_per_endpoint("azuredevops") == {REPOS: 1, PULLS: 4, BUILDS: 1,
-                                                             REVISIONS: 1, ITERATIONS: 1}
+                                                             REVISIONS: 1, ITERATIONS: 1,
+                                                             ITERATION_TREE: 1}
     # The revision stream resumes at the watermark the first sync reached: no revision again.
     boards = emulator.org.azuredevops.boards
     cursor = json.loads(org.connector_context("azuredevops").state.cursor(
@@ -189,7 +192,8 @@ def test_sync_under_fault_equals_a_clean_sync(sieve_org, emulator, monkeypatch, 
     org = sieve_org("faulty")
     connect(org, emulator)
     sync_under_fault(org, emulator, "azuredevops", mode,
-                     r"pullrequests|/commits|/builds|/workitemrevisions|/workitems|/iterations",
+                     r"pullrequests|/commits|/builds|/workitemrevisions|/workitems|/iterations"
+                     r"|/classificationnodes",
                      monkeypatch)
     assert org.content(TABLES) == expected
 
@@ -287,6 +291,25 @@ def test_a_changed_work_item_alone_is_read_again(sieve_org, emulator):
     assert batch.query["ids"] == "5"
     assert org.snapshot(["azuredevops_work_items"]) != before
     assert counts(org) == expected_counts(emulator.org)
+
+
+def test_iterations_the_default_team_has_not_selected_are_kept(sieve_org, emulator,
+                                                                monkeypatch):
+    """Another team's sprints are in the project's iteration tree, not in the default team's
+    settings: they are kept (without a time frame), so their work items still have a sprint."""
+    boards = emulator.org.azuredevops.boards
+    every = boards.iterations()
+    monkeypatch.setattr(type(boards), "team_iterations", lambda self: every[:3])
+    org = sieve_org("acme")
+    connect(org, emulator)
+    [summary] = org.sync("azuredevops")
+    assert summary.error is None, summary.failure
+    rows = org.query("SELECT id, path, time_frame, start_at IS NOT NULL "
+                     "FROM metadata.azuredevops_iterations")
+    assert {row[0] for row in rows} == {boards.iteration_id(sprint) for sprint in every}
+    assert {row[1] for row in rows} == {boards.iteration_path(sprint) for sprint in every}
+    selected = {boards.iteration_id(sprint) for sprint in every[:3]}
+    assert all((row[2] is not None) == (row[0] in selected) and row[3] for row in rows)
 
 
 def test_a_missing_default_team_is_named_and_says_what_to_do(sieve_org, emulator,

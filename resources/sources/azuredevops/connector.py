@@ -37,6 +37,7 @@ VOTE_UPDATE = "VoteUpdate"
 BATCH_SIZE = 200  # the work items batch's largest size
 # The only fields asked of the revision stream: no title, description or discussion history.
 REVISION_FIELDS = ("System.State", "System.IterationPath", "System.ChangedDate")
+TREE_DEPTH = 10  # iteration tree levels read: sprints sit one or two below the root
 # The only work item fields ever requested, and the names the allow-list reads them under.
 # System.Description, System.History and AcceptanceCriteria are never asked for.
 WORK_ITEM_FIELDS = {
@@ -253,7 +254,21 @@ class AzureDevOpsConnector(Connector):
         return batches
 
     def _iterations(self, project: str) -> Iterator[RawBatch]:
-        """The sprints of the project's default team ("<project> Team")."""
+        """Every iteration of the project (each team's sprints, from the project's iteration
+        tree), with the time frame the default team ("<project> Team") gives those it has
+        selected; the others' time frames come from their dates in dbt."""
+        team = {iteration["id"]: iteration for iteration in self._team_iterations(project)}
+        tree = self.client.get_json(f"/{project}/_apis/wit/classificationnodes/Iterations",
+                                    {"$depth": TREE_DEPTH, "api-version": API_VERSION}).data
+        found = {}
+        for node in iteration_leaves(tree):
+            found[node["identifier"]] = team.get(node["identifier"]) or iteration_record(node)
+        # A team's iteration deeper than the tree was read is still kept.
+        found.update({key: value for key, value in team.items() if key not in found})
+        yield RawBatch("azuredevops_iterations", list(found.values()))
+
+    def _team_iterations(self, project: str) -> list[dict]:
+        """The sprints the project's default team has selected, with their time frames."""
         team = quote(f"{project} Team")
         try:
             response = self.client.get_json(
@@ -266,7 +281,7 @@ class AzureDevOpsConnector(Connector):
                 f"({error.api_message or 'not found'}); its sprints are read from that team's "
                 "settings. Rename the project's default team back, or re-connect with "
                 f"`sieve connect {self.context.org_slug} azuredevops --projects ...`.") from None
-        yield RawBatch("azuredevops_iterations", response.data.get("value") or [])
+        return response.data.get("value") or []
 
     def _votes(self, base: str) -> list[dict]:
         """The pull request's votes with their times, from its VoteUpdate system threads; the
@@ -310,6 +325,29 @@ def revision_record(value: dict) -> dict:
             "changedDate": fields.get("System.ChangedDate"),
             "state": fields.get("System.State"),
             "iterationPath": fields.get("System.IterationPath")}
+
+
+def iteration_leaves(node: dict, depth: int = 0) -> Iterator[dict]:
+    """The iteration tree's leaves below its root: the sprints (a folder of sprints is not
+    one)."""
+    children = node.get("children") or []
+    if depth > 0 and not children and not node.get("hasChildren"):
+        yield node
+    for child in children:
+        yield from iteration_leaves(child, depth + 1)
+
+
+def iteration_record(node: dict) -> dict:
+    """A classification node as team settings show an iteration: its GUID, name and path as
+    work items name it ("Project\\Sprint 1", without the tree's "\\Iteration" level), and
+    its dates; no time frame (a team's view of it)."""
+    parts = (node.get("path") or "").strip("\\").split("\\")
+    if len(parts) > 1 and parts[1].lower() == "iteration":
+        del parts[1]
+    attributes = node.get("attributes") or {}
+    return {"id": node["identifier"], "name": node.get("name"), "path": "\\".join(parts),
+            "attributes": {"startDate": attributes.get("startDate"),
+                           "finishDate": attributes.get("finishDate")}}
 
 
 def _with_cursor(batches: list[RawBatch], key: str, token: str | None,

@@ -189,7 +189,8 @@ AZUREDEVOPS_WORK_ITEM_REVISIONS = Entity(
 
 AZUREDEVOPS_ITERATIONS = Entity(
     "azuredevops_iterations", "azuredevops",
-    "GET {project}/{project} Team/_apis/work/teamsettings/iterations",
+    "GET {project}/_apis/wit/classificationnodes/Iterations ($depth) and "
+    "{project}/{project} Team/_apis/work/teamsettings/iterations",
     (
         col("id", "VARCHAR"), col("name", "VARCHAR", scrub=True),
         col("path", "VARCHAR", scrub=True),
@@ -197,7 +198,8 @@ AZUREDEVOPS_ITERATIONS = Entity(
         col("time_frame", "VARCHAR", "attributes.timeFrame"),
     ),
     ("id",),
-    description="The sprints (iterations) of each project's default team, with their dates.",
+    description="Every iteration (sprint) of each project, all teams', with their dates; the "
+    "time frame (past, current, future) where the project's default team has selected it.",
 )
 
 ENTITIES = (
