@@ -7,15 +7,18 @@ emulator's own request log: requests sent, of which answered 304 Not Modified (f
 GitHub's and GitLab's limits), per sync.
 
     python -m bench.nightly_bench        # prints the JSON
+    python -m bench.nightly_bench --scale demo azuredevops   # one source, the demo slice
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from emulators.server import EmulatorServer
@@ -52,21 +55,28 @@ def source_nightly_cost(emulator: EmulatorServer, source: str) -> dict:
 
 def _timed_requests(emulator: EmulatorServer, source: str, sieve, org_id: str) -> dict:
     emulator.clear_requests()
+    started = time.monotonic()
     sync_organization_source(sieve, org_id, source)
     return {"requests": emulator.count_requests(source),
-            "not_modified_304": emulator.count_requests(source, status=304)}
+            "not_modified_304": emulator.count_requests(source, status=304),
+            "seconds": round(time.monotonic() - started, 1)}
 
 
-def bench_nightly() -> dict:
-    emulator = EmulatorServer("tiny").start()
+def bench_nightly(scale: str = "tiny", sources: list[str] | None = None) -> dict:
+    emulator = EmulatorServer(scale).start()
     try:
         costs = {source: source_nightly_cost(emulator, source)
-                 for source, spec in SOURCES.items() if spec.remote}
+                 for source, spec in SOURCES.items()
+                 if spec.remote and (not sources or source in sources)}
     finally:
         emulator.stop()
-    return {"org": "emulators' tiny organization, one source connected at a time",
+    return {"org": f"emulators' {scale} organization, one source connected at a time",
             "sources": costs}
 
 
 if __name__ == "__main__":
-    print(json.dumps(bench_nightly(), indent=2))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=("tiny", "demo"), default="tiny")
+    parser.add_argument("sources", nargs="*", help="only these sources (default: every one)")
+    arguments = parser.parse_args()
+    print(json.dumps(bench_nightly(arguments.scale, arguments.sources), indent=2))

@@ -30,7 +30,8 @@ Boards (Work Item Tracking 7.1): "Wiql - Query By Wiql" (``POST {project}/_apis/
 ``{"query": ...}``; whatever the SELECT names, only ``workItems`` ids come back, with ``asOf`` and
 ``columns``; at most 20,000 (VS402337 beyond); a date-time literal needs ``timePrecision=true``),
 "Work Items - List" (``GET _apis/wit/workitems?ids=...&fields=...``: at most 200 ids, only the
-fields asked for, all of them when none are named), "Updates - List" (``GET
+fields asked for, all of them when none are named; with ``errorPolicy=omit`` a work item that
+no longer exists is a null instead of failing the whole call), "Updates - List" (``GET
 _apis/wit/workItems/{id}/updates``: ``id``, ``rev``, ``revisedBy``, ``revisedDate`` — when the
 revision was superseded, 9999-01-01 for the latest — and ``fields`` as ``{oldValue, newValue}``)
 and "Iterations - List" (``GET {project}/{team}/_apis/work/teamsettings/iterations``: ``id``,
@@ -39,6 +40,27 @@ and "Iterations - List" (``GET {project}/{team}/_apis/work/teamsettings/iteratio
 .../wit/work-items/list, .../wit/updates/list, .../work/iterations/list and the
 azure-devops-extension-api WorkItemUpdate and TeamIterationAttributes interfaces.
 
+"Reporting Work Item Revisions - Read Reporting Revisions Get" and "... Post"
+(learn.microsoft.com/rest/api/azure/devops/wit/reporting-work-item-revisions, api-version 7.1;
+``GET|POST {project}/_apis/wit/reporting/workitemrevisions``): every revision of the project's
+work items, streamed in batches in watermark order, oldest first. The answer is ``{"values",
+"nextLink", "continuationToken", "isLastBatch"}``; each value is ``{"id", "rev", "fields"}``
+holding the work item's fields as they were at that revision (identities as "Name <email>"
+strings without ``includeIdentityRef``), not what changed. ``continuationToken`` is the
+watermark to resume from (persist it, come back later: only newer revisions follow);
+``startDateTime`` starts after a time instead and cannot be combined with a token. ``fields``
+(GET, comma separated, or the POST body's ``fields``) limits what each revision carries; without
+it every field but the long texts comes (Description, History, AcceptanceCriteria need
+``$expand=fields``); ``types`` filters work item types; ``$maxPageSize`` lowers the batch (the
+service sizes batches itself: 200 here). A batch that repeats (fault) starts half a batch early.
+
+"Classification Nodes - Get" (``GET {project}/_apis/wit/classificationnodes/Iterations?$depth=N``,
+learn.microsoft.com/rest/api/azure/devops/wit/classification-nodes/get): the project's iteration
+tree, every team's iterations, as the root node (``\\Project\\Iteration``) with ``children``
+down to ``$depth`` levels; each node has ``id``, ``identifier`` (the GUID team settings call the
+iteration's id), ``name``, ``structureType``, ``hasChildren``, ``path`` and ``attributes``
+``startDate``/``finishDate`` — no time frame, which is a team's view.
+
 The base URL is the organization's, like ``https://dev.azure.com/{organization}``.
 """
 
@@ -46,13 +68,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
-from urllib.parse import unquote
+from urllib.parse import quote, unquote, urlencode
 
-from emulators.azuredevops.data import STATES, WORK_ITEM_TYPES, AzureDevOpsData
+from emulators.azuredevops.data import STATES, WORK_ITEM_TYPES, AzureDevOpsData, ado_id
 from emulators.framework import ApiApp, ApiError, RateLimitState, Request, Response
 from emulators.github.model import Commit, PullRequest
 from emulators.model import Person, Repo, stable_hex
@@ -67,8 +90,13 @@ BUILD_ORDERS = ("finishTimeAscending", "finishTimeDescending", "queueTimeAscendi
                 "queueTimeDescending", "startTimeAscending", "startTimeDescending")
 WIQL_LIMIT = 20_000  # a flat query answers at most this many work items
 BATCH_LIMIT = 200  # ids per work items batch
+REVISIONS_BATCH = 200  # revisions per reporting batch, unless $maxPageSize asks for fewer
+# Long text fields: the reporting API returns them only when asked ($expand=fields, or named).
+LONG_TEXTS = frozenset({"System.Description", "System.History",
+                        "Microsoft.VSTS.Common.AcceptanceCriteria"})
 WIQL_SELECT = re.compile(r"\s*select\s+\[system\.id\]\s+from\s+workitems\b", re.I)
 WIQL_CHANGED_SINCE = re.compile(r"\[system\.changeddate\]\s*>\s*'([^']+)'", re.I)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MERGE_STRATEGIES = {"squash": "squash", "merge": "noFastForward", "rebase": "rebase"}
 
 
@@ -101,6 +129,27 @@ def _parse_time(request: Request, name: str) -> datetime | None:
         raise _error(400, f"The value '{raw[:40]}' is not a valid DateTime for {name}.",
                      "InvalidArgumentValueException") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _identity_text(person: Person) -> str:
+    """An identity field as the reporting API shows it without includeIdentityRef."""
+    return f"{person.name} <{person.email}>"
+
+
+def revisions_watermark(at: datetime | None, work_item_id: int, rev: int) -> str:
+    """The reporting API's continuation token: where the revision stream resumes (opaque to
+    clients; here the last revision handed out, as microseconds;work item;rev)."""
+    micros = 0 if at is None else (at - EPOCH) // timedelta(microseconds=1)
+    return f"{micros};{work_item_id};{rev}"
+
+
+def _watermark_of(token: str) -> tuple[datetime, int, int]:
+    parts = token.split(";")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise _error(400, "The continuation token is not valid.",
+                     "InvalidArgumentValueException")
+    micros, work_item_id, rev = map(int, parts)
+    return EPOCH + timedelta(microseconds=micros), work_item_id, rev
 
 
 def continuation_token(offset: int) -> str:
@@ -142,8 +191,14 @@ class AzureDevOpsApp(ApiApp):
         self.route("GET", "/{project}/_apis/wit/workitems", self.work_items_batch)
         self.route("GET", "/{project}/_apis/wit/workItems/{id}/updates",
                    self.work_item_updates)
+        self.route("GET", "/{project}/_apis/wit/reporting/workitemrevisions",
+                   self.reporting_revisions)
+        self.route("POST", "/{project}/_apis/wit/reporting/workitemrevisions",
+                   self.reporting_revisions)
         self.route("GET", "/{project}/{team}/_apis/work/teamsettings/iterations",
                    self.team_iterations)
+        self.route("GET", "/{project}/_apis/wit/classificationnodes/{group}",
+                   self.classification_nodes)
 
     # -- conventions -------------------------------------------------------------------------
 
@@ -368,9 +423,13 @@ class AzureDevOpsApp(ApiApp):
             raise _error(400, f"VS402340: The maximum number of work items is {BATCH_LIMIT}.",
                          "WorkItemTrackingBatchLimitExceededException")
         wanted = [f for f in request.query.get("fields", "").split(",") if f]
+        omit = request.query.get("errorPolicy", "fail").lower() == "omit"
         value = []
         for raw in raw_ids:
             issue = self.data.boards.work_item(int(raw))
+            if issue is None and omit:
+                value.append(None)
+                continue
             if issue is None:
                 raise _error(404, f"TF401232: Work item {raw} does not exist, or you do not "
                                   "have permissions to read it.", "WorkItemUnauthorizedAccess")
@@ -395,6 +454,100 @@ class AzureDevOpsApp(ApiApp):
         window = self._skip_page(request, rendered)
         return Response(body={"count": len(window), "value": window})
 
+    def reporting_revisions(self, request: Request) -> Response:
+        """A batch of the project's work item revisions after the watermark the continuation
+        token names (or after ``startDateTime``; never both), oldest first; each revision
+        holds the fields asked for (GET ``fields``, or the POST body's ``fields``/``types``),
+        else every field but the long texts (those need ``$expand=fields``)."""
+        self._project(request)
+        token = request.query.get("continuationToken")
+        since = _parse_time(request, "startDateTime")
+        if token and since is not None:
+            raise _error(400, "The startDateTime parameter cannot be used together with a "
+                              "continuationToken (watermark).", "InvalidArgumentValueException")
+        wanted, types = self._revision_filter(request)
+        boards = self.data.boards
+        index = boards.revision_index()
+        if token:
+            after = _watermark_of(token)
+            begin = bisect.bisect_right(index, after)
+        else:
+            begin = 0 if since is None else next(
+                (k for k, (at, _, _) in enumerate(index) if _millis(at) > since), len(index))
+        size = request.int_param("$maxPageSize", REVISIONS_BATCH, REVISIONS_BATCH, 1)
+        chosen: list[tuple[datetime, int, int]] = []
+        position = begin
+        if request.repeat_page and token:
+            position = max(0, begin - size // 2)
+        while position < len(index) and len(chosen) < size:
+            entry = index[position]
+            issue = boards.work_item(entry[1])
+            if not types or WORK_ITEM_TYPES[issue.issue_type].lower() in types:
+                chosen.append(entry)
+            position += 1
+        last = position >= len(index)
+        if position > begin or (begin and not token):
+            watermark = revisions_watermark(*index[max(position, begin) - 1])
+        else:
+            watermark = token or revisions_watermark(None, 0, 0)
+        expand = request.query.get("$expand", "").lower() == "fields"
+        values = [self.revision_json(boards.work_item(number), rev, wanted, expand)
+                  for _, number, rev in chosen]
+        kept = {k: v for k, v in request.query.items()
+                if k not in ("continuationToken", "startDateTime")}
+        next_link = (f"{request.base_url}/{self.data.project_id}/_apis/wit/reporting/"
+                     f"workitemrevisions?{urlencode({**kept, 'continuationToken': watermark})}")
+        return Response(body={"values": values, "nextLink": next_link,
+                              "continuationToken": watermark, "isLastBatch": last})
+
+    @staticmethod
+    def _revision_filter(request: Request) -> tuple[list[str], set[str]]:
+        """The fields and work item types asked for: the query's (GET) or the body's (POST)."""
+        if request.method == "POST":
+            try:
+                body = json.loads(request.body or b"{}")
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                raise _error(400, "The request body must be a ReportingWorkItemRevisionsFilter.",
+                             "InvalidArgumentValueException")
+            fields, types = body.get("fields") or [], body.get("types") or []
+        else:
+            fields = [f for f in request.query.get("fields", "").split(",") if f]
+            types = [t for t in request.query.get("types", "").split(",") if t]
+        return [str(f) for f in fields], {str(t).lower() for t in types}
+
+    def revision_json(self, issue, rev: int, wanted: list[str], expand: bool) -> dict:
+        """One revision as the reporting API shows it: the work item's fields as they were
+        then (identities as "Name <email>" strings), not what changed."""
+        boards = self.data.boards
+        updates = boards.updates(issue)
+        fields = {"System.Id": issue.number, "System.Rev": rev,
+                  "System.WorkItemType": WORK_ITEM_TYPES[issue.issue_type],
+                  "System.TeamProject": boards.project_name,
+                  "System.AreaPath": boards.project_name,
+                  "System.CreatedDate": ado_time(issue.created),
+                  "System.CreatedBy": _identity_text(issue.reporter),
+                  "Microsoft.VSTS.Common.Priority": 2}
+        if issue.story_points is not None:
+            fields["Microsoft.VSTS.Scheduling.StoryPoints"] = issue.story_points
+        if issue.assignee is not None:
+            fields["System.AssignedTo"] = _identity_text(issue.assignee)
+        for update in updates[:rev]:
+            for name, change in update.fields.items():
+                if "newValue" in change:
+                    fields[name] = change["newValue"]
+            fields["System.History"] = update.fields.get("System.History", {}).get("newValue")
+        update = updates[rev - 1]
+        fields["System.ChangedDate"] = ado_time(update.changed_at)
+        fields["System.ChangedBy"] = _identity_text(update.revised_by)
+        fields = {name: value for name, value in fields.items() if value is not None}
+        if wanted:
+            fields = {name: fields[name] for name in wanted if name in fields}
+        elif not expand:
+            fields = {name: value for name, value in fields.items() if name not in LONG_TEXTS}
+        return {"id": issue.number, "rev": rev, "fields": fields}
+
     def team_iterations(self, request: Request) -> Response:
         self._project(request)
         boards = self.data.boards
@@ -411,8 +564,38 @@ class AzureDevOpsApp(ApiApp):
                                  "current" if sprint.start <= now else "future"},
                   "url": f"{request.base_url}/{self.data.project_id}/_apis/work/teamsettings/"
                          f"iterations/{boards.iteration_id(sprint)}"}
-                 for sprint in boards.iterations()]
+                 for sprint in boards.team_iterations()]
         return Response(body={"count": len(value), "value": value})
+
+    def classification_nodes(self, request: Request) -> Response:
+        """The project's iteration tree (every team's iterations): the root node, with its
+        children down to ``$depth`` levels (none without it)."""
+        self._project(request)
+        group = request.params["group"].lower()
+        if group not in ("iterations", "areas"):
+            raise _error(400, f"The structure group '{group[:20]}' is not valid: use Areas or "
+                              "Iterations.", "InvalidArgumentValueException")
+        boards = self.data.boards
+        project = boards.project_name
+        structure = "iteration" if group == "iterations" else "area"
+        node_url = (f"{request.base_url}/{self.data.project_id}/_apis/wit/classificationNodes/"
+                    f"{group.title()}")
+        root = {"id": 1 if structure == "iteration" else 2,
+                "identifier": ado_id(structure + "-root", project), "name": project,
+                "structureType": structure, "hasChildren": False,
+                "path": f"\\{project}\\{structure.title()}", "url": node_url}
+        children = [{"id": 100 + k, "identifier": boards.iteration_id(sprint),
+                     "name": sprint.name, "structureType": "iteration", "hasChildren": False,
+                     "path": f"{root['path']}\\{sprint.name}",
+                     "attributes": {"startDate": f"{sprint.start:%Y-%m-%d}T00:00:00Z",
+                                    "finishDate": f"{sprint.end:%Y-%m-%d}T00:00:00Z"},
+                     "url": f"{node_url}/{quote(sprint.name)}"}
+                    for k, sprint in enumerate(boards.iterations(), start=1)
+                    if structure == "iteration"]
+        root["hasChildren"] = bool(children)
+        if children and request.int_param("$depth", 0) >= 1:
+            root["children"] = children
+        return Response(body=root)
 
     def work_item_fields(self, issue) -> dict:
         boards = self.data.boards

@@ -12,6 +12,7 @@ PII in pull request and work item titles (the shared title decorations).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -200,7 +201,13 @@ class AzureBoardsData:
         return self.project_name + TEAM_SUFFIX
 
     def iterations(self):
+        """Every iteration (sprint) of the project."""
         return self.org.jira.sprints(self._project.board_id)
+
+    def team_iterations(self):
+        """The iterations the default team has selected (all of them here; a project with
+        several teams has each select its own)."""
+        return self.iterations()
 
     def iteration_path(self, sprint) -> str:
         return f"{self.project_name}\\{sprint.name}"
@@ -245,8 +252,22 @@ class AzureBoardsData:
             revisions.append((comment.created_at, comment.author,
                               {"System.History": {"newValue": comment.body}}))
         revisions.sort(key=lambda r: r[0])
+        # ChangedDate is the newest revision's: a later change (an edit, a touch) is one more.
+        if issue.updated > revisions[-1][0]:
+            revisions.append((issue.updated, issue.assignee or issue.reporter, {}))
         return [WorkItemUpdate(k, at, person, fields)
                 for k, (at, person, fields) in enumerate(revisions, start=1)]
+
+    def revision_index(self) -> tuple[tuple[datetime, int, int], ...]:
+        """Every revision of the project's work items as (changed, work item, rev), in the
+        order the reporting API streams them (its watermark order)."""
+        return self._revision_index(self.org.version)
+
+    @functools.lru_cache(maxsize=32)  # noqa: B019 - bounded, and the org outlives it
+    def _revision_index(self, _version: int) -> tuple[tuple[datetime, int, int], ...]:
+        found = [(update.changed_at, number, update.rev) for number in self.work_item_ids()
+                 for update in self.updates(self.work_item(number))]
+        return tuple(sorted(found))
 
     def acceptance(self, issue) -> str:
         return f"Given the change ships. {self.org.canary('ado-acceptance', issue.number)}"

@@ -49,6 +49,7 @@ from resources.http.pagination import (
     items_field_for,
     next_request,
     page_items,
+    resume_token,
 )
 from resources.http.ratelimit import (
     RESET_MARGIN_SECONDS,
@@ -390,6 +391,7 @@ class HttpClient:
                 bytes_received=exchange.bytes_received,
                 validators=self._validators_from(exchange, page_key),
                 number=number,
+                resume_token=resume_token(style, exchange.payload),
             )
 
     # -- one request, with retries --------------------------------------------------------

@@ -38,6 +38,8 @@ class PaginationStyle(enum.Enum):
     NEXT_LINK = "next_link"
     AZURE_DEVOPS = "azure_devops"  # the x-ms-continuationtoken header
     TOP_SKIP = "top_skip"  # OData $top/$skip: a full page means another may follow
+    # Azure DevOps streamed batches: continuationToken in the body, until isLastBatch.
+    AZURE_DEVOPS_BATCH = "azure_devops_batch"
 
 
 _DEFAULT_ITEMS_FIELD = {
@@ -47,6 +49,7 @@ _DEFAULT_ITEMS_FIELD = {
     PaginationStyle.NEXT_LINK: "values",
     PaginationStyle.AZURE_DEVOPS: "value",
     PaginationStyle.TOP_SKIP: "value",
+    PaginationStyle.AZURE_DEVOPS_BATCH: "values",
 }
 
 
@@ -67,6 +70,9 @@ class Page:
     bytes_received: int
     validators: Validators | None
     number: int
+    # Where the listing resumes after this page, when the answer names it (an Azure DevOps
+    # batch's continuationToken, a watermark to keep as a cursor); None otherwise.
+    resume_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,14 @@ def page_items(payload: Any, items_field: str | None) -> list[Any]:
     return items
 
 
+def resume_token(style: PaginationStyle, payload: Any) -> str | None:
+    """The watermark a page's answer names for resuming after it (streamed batches only)."""
+    if style is not PaginationStyle.AZURE_DEVOPS_BATCH or not isinstance(payload, dict):
+        return None
+    token = payload.get("continuationToken")
+    return token if isinstance(token, str) and token else None
+
+
 def next_request(
     style: PaginationStyle,
     current: PageRequest,
@@ -143,6 +157,11 @@ def next_request(
         return current.with_param("continuationToken", token) if token else None
     if style is PaginationStyle.TOP_SKIP:
         return _top_skip_next(current, items)
+    if style is PaginationStyle.AZURE_DEVOPS_BATCH:
+        token = resume_token(style, payload)
+        if payload.get("isLastBatch") is True or not token:
+            return None
+        return current.with_param("continuationToken", token)
     if style is PaginationStyle.PAGING_NEXT:
         paging = payload.get("paging") or {}
         link = paging.get("next") if isinstance(paging, dict) else None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 from emulators.azuredevops import api as azuredevops_api
@@ -24,11 +28,13 @@ BUILDS = "GET /{project}/_apis/build/builds"
 PULLS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullrequests"
 THREADS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads"
 COMMITS = "GET /{project}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/commits"
-WIQL = "POST /{project}/_apis/wit/wiql"
 WORK_ITEMS = "GET /{project}/_apis/wit/workitems"
 UPDATES = "GET /{project}/_apis/wit/workItems/{id}/updates"
+REVISIONS = "GET /{project}/_apis/wit/reporting/workitemrevisions"
 ITERATIONS = "GET /{project}/{team}/_apis/work/teamsettings/iterations"
+ITERATION_TREE = "GET /{project}/_apis/wit/classificationnodes/{group}"
 TABLES = list(AzureDevOpsConnector.entities)
+STAGING = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "staging" / "azuredevops"
 
 
 def connect(org, emulator, **settings):
@@ -49,7 +55,7 @@ def expected_counts(org) -> dict[str, int]:
     people.update(item.assignee.index for item in items if item.assignee is not None)
     return {
         "azuredevops_work_items": len(items),
-        "azuredevops_work_item_updates": sum(len(transitions(boards, item)) for item in items),
+        "azuredevops_work_item_revisions": sum(len(boards.updates(item)) for item in items),
         "azuredevops_iterations": len(boards.iterations()),
         "azuredevops_repositories": len(data.repos),
         "azuredevops_pull_requests": len(prs),
@@ -78,6 +84,7 @@ def counts(org) -> dict[str, int]:
 def small_pages(monkeypatch):
     """Pages of a few items, so the tiny org spans several pages of every listing."""
     monkeypatch.setattr(azuredevops_module, "PAGE_SIZE", 4)
+    monkeypatch.setattr(azuredevops_api, "REVISIONS_BATCH", 10)
 
 
 def test_first_sync_lands_every_entity_with_the_model_counts(sieve_org, emulator):
@@ -106,17 +113,19 @@ def test_first_sync_lands_every_entity_with_the_model_counts(sieve_org, emulator
         ("main",)] * len(data.repos)
     assert summary.http["requests"] == len(emulator.requests)
     # One repository listing, one pull request page per repository, each pull request's
-    # threads and commits, the builds a hundred a page, then one WIQL query, one work items
-    # batch, each work item's updates and the iterations: 1 + 2 + 2 × 30 + 2 + 1 + 1 + 24 + 1
-    # = 92 (tiny).
+    # threads and commits, the builds a hundred a page, then the work item revisions two
+    # hundred a batch, one work items batch (24 ids), the default team's iterations and the
+    # project's iteration tree — no request per work item: 1 + 2 + 2 × 30 + 2 + 1 + 1 + 2 = 69
+    # (tiny).
     total = counts(org)["azuredevops_pull_requests"]
     assert emulator.count_requests("azuredevops", THREADS) == total
     assert emulator.count_requests("azuredevops", COMMITS) == total
     build_pages = -(-counts(org)["azuredevops_builds"] // 100)
-    work_items = counts(org)["azuredevops_work_items"]
-    assert emulator.count_requests("azuredevops", UPDATES) == work_items
-    assert len(emulator.requests) == (1 + len(data.repos) + 2 * total + build_pages + 3
-                                      + work_items) == 92
+    revision_batches = -(-counts(org)["azuredevops_work_item_revisions"] // 200)
+    assert emulator.count_requests("azuredevops", UPDATES) == 0
+    assert emulator.count_requests("azuredevops", REVISIONS) == revision_batches
+    assert len(emulator.requests) == (1 + len(data.repos) + 2 * total + build_pages
+                                      + revision_batches + 3) == 69
     [(deploys,)] = org.query("SELECT count(*) FROM metadata.azuredevops_builds "
                              "WHERE definition_name = 'deploy-production'")
     assert deploys == sum(1 for b in finished_builds(emulator.org)
@@ -136,13 +145,16 @@ def test_unchanged_second_sync_lists_only_active_and_newly_closed(sieve_org, emu
     # Per repository the active pull requests and those closed since, and the builds finished
     # since: nothing else changed.
     assert emulator.requests_per_endpoint("azuredevops") == {REPOS: 1, PULLS: 4, BUILDS: 1,
-                                                             WIQL: 1, ITERATIONS: 1}
-    # The WIQL query starts at the newest change stored.
+                                                             REVISIONS: 1, ITERATIONS: 1,
+                                                             ITERATION_TREE: 1}
+    # The revision stream resumes at the watermark the first sync reached: no revision again.
     boards = emulator.org.azuredevops.boards
-    newest_change = max(boards.work_item(n).updated for n in boards.work_item_ids())
-    cursor = org.connector_context("azuredevops").state.cursor(
-        f"work_items:{boards.project_name}")
-    assert cursor.startswith(newest_change.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23])
+    cursor = json.loads(org.connector_context("azuredevops").state.cursor(
+        f"revisions:{boards.project_name}"))
+    assert cursor == {"token": azuredevops_api.revisions_watermark(*boards.revision_index()[-1]),
+                      "pending": []}
+    [revisions] = [r for r in emulator.requests if r.endpoint == REVISIONS]
+    assert revisions.query["continuationToken"] == cursor["token"]
     [builds] = [r for r in emulator.requests if r.endpoint == BUILDS]
     newest = max(b.finished_at for b in finished_builds(emulator.org))
     assert builds.query["minTime"] > newest.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
@@ -180,7 +192,8 @@ def test_sync_under_fault_equals_a_clean_sync(sieve_org, emulator, monkeypatch, 
     org = sieve_org("faulty")
     connect(org, emulator)
     sync_under_fault(org, emulator, "azuredevops", mode,
-                     r"pullrequests|/commits|/builds|/wiql|/workitems|/updates|/iterations",
+                     r"pullrequests|/commits|/builds|/workitemrevisions|/workitems|/iterations"
+                     r"|/classificationnodes",
                      monkeypatch)
     assert org.content(TABLES) == expected
 
@@ -221,6 +234,10 @@ def test_no_canary_and_no_forbidden_pii_is_stored(sieve_org, emulator):
     assert asked == set(azuredevops_module.WORK_ITEM_FIELDS)
     assert not asked & {"System.Description", "System.History",
                         "Microsoft.VSTS.Common.AcceptanceCriteria"}
+    # The revision stream is asked for state, iteration and time only: no title history.
+    [revisions] = [r for r in emulator.requests if r.endpoint == REVISIONS]
+    assert revisions.query["fields"].split(",") == [
+        "System.State", "System.IterationPath", "System.ChangedDate"]
 
 
 def test_work_items_land_with_their_state_and_iteration_transitions(sieve_org, emulator):
@@ -236,16 +253,24 @@ def test_work_items_land_with_their_state_and_iteration_transitions(sieve_org, e
     assert row == ("User Story" if item.issue_type == "Story" else item.issue_type, "Closed",
                    boards.iteration_path(item.sprints[-1]),
                    item.assignee.email if item.assignee else None, item.story_points, True)
-    moves = org.query("SELECT rev, from_state, to_state, to_iteration_path "
-                      "FROM metadata.azuredevops_work_item_updates WHERE work_item_id = ? "
-                      "ORDER BY rev", [item.number])
+    # The staging model turns the stored revisions into the transitions the Updates API
+    # shows: creation, then each revision that moved the state or the iteration.
+    staging = (STAGING / "stg_azuredevops__work_item_updates.sql").read_text()
+    staging = re.sub(r"\{\{ source\('metadata', '(\w+)'\) \}\}", r"metadata.\1", staging)
+    moves = org.query(f"SELECT rev, from_state, to_state, from_iteration_path, "
+                      f"to_iteration_path FROM ({staging}) WHERE work_item_id = ? ORDER BY rev",
+                      [item.number])
     expected = [(u.rev, u.fields.get("System.State", {}).get("oldValue"),
                  u.fields.get("System.State", {}).get("newValue"),
+                 u.fields.get("System.IterationPath", {}).get("oldValue"),
                  u.fields.get("System.IterationPath", {}).get("newValue"))
                 for u in transitions(boards, item)]
     assert moves == expected and moves[-1][2] == "Closed"
+    assert any(move[4] for move in moves[1:])  # a sprint move, not only the creation
     # Comment revisions (System.History) are not transitions and are not kept.
     assert len(moves) < len(boards.updates(item)) or not item.comments
+    assert org.count("azuredevops_work_item_revisions") > org.query(
+        f"SELECT count(*) FROM ({staging})")[0][0]
 
 
 def test_a_changed_work_item_alone_is_read_again(sieve_org, emulator):
@@ -260,11 +285,31 @@ def test_a_changed_work_item_alone_is_read_again(sieve_org, emulator):
     org.sync("azuredevops")
 
     per_endpoint = emulator.requests_per_endpoint("azuredevops")
-    assert (per_endpoint[WIQL], per_endpoint[WORK_ITEMS], per_endpoint[UPDATES]) == (1, 1, 1)
+    assert (per_endpoint[REVISIONS], per_endpoint[WORK_ITEMS]) == (1, 1)
+    assert UPDATES not in per_endpoint
     [batch] = [r for r in emulator.requests if r.endpoint == WORK_ITEMS]
     assert batch.query["ids"] == "5"
     assert org.snapshot(["azuredevops_work_items"]) != before
     assert counts(org) == expected_counts(emulator.org)
+
+
+def test_iterations_the_default_team_has_not_selected_are_kept(sieve_org, emulator,
+                                                                monkeypatch):
+    """Another team's sprints are in the project's iteration tree, not in the default team's
+    settings: they are kept (without a time frame), so their work items still have a sprint."""
+    boards = emulator.org.azuredevops.boards
+    every = boards.iterations()
+    monkeypatch.setattr(type(boards), "team_iterations", lambda self: every[:3])
+    org = sieve_org("acme")
+    connect(org, emulator)
+    [summary] = org.sync("azuredevops")
+    assert summary.error is None, summary.failure
+    rows = org.query("SELECT id, path, time_frame, start_at IS NOT NULL "
+                     "FROM metadata.azuredevops_iterations")
+    assert {row[0] for row in rows} == {boards.iteration_id(sprint) for sprint in every}
+    assert {row[1] for row in rows} == {boards.iteration_path(sprint) for sprint in every}
+    selected = {boards.iteration_id(sprint) for sprint in every[:3]}
+    assert all((row[2] is not None) == (row[0] in selected) and row[3] for row in rows)
 
 
 def test_a_missing_default_team_is_named_and_says_what_to_do(sieve_org, emulator,
@@ -345,8 +390,10 @@ def test_check_makes_one_request_and_reveals_no_personal_data(sieve_org, emulato
 
 def test_a_sync_killed_among_work_items_resumes_after_the_durable_batches(sieve_org, emulator,
                                                                           monkeypatch):
-    """Each durable work items batch moves the cursor: the rerun reads only what was not."""
+    """Each durable revisions batch moves the cursor (its continuation token, with the work
+    items changed but not read yet): the rerun reads only the revisions after it."""
     monkeypatch.setattr(azuredevops_module, "BATCH_SIZE", 5)
+    monkeypatch.setattr(azuredevops_api, "REVISIONS_BATCH", 10)
     expected = clean_sync_content(sieve_org, emulator, "azuredevops", TABLES,
                                   projects=[emulator.org.azuredevops.project_name])
     org = sieve_org("killed")
@@ -356,7 +403,7 @@ def test_a_sync_killed_among_work_items_resumes_after_the_durable_batches(sieve_
     def dying_fetch(self):
         landed = 0
         for batch in original(self):
-            if batch.entity == "azuredevops_work_items":
+            if batch.entity == "azuredevops_work_item_revisions":
                 landed += 1
                 if landed > 2:
                     raise KeyboardInterrupt("killed mid-run")
@@ -365,15 +412,49 @@ def test_a_sync_killed_among_work_items_resumes_after_the_durable_batches(sieve_
     monkeypatch.setattr(AzureDevOpsConnector, "fetch", dying_fetch)
     with pytest.raises(KeyboardInterrupt):
         org.sync("azuredevops")
-    assert org.count("azuredevops_work_items") == 10
+    assert org.count("azuredevops_work_item_revisions") == 20
     monkeypatch.setattr(AzureDevOpsConnector, "fetch", original)
     emulator.clear_requests()
 
     org.sync("azuredevops")
 
     assert org.content(TABLES) == expected
-    total = expected_counts(emulator.org)["azuredevops_work_items"]
-    # The two durable batches are not read again (a step short of their newest change can
-    # bring back the one item sharing that instant, no more).
-    reread = {r.path.rsplit("/", 2)[-2] for r in emulator.requests if r.endpoint == UPDATES}
-    assert total - 10 <= len(reread) <= total - 9
+    # The rerun started at the second batch's watermark: the twenty durable revisions were
+    # not read again, and the work items changed in them but not read yet were.
+    total = expected_counts(emulator.org)["azuredevops_work_item_revisions"]
+    first, *_ = [r for r in emulator.requests if r.endpoint == REVISIONS]
+    assert first.query["continuationToken"] == azuredevops_api.revisions_watermark(
+        *emulator.org.azuredevops.boards.revision_index()[19])
+    assert emulator.count_requests("azuredevops", REVISIONS) == -(-(total - 20) // 10)
+
+
+def test_a_continuation_token_that_repeats_in_the_revision_stream_stops_with_one_error(
+        sieve_org, emulator, small_pages, monkeypatch):
+    org = sieve_org("acme")
+    connection = connect(org, emulator)
+    monkeypatch.setattr(azuredevops_api, "revisions_watermark", lambda *_: "1;1;1")
+    message = str(org.sync_error("azuredevops", MalformedResponseError))
+    assert connection.id in message and "workitemrevisions" in message
+    # The first batch (whose token pointed back at itself) is durable; none twice.
+    assert org.count("azuredevops_work_item_revisions") == 10
+
+
+def test_a_work_item_deleted_after_its_revision_is_left_out(sieve_org, emulator, monkeypatch):
+    """Deleted between the revision stream and the work items batch: the batch omits it
+    (errorPolicy=omit) instead of failing for all two hundred."""
+    org = sieve_org("acme")
+    connect(org, emulator)
+    boards = emulator.org.azuredevops.boards
+    project = emulator.org.jira.projects[0]
+    gone = boards.work_item_ids()[3]
+    read_batch = AzureDevOpsConnector._work_item_batches
+
+    def deleting_first(self, project_name, ids):
+        emulator.org.jira.delete_issue(f"{project.key}-{gone}")
+        return read_batch(self, project_name, ids)
+
+    monkeypatch.setattr(AzureDevOpsConnector, "_work_item_batches", deleting_first)
+    [summary] = org.sync("azuredevops")
+    assert summary.error is None, summary.failure
+    stored = {row[0] for row in org.query("SELECT id FROM metadata.azuredevops_work_items")}
+    assert gone not in stored and len(stored) == len(boards.work_item_ids())

@@ -52,7 +52,7 @@ def test_dbt_unit_tests_pass(org):
     result = build_org_marts(org.sieve, org.org_id,
                              args=("test", "--select", "test_type:unit"))
     statuses = result.statuses()
-    assert len(statuses) == 7
+    assert len(statuses) == 9
     assert set(statuses.values()) == {"pass"}
 
 

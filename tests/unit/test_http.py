@@ -622,6 +622,24 @@ def test_azure_devops_continuation_token_pagination(server, make_client):
     assert len(server.received) == 2
 
 
+def test_azure_devops_batches_follow_the_body_token_until_the_last_batch(server, make_client):
+    revisions = "/Apps/_apis/wit/reporting/workitemrevisions"
+    server.script(f"{revisions}?fields=System.State",
+                  Reply(json={"values": [{"id": 1, "rev": 1}], "continuationToken": "5;1;1",
+                              "nextLink": "ignored", "isLastBatch": False}))
+    server.script(f"{revisions}?fields=System.State&continuationToken=5%3B1%3B1",
+                  Reply(json={"values": [{"id": 2, "rev": 1}], "continuationToken": "9;2;1",
+                              "isLastBatch": True}))
+
+    pages = list(make_client(source="azuredevops").paginate(
+        revisions, {"fields": "System.State"}, style=PaginationStyle.AZURE_DEVOPS_BATCH))
+
+    assert [v["id"] for p in pages for v in p.items] == [1, 2]
+    # Each batch names where to resume after it: the last one too, to keep as a cursor.
+    assert [p.resume_token for p in pages] == ["5;1;1", "9;2;1"]
+    assert len(server.received) == 2
+
+
 def test_top_skip_pagination_advances_by_top_and_ends_on_a_short_page(server, make_client):
     pulls = "/Apps/_apis/git/repositories/r/pullrequests"
 

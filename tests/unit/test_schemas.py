@@ -46,7 +46,7 @@ EXPECTED_TABLES = {
     "azuredevops": {"azuredevops_repositories", "azuredevops_pull_requests",
                     "azuredevops_pr_votes", "azuredevops_pr_commits", "azuredevops_builds",
                     "azuredevops_users", "azuredevops_work_items",
-                    "azuredevops_work_item_updates", "azuredevops_iterations"},
+                    "azuredevops_work_item_revisions", "azuredevops_iterations"},
 }
 
 # Raw fields holding content the statement says we never store. A column may read one only
@@ -130,7 +130,7 @@ def test_kept_titles_are_scrubbed() -> None:
         "azuredevops_pr_commits": ("author_name", "committer_name"),
         "azuredevops_users": ("display_name",),
         "azuredevops_work_items": ("project_name", "title", "iteration_path"),
-        "azuredevops_work_item_updates": ("from_iteration_path", "to_iteration_path"),
+        "azuredevops_work_item_revisions": ("iteration_path",),
         "azuredevops_iterations": ("name", "path"),
     }
 

@@ -34,7 +34,10 @@ CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
 # minTime is inclusive: starting just past the newest closing seen reads nothing twice.
 TIME_STEP = timedelta(milliseconds=1)
 VOTE_UPDATE = "VoteUpdate"
-BATCH_SIZE = 200  # the work items batch's, and the updates page's, largest size
+BATCH_SIZE = 200  # the work items batch's largest size
+# The only fields asked of the revision stream: no title, description or discussion history.
+REVISION_FIELDS = ("System.State", "System.IterationPath", "System.ChangedDate")
+TREE_DEPTH = 10  # iteration tree levels read: sprints sit one or two below the root
 # The only work item fields ever requested, and the names the allow-list reads them under.
 # System.Description, System.History and AcceptanceCriteria are never asked for.
 WORK_ITEM_FIELDS = {
@@ -54,7 +57,7 @@ class AzureDevOpsConnector(Connector):
     source = "azuredevops"
     entities = ("azuredevops_repositories", "azuredevops_pull_requests",
                 "azuredevops_pr_votes", "azuredevops_pr_commits", "azuredevops_builds",
-                "azuredevops_users", "azuredevops_work_items", "azuredevops_work_item_updates",
+                "azuredevops_users", "azuredevops_work_items", "azuredevops_work_item_revisions",
                 "azuredevops_iterations")
 
     def __init__(self, context):
@@ -210,60 +213,62 @@ class AzureDevOpsConnector(Connector):
     # -- Boards ---------------------------------------------------------------------------------
 
     def _work_items(self, project: str) -> Iterator[RawBatch]:
-        """The work items changed since the cursor (WIQL answers their ids in ChangedDate
-        order), two hundred at a time with the allow-listed fields only, each with its state
-        and iteration transitions."""
-        key = f"work_items:{project}"
-        cursor = self.context.state.cursor(key)
-        where = "[System.TeamProject] = @project"
-        if cursor is not None:
-            where += f" AND [System.ChangedDate] > '{cursor}'"
-        query = f"SELECT [System.Id] FROM WorkItems WHERE {where} ORDER BY [System.ChangedDate]"
-        answer = self.client.post_json(
-            f"/{project}/_apis/wit/wiql?api-version={API_VERSION}&timePrecision=true",
-            {"query": query}).data
-        ids = [entry["id"] for entry in answer.get("workItems") or ()]
-        as_of = _parse_time(answer["asOf"])
-        fields = ",".join(WORK_ITEM_FIELDS)
-        for start in range(0, len(ids), BATCH_SIZE):
-            chunk = ids[start:start + BATCH_SIZE]
-            listing = self.client.get_json(f"/{project}/_apis/wit/workitems", {
-                "ids": ",".join(map(str, chunk)), "fields": fields,
-                "api-version": API_VERSION}).data
-            items = [work_item_record(item) for item in listing.get("value") or ()]
-            for item in items:
-                transitions = self._transitions(project, item["id"])
-                if transitions:
-                    yield RawBatch("azuredevops_work_item_updates", transitions,
-                                   parent={"work_item_id": item["id"]})
-            users = self._new_users([item.get("assignedTo") for item in items])
-            if users:
-                yield RawBatch("azuredevops_users", users)
-            # An item changed again after the query is newer than the query: it does not move
-            # the cursor. Until the last batch, the cursor stays a step short of the newest
-            # change seen, so items sharing that instant in the next batch are not skipped.
-            seen = [_parse_time(i["changedDate"]) for i in items if i.get("changedDate")]
-            seen = [at for at in seen if at <= as_of]
-            cursors = {}
-            if seen:
-                last = start + BATCH_SIZE >= len(ids)
-                cursors[key] = _format_time(max(seen) - (timedelta(0) if last else TIME_STEP))
-            yield RawBatch("azuredevops_work_items", items, cursors=cursors)
+        """The project's work item revisions since the watermark kept (all on a first sync),
+        in the reporting API's batches, each revision with its state, iteration path and time
+        only; then the work items they belong to, two hundred at a time with the allow-listed
+        fields only. The cursor is the batch's continuation token and the ids of the work
+        items changed but not read yet, committed with each durable batch."""
+        key = f"revisions:{project}"
+        saved = json.loads(self.context.state.cursor(key) or "{}")
+        pending: list[int] = saved.get("pending") or []
+        params = {"fields": ",".join(REVISION_FIELDS), "api-version": API_VERSION}
+        if saved.get("token"):
+            params["continuationToken"] = saved["token"]
+        token = saved.get("token")
+        for page in self.client.paginate(f"/{project}/_apis/wit/reporting/workitemrevisions",
+                                         params, style=PaginationStyle.AZURE_DEVOPS_BATCH):
+            token = page.resume_token or token
+            revisions = [revision_record(value) for value in page.items]
+            pending = list(dict.fromkeys([*pending, *(r["id"] for r in revisions)]))
+            batches = [RawBatch("azuredevops_work_item_revisions", revisions)]
+            while len(pending) >= BATCH_SIZE:
+                batches += self._work_item_batches(project, pending[:BATCH_SIZE])
+                pending = pending[BATCH_SIZE:]
+            yield from _with_cursor(batches, key, token, pending)
+        while pending:
+            batches = self._work_item_batches(project, pending[:BATCH_SIZE])
+            pending = pending[BATCH_SIZE:]
+            yield from _with_cursor(batches, key, token, pending)
 
-    def _transitions(self, project: str, work_item_id: int) -> list[dict]:
-        """The work item's revisions that moved its state or its iteration; nothing else of
-        them (titles, descriptions, discussion, who) is handed on."""
-        found = []
-        for page in self.client.paginate(
-                f"/{project}/_apis/wit/workItems/{work_item_id}/updates",
-                {"$top": BATCH_SIZE, "api-version": API_VERSION},
-                style=PaginationStyle.TOP_SKIP):
-            found += [record for update in page.items
-                      if (record := transition_record(update)) is not None]
-        return found
+    def _work_item_batches(self, project: str, ids: list[int]) -> list[RawBatch]:
+        """The work items' current allow-listed fields, and the people they name. A work item
+        deleted since its revision was read is left out (errorPolicy=omit answers null)."""
+        listing = self.client.get_json(f"/{project}/_apis/wit/workitems", {
+            "ids": ",".join(map(str, ids)), "fields": ",".join(WORK_ITEM_FIELDS),
+            "errorPolicy": "omit", "api-version": API_VERSION}).data
+        items = [work_item_record(item) for item in listing.get("value") or () if item]
+        batches = [RawBatch("azuredevops_work_items", items)]
+        users = self._new_users([item.get("assignedTo") for item in items])
+        if users:
+            batches.append(RawBatch("azuredevops_users", users))
+        return batches
 
     def _iterations(self, project: str) -> Iterator[RawBatch]:
-        """The sprints of the project's default team ("<project> Team")."""
+        """Every iteration of the project (each team's sprints, from the project's iteration
+        tree), with the time frame the default team ("<project> Team") gives those it has
+        selected; the others' time frames come from their dates in dbt."""
+        team = {iteration["id"]: iteration for iteration in self._team_iterations(project)}
+        tree = self.client.get_json(f"/{project}/_apis/wit/classificationnodes/Iterations",
+                                    {"$depth": TREE_DEPTH, "api-version": API_VERSION}).data
+        found = {}
+        for node in iteration_leaves(tree):
+            found[node["identifier"]] = team.get(node["identifier"]) or iteration_record(node)
+        # A team's iteration deeper than the tree was read is still kept.
+        found.update({key: value for key, value in team.items() if key not in found})
+        yield RawBatch("azuredevops_iterations", list(found.values()))
+
+    def _team_iterations(self, project: str) -> list[dict]:
+        """The sprints the project's default team has selected, with their time frames."""
         team = quote(f"{project} Team")
         try:
             response = self.client.get_json(
@@ -276,7 +281,7 @@ class AzureDevOpsConnector(Connector):
                 f"({error.api_message or 'not found'}); its sprints are read from that team's "
                 "settings. Rename the project's default team back, or re-connect with "
                 f"`sieve connect {self.context.org_slug} azuredevops --projects ...`.") from None
-        yield RawBatch("azuredevops_iterations", response.data.get("value") or [])
+        return response.data.get("value") or []
 
     def _votes(self, base: str) -> list[dict]:
         """The pull request's votes with their times, from its VoteUpdate system threads; the
@@ -312,18 +317,48 @@ def work_item_record(item: dict) -> dict:
     return record
 
 
-def transition_record(update: dict) -> dict | None:
-    """A work item revision that moved System.State or System.IterationPath, as (rev, when,
-    from, to); None for any other revision."""
-    fields = update.get("fields") or {}
-    state, path = fields.get("System.State"), fields.get("System.IterationPath")
-    if state is None and path is None:
-        return None
-    changed = (fields.get("System.ChangedDate") or {}).get("newValue")
-    return {"rev": update["rev"], "changedDate": changed,
-            "fromState": (state or {}).get("oldValue"), "toState": (state or {}).get("newValue"),
-            "fromIterationPath": (path or {}).get("oldValue"),
-            "toIterationPath": (path or {}).get("newValue")}
+def revision_record(value: dict) -> dict:
+    """A reporting revision as (work item, rev, when, state, iteration path): the fields asked
+    for, nothing else."""
+    fields = value.get("fields") or {}
+    return {"id": value["id"], "rev": value["rev"],
+            "changedDate": fields.get("System.ChangedDate"),
+            "state": fields.get("System.State"),
+            "iterationPath": fields.get("System.IterationPath")}
+
+
+def iteration_leaves(node: dict, depth: int = 0) -> Iterator[dict]:
+    """The iteration tree's leaves below its root: the sprints (a folder of sprints is not
+    one)."""
+    children = node.get("children") or []
+    if depth > 0 and not children and not node.get("hasChildren"):
+        yield node
+    for child in children:
+        yield from iteration_leaves(child, depth + 1)
+
+
+def iteration_record(node: dict) -> dict:
+    """A classification node as team settings show an iteration: its GUID, name and path as
+    work items name it ("Project\\Sprint 1", without the tree's "\\Iteration" level), and
+    its dates; no time frame (a team's view of it)."""
+    parts = (node.get("path") or "").strip("\\").split("\\")
+    if len(parts) > 1 and parts[1].lower() == "iteration":
+        del parts[1]
+    attributes = node.get("attributes") or {}
+    return {"id": node["identifier"], "name": node.get("name"), "path": "\\".join(parts),
+            "attributes": {"startDate": attributes.get("startDate"),
+                           "finishDate": attributes.get("finishDate")}}
+
+
+def _with_cursor(batches: list[RawBatch], key: str, token: str | None,
+                 pending: list[int]) -> list[RawBatch]:
+    """The batches, the last carrying the revisions cursor: the watermark they reach and the
+    work items changed up to it whose fields are not read yet."""
+    if token is None:
+        return batches
+    cursor = json.dumps({"token": token, "pending": pending})
+    last = batches[-1]
+    return [*batches[:-1], replace(last, cursors={**last.cursors, key: cursor})]
 
 
 def fingerprint(pr: dict) -> str:

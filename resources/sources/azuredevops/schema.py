@@ -152,8 +152,8 @@ AZUREDEVOPS_USERS = Entity(
 # criteria and discussion never travel.
 AZUREDEVOPS_WORK_ITEMS = Entity(
     "azuredevops_work_items", "azuredevops",
-    "POST {project}/_apis/wit/wiql (ChangedDate > cursor), then GET _apis/wit/workitems "
-    "(ids, fields)",
+    "GET {project}/_apis/wit/workitems (ids: those with new revisions, fields, "
+    "errorPolicy=omit)",
     (
         col("id", "INTEGER"), col("project_name", "VARCHAR", "teamProject", scrub=True),
         col("work_item_type", "VARCHAR", "workItemType"),
@@ -172,25 +172,25 @@ AZUREDEVOPS_WORK_ITEMS = Entity(
     "discussion (System.History) and every other field are never requested.",
 )
 
-AZUREDEVOPS_WORK_ITEM_UPDATES = Entity(
-    "azuredevops_work_item_updates", "azuredevops",
-    "GET {project}/_apis/wit/workItems/{id}/updates: the revisions that moved State or "
-    "IterationPath",
+AZUREDEVOPS_WORK_ITEM_REVISIONS = Entity(
+    "azuredevops_work_item_revisions", "azuredevops",
+    "GET {project}/_apis/wit/reporting/workitemrevisions (fields=System.State,"
+    "System.IterationPath,System.ChangedDate; continuationToken = cursor)",
     (
-        parent("work_item_id", "INTEGER"), col("rev", "INTEGER"),
-        ts("changed_at", "changedDate"),
-        col("from_state", "VARCHAR", "fromState"), col("to_state", "VARCHAR", "toState"),
-        col("from_iteration_path", "VARCHAR", "fromIterationPath", scrub=True),
-        col("to_iteration_path", "VARCHAR", "toIterationPath", scrub=True),
+        col("work_item_id", "INTEGER", "id"), col("rev", "INTEGER"),
+        ts("changed_at", "changedDate"), col("state", "VARCHAR", "state"),
+        col("iteration_path", "VARCHAR", "iterationPath", scrub=True),
     ),
     ("work_item_id", "rev"),
-    description="State and iteration transitions with their times; every other field change "
-    "(title, description, discussion) and who made it are dropped.",
+    description="Each revision's state and iteration path with its time (the state and "
+    "iteration transitions are the revisions where either differs from the one before); no "
+    "other field of a revision (title, description, discussion) is requested, nor who made it.",
 )
 
 AZUREDEVOPS_ITERATIONS = Entity(
     "azuredevops_iterations", "azuredevops",
-    "GET {project}/{project} Team/_apis/work/teamsettings/iterations",
+    "GET {project}/_apis/wit/classificationnodes/Iterations ($depth) and "
+    "{project}/{project} Team/_apis/work/teamsettings/iterations",
     (
         col("id", "VARCHAR"), col("name", "VARCHAR", scrub=True),
         col("path", "VARCHAR", scrub=True),
@@ -198,13 +198,14 @@ AZUREDEVOPS_ITERATIONS = Entity(
         col("time_frame", "VARCHAR", "attributes.timeFrame"),
     ),
     ("id",),
-    description="The sprints (iterations) of each project's default team, with their dates.",
+    description="Every iteration (sprint) of each project, all teams', with their dates; the "
+    "time frame (past, current, future) where the project's default team has selected it.",
 )
 
 ENTITIES = (
     AZUREDEVOPS_REPOSITORIES, AZUREDEVOPS_PULL_REQUESTS, AZUREDEVOPS_PR_VOTES,
     AZUREDEVOPS_PR_COMMITS, AZUREDEVOPS_BUILDS, AZUREDEVOPS_USERS, AZUREDEVOPS_WORK_ITEMS,
-    AZUREDEVOPS_WORK_ITEM_UPDATES, AZUREDEVOPS_ITERATIONS,
+    AZUREDEVOPS_WORK_ITEM_REVISIONS, AZUREDEVOPS_ITERATIONS,
 )
 
 # The unique name of an Entra ID (or Microsoft account) user is their sign-in email.
