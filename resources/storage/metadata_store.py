@@ -27,6 +27,15 @@ from resources.security.vault import Secret
 
 DATABASE_ALIAS = "org"
 METADATA_SCHEMA = "metadata"
+
+# Metadata tables an earlier Sieve wrote and this one no longer declares. A store opened for
+# writing drops them, so no sync, deletion or dbt build meets rows that no allow-list, deletion
+# path or model covers any more.
+RETIRED_TABLES = (
+    # Azure DevOps state and iteration transitions, read per work item from /updates until the
+    # reporting revisions stream replaced them (azuredevops_work_item_revisions).
+    "azuredevops_work_item_updates",
+)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -192,6 +201,14 @@ class MetadataStore:
         self.connection = self._reconnect()
         return_freed_heap()
 
+    def drop_retired_tables(self) -> list[str]:
+        """Drop the RETIRED_TABLES this store still holds; returns their names."""
+        present = [name for name in self.tables() if name in RETIRED_TABLES]
+        for name in present:
+            self.connection.execute(
+                f'DROP TABLE {DATABASE_ALIAS}.{METADATA_SCHEMA}."{name}"')
+        return present
+
     def ensure_tables(self, tables: Iterable[TableSpec], schema: str = METADATA_SCHEMA) -> None:
         self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         keyed = {r[0] for r in self.connection.execute(
@@ -337,6 +354,8 @@ def open_store(path: Path, key: Secret, *, read_only: bool = False,
                                   memory_limit_mb=memory_limit_mb, threads=threads)
     store = MetadataStore(reconnect(), reconnect)
     try:
+        if not read_only:
+            store.drop_retired_tables()
         yield store
     finally:
         store.close()

@@ -10,6 +10,7 @@ import pytest
 from resources.security.vault import Secret
 from resources.storage.metadata_store import (
     NEW_DATABASE_BLOCK_SIZE,
+    RETIRED_TABLES,
     MetadataStore,
     StoreError,
     TableSpec,
@@ -228,3 +229,22 @@ def test_a_table_kept_under_a_former_key_takes_rows_without_it(tmp_path):
         assert store.connection.execute(
             "SELECT number, title, node_id FROM metadata.demo_pulls").fetchall() == [
                 (None, "new1", "N1")]
+
+
+def test_a_store_opened_for_writing_drops_the_tables_sieve_no_longer_declares(tmp_path):
+    """A table no allow-list declares any more (RETIRED_TABLES) would keep rows that no
+    deletion path covers: the first write-open drops it; a read-only one leaves it be."""
+    path = tmp_path / "sieve.duckdb"
+    retired = TableSpec(name="azuredevops_work_item_updates",
+                        columns=(("connection_id", "VARCHAR"), ("work_item_id", "INTEGER")),
+                        key=("connection_id", "work_item_id"))
+    assert retired.name in RETIRED_TABLES
+    with open_store(path, KEY_A) as store:
+        store.ensure_tables([retired, PULLS])
+        store.upsert(retired, [{"connection_id": "conn_1", "work_item_id": 7}])
+        # Dropped on open, not while this connection keeps writing it.
+        assert retired.name in store.tables()
+    with open_store(path, KEY_A, read_only=True) as store:
+        assert retired.name in store.tables()
+    with open_store(path, KEY_A) as store:
+        assert retired.name not in store.tables() and PULLS.name in store.tables()
