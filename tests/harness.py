@@ -12,13 +12,12 @@ connectors over HTTP, the sync engine and the encrypted per-org DuckDB.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 from resources.http import HttpClient
+from resources.http import client as http_client_module
 from resources.runtime import Sieve, open_sieve
 from resources.security.audit import create_audit_key_file
 from resources.security.keys import create_key_file
@@ -127,8 +126,11 @@ def sync_under_fault(org: SieveOrg, emulator, source: str, mode: str, pattern: s
         faults.rate_limit(source, limit=8, window_seconds=1)
         sleep = time.sleep
     elif mode == "timeout":
-        module = importlib.import_module(f"resources.sources.{source}.connector")
-        monkeypatch.setattr(module, "HttpClient", partial(HttpClient, timeout=(2.0, 0.3)))
+        # Every connector makes its clients through Connector.http_client, which takes the
+        # class from the HTTP layer's module when called; a source's own timeout is overridden.
+        monkeypatch.setattr(http_client_module, "HttpClient",
+                            lambda *args, **options: HttpClient(*args, **{**options,
+                                                                         "timeout": (2.0, 0.3)}))
         faults.slow(pattern, seconds=0.6, times=1, api=source)
     elif mode == "truncated_json":
         faults.truncated_json(pattern, times=2, api=source)

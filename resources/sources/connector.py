@@ -13,13 +13,16 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from resources.http import ClientStats, ConcurrencyLimits, ErrorContext, Validators
 from resources.security.vault import Secret
 from resources.sources import connector_class, entity
 from resources.sources.allow_list import Entity
 from resources.storage.control_plane import ConnectionRecord, ControlPlane, Organization, utc_now
+
+if TYPE_CHECKING:
+    from resources.http.client import HttpClient
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,20 @@ class Connector(ABC):
         """The allow-list entity records of ``name`` are projected with (a connector overrides
         it when the schema depends on the source, e.g. a Jira site's custom field ids)."""
         return entity(name)
+
+    def http_client(self, base_url: str, auth, *, retry=None, **options) -> HttpClient:
+        """An HTTP client for this connection on the shared layer: its source, the connection
+        named in errors, the run's concurrency limits, its conditional-request validators and
+        (in tests) its sleep; ``options`` are the source's own (headers, timeout...)."""
+        from resources.http.client import HttpClient  # the HTTP layer loads requests
+
+        context = self.context
+        if context.sleep is not None:
+            options.setdefault("sleep", context.sleep)
+        if retry is not None:
+            options["retry"] = retry
+        return HttpClient(base_url, auth, source=self.source, context=context.error_context(),
+                          limits=context.limits, validators=context.state, **options)
 
     def stats(self) -> ClientStats | None:
         """Request counters of this run: those of the connector's ``client`` (a cached

@@ -75,17 +75,10 @@ class AzureDevOpsConnector(Connector):
         return self._new_client(RetryPolicy())
 
     def _new_client(self, retry: RetryPolicy) -> HttpClient:
-        extra = {"sleep": self.context.sleep} if self.context.sleep is not None else {}
-        return HttpClient(
+        return self.http_client(
             self.context.settings["base_url"],
             # A personal access token is the password of HTTP Basic with an empty user name.
-            BasicEmailToken("", self.context.credentials["token"].reveal()),
-            source="azuredevops",
-            context=self.context.error_context(),
-            retry=retry,
-            limits=self.context.limits,
-            **extra,
-        )
+            BasicEmailToken("", self.context.credentials["token"].reveal()), retry=retry)
 
     def check(self) -> str:
         with self._new_client(CHECK_RETRY) as client:

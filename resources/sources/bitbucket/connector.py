@@ -69,17 +69,9 @@ class BitbucketConnector(Connector):
         return self._new_client(RetryPolicy())
 
     def _new_client(self, retry: RetryPolicy) -> HttpClient:
-        extra = {"sleep": self.context.sleep} if self.context.sleep is not None else {}
-        return HttpClient(
+        return self.http_client(
             (self.context.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/") + API_PREFIX,
-            connection_auth(self.context, self._static_auth),
-            source="bitbucket",
-            context=self.context.error_context(),
-            retry=retry,
-            limits=self.context.limits,
-            validators=self.context.state,
-            **extra,
-        )
+            connection_auth(self.context, self._static_auth), retry=retry)
 
     def _static_auth(self, credentials: dict[str, Secret]) -> AuthBase:
         """An app password goes with its username (HTTP Basic); an access token alone."""

@@ -407,20 +407,11 @@ class GitHubConnector(Connector):
     def _new_client(self, retry: RetryPolicy, tracker: RateLimitTracker | None = None
                     ) -> HttpClient:
         context = self.context
-        optional = {"sleep": context.sleep} if context.sleep is not None else {}
-        return HttpClient(
+        return self.http_client(
             context.settings.get("base_url") or DEFAULT_BASE_URL,
             connection_auth(context, lambda credentials: BearerToken(credentials["token"].reveal())),
-            source="github",
-            context=context.error_context(),
-            timeout=REQUEST_TIMEOUT,
-            retry=retry,
-            limits=context.limits,
-            rate_limits=tracker,
-            validators=context.state,
-            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
-            **optional,
-        )
+            retry=retry, timeout=REQUEST_TIMEOUT, rate_limits=tracker,
+            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION})
 
     def _pages(self, path: str, params: dict | None = None, *, conditional_key: str | None = None,
                items_field: str | None = None) -> Iterator[Page]:

@@ -99,17 +99,9 @@ class GitLabConnector(Connector):
     def client(self) -> HttpClient:
         if self._client is None:
             context = self.context
-            extra = {"sleep": context.sleep} if context.sleep is not None else {}
-            self._client = HttpClient(
+            self._client = self.http_client(
                 api_root(context.settings.get("base_url") or DEFAULT_BASE_URL),
-                connection_auth(context, token_auth),
-                source="gitlab",
-                context=context.error_context(),
-                timeout=REQUEST_TIMEOUT,
-                limits=context.limits,
-                validators=context.state,
-                **extra,
-            )
+                connection_auth(context, token_auth), timeout=REQUEST_TIMEOUT)
         return self._client
 
     def stats(self) -> ClientStats | None:

@@ -67,17 +67,8 @@ class JiraConnector(Connector):
         return self._new_client(RetryPolicy())
 
     def _new_client(self, retry: RetryPolicy) -> HttpClient:
-        extra = {"sleep": self.context.sleep} if self.context.sleep is not None else {}
-        return HttpClient(
-            self.context.settings["base_url"],
-            connection_auth(self.context, token_auth),
-            source="jira",
-            context=self.context.error_context(),
-            retry=retry,
-            limits=self.context.limits,
-            validators=self.context.state,
-            **extra,
-        )
+        return self.http_client(self.context.settings["base_url"],
+                                connection_auth(self.context, token_auth), retry=retry)
 
     def check(self) -> str:
         with self._new_client(CHECK_RETRY) as client:

@@ -48,17 +48,9 @@ class OpsgenieConnector(Connector):
         return self._new_client(RetryPolicy())
 
     def _new_client(self, retry: RetryPolicy) -> HttpClient:
-        extra = {"sleep": self.context.sleep} if self.context.sleep is not None else {}
-        return HttpClient(
-            self.context.settings.get("base_url") or DEFAULT_BASE_URL,
-            GenieKey(self.context.credentials["api_key"].reveal()),
-            source="opsgenie",
-            context=self.context.error_context(),
-            retry=retry,
-            limits=self.context.limits,
-            validators=self.context.state,
-            **extra,
-        )
+        return self.http_client(self.context.settings.get("base_url") or DEFAULT_BASE_URL,
+                                GenieKey(self.context.credentials["api_key"].reveal()),
+                                retry=retry)
 
     def check(self) -> str:
         with self._new_client(CHECK_RETRY) as client:

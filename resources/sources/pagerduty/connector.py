@@ -47,18 +47,9 @@ class PagerDutyConnector(Connector):
         return self._new_client(RetryPolicy())
 
     def _new_client(self, retry: RetryPolicy) -> HttpClient:
-        extra = {"sleep": self.context.sleep} if self.context.sleep is not None else {}
-        return HttpClient(
-            self.context.settings.get("base_url") or DEFAULT_BASE_URL,
-            PagerDutyToken(self.context.credentials["token"].reveal()),
-            source="pagerduty",
-            context=self.context.error_context(),
-            retry=retry,
-            limits=self.context.limits,
-            validators=self.context.state,
-            headers={"Accept": ACCEPT_V2},
-            **extra,
-        )
+        return self.http_client(self.context.settings.get("base_url") or DEFAULT_BASE_URL,
+                                PagerDutyToken(self.context.credentials["token"].reveal()),
+                                retry=retry, headers={"Accept": ACCEPT_V2})
 
     def check(self) -> str:
         with self._new_client(CHECK_RETRY) as client:

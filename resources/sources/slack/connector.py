@@ -101,18 +101,9 @@ class SlackConnector(Connector):
         return self._new_client(RetryPolicy())
 
     def _new_client(self, retry: RetryPolicy) -> HttpClient:
-        extra = {"sleep": self.context.sleep} if self.context.sleep is not None else {}
-        return HttpClient(
-            self.context.settings.get("base_url") or DEFAULT_BASE_URL,
-            BearerToken(self.context.credentials["token"].reveal()),
-            source="slack",
-            ok_flag_errors=True,
-            context=self.context.error_context(),
-            retry=retry,
-            limits=self.context.limits,
-            validators=self.context.state,
-            **extra,
-        )
+        return self.http_client(self.context.settings.get("base_url") or DEFAULT_BASE_URL,
+                                BearerToken(self.context.credentials["token"].reveal()),
+                                retry=retry, ok_flag_errors=True)
 
     @cached_property
     def api(self) -> PublicSlackApi:
