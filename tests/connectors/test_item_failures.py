@@ -7,8 +7,17 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from resources.retention.upstream import keys_still_upstream
 from resources.sources.github.connector import UNREADABLE_LISTED_PULL, GitHubConnector
+from tests.connectors.test_azuredevops_connector import (
+    expected_counts as azuredevops_expected_counts,
+)
+from tests.connectors.test_bitbucket_connector import PULL as BITBUCKET_PULL
+from tests.connectors.test_bitbucket_connector import (
+    expected_counts as bitbucket_expected_counts,
+)
 from tests.unit.test_http import closed_port
 
 OWNER = "sieve-demo"
@@ -107,3 +116,50 @@ def test_a_record_the_walk_cannot_read_fails_its_connection_alone_without_its_va
     assert failed.connection_id == broken.id and "(ValueError)" in failed.failure
     assert "CANARY" not in failed.failure
     assert all(s.failure is None for s in summaries if s is not failed)
+
+
+@pytest.mark.parametrize("endpoint", [r"/pullrequests/\d+$", r"/pullrequests/\d+/commits"],
+                         ids=["detail", "commits"])
+def test_a_bitbucket_pull_request_answering_404_once_is_fetched_by_the_next_sync(
+        sieve_org, emulator, endpoint):
+    org = sieve_org()
+    org.connect_emulator(emulator, "bitbucket", workspace=emulator.org.bitbucket.workspace)
+    expected = bitbucket_expected_counts(emulator.org)
+    emulator.faults.not_found(endpoint, times=1, api="bitbucket")
+
+    [first] = org.sync("bitbucket")
+
+    assert emulator.faults.events and first.failure is None
+    assert first.items_pending == {"bitbucket_pull_requests": 1}
+    assert org.count("bitbucket_pull_requests") == expected["bitbucket_pull_requests"]
+    stored = {table: org.count(table) for table in expected}
+    assert stored != expected
+    [second] = org.sync("bitbucket")
+    assert second.failure is None and not second.items_pending
+    assert {table: org.count(table) for table in expected} == expected
+    emulator.clear_requests()
+    [third] = org.sync("bitbucket")
+    assert not third.items_pending and emulator.count_requests("bitbucket", BITBUCKET_PULL) == 0
+
+
+@pytest.mark.parametrize("endpoint", ["/threads", r"pullRequests/\d+/commits", "/updates"],
+                         ids=["votes", "commits", "work-item-updates"])
+def test_an_azure_devops_item_answering_404_once_is_fetched_by_the_next_sync(
+        sieve_org, emulator, endpoint):
+    org = sieve_org()
+    org.connect_emulator(emulator, "azuredevops",
+                         projects=[emulator.org.azuredevops.project_name])
+    expected = azuredevops_expected_counts(emulator.org)
+    emulator.faults.not_found(endpoint, times=1, api="azuredevops")
+
+    [first] = org.sync("azuredevops")
+
+    assert emulator.faults.events and first.failure is None
+    assert sum(first.items_pending.values()) == 1
+    assert {table: org.count(table) for table in expected} != expected
+    emulator.clear_requests()
+    [second] = org.sync("azuredevops")
+    assert second.failure is None and not second.items_pending
+    assert {table: org.count(table) for table in expected} == expected
+    [third] = org.sync("azuredevops")
+    assert not third.items_pending
