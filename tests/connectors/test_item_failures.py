@@ -6,11 +6,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 
 import pytest
 
-from resources.retention.upstream import keys_still_upstream
+from emulators.azuredevops.data import PROJECT_NAME as AZURE_DEVOPS_PROJECT
+from emulators.bitbucket.data import WORKSPACE as BITBUCKET_WORKSPACE
+from resources.retention.upstream import (
+    UpstreamListing,
+    delete_gone_upstream,
+    keys_still_upstream,
+)
 from resources.sources.github.connector import UNREADABLE_LISTED_PULL, GitHubConnector
+from resources.storage.metadata_store import open_store
 from tests.connectors.test_azuredevops_connector import (
     expected_counts as azuredevops_expected_counts,
 )
@@ -45,6 +53,14 @@ def test_a_pull_request_answering_404_once_is_fetched_by_the_next_sync(sieve_org
     assert org.count("github_pull_requests") == stored_second and not third.items_pending
 
 
+def taken_for_deleted(org, connection) -> tuple[UpstreamListing, Counter]:
+    """The out-of-date job's re-listing of ``connection``, and the rows it would delete."""
+    listing = keys_still_upstream(org.sieve.control_plane, org.slug, connection)
+    key = org.sieve.control_plane.org_data_key(org.org)
+    with open_store(org.database_path, key) as store:
+        return listing, delete_gone_upstream(store, connection.id, listing, delete_rows=False)
+
+
 def test_a_pull_request_failing_during_reconciliation_is_not_taken_for_deleted(
         sieve_org, emulator):
     org = sieve_org()
@@ -53,9 +69,30 @@ def test_a_pull_request_failing_during_reconciliation_is_not_taken_for_deleted(
     [(stored,)] = org.query("SELECT count(*) FROM metadata.github_pull_requests")
     emulator.faults.not_found(PULL_DETAIL, times=1, api="github")
 
-    seen = keys_still_upstream(org.sieve.control_plane, org.slug, connection)
+    listing, gone = taken_for_deleted(org, connection)
 
-    assert emulator.faults.events and len(seen["github_pull_requests"]) == stored
+    assert emulator.faults.events and len(listing.keys["github_pull_requests"]) == stored
+    assert gone == Counter()  # nor its reviews and commits
+
+
+@pytest.mark.parametrize(("source", "settings", "endpoint"), [
+    ("bitbucket", {"workspace": BITBUCKET_WORKSPACE}, r"/pullrequests/\d+/commits"),
+    ("azuredevops", {"projects": [AZURE_DEVOPS_PROJECT]}, r"pullRequests/\d+/threads"),
+    ("azuredevops", {"projects": [AZURE_DEVOPS_PROJECT]}, "/updates"),
+    ("opsgenie", {}, "/associated-alert-ids"),
+], ids=["bitbucket-pr-commits", "azuredevops-pr-votes", "azuredevops-work-item-updates",
+        "opsgenie-incident-alerts"])
+def test_what_is_stored_under_an_item_failing_during_reconciliation_is_kept(
+        sieve_org, emulator, source, settings, endpoint):
+    org = sieve_org()
+    connection = org.connect_emulator(emulator, source, **settings)
+    [synced] = org.sync(source)
+    assert synced.failure is None
+    emulator.faults.not_found(endpoint, times=1, api=source)
+
+    _, gone = taken_for_deleted(org, connection)
+
+    assert emulator.faults.events and gone == Counter()
 
 
 def test_a_dead_connection_fails_alone_and_quickly(sieve_org, emulator):

@@ -23,7 +23,7 @@ from resources.http import (
     PaginationStyle,
     RetryPolicy,
 )
-from resources.sources.connector import Connector, RawBatch
+from resources.sources.connector import Connector, RawBatch, incomplete_under
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +226,7 @@ class AzureDevOpsConnector(Connector):
                 if page.items:
                     yield RawBatch("azuredevops_pr_commits", page.items, parent=parent)
         except NotFoundError:
+            yield from incomplete_under(parent, "azuredevops_pr_votes", "azuredevops_pr_commits")
             return False
         return True
 
@@ -328,6 +329,8 @@ class AzureDevOpsConnector(Connector):
                 found += [record for update in page.items
                           if (record := transition_record(update)) is not None]
         except NotFoundError:
+            yield from incomplete_under({"work_item_id": work_item_id},
+                                        "azuredevops_work_item_updates")
             return False
         if found:
             yield RawBatch("azuredevops_work_item_updates", found,

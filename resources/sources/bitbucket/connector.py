@@ -26,7 +26,12 @@ from resources.http import (
 )
 from resources.http.auth import BasicPassword
 from resources.security.vault import Secret
-from resources.sources.connector import Connector, ConnectorContext, RawBatch
+from resources.sources.connector import (
+    Connector,
+    ConnectorContext,
+    RawBatch,
+    incomplete_under,
+)
 from resources.sources.credentials import connection_auth
 
 DEFAULT_BASE_URL = "https://api.bitbucket.org"
@@ -210,6 +215,8 @@ class BitbucketConnector(Connector):
             for page in self._pages(f"{path}/pullrequests/{number}/commits"):
                 yield RawBatch("bitbucket_pr_commits", page.items, parent=parent)
         except NotFoundError:
+            yield from incomplete_under(parent, "bitbucket_pr_participants",
+                                        "bitbucket_pr_commits")
             return False
         return True
 
