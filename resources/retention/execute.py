@@ -41,7 +41,11 @@ from resources.retention.physical import rewrite_database, shred_file, shred_tre
 from resources.retention.settings_file import forget_in_settings_file, settings_file_names
 from resources.retention.subjects import PersonIdentifiers, certificate_hash, normalize_identifier
 from resources.retention.tombstones import record_tombstones
-from resources.retention.upstream import delete_gone_upstream, keys_still_upstream
+from resources.retention.upstream import (
+    UpstreamListing,
+    delete_gone_upstream,
+    keys_still_upstream,
+)
 from resources.retention.verify import (
     SqlCheck,
     files_under,
@@ -398,7 +402,7 @@ class _Deletion:
                                      "rows_gone_upstream": gone}}
         self.verified = not old and not gone
 
-    def upstream_listings(self, org: Organization) -> dict[str, dict[str, set[tuple]]]:
+    def upstream_listings(self, org: Organization) -> dict[str, UpstreamListing]:
         """What each active connection's source still lists. A source that cannot be listed
         now is left alone this time (and named in the certificate)."""
         listings, unreachable = {}, []

@@ -42,9 +42,18 @@ class RawBatch:
     # Natural keys (of ``entity``) of items listed but not fetched whole this run (a detail
     # answered 404): they stay pending in the sync state and the next sync fetches them again.
     failed_keys: tuple[tuple, ...] = ()
+    # This entity's records under ``parent`` were not all listed (a fetch answered 404): a
+    # re-listing takes none of those stored for deleted.
+    incomplete: bool = False
     # Records the connector's own walk could not read, as "entity.field: reason" (never a
     # value): counted as refused, like the records extraction refuses.
     refused: tuple[str, ...] = ()
+
+
+def incomplete_under(parent: dict, *entities: str) -> Iterator[RawBatch]:
+    """Empty batches saying that ``parent``'s records of each entity were not all listed."""
+    for name in entities:
+        yield RawBatch(name, [], parent=parent, incomplete=True)
 
 
 class SyncState:

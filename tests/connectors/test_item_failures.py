@@ -6,9 +6,26 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 
-from resources.retention.upstream import keys_still_upstream
+import pytest
+
+from emulators.azuredevops.data import PROJECT_NAME as AZURE_DEVOPS_PROJECT
+from emulators.bitbucket.data import WORKSPACE as BITBUCKET_WORKSPACE
+from resources.retention.upstream import (
+    UpstreamListing,
+    delete_gone_upstream,
+    keys_still_upstream,
+)
 from resources.sources.github.connector import UNREADABLE_LISTED_PULL, GitHubConnector
+from resources.storage.metadata_store import open_store
+from tests.connectors.test_azuredevops_connector import (
+    expected_counts as azuredevops_expected_counts,
+)
+from tests.connectors.test_bitbucket_connector import PULL as BITBUCKET_PULL
+from tests.connectors.test_bitbucket_connector import (
+    expected_counts as bitbucket_expected_counts,
+)
 from tests.unit.test_http import closed_port
 
 OWNER = "sieve-demo"
@@ -36,6 +53,14 @@ def test_a_pull_request_answering_404_once_is_fetched_by_the_next_sync(sieve_org
     assert org.count("github_pull_requests") == stored_second and not third.items_pending
 
 
+def taken_for_deleted(org, connection) -> tuple[UpstreamListing, Counter]:
+    """The out-of-date job's re-listing of ``connection``, and the rows it would delete."""
+    listing = keys_still_upstream(org.sieve.control_plane, org.slug, connection)
+    key = org.sieve.control_plane.org_data_key(org.org)
+    with open_store(org.database_path, key) as store:
+        return listing, delete_gone_upstream(store, connection.id, listing, delete_rows=False)
+
+
 def test_a_pull_request_failing_during_reconciliation_is_not_taken_for_deleted(
         sieve_org, emulator):
     org = sieve_org()
@@ -44,9 +69,28 @@ def test_a_pull_request_failing_during_reconciliation_is_not_taken_for_deleted(
     [(stored,)] = org.query("SELECT count(*) FROM metadata.github_pull_requests")
     emulator.faults.not_found(PULL_DETAIL, times=1, api="github")
 
-    seen = keys_still_upstream(org.sieve.control_plane, org.slug, connection)
+    listing, gone = taken_for_deleted(org, connection)
 
-    assert emulator.faults.events and len(seen["github_pull_requests"]) == stored
+    assert emulator.faults.events and len(listing.keys["github_pull_requests"]) == stored
+    assert gone == Counter()  # nor its reviews and commits
+
+
+@pytest.mark.parametrize(("source", "settings", "endpoint"), [
+    ("bitbucket", {"workspace": BITBUCKET_WORKSPACE}, r"/pullrequests/\d+/commits"),
+    ("azuredevops", {"projects": [AZURE_DEVOPS_PROJECT]}, r"pullRequests/\d+/threads"),
+    ("opsgenie", {}, "/associated-alert-ids"),
+], ids=["bitbucket-pr-commits", "azuredevops-pr-votes", "opsgenie-incident-alerts"])
+def test_what_is_stored_under_an_item_failing_during_reconciliation_is_kept(
+        sieve_org, emulator, source, settings, endpoint):
+    org = sieve_org()
+    connection = org.connect_emulator(emulator, source, **settings)
+    [synced] = org.sync(source)
+    assert synced.failure is None
+    emulator.faults.not_found(endpoint, times=1, api=source)
+
+    _, gone = taken_for_deleted(org, connection)
+
+    assert emulator.faults.events and gone == Counter()
 
 
 def test_a_dead_connection_fails_alone_and_quickly(sieve_org, emulator):
@@ -107,3 +151,50 @@ def test_a_record_the_walk_cannot_read_fails_its_connection_alone_without_its_va
     assert failed.connection_id == broken.id and "(ValueError)" in failed.failure
     assert "CANARY" not in failed.failure
     assert all(s.failure is None for s in summaries if s is not failed)
+
+
+@pytest.mark.parametrize("endpoint", [r"/pullrequests/\d+$", r"/pullrequests/\d+/commits"],
+                         ids=["detail", "commits"])
+def test_a_bitbucket_pull_request_answering_404_once_is_fetched_by_the_next_sync(
+        sieve_org, emulator, endpoint):
+    org = sieve_org()
+    org.connect_emulator(emulator, "bitbucket", workspace=emulator.org.bitbucket.workspace)
+    expected = bitbucket_expected_counts(emulator.org)
+    emulator.faults.not_found(endpoint, times=1, api="bitbucket")
+
+    [first] = org.sync("bitbucket")
+
+    assert emulator.faults.events and first.failure is None
+    assert first.items_pending == {"bitbucket_pull_requests": 1}
+    assert org.count("bitbucket_pull_requests") == expected["bitbucket_pull_requests"]
+    stored = {table: org.count(table) for table in expected}
+    assert stored != expected
+    [second] = org.sync("bitbucket")
+    assert second.failure is None and not second.items_pending
+    assert {table: org.count(table) for table in expected} == expected
+    emulator.clear_requests()
+    [third] = org.sync("bitbucket")
+    assert not third.items_pending and emulator.count_requests("bitbucket", BITBUCKET_PULL) == 0
+
+
+@pytest.mark.parametrize("endpoint", ["/threads", r"pullRequests/\d+/commits"],
+                         ids=["votes", "commits"])
+def test_an_azure_devops_item_answering_404_once_is_fetched_by_the_next_sync(
+        sieve_org, emulator, endpoint):
+    org = sieve_org()
+    org.connect_emulator(emulator, "azuredevops",
+                         projects=[emulator.org.azuredevops.project_name])
+    expected = azuredevops_expected_counts(emulator.org)
+    emulator.faults.not_found(endpoint, times=1, api="azuredevops")
+
+    [first] = org.sync("azuredevops")
+
+    assert emulator.faults.events and first.failure is None
+    assert sum(first.items_pending.values()) == 1
+    assert {table: org.count(table) for table in expected} != expected
+    emulator.clear_requests()
+    [second] = org.sync("azuredevops")
+    assert second.failure is None and not second.items_pending
+    assert {table: org.count(table) for table in expected} == expected
+    [third] = org.sync("azuredevops")
+    assert not third.items_pending

@@ -61,6 +61,15 @@ class DbtOrg:
             return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
+def mart_digests(org) -> dict[str, str]:
+    """Each mart's rows, sorted, as one digest: equal digests mean equal bytes per mart."""
+    marts = [row[0] for row in org.query(
+        "select table_name from information_schema.tables where table_schema = 'marts'")]
+    return {mart: org.query(f"select md5(string_agg(row_text, '|' order by row_text)) from "
+                            f"(select cast(t as varchar) as row_text from marts.{mart} as t)")[0][0]
+            for mart in marts}
+
+
 def new_dbt_installation(home: Path) -> Sieve:
     """An installation in `home` that leaves os.environ alone, so it can outlive one test."""
     environ = {name: value for name, value in os.environ.items() if name not in SIEVE_ENV_VARS}

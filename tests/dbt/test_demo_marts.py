@@ -8,6 +8,7 @@ import pytest
 from emulators.model import ORG_NOW
 from resources.marts.runner import build_org_marts
 from resources.sync.engine import rebuild_identities
+from tests.dbt.dbt_org import mart_digests
 
 pytestmark = pytest.mark.slow
 
@@ -169,15 +170,6 @@ def check_no_login_email_or_name(demo):
         for row in demo.query(f"select * from marts.{table}"):
             leaked = identifiers & {value for value in row if isinstance(value, str)}
             assert not leaked, f"marts.{table} holds {sorted(leaked)[:3]}"
-
-
-def mart_digests(org) -> dict[str, str]:
-    """Each mart's rows, sorted, as one digest: equal digests mean equal bytes per mart."""
-    marts = [row[0] for row in org.query(
-        "select table_name from information_schema.tables where table_schema = 'marts'")]
-    return {mart: org.query(f"select md5(string_agg(row_text, '|' order by row_text)) from "
-                            f"(select cast(t as varchar) as row_text from marts.{mart} as t)")[0][0]
-            for mart in marts}
 
 
 def check_a_rebuild_as_of_the_same_instant_is_identical(demo):

@@ -11,7 +11,7 @@ import pytest
 
 from resources.marts.runner import build_org_marts
 from tests.dbt import golden_incidents
-from tests.dbt.dbt_org import incidents_dbt_org
+from tests.dbt.dbt_org import incidents_dbt_org, mart_digests
 from tests.dbt.golden_org import t
 
 
@@ -92,3 +92,15 @@ def test_one_tool_alone_counts_when_the_setting_names_it(opsgenie_only_org):
     assert failures(opsgenie_only_org) == [("acme/shop", t(2, 10), t(2, 12), t(2, 13, 30), 3.5)]
     assert opsgenie_only_org.query("select incident_source, count(*) from "
                                    "intermediate.int_incidents group by 1") == [("opsgenie", 4)]
+
+
+def test_a_rebuild_as_of_the_same_instant_is_byte_identical_per_mart(org):
+    # Issue 21 item 8, for the marts fed by PagerDuty's and Opsgenie's incidents.
+    first = mart_digests(org)
+    failed = org.query("select count(*) from marts.deployments where is_failed")
+    assert failed == [(3,)] and all(first[m] for m in ("deployments", "dora_weekly",
+                                                         "dora_monthly"))
+
+    build_org_marts(org.sieve, org.org_id, as_of=golden_incidents.AS_OF)
+
+    assert mart_digests(org) == first

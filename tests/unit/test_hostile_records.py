@@ -106,17 +106,42 @@ def test_hostile_fields_are_normalised_or_refused_and_counted(name, data, store,
         store.upsert(table_spec(entity), [row])
 
 
+# Each kind of hostile value, for the test that puts every one in every declared field.
+EVERY_KIND = {
+    "lone surrogate": MARK + "\ud800",
+    "NUL characters": MARK + "\x00in a title\x00",
+    "text past the cap": MARK * (MAX_TEXT_CHARS // len(MARK) + 2),
+    "object": {"x": MARK},
+    "list of mixed items": [MARK, {"y": 1}],
+    "list past the cap": list(range(MAX_LIST_ITEMS + 5)),
+    "number past every range": 10**30,
+    "negative number past every range": -(10**30),
+    "NaN": float("nan"),
+    "infinity": float("inf"),
+    "boolean": True,
+}
+
+
 @pytest.mark.parametrize("name", sorted(ENTITIES))
-def test_every_declared_field_survives_an_object_where_a_value_belongs(name, scrubber):
+def test_every_declared_field_survives_every_kind_of_hostile_value(name, store, scrubber):
     entity = ENTITIES[name]
     raw, parent = RAW[name]
+    rows = []
     for column in (c for c in entity.columns if c.parent_key is None):
-        refusals: Counter = Counter()
-        row = project(entity, with_value(raw, column.source, {"x": MARK}), "conn-h", scrubber,
-                      parent=parent, refusals=refusals)
-        if row is not None:
+        for kind, value in EVERY_KIND.items():
+            refusals: Counter = Counter()
+            # A connection of its own per case, so every row is kept apart by its key.
+            row = project(entity, with_value(raw, column.source, value), f"conn-{len(rows)}",
+                          scrubber, parent=parent, refusals=refusals)
+            assert all(MARK not in reason for reason in refusals), (column.name, kind)
+            if row is None:
+                assert any("record refused" in reason for reason in refusals), (column.name, kind)
+                continue
             assert_fits(entity, row)
-        assert MARK not in repr(row) or column.type == "VARCHAR"
+            assert MARK not in repr(row[column.name]) or column.type.startswith("VARCHAR")
+            rows.append(row)
+    with store.transaction():
+        store.upsert(table_spec(entity), rows)
 
 
 def test_text_is_cleaned_and_capped_with_reasons(scrubber):

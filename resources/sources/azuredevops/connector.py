@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -23,7 +23,7 @@ from resources.http import (
     PaginationStyle,
     RetryPolicy,
 )
-from resources.sources.connector import Connector, RawBatch
+from resources.sources.connector import Connector, RawBatch, incomplete_under
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,17 @@ class AzureDevOpsConnector(Connector):
         """A first sync lists every pull request. Later ones list the active ones (Azure DevOps
         has no "updated since" filter; they are few) and those closed since the newest closing
         seen; each pull request's votes and commits are read again only when it closed, or
-        when its source commit or its reviewers' votes changed."""
+        when its source commit or its reviewers' votes changed. One whose votes or commits
+        answered 404 is kept pending: the next sync reads them again."""
         closed_key, active_key = f"closed:{repository_id}", f"active:{repository_id}"
+        pending_key = f"pending:{repository_id}"
+        pending = json.loads(self.context.state.cursor(pending_key) or "[]")
+        failed: list[int] = []
+        last: RawBatch | None = None
+        for batch in self._pending_pull_requests(project, repository_id, pending):
+            if last is not None:
+                yield last
+            last = batch
         closed_cursor = self.context.state.cursor(closed_key)
         known = json.loads(self.context.state.cursor(active_key) or "{}")
         active: dict[str, str] = {}
@@ -132,12 +141,12 @@ class AzureDevOpsConnector(Connector):
             walks = [{"searchCriteria.status": "active"},
                      {"searchCriteria.status": "all", "searchCriteria.minTime": since,
                       "searchCriteria.queryTimeRangeType": "closed"}]
-        last: RawBatch | None = None
         for criteria in walks:
             for page in self.client.paginate(
                     path, {**criteria, "$top": PAGE_SIZE, "api-version": API_VERSION},
                     style=PaginationStyle.TOP_SKIP):
-                for batch in self._page_batches(project, repository_id, page.items, known):
+                for batch in self._page_batches(project, repository_id, page.items, known,
+                                                failed):
                     if last is not None:
                         yield last
                     last = batch
@@ -150,24 +159,59 @@ class AzureDevOpsConnector(Connector):
         cursors = {active_key: json.dumps(active, sort_keys=True)}
         if newest_closed is not None:
             cursors[closed_key] = newest_closed
+        if pending or failed:
+            cursors[pending_key] = json.dumps(failed)
+        if failed and last is not None:
+            yield last
+            last = None
         # The cursors go with the walk's last batch: they are committed once all is durable.
-        closing = last or RawBatch("azuredevops_pull_requests", [])
+        closing = last or RawBatch("azuredevops_pull_requests", [],
+                                   failed_keys=tuple((pr_id,) for pr_id in failed))
         yield replace(closing, cursors={**closing.cursors, **cursors})
 
+    def _pending_pull_requests(self, project: str, repository_id: str,
+                               pending: list[int]) -> Iterator[RawBatch]:
+        """The votes and commits an earlier sync could not read. A pull request answering 404
+        again was deleted upstream: it is dropped, and the out-of-date job's reconciliation
+        removes what of it is stored."""
+        people: list[dict] = []
+        for pr_id in pending:
+            if not (yield from self._pull_request_details(project, repository_id, pr_id,
+                                                          people)):
+                log.info("Azure DevOps repository %s: pull request %s answered 404 twice; "
+                         "treated as deleted upstream", repository_id, pr_id)
+        users = self._new_users(people)
+        if users:
+            yield RawBatch("azuredevops_users", users)
+
     def _page_batches(self, project: str, repository_id: str, prs: list[dict],
-                      known: dict[str, str]) -> Iterator[RawBatch]:
+                      known: dict[str, str], failed: list[int]) -> Iterator[RawBatch]:
         """One page of pull requests: the pull requests, the votes and commits of those that
-        changed, and the people named."""
+        changed, and the people named. Those whose details answered 404 join ``failed``."""
         yield RawBatch("azuredevops_pull_requests", prs)
         people: list[dict] = []
         for pr in prs:
-            parent = {"pull_request_id": pr["pullRequestId"], "repository_id": repository_id}
             people += [pr.get("createdBy"), pr.get("closedBy")]
             people += pr.get("reviewers") or []
             if pr["status"] == "active" and known.get(str(pr["pullRequestId"])) == fingerprint(pr):
                 continue
-            base = (f"/{project}/_apis/git/repositories/{repository_id}/pullRequests/"
-                    f"{pr['pullRequestId']}")
+            pr_id = pr["pullRequestId"]
+            if not (yield from self._pull_request_details(project, repository_id, pr_id,
+                                                          people)):
+                log.info("Azure DevOps repository %s: pull request %s answered 404; kept "
+                         "pending", repository_id, pr_id)
+                failed.append(pr_id)
+        users = self._new_users(people)
+        if users:
+            yield RawBatch("azuredevops_users", users)
+
+    def _pull_request_details(self, project: str, repository_id: str, pr_id: int,
+                              people: list[dict]) -> Generator[RawBatch, None, bool]:
+        """The pull request's votes (their voters added to ``people``) and commits; False when
+        either answered 404 (a replica behind its listing, or deleted since it was listed)."""
+        parent = {"pull_request_id": pr_id, "repository_id": repository_id}
+        base = f"/{project}/_apis/git/repositories/{repository_id}/pullRequests/{pr_id}"
+        try:
             votes = self._votes(base)
             people += [vote["votedBy"] for vote in votes]
             if votes:
@@ -177,9 +221,10 @@ class AzureDevOpsConnector(Connector):
                                              style=PaginationStyle.AZURE_DEVOPS):
                 if page.items:
                     yield RawBatch("azuredevops_pr_commits", page.items, parent=parent)
-        users = self._new_users(people)
-        if users:
-            yield RawBatch("azuredevops_users", users)
+        except NotFoundError:
+            yield from incomplete_under(parent, "azuredevops_pr_votes", "azuredevops_pr_commits")
+            return False
+        return True
 
     # -- builds ---------------------------------------------------------------------------------
 

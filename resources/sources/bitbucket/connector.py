@@ -7,6 +7,7 @@ Request plan, costs, cursors and known limits: docs/sources/bitbucket.md.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,12 @@ from resources.http import (
 )
 from resources.http.auth import BasicPassword
 from resources.security.vault import Secret
-from resources.sources.connector import Connector, ConnectorContext, RawBatch
+from resources.sources.connector import (
+    Connector,
+    ConnectorContext,
+    RawBatch,
+    incomplete_under,
+)
 from resources.sources.credentials import connection_auth
 
 DEFAULT_BASE_URL = "https://api.bitbucket.org"
@@ -142,8 +148,12 @@ class BitbucketConnector(Connector):
         """Pull requests updated since the cursor, least recently updated first, so one updated
         during the walk moves to its end rather than being skipped. Each changed one's
         participants and commits come before its page, so a rerun after a crash reads them
-        again; the cursor moves to the newest update of each durable page."""
+        again; the cursor moves to the newest update of each durable page. One whose details
+        answered 404 is kept pending, and its details are read again by the next sync."""
         stream = f"pull_requests:{uuid}"
+        pending_stream = f"pending:{stream}"
+        yield from self._pending_pull_requests(uuid, path, pending_stream)
+        failed_so_far: list[int] = []
         cursor = self.context.state.cursor(stream)
         seen = datetime.fromisoformat(cursor) if cursor is not None else None
         start = seen - CURSOR_OVERLAP if seen is not None else self._history_start()
@@ -152,22 +162,55 @@ class BitbucketConnector(Connector):
         newest = seen
         for page in self.client.paginate(f"{path}/pullrequests", params,
                                          style=PaginationStyle.NEXT_LINK):
+            failed = []
             for pull_request in page.items:
                 if seen is None or _time(pull_request["updated_on"]) > seen:
-                    yield from self._pull_request_details(uuid, path, pull_request["id"])
+                    number = pull_request["id"]
+                    if not (yield from self._pull_request_details(uuid, path, number)):
+                        log.info("Bitbucket repository %s: pull request %s answered 404; kept "
+                                 "pending", uuid, number)
+                        failed.append(number)
             newest = max(filter(None, [newest, *(_time(pr["updated_on"]) for pr in page.items)]),
                          default=None)
             cursors = {stream: newest.isoformat()} if newest is not None else {}
+            if failed:
+                failed_so_far += failed
+                cursors[pending_stream] = json.dumps(failed_so_far)
             yield RawBatch("bitbucket_pull_requests", page.items,
-                           parent={"repository_uuid": uuid}, cursors=cursors)
+                           parent={"repository_uuid": uuid}, cursors=cursors,
+                           failed_keys=tuple((uuid, number) for number in failed))
 
-    def _pull_request_details(self, uuid: str, path: str, number: int) -> Iterator[RawBatch]:
+    def _pending_pull_requests(self, uuid: str, path: str, pending_stream: str
+                               ) -> Iterator[RawBatch]:
+        """The details an earlier sync could not read. A pull request answering 404 again was
+        deleted upstream: it is dropped here, and the out-of-date job's reconciliation removes
+        what of it is stored."""
+        pending = json.loads(self.context.state.cursor(pending_stream) or "[]")
+        if not pending:
+            return
+        for number in pending:
+            if not (yield from self._pull_request_details(uuid, path, number)):
+                log.info("Bitbucket repository %s: pull request %s answered 404 twice; treated "
+                         "as deleted upstream", uuid, number)
+        yield RawBatch("bitbucket_pull_requests", [], parent={"repository_uuid": uuid},
+                       cursors={pending_stream: "[]"})
+
+    def _pull_request_details(self, uuid: str, path: str, number: int
+                              ) -> Generator[RawBatch, None, bool]:
+        """The pull request's participants and commits; False when either answered 404 (a
+        replica behind its listing, or deleted since it was listed)."""
         parent = {"repository_uuid": uuid, "pull_request_number": number}
-        detail = self.client.get_json(f"{path}/pullrequests/{number}").data
-        yield RawBatch("bitbucket_pr_participants", list(detail.get("participants") or []),
-                       parent=parent)
-        for page in self._pages(f"{path}/pullrequests/{number}/commits"):
-            yield RawBatch("bitbucket_pr_commits", page.items, parent=parent)
+        try:
+            detail = self.client.get_json(f"{path}/pullrequests/{number}").data
+            yield RawBatch("bitbucket_pr_participants",
+                           list(detail.get("participants") or []), parent=parent)
+            for page in self._pages(f"{path}/pullrequests/{number}/commits"):
+                yield RawBatch("bitbucket_pr_commits", page.items, parent=parent)
+        except NotFoundError:
+            yield from incomplete_under(parent, "bitbucket_pr_participants",
+                                        "bitbucket_pr_commits")
+            return False
+        return True
 
     # -- main-branch commits, newest first back to the last head seen --------------------------
 

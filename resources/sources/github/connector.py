@@ -31,7 +31,7 @@ from resources.http import (
     Validators,
 )
 from resources.http.graphql import GraphQLClient, GraphQLUnsupportedError
-from resources.sources.connector import Connector, ConnectorContext, RawBatch
+from resources.sources.connector import Connector, ConnectorContext, RawBatch, incomplete_under
 from resources.sources.credentials import connection_auth
 from resources.sources.github import graphql
 from resources.sources.github.estimate import (
@@ -602,6 +602,8 @@ class GitHubConnector(Connector):
                 log.info("GitHub repository %s: pull request %s answered 404; kept pending",
                          repo.id, number)
                 failed[number] = pull_id
+                yield from incomplete_under({"repository_id": repo.id, "pull_number": number},
+                                            REVIEWS, PULL_REQUEST_COMMITS, PULL_REQUEST_SERVICES)
         return failed
 
     def _pull_request(self, repo: RepositoryRef, number: int) -> Iterator[RawBatch]:

@@ -19,7 +19,7 @@ from resources.http import (
     PaginationStyle,
     RetryPolicy,
 )
-from resources.sources.connector import Connector, RawBatch
+from resources.sources.connector import Connector, RawBatch, incomplete_under
 
 DEFAULT_BASE_URL = "https://api.opsgenie.com"
 PAGE_SIZE = 100  # Opsgenie's largest `limit`
@@ -124,6 +124,7 @@ class OpsgenieConnector(Connector):
         except NotFoundError:
             log.info("Opsgenie incident %s answered 404 for its alerts; kept pending",
                      incident_id)
+            yield from incomplete_under({"incident_id": incident_id}, "opsgenie_incident_alerts")
             return False
         return True
 
