@@ -71,7 +71,8 @@ def expected_counts(org, repo_names=None) -> dict[str, int]:
         "github_deployment_statuses": sum(len(d.statuses) for d in deployments),
         "github_releases": len(releases),
         "github_tags": len({(rel.repo.name, rel.tag) for rel in releases}),
-        "github_workflow_runs": sum(len(org.workflow_runs(repo)) for repo in repos),
+        # Only the production deploy workflow's runs: CI's are never listed.
+        "github_workflow_runs": sum(len(org.deploy_runs(repo)) for repo in repos),
         # No service rules configured here (tests/connectors/test_github_services.py has them).
         "github_pull_request_services": 0,
     }
@@ -144,7 +145,7 @@ def test_first_sync_lands_every_entity_and_an_unchanged_resync_is_conditional(
     org.sync("github")
     first = emulator.requests_per_endpoint("github")
     runs_listed = [r for r in emulator.requests
-                   if r.endpoint == "GET /repos/{owner}/{repo}/actions/runs"]
+                   if r.endpoint == "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"]
     users_not_found = {unquote(r.path.rsplit("/", 1)[1]) for r in emulator.requests
                        if r.endpoint == USERS_ENDPOINT and r.status == 404}
     after_first = org.snapshot()
@@ -164,6 +165,9 @@ def test_first_sync_lands_every_entity_and_an_unchanged_resync_is_conditional(
     # The runs' pull requests are not kept, so not asked for.
     assert runs_listed and all(r.query.get("exclude_pull_requests") == "true"
                                for r in runs_listed)
+    # Only the deploy workflow's runs are listed, one listing per repository.
+    assert len(runs_listed) == len(emulator.org.repos)
+    assert "GET /repos/{owner}/{repo}/actions/runs" not in first
     # The emulator answers 404 for bots (it does not decode "%5Bbot%5D") and for web-flow;
     # a 404 is skipped like a deleted account.
     assert users_not_found <= {p.login for p in emulator.org.bots} | {"web-flow"}
@@ -178,7 +182,7 @@ def test_first_sync_lands_every_entity_and_an_unchanged_resync_is_conditional(
     assert {r.endpoint for r in second if r.status != 304} <= {
         "GET /repos/{owner}/{repo}/issues"}
     assert all(r.conditional and r.status == 304 for r in third)
-    assert len(third) == 1 + 5 * len(emulator.org.repos)
+    assert len(third) == 1 + 6 * len(emulator.org.repos)
 
     strings = stored_strings(org)
     assert not [s for s in strings if CANARY_PREFIX in s]
@@ -427,6 +431,34 @@ def test_run_floor_waits_for_unfinished_runs_but_not_for_stuck_ones():
     assert run_floor(T0, None) == T0
     assert run_floor(T0, T0 - timedelta(hours=5)) == T0 - timedelta(hours=5)
     assert run_floor(T0, T0 - timedelta(days=4)) == T0
+
+
+def test_only_the_runs_of_workflows_matching_the_production_names_are_listed(
+        sieve_org, emulator):
+    """A workflow that starts to match (the organization changed its patterns) is walked from
+    its first run; one that does not is never listed, its runs never downloaded."""
+    org = sieve_org("acme")
+    connection = connect(org, emulator, **ONE_REPO)
+    repo = emulator.org.repo("web-app")
+    ref = RepositoryRef(repo.repo_id, f"{OWNER}/web-app", None)
+
+    def runs_listed(workflow_names: tuple[str, ...]) -> tuple[list[int], set[str]]:
+        control_plane = org.sieve.control_plane
+        connector = GitHubConnector(ConnectorContext(
+            org.slug, connection, control_plane.credentials(connection),
+            SyncState(control_plane, connection.id), workflow_names=workflow_names))
+        emulator.clear_requests()
+        ids = [run["id"] for batch in connector._workflow_runs(ref) for run in batch.records]
+        return ids, {r.path.rsplit("/", 2)[-2] for r in emulator.requests
+                     if r.endpoint.endswith("/runs")}
+
+    deploy_only, listed = runs_listed(("(?i)deploy.*prod",))
+    assert deploy_only == [run.run_id for run in emulator.org.deploy_runs(repo)]
+    assert listed == {str(repo.repo_id * 10 + 2)}
+    nothing, listed = runs_listed(("(?i)^release$",))
+    assert nothing == [] and listed == set()
+    ci_too, _ = runs_listed(("(?i)deploy.*prod", "^CI$"))
+    assert sorted(ci_too) == sorted(run.run_id for run in emulator.org.all_workflow_runs(repo))
 
 
 def test_a_disabled_optional_stream_is_skipped_after_what_it_yielded(sieve_org, emulator):

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from resources.errors import SieveError
@@ -61,6 +62,9 @@ GRAPHQL_RETRY = RetryPolicy(max_retries=3)
 # it to the top, so an unchanged first item (a free 304) means nothing changed.
 PULLS_PROBE = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
 ISSUES_PROBE = PULLS_PROBE
+# GraphQL pull requests held before their deferred connections are fetched: a bound on memory
+# and on the progress a killed sync loses (docs/sources/github.md).
+HELD_PULL_REQUESTS = 400
 # The runs' pull requests (head and base refs, SHAs, repositories) are not kept: not asked for.
 RUNS_LISTING = {"exclude_pull_requests": "true"}
 
@@ -271,6 +275,13 @@ def repository_index_batch(found: list[RepositoryRef], validators: tuple[Validat
     so that a 304 always finds the index it stands for."""
     return RawBatch(REPOSITORIES, [], cursors={REPOSITORIES_STREAM: dump_repository_index(found)},
                     validators=validators)
+
+
+def deploy_workflows(workflows: list[list], patterns: tuple[str, ...]) -> list[int]:
+    """The ids of the workflows ([id, name] pairs) whose name matches one of the production
+    workflow patterns, matched anywhere in the name as dbt's ``matches_any`` does."""
+    return [workflow_id for workflow_id, name in workflows
+            if any(re.search(pattern, name) for pattern in patterns)]
 
 
 def run_floor(newest_created: datetime, oldest_unfinished: datetime | None) -> datetime:
@@ -646,21 +657,38 @@ class GitHubConnector(Connector):
         owner, name = repo.full_name.split("/", 1)
         target = graphql.RepositoryTarget(owner, name, with_files=bool(rules))
         client = self._graphql()
+        # Changed pull requests held until enough of them have deferred connections to fill a
+        # PullRequestParts query (or too many are held); their progress commits with them.
+        held: list[dict] = []
+
+        def release() -> Iterator[RawBatch]:
+            graphql.fill_deferred(client, target, held)
+            for start in range(0, len(held), graphql.PAGE_SIZE):
+                nodes = [graphql.complete(client, target, node)
+                         for node in held[start:start + graphql.PAGE_SIZE]]
+                yield from self._graphql_batches(repo, nodes, rules)
+            held.clear()
+            yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.dumps()})
+
         for nodes in graphql.pull_request_pages(client, target):
-            changed, reached_stored = [], False
+            reached_stored = False
             for node in nodes:
                 updated, number = parse_timestamp(node["updatedAt"]), node["number"]
                 if stored.is_past(updated):
                     reached_stored = True
                     break
                 if stored.needs(updated, str(number)):
-                    changed.append(graphql.complete(client, target, node))
+                    held.append(node)
                     progress.stored(updated, str(number))
-            if changed:
-                yield from self._graphql_batches(repo, changed, rules)
-                yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.dumps()})
+            # Released before another page could overflow one PullRequestParts query.
+            with_parts = sum(1 for node in held if graphql.deferred_parts(node))
+            if (with_parts > graphql.PARTS_PER_QUERY - graphql.PAGE_SIZE
+                    or len(held) >= HELD_PULL_REQUESTS):
+                yield from release()
             if reached_stored:
                 break
+        if held:
+            yield from release()
         yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.completed().dumps()},
                        validators=(probe.validators,) if probe.validators else ())
 
@@ -743,6 +771,42 @@ class GitHubConnector(Connector):
             return
         stream = f"commits:{repo.id}"
         since = self._cursor(stream)
+        parent = {"repository_id": repo.id}
+        through_rest = not self._use_graphql
+        if self._use_graphql:
+            try:
+                newest = yield from self._graphql_commits(repo, since)
+                validators: tuple[Validators, ...] = ()
+            except GraphQLUnsupportedError as error:
+                self._fall_back_to_rest(error)
+                through_rest = True
+        if through_rest:
+            newest, validators = yield from self._rest_commits(repo, since)
+        for page in self._pages(f"/repos/{repo.full_name}/tags"):
+            yield RawBatch(TAGS, page.items, parent=parent)
+        cursors = {pushed_stream: repo.pushed_at, **({stream: newest} if newest else {})}
+        yield RawBatch(COMMITS, [], parent, cursors=cursors, validators=validators)
+
+    def _graphql_commits(self, repo: RepositoryRef, since: str | None
+                         ) -> Generator[RawBatch, None, str | None]:
+        """The default branch's commits since the cursor, a hundred a query with only the
+        fields kept (REST's listing carries each commit's message); returns the new cursor."""
+        owner, name = repo.full_name.split("/", 1)
+        target = graphql.RepositoryTarget(owner, name, with_files=False)
+        newest = since
+        for nodes in graphql.history_pages(self._graphql(), target, since):
+            records = [graphql.branch_commit_record(node) for node in nodes]
+            newest = _latest(newest, (c["commit"]["committer"]["date"] for c in records))
+            self._note_people(records, "author", "committer")
+            yield RawBatch(COMMITS, records, parent={"repository_id": repo.id})
+        # In UTC, as REST's dates: GraphQL's keep the committer's offset.
+        return format_timestamp(parse_timestamp(newest).astimezone(UTC)) if newest else None
+
+    def _rest_commits(self, repo: RepositoryRef, since: str | None
+                      ) -> Generator[RawBatch, None, tuple[str | None, tuple[Validators, ...]]]:
+        """The default branch's commits since the cursor through REST's conditional listing;
+        returns the new cursor and the listing's validators."""
+        stream = f"commits:{repo.id}"
         newest = since
         validators: tuple[Validators, ...] = ()
         parent = {"repository_id": repo.id}
@@ -759,10 +823,7 @@ class GitHubConnector(Connector):
         except RequestRejectedError as error:
             if error.status != 409:  # 409: the repository is empty
                 raise
-        for page in self._pages(f"/repos/{repo.full_name}/tags"):
-            yield RawBatch(TAGS, page.items, parent=parent)
-        cursors = {pushed_stream: repo.pushed_at, **({stream: newest} if newest else {})}
-        yield RawBatch(COMMITS, [], parent, cursors=cursors, validators=validators)
+        return newest, validators
 
     # -- deployments and their statuses ----------------------------------------------------
 
@@ -850,14 +911,46 @@ class GitHubConnector(Connector):
     # -- Actions workflow runs -------------------------------------------------------------
 
     def _workflow_runs(self, repo: RepositoryRef) -> Iterator[RawBatch]:
-        stream = f"workflow-runs:{repo.id}"
+        """The runs of the repository's production deploy workflows, the only runs the marts
+        read (``int_deployments``: names matching the organization's
+        ``production_workflow_names``). Other workflows' runs (CI on every push and pull
+        request, most of a repository's runs) are never listed."""
+        workflows = yield from self._workflows(repo)
+        for workflow_id in deploy_workflows(workflows, self.context.workflow_names):
+            try:
+                yield from self._runs_of_workflow(repo, workflow_id)
+            except NotFoundError:
+                log.info("GitHub repository %s: a workflow listed a moment ago answered 404 "
+                         "(deleted meanwhile); its runs were skipped", repo.id)
+
+    def _workflows(self, repo: RepositoryRef) -> Generator[RawBatch, None, list[list]]:
+        """The repository's workflows as [id, name] pairs: listed when the conditional listing
+        changed, else the pairs stored with its validator."""
+        stream = f"workflows:{repo.id}"
+        found: list[list] = []
+        validators: tuple[Validators, ...] = ()
+        for page in self._pages(f"/repos/{repo.full_name}/actions/workflows",
+                                conditional_key=stream, items_field="workflows"):
+            if page.not_modified:
+                yield RawBatch(WORKFLOW_RUNS, [], not_modified=True)
+                return json.loads(self._cursor(stream) or "[]")
+            validators = (page.validators,) if page.validators else validators
+            found += [[workflow["id"], workflow["name"]] for workflow in page.items]
+        yield RawBatch(WORKFLOW_RUNS, [], cursors={stream: json.dumps(found)},
+                       validators=validators)
+        return found
+
+    def _runs_of_workflow(self, repo: RepositoryRef, workflow_id: int) -> Iterator[RawBatch]:
+        """One workflow's runs, newest created first, down to the stored floor."""
+        stream = f"workflow-runs:{repo.id}:{workflow_id}"
         stored_floor = self._cursor(stream)
         floor = parse_timestamp(stored_floor) if stored_floor else None
         newest: datetime | None = None
         oldest_unfinished: datetime | None = None
         validators: tuple[Validators, ...] = ()
-        for page in self._pages(f"/repos/{repo.full_name}/actions/runs", RUNS_LISTING,
-                                conditional_key=stream, items_field="workflow_runs"):
+        path = f"/repos/{repo.full_name}/actions/workflows/{workflow_id}/runs"
+        for page in self._pages(path, RUNS_LISTING, conditional_key=stream,
+                                items_field="workflow_runs"):
             if page.not_modified:
                 yield RawBatch(WORKFLOW_RUNS, [], not_modified=True)
                 return
