@@ -13,6 +13,7 @@ import pytest
 from emulators import server as emulator_server
 from emulators.org import CANARY_PREFIX
 from resources.http import AuthenticationError, NotFoundError
+from resources.retention.upstream import keys_still_upstream
 from resources.sources.connector import ConnectorContext, RawBatch, SyncState
 from resources.sources.github import connector as github
 from resources.sources.github.connector import (
@@ -22,6 +23,7 @@ from resources.sources.github.connector import (
     RepositoryRef,
     run_floor,
 )
+from resources.storage.org_config import OrgConfig
 
 OWNER = "sieve-demo"
 USERS_ENDPOINT = "GET /users/{login}"
@@ -459,6 +461,19 @@ def test_only_the_runs_of_workflows_matching_the_production_names_are_listed(
     assert nothing == [] and listed == set()
     ci_too, _ = runs_listed(("(?i)deploy.*prod", "^CI$"))
     assert sorted(ci_too) == sorted(run.run_id for run in emulator.org.all_workflow_runs(repo))
+
+
+def test_reconciling_lists_the_runs_of_the_organizations_deploy_workflows(sieve_org, emulator):
+    """Runs are listed upstream as a sync lists them (the organization's own patterns), so a
+    run a sync stores is never taken for deleted upstream by the reconciliation."""
+    org = sieve_org("acme")
+    connection = connect(org, emulator, **ONE_REPO)
+    repo = emulator.org.repo("web-app")
+    own = OrgConfig(production_workflow_names=("^CI$",))
+
+    listed = keys_still_upstream(org.sieve.control_plane, org.slug, connection, own)
+
+    assert listed["github_workflow_runs"] == {(run.run_id,) for run in emulator.org.workflow_runs(repo)}
 
 
 def test_a_disabled_optional_stream_is_skipped_after_what_it_yielded(sieve_org, emulator):
