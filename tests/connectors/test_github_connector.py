@@ -476,6 +476,47 @@ def test_reconciling_lists_the_runs_of_the_organizations_deploy_workflows(sieve_
     assert listed["github_workflow_runs"] == {(run.run_id,) for run in emulator.org.workflow_runs(repo)}
 
 
+class StoredMarkOnly:
+    """A sync state holding one cursor and no validator: the listing answers 200 again."""
+
+    def __init__(self, cursors: dict[str, str]):
+        self.cursors = cursors
+
+    def cursor(self, stream: str) -> str | None:
+        return self.cursors.get(stream)
+
+    def get(self, key: str) -> None:
+        return None
+
+    def put(self, key: str, etag: str | None, last_modified: str | None) -> None:
+        """Nothing kept."""
+
+
+def test_the_deployments_listing_stops_where_deployments_have_settled(
+        sieve_org, emulator, monkeypatch):
+    monkeypatch.setattr(github, "PAGE_SIZE", 10)
+    org = sieve_org("acme")
+    connection = connect(org, emulator, **ONE_REPO)
+    repo = emulator.org.repo("web-app")
+    newest_first = emulator.org.deployments(repo)
+    top = max(newest_first, key=lambda d: (d.updated_at, d.deployment_id))
+    mark = HighWaterMark(top.updated_at.astimezone(UTC).replace(microsecond=0),
+                         {str(top.deployment_id)})
+    settled = mark.at - github.DEPLOYMENT_SETTLE_LIMIT
+    first_settled = next(i for i, d in enumerate(newest_first) if d.created_at < settled)
+    connector = GitHubConnector(ConnectorContext(
+        org.slug, connection, org.sieve.control_plane.credentials(connection),
+        StoredMarkOnly({f"deployments:{repo.repo_id}": mark.dumps()})))
+
+    emulator.clear_requests()
+    batches = list(connector._deployments(RepositoryRef(repo.repo_id, f"{OWNER}/web-app", None)))
+
+    pages = [r for r in emulator.requests if r.endpoint == "GET /repos/{owner}/{repo}/deployments"]
+    assert len(pages) == first_settled // 10 + 1 < -(-len(newest_first) // 10)
+    # Nothing changed past the mark: no statuses asked for.
+    assert not [b for b in batches if b.entity == "github_deployment_statuses"]
+
+
 def test_a_disabled_optional_stream_is_skipped_after_what_it_yielded(sieve_org, emulator):
     org = sieve_org("acme")
     connector = connector_for(org, connect(org, emulator))

@@ -56,6 +56,11 @@ CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
 # A workflow run unfinished for longer than this is treated as abandoned (stuck "queued" runs
 # exist); waiting for it would make every sync walk all runs created since.
 RUN_WAIT_LIMIT = timedelta(days=3)
+# A deployment gets its statuses while it runs (minutes, hours); one created this long before
+# the newest change stored is taken as settled, and the listing walk stops there. Missed: a
+# status added later to an older one (GitHub's `auto_inactive` marks a superseded non-production
+# deployment inactive; no mart reads inactive).
+DEPLOYMENT_SETTLE_LIMIT = timedelta(days=3)
 # GraphQL queries retry 5xx and timeouts less: a smaller page is the better second try.
 GRAPHQL_RETRY = RetryPolicy(max_retries=3)
 # The change probe: the newest-updated pull request alone. Any change to a pull request moves
@@ -830,9 +835,12 @@ class GitHubConnector(Connector):
     def _deployments(self, repo: RepositoryRef) -> Iterator[RawBatch]:
         """The deployments from REST's listing (GraphQL's ``Deployment`` lacks
         ``production_environment`` and ``transient_environment``), then the statuses of those
-        new or updated since the stream's mark."""
+        new or updated since the stream's mark. The listing (newest created first) stops at the
+        first page reaching deployments created ``DEPLOYMENT_SETTLE_LIMIT`` before the mark:
+        older ones are taken as settled."""
         stream = f"deployments:{repo.id}"
         stored = HighWaterMark.parse(self._cursor(stream))
+        settled = stored.at - DEPLOYMENT_SETTLE_LIMIT if stored.at else None
         newest = stored.copy()
         validators: tuple[Validators, ...] = ()
         unique = Deduplicator(lambda deployment: deployment["id"])
@@ -850,6 +858,8 @@ class GitHubConnector(Connector):
                 if stored.is_new(updated, key):
                     newest.advance(updated, key)
                     changed[deployment["node_id"]] = deployment["id"]
+            if settled and any(parse_timestamp(d["created_at"]) < settled for d in page.items):
+                break
         yield from self._deployment_statuses(repo, changed)
         cursors = {stream: newest.dumps()} if newest.at else {}
         yield RawBatch(DEPLOYMENTS, [], parent, cursors=cursors, validators=validators)
