@@ -318,6 +318,8 @@ class Org:
     deployments = _ServedBy("github")
     releases = _ServedBy("github")
     workflow_runs = _ServedBy("github")
+    deploy_runs = _ServedBy("github")
+    all_workflow_runs = _ServedBy("github")
     failed_production_deployments = _ServedBy("github")
     touch_pull_request = _ServedBy("github")
     touch_merge_request = _ServedBy("github")

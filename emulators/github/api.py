@@ -11,7 +11,13 @@ reaches through ``affiliation`` (it owns no repository and collaborates on none,
 ``organization_member`` finds the org's) and refuses ``type`` beside ``visibility`` or
 ``affiliation`` with 422. The workflow runs listing honours ``exclude_pull_requests=true``
 ("If true pull requests are omitted from the response (empty array)", docs.github.com/rest/
-actions/workflow-runs#list-workflow-runs-for-a-repository).
+actions/workflow-runs#list-workflow-runs-for-a-repository). ``/actions/workflows`` lists a
+repository's workflows (``{"total_count", "workflows": [{id, node_id, name, path, state,
+...}]}``, docs.github.com/rest/actions/workflows#list-repository-workflows) and
+``/actions/workflows/{workflow_id}/runs`` the runs of one, by id or file name, with the same
+parameters and shape as the repository's listing (docs.github.com/rest/actions/workflow-runs#
+list-workflow-runs-for-a-workflow); every repository has a CI workflow and a "Deploy to
+production" workflow whose runs make its production deployments.
 """
 
 from __future__ import annotations
@@ -120,6 +126,9 @@ class GitHubApp(ApiApp):
         r("GET", "/repos/{owner}/{repo}/releases", self.releases)
         r("GET", "/repos/{owner}/{repo}/tags", self.tags)
         r("GET", "/repos/{owner}/{repo}/actions/runs", self.workflow_runs)
+        r("GET", "/repos/{owner}/{repo}/actions/workflows", self.workflows)
+        r("GET", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
+          self.workflow_runs)
         self.graphql = GitHubGraphQL(self)
         r("POST", "/graphql", self.graphql.handle)
         r("POST", "/api/graphql", self.graphql.handle)  # GitHub Enterprise Server
@@ -814,9 +823,29 @@ class GitHubApp(ApiApp):
             "commit": {"sha": rel.sha, "url": f"{base}/repos/{full_name}/commits/{rel.sha}"},
             "node_id": _node_id("REF", rel.release_id)})
 
-    def workflow_runs(self, request: Request) -> Response:
+    def workflows(self, request: Request) -> Response:
         repo = self._repo(request)
-        runs = self.data.workflow_runs(repo)
+        base, full_name = request.base_url, f"{self.org.login}/{repo.name}"
+        created = iso_z(self.org.start_at)
+        return self._paginate(request, list(self.data.workflows(repo)), lambda w: {
+            "id": w.workflow_id, "node_id": _node_id("W", w.workflow_id), "name": w.name,
+            "path": w.path, "state": "active", "created_at": created, "updated_at": created,
+            "url": f"{base}/repos/{full_name}/actions/workflows/{w.workflow_id}",
+            "html_url": f"{HTML_ROOT}/{full_name}/blob/main/{w.path}",
+            "badge_url": f"{HTML_ROOT}/{full_name}/workflows/{w.name}/badge.svg"},
+            wrap="workflows")
+
+    def workflow_runs(self, request: Request) -> Response:
+        """The runs of the repository, or of one of its workflows (by id or file name)."""
+        repo = self._repo(request)
+        runs = self.data.all_workflow_runs(repo)
+        wanted = request.params.get("workflow_id")
+        if wanted is not None:
+            workflow = next((w for w in self.data.workflows(repo)
+                             if wanted in (str(w.workflow_id), w.path.rsplit("/", 1)[1])), None)
+            if workflow is None:
+                raise self.not_found(request)
+            runs = tuple(r for r in runs if r.name == workflow.name)
         q = request.query
         created = q.get("created")
         low, high = _created_range(created) if created else (None, None)
@@ -836,14 +865,15 @@ class GitHubApp(ApiApp):
         repo = run.repo
         full_name = f"{self.org.login}/{repo.name}"
         url = f"{base}/repos/{full_name}/actions/runs/{run.run_id}"
-        workflow_id = repo.repo_id * 10 + 1
+        workflow = next(w for w in self.data.workflows(repo) if w.name == run.name)
+        workflow_id = workflow.workflow_id
         head = self.data.commit_by_sha(repo, run.head_sha)
         pr = self.data.pull_request(repo, run.pr_number) if run.pr_number else None
         listed_pr = None if without_pulls else pr
         repo_min = {"id": repo.repo_id, "url": f"{base}/repos/{full_name}", "name": repo.name}
         return {
             "id": run.run_id, "name": run.name, "node_id": _node_id("WFR", run.run_id),
-            "head_branch": run.head_branch, "head_sha": run.head_sha, "path": ".github/workflows/ci.yml",
+            "head_branch": run.head_branch, "head_sha": run.head_sha, "path": workflow.path,
             "display_title": pr.title if pr else (head.message.split("\n", 1)[0] if head else run.name),
             "run_number": run.run_number, "event": run.event, "status": run.status,
             "conclusion": run.conclusion, "workflow_id": workflow_id,

@@ -27,6 +27,7 @@ from emulators.github.model import (
     PullRequest,
     Release,
     Review,
+    Workflow,
     WorkflowRun,
 )
 from emulators.model import (
@@ -48,6 +49,9 @@ REPO_NAMES = (
     "payments-api", "web-app", "mobile-ios", "mobile-android", "ledger", "search-indexer",
     "notifications", "identity", "infra-terraform", "data-pipelines", "checkout", "design-system",
 )
+# The production deploy workflow of every repository: its name matches the default
+# ``production_workflow_names`` (``(?i)deploy.*prod``).
+DEPLOY_WORKFLOW = "Deploy to production"
 MONOREPO_SERVICES = ("services/payments", "services/ledger", "services/notifications", "web/app")
 # One full cycle per tiny repository: every kind is present in the tiny org.
 PR_KINDS = ("squash", "merge", "open", "squash", "bot", "closed", "rebase", "revert", "stale",
@@ -561,6 +565,31 @@ class GitHubData:
                     "failure" if k % 9 == 4 else "success", pr.merged_by or pr.author,
                     2 * k + 1, start, start + timedelta(minutes=gen.uniform(3, 25)), None))
         runs.sort(key=lambda r: (r.created_at, r.run_id), reverse=True)
+        return tuple(runs)
+
+    def workflows(self, repo: Repo) -> tuple[Workflow, ...]:
+        """The repository's Actions workflows: CI (every pull request and merge) and a
+        production deploy workflow (one run per production deployment train)."""
+        return (Workflow(repo.repo_id * 10 + 1, "CI", ".github/workflows/ci.yml"),
+                Workflow(repo.repo_id * 10 + 2, DEPLOY_WORKFLOW, ".github/workflows/deploy.yml"))
+
+    def all_workflow_runs(self, repo: Repo) -> tuple[WorkflowRun, ...]:
+        """The runs of every workflow of the repository, newest created first (what
+        ``/actions/runs`` lists); ``workflow_runs`` alone are CI's."""
+        runs = [*self.workflow_runs(repo), *self.deploy_runs(repo)]
+        return tuple(sorted(runs, key=lambda r: (r.created_at, r.run_id), reverse=True))
+
+    def deploy_runs(self, repo: Repo) -> tuple[WorkflowRun, ...]:
+        """The deploy workflow's runs, newest first: each production deployment is made by one
+        run (its outcome the deployment's), started five minutes before it."""
+        runs = []
+        for train in range(self.deployment_trains(repo) - 1, -1, -1):
+            prod = self._train(repo, train)[1]
+            start = prod.created_at - timedelta(minutes=5)
+            runs.append(WorkflowRun(
+                repo, repo.repo_id * 100_000 + train * 10 + 2, DEPLOY_WORKFLOW, "push", "main",
+                prod.sha, "completed", "success" if prod.outcome == "success" else "failure",
+                prod.creator, train + 1, start, prod.updated_at, None))
         return tuple(runs)
 
     # -- canaries ---------------------------------------------------------------------------

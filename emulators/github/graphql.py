@@ -28,6 +28,13 @@ rate-limits-and-node-limits-for-the-graphql-api) and "Using pagination in the Gr
   ``node_id``, states in upper case, no ``databaseId`` on a status and no
   ``production_environment``/``transient_environment`` on a deployment (the schema has
   neither); a ``databaseId`` beyond 32 bits is an error, as graphql-core's ``Int`` makes it;
+- ``Repository.defaultBranchRef { target { ... on Commit { history(since:, until:) } } }``
+  (docs.github.com/graphql/reference/objects#commit: "history: The linear commit history
+  starting from (and including) this commit, in the same order as git log"; ``since``/``until``
+  are ``GitTimestamp``s, "not converted in UTC"), each commit with ``oid``, ``id`` (REST's
+  ``node_id``), ``parents``, ``author``/``committer`` as ``GitActor``s and ``signature``
+  (``GitSignature.isValid``: "True if the signature is valid and verified by GitHub", what
+  REST calls ``verification.verified``);
 - ``user(login:)`` (aliased, many per query): the profile REST's ``/users/{login}`` shows, the
   email ``""`` when hidden (``User.email: String!``, "the user's publicly visible profile
   email"); an app's bot or an organization is no ``User`` and answers null with a NOT_FOUND
@@ -389,6 +396,39 @@ class GitHubGraphQL:
                 filterBy or {}, args),
             "deployments": lambda info, orderBy=None, environments=None, **args:
                 self._deployments(repo, orderBy, environments, args),
+            "defaultBranchRef": self._default_branch(repo),
+        }
+
+    def _default_branch(self, repo) -> dict | None:
+        """``Repository.defaultBranchRef``: its ``target`` the newest commit, whose ``history``
+        lists the branch newest first as REST's /commits does, ``since``/``until`` on the commit
+        date (GitTimestamp); null for a repository without commits."""
+        rows = self.data.default_branch_commits(repo)
+        if not rows:
+            return None
+
+        def history(info, since=None, until=None, **args) -> dict:
+            low, high = (_git_timestamp(t) for t in (since, until))
+            wanted = [row for row in rows
+                      if (low is None or row[0] >= low) and (high is None or row[0] <= high)]
+            return connection(wanted, lambda row: self._branch_commit(repo, row[1]), **args)
+
+        return {"__typename": "Ref", "name": "main", "prefix": "refs/heads/",
+                "target": {"__typename": "Commit", "oid": rows[0][1], "history": history}}
+
+    def _branch_commit(self, repo, sha: str) -> dict:
+        """A default-branch commit: REST's /commits record under GraphQL's names; a commit made
+        through the web interface (committer GitHub) carries GitHub's valid signature."""
+        commit = self.data.commit_by_sha(repo, sha)
+        rest = self.app.commit_json(commit, repo, "", full=False)
+        return {
+            **self._pull_request_commit(commit)["commit"], "__typename": "Commit",
+            "id": rest["node_id"],
+            "parents": lambda info, **args: connection(
+                list(commit.parents), lambda parent: {"oid": parent}, **args),
+            "signature": ({"__typename": "GpgSignature", "isValid": True,
+                           "wasSignedByGitHub": True}
+                          if rest["commit"]["verification"]["verified"] else None),
         }
 
     def _user(self, info, login: str) -> dict:
@@ -593,6 +633,14 @@ class GitHubGraphQL:
 def _file(change) -> dict:
     return {"path": change.filename, "additions": change.additions, "deletions": change.deletions,
             "changeType": "ADDED" if change.status == "added" else "MODIFIED"}
+
+
+def _git_timestamp(text: str | None) -> datetime | None:
+    """A GitTimestamp argument; one without an offset is taken as UTC."""
+    if not text:
+        return None
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _forbidden():

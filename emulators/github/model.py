@@ -154,6 +154,13 @@ class Release:
 
 
 @dataclass(frozen=True)
+class Workflow:
+    workflow_id: int
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
 class WorkflowRun:
     repo: Repo
     run_id: int

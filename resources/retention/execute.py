@@ -406,10 +406,11 @@ class _Deletion:
         """What each active connection's source still lists. A source that cannot be listed
         now is left alone this time (and named in the certificate)."""
         listings, unreachable = {}, []
+        config = load_org_config(self.sieve.settings.home, org.slug)
         for connection in self.control_plane.connections(org):
             try:
                 listings[connection.id] = keys_still_upstream(self.control_plane, org.slug,
-                                                              connection)
+                                                              connection, config)
             except PEOPLE_FACING_ERRORS:
                 unreachable.append(connection.id)
         self.details["connections_reconciled"] = len(listings)

@@ -18,6 +18,7 @@ from resources.sources import connector_class, entity
 from resources.sources.connector import ConnectorContext
 from resources.storage.control_plane import ConnectionRecord, ControlPlane
 from resources.storage.metadata_store import METADATA_SCHEMA, MetadataStore, quote_identifier
+from resources.storage.org_config import OrgConfig
 from resources.sync.engine import table_spec
 from resources.sync.extraction import project_many
 
@@ -52,10 +53,14 @@ class UpstreamListing:
 
 
 def keys_still_upstream(control_plane: ControlPlane, org_slug: str,
-                        connection: ConnectionRecord) -> UpstreamListing:
-    """Natural keys of every record the source lists now, per entity."""
+                        connection: ConnectionRecord, config: OrgConfig | None = None
+                        ) -> UpstreamListing:
+    """Natural keys of every record the source lists now, per entity; workflow runs as a sync
+    with the organization's ``config`` lists them (its deploy workflows' only)."""
+    config = config or OrgConfig()
     context = ConnectorContext(org_slug, connection, control_plane.credentials(connection),
-                               FullListingState(connection.id))
+                               FullListingState(connection.id),
+                               workflow_names=config.production_workflow_names)
     connector = connector_class(connection.source)(context)
     scrubber = PiiScrubber()
     listing = UpstreamListing()

@@ -20,6 +20,7 @@ from resources.security.vault import Secret
 from resources.sources import connector_class, entity
 from resources.sources.allow_list import Entity
 from resources.storage.control_plane import ConnectionRecord, ControlPlane, Organization, utc_now
+from resources.storage.org_config import OrgConfig
 
 if TYPE_CHECKING:
     from resources.http.client import HttpClient
@@ -107,6 +108,9 @@ class ConnectorContext:
     limits: ConcurrencyLimits = field(default_factory=ConcurrencyLimits)
     # The organization's monorepo path rules (resources.storage.org_config.ServiceRule).
     services: tuple = ()
+    # The organization's production deploy workflow names (regexes): CI connectors list the
+    # runs of those workflows only, the ones the marts read.
+    workflow_names: tuple[str, ...] = OrgConfig.production_workflow_names
     # Injected by tests so retries and rate-limit waits do not really sleep.
     sleep: Callable[[float], None] | None = None
 

@@ -272,7 +272,8 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
                 continue
             state = SyncState(control_plane, connection.id)
             context = ConnectorContext(org.slug, connection, control_plane.credentials(connection),
-                                       state, sleep=sleep, services=config.services)
+                                       state, sleep=sleep, services=config.services,
+                                       workflow_names=config.production_workflow_names)
             connector = connector_class(source)(context)
             try:
                 ensure_local_emulator(connection.settings)

@@ -13,6 +13,7 @@ import pytest
 from emulators import server as emulator_server
 from emulators.org import CANARY_PREFIX
 from resources.http import AuthenticationError, NotFoundError
+from resources.retention.upstream import keys_still_upstream
 from resources.sources.connector import ConnectorContext, RawBatch, SyncState
 from resources.sources.github import connector as github
 from resources.sources.github.connector import (
@@ -22,6 +23,7 @@ from resources.sources.github.connector import (
     RepositoryRef,
     run_floor,
 )
+from resources.storage.org_config import OrgConfig
 
 OWNER = "sieve-demo"
 USERS_ENDPOINT = "GET /users/{login}"
@@ -71,7 +73,8 @@ def expected_counts(org, repo_names=None) -> dict[str, int]:
         "github_deployment_statuses": sum(len(d.statuses) for d in deployments),
         "github_releases": len(releases),
         "github_tags": len({(rel.repo.name, rel.tag) for rel in releases}),
-        "github_workflow_runs": sum(len(org.workflow_runs(repo)) for repo in repos),
+        # Only the production deploy workflow's runs: CI's are never listed.
+        "github_workflow_runs": sum(len(org.deploy_runs(repo)) for repo in repos),
         # No service rules configured here (tests/connectors/test_github_services.py has them).
         "github_pull_request_services": 0,
     }
@@ -144,7 +147,7 @@ def test_first_sync_lands_every_entity_and_an_unchanged_resync_is_conditional(
     org.sync("github")
     first = emulator.requests_per_endpoint("github")
     runs_listed = [r for r in emulator.requests
-                   if r.endpoint == "GET /repos/{owner}/{repo}/actions/runs"]
+                   if r.endpoint == "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"]
     users_not_found = {unquote(r.path.rsplit("/", 1)[1]) for r in emulator.requests
                        if r.endpoint == USERS_ENDPOINT and r.status == 404}
     after_first = org.snapshot()
@@ -164,6 +167,9 @@ def test_first_sync_lands_every_entity_and_an_unchanged_resync_is_conditional(
     # The runs' pull requests are not kept, so not asked for.
     assert runs_listed and all(r.query.get("exclude_pull_requests") == "true"
                                for r in runs_listed)
+    # Only the deploy workflow's runs are listed, one listing per repository.
+    assert len(runs_listed) == len(emulator.org.repos)
+    assert "GET /repos/{owner}/{repo}/actions/runs" not in first
     # The emulator answers 404 for bots (it does not decode "%5Bbot%5D") and for web-flow;
     # a 404 is skipped like a deleted account.
     assert users_not_found <= {p.login for p in emulator.org.bots} | {"web-flow"}
@@ -178,7 +184,7 @@ def test_first_sync_lands_every_entity_and_an_unchanged_resync_is_conditional(
     assert {r.endpoint for r in second if r.status != 304} <= {
         "GET /repos/{owner}/{repo}/issues"}
     assert all(r.conditional and r.status == 304 for r in third)
-    assert len(third) == 1 + 5 * len(emulator.org.repos)
+    assert len(third) == 1 + 6 * len(emulator.org.repos)
 
     strings = stored_strings(org)
     assert not [s for s in strings if CANARY_PREFIX in s]
@@ -427,6 +433,89 @@ def test_run_floor_waits_for_unfinished_runs_but_not_for_stuck_ones():
     assert run_floor(T0, None) == T0
     assert run_floor(T0, T0 - timedelta(hours=5)) == T0 - timedelta(hours=5)
     assert run_floor(T0, T0 - timedelta(days=4)) == T0
+
+
+def test_only_the_runs_of_workflows_matching_the_production_names_are_listed(
+        sieve_org, emulator):
+    """A workflow that starts to match (the organization changed its patterns) is walked from
+    its first run; one that does not is never listed, its runs never downloaded."""
+    org = sieve_org("acme")
+    connection = connect(org, emulator, **ONE_REPO)
+    repo = emulator.org.repo("web-app")
+    ref = RepositoryRef(repo.repo_id, f"{OWNER}/web-app", None)
+
+    def runs_listed(workflow_names: tuple[str, ...]) -> tuple[list[int], set[str]]:
+        control_plane = org.sieve.control_plane
+        connector = GitHubConnector(ConnectorContext(
+            org.slug, connection, control_plane.credentials(connection),
+            SyncState(control_plane, connection.id), workflow_names=workflow_names))
+        emulator.clear_requests()
+        ids = [run["id"] for batch in connector._workflow_runs(ref) for run in batch.records]
+        return ids, {r.path.rsplit("/", 2)[-2] for r in emulator.requests
+                     if r.endpoint.endswith("/runs")}
+
+    deploy_only, listed = runs_listed(("(?i)deploy.*prod",))
+    assert deploy_only == [run.run_id for run in emulator.org.deploy_runs(repo)]
+    assert listed == {str(repo.repo_id * 10 + 2)}
+    nothing, listed = runs_listed(("(?i)^release$",))
+    assert nothing == [] and listed == set()
+    ci_too, _ = runs_listed(("(?i)deploy.*prod", "^CI$"))
+    assert sorted(ci_too) == sorted(run.run_id for run in emulator.org.all_workflow_runs(repo))
+
+
+def test_reconciling_lists_the_runs_of_the_organizations_deploy_workflows(sieve_org, emulator):
+    """Runs are listed upstream as a sync lists them (the organization's own patterns), so a
+    run a sync stores is never taken for deleted upstream by the reconciliation."""
+    org = sieve_org("acme")
+    connection = connect(org, emulator, **ONE_REPO)
+    repo = emulator.org.repo("web-app")
+    own = OrgConfig(production_workflow_names=("^CI$",))
+
+    listed = keys_still_upstream(org.sieve.control_plane, org.slug, connection, own)
+
+    assert listed.keys["github_workflow_runs"] == {
+        (run.run_id,) for run in emulator.org.workflow_runs(repo)}
+
+
+class StoredMarkOnly:
+    """A sync state holding one cursor and no validator: the listing answers 200 again."""
+
+    def __init__(self, cursors: dict[str, str]):
+        self.cursors = cursors
+
+    def cursor(self, stream: str) -> str | None:
+        return self.cursors.get(stream)
+
+    def get(self, key: str) -> None:
+        return None
+
+    def put(self, key: str, etag: str | None, last_modified: str | None) -> None:
+        """Nothing kept."""
+
+
+def test_the_deployments_listing_stops_where_deployments_have_settled(
+        sieve_org, emulator, monkeypatch):
+    monkeypatch.setattr(github, "PAGE_SIZE", 10)
+    org = sieve_org("acme")
+    connection = connect(org, emulator, **ONE_REPO)
+    repo = emulator.org.repo("web-app")
+    newest_first = emulator.org.deployments(repo)
+    top = max(newest_first, key=lambda d: (d.updated_at, d.deployment_id))
+    mark = HighWaterMark(top.updated_at.astimezone(UTC).replace(microsecond=0),
+                         {str(top.deployment_id)})
+    settled = mark.at - github.DEPLOYMENT_SETTLE_LIMIT
+    first_settled = next(i for i, d in enumerate(newest_first) if d.created_at < settled)
+    connector = GitHubConnector(ConnectorContext(
+        org.slug, connection, org.sieve.control_plane.credentials(connection),
+        StoredMarkOnly({f"deployments:{repo.repo_id}": mark.dumps()})))
+
+    emulator.clear_requests()
+    batches = list(connector._deployments(RepositoryRef(repo.repo_id, f"{OWNER}/web-app", None)))
+
+    pages = [r for r in emulator.requests if r.endpoint == "GET /repos/{owner}/{repo}/deployments"]
+    assert len(pages) == first_settled // 10 + 1 < -(-len(newest_first) // 10)
+    # Nothing changed past the mark: no statuses asked for.
+    assert not [b for b in batches if b.entity == "github_deployment_statuses"]
 
 
 def test_a_disabled_optional_stream_is_skipped_after_what_it_yielded(sieve_org, emulator):

@@ -65,10 +65,13 @@ def test_both_apis_store_the_same_tables_and_a_nightly_sync_costs_nothing(
     assert emulator.count_requests("github", "GET /repos/{owner}/{repo}/pulls/{number}") == 0
     assert emulator.count_requests(
         "github", "GET /repos/{owner}/{repo}/deployments/{id}/statuses") == 0
-    # Per repository one page of up to 100 pull requests (5 points), one of issues (2) and one
-    # of up to 100 deployments with their statuses (1), and the people seen, up to 100 a query
-    # (1 point); REST only answers the probes: the listings' first item each, for their ETags.
-    assert app(emulator).points == 5 + 2 + 1 + 1
+    # Per repository one page of up to 100 pull requests (2 points), one query for the labels
+    # and review requests of those that have any (1), one page of issues (2), one of up to 100
+    # default-branch commits (1) and one of up to 100 deployments with their statuses (1), and
+    # the people seen, up to 100 a query (1 point); REST only answers the probes: the
+    # listings' first item each, for their ETags.
+    assert app(emulator).points == 2 + 1 + 2 + 1 + 1 + 1
+    assert emulator.count_requests("github", "GET /repos/{owner}/{repo}/commits") == 0
     probes = [r for r in emulator.requests if r.endpoint.endswith(("/pulls", "/issues"))]
     assert len(probes) == 2 and all(r.query.get("per_page") == "1" for r in probes)
     # REST's /users/{login} only for who is no GraphQL `User`: apps' bots.
@@ -177,7 +180,8 @@ def test_a_bad_answer_that_persists_is_an_error_naming_the_repository(
 @pytest.mark.parametrize(("missing", "answered"), [
     (("PullRequest", "potentialMergeCommit"), []),  # refused queries answer no data
     # people alone through REST
-    (("User", "isSiteAdmin"), ["PullRequestPage", "IssuePage", "DeploymentStatuses"]),
+    (("User", "isSiteAdmin"), ["PullRequestPage", "PullRequestParts", "IssuePage",
+                               "BranchHistory", "DeploymentStatuses"]),
 ])
 def test_an_older_server_without_a_field_falls_back_to_rest_with_one_notice(
         sieve_org, emulator, rest_tables, caplog, missing, answered):
@@ -213,11 +217,12 @@ def test_an_estimate_counts_without_fetching_a_pull_request(sieve_org, emulator)
 
     cost = GitHubConnector(org.connector_context("github")).estimate()
 
-    # One page of up to 100 pull requests (5 points), one of issues (2) and one of up to 100
-    # deployments with their statuses (1); REST: the probes and listings' first pages (7) and a
-    # page of deployments, no request per deployment.
+    # One page of up to 100 pull requests (2 points, and at most 3 for their labels, assignees
+    # and review requests), one of issues (2), one of up to 100 deployments with their statuses
+    # (1) and one of default-branch commits (1); REST: the probes and listings' first pages (7)
+    # and a page of deployments, no request per deployment.
     assert 0 < issues <= 100 and 0 < deployments <= 100
-    assert (cost.pull_requests, cost.issues, cost.points) == (pulls, issues, 5 + 2 + 1)
+    assert (cost.pull_requests, cost.issues, cost.points) == (pulls, issues, 5 + 2 + 1 + 1)
     assert cost.requests == 7 + 1
     assert [q.operation for q in app(emulator).queries] == ["RepositoryCounts"]
     assert 0 < cost.hours < 0.1
@@ -273,3 +278,17 @@ def test_people_are_asked_for_in_batches_and_the_unanswered_through_rest(
     rest_people = emulator.count_requests("github", "GET /users/{login}")
     # Every login seen asked once: 5 a query through GraphQL, the bots again through REST.
     assert len(batches) >= 3 and 0 < rest_people <= len(emulator.org.bots) + 1
+
+
+def test_labels_and_review_requests_come_only_for_the_pull_requests_that_have_any(
+        sieve_org, emulator, monkeypatch, rest_tables):
+    expected = rest_rows(sieve_org, emulator, rest_tables)
+    org = synced_with_smaller_pages(sieve_org, emulator, monkeypatch, "PARTS_PER_QUERY", 2)
+    assert comparable(org) == expected
+    repo = emulator.org.repo(ONE_REPO[0], "github")
+    pulls = [pr for k in range(1, emulator.org.item_count(repo) + 1)
+             if (pr := emulator.org.pull_request(repo, k))]
+    with_parts = sum(1 for pr in pulls if pr.labels or pr.requested_reviewers)
+    assert 0 < with_parts < len(pulls)
+    parts = [q for q in app(emulator).queries if q.operation == "PullRequestParts"]
+    assert len(parts) == -(-with_parts // 2)  # two pull requests a query, the others never

@@ -132,6 +132,22 @@ def test_deployments_statuses_releases_tags_and_runs(emulator):
     assert not any(r["pull_requests"] for r in without_pulls)
 
 
+def test_workflows_and_the_runs_of_one_workflow(emulator):
+    listed = gh(emulator, f"/repos/{OWNER}/{REPO}/actions/workflows").json()
+    assert listed["total_count"] == len(listed["workflows"]) == 2
+    deploy = next(w for w in listed["workflows"] if w["name"] == "Deploy to production")
+    every_run, _ = walk(emulator, f"/repos/{OWNER}/{REPO}/actions/runs", {"per_page": 100})
+    by_id, _ = walk(emulator, f"/repos/{OWNER}/{REPO}/actions/workflows/{deploy['id']}/runs",
+                    {"per_page": 100})
+    by_file, _ = walk(emulator, f"/repos/{OWNER}/{REPO}/actions/workflows/deploy.yml/runs",
+                      {"per_page": 100})
+    assert by_id and by_id == by_file
+    assert [r["id"] for r in by_id] == [r["id"] for r in every_run
+                                         if r["workflow_id"] == deploy["id"]]
+    assert {r["path"] for r in by_id} == {deploy["path"]}
+    assert gh(emulator, f"/repos/{OWNER}/{REPO}/actions/workflows/404/runs").status_code == 404
+
+
 def test_missing_and_wrong_tokens_get_githubs_401_bodies(emulator):
     missing = gh(emulator, "/user", token=None)
     assert missing.status_code == 401 and missing.json()["message"] == "Requires authentication"

@@ -51,13 +51,24 @@ def test_columns_left_empty_exist_and_are_few():
     assert sum(len(c) for c in graphql.NOT_REQUESTED.values()) == 5
 
 
-def test_a_page_of_a_hundred_costs_five_points_under_the_documented_formula():
-    # 1 request for the pull requests + 100 x 5 nested connections = 501 -> 5.01 -> 5 points;
-    # a monorepo's changed files add a sixth connection: 601 -> 6 points.
-    for with_files, points in ((False, 5), (True, 6)):
+def test_a_page_of_a_hundred_costs_two_points_under_the_documented_formula():
+    # 1 request for the pull requests + 100 x 2 paged connections (commits, reviews) = 201 ->
+    # 2.01 -> 2 points; labels, assignees and review requests are asked for their count only,
+    # which is not charged. A monorepo's changed files add a connection: 301 -> 3 points.
+    for with_files, points in ((False, 2), (True, 3)):
         cost = query_cost(parse(graphql.page_document(with_files)),
                           {"owner": "o", "name": "r", "first": 100})
         assert (cost.requests, cost.points) == (1 + 100 * (points), points)
+
+
+def test_deferred_connections_cost_a_point_per_hundred_that_are_not_empty():
+    # Each aliased pull request's connection is one request: 150 labels and 50 review requests
+    # wanted = 200 -> 2 points, whatever the page sizes.
+    wanted = [(n, ("labels",)) for n in range(150)] + [(n, ("reviewRequests",))
+                                                      for n in range(150, 200)]
+    variables = {"owner": "o", "name": "r", **{f"n{i}": n for i, (n, _) in enumerate(wanted)}}
+    cost = query_cost(parse(graphql.parts_document(wanted)), variables)
+    assert (cost.requests, cost.points) == (200, 2)
 
 
 def test_a_hundred_deployments_with_their_statuses_cost_one_point():

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from resources.errors import SieveError
@@ -55,12 +56,20 @@ CHECK_RETRY = RetryPolicy(max_retries=2, max_total_wait=15.0)
 # A workflow run unfinished for longer than this is treated as abandoned (stuck "queued" runs
 # exist); waiting for it would make every sync walk all runs created since.
 RUN_WAIT_LIMIT = timedelta(days=3)
+# A deployment gets its statuses while it runs (minutes, hours); one created this long before
+# the newest change stored is taken as settled, and the listing walk stops there. Missed: a
+# status added later to an older one (GitHub's `auto_inactive` marks a superseded non-production
+# deployment inactive; no mart reads inactive).
+DEPLOYMENT_SETTLE_LIMIT = timedelta(days=3)
 # GraphQL queries retry 5xx and timeouts less: a smaller page is the better second try.
 GRAPHQL_RETRY = RetryPolicy(max_retries=3)
 # The change probe: the newest-updated pull request alone. Any change to a pull request moves
 # it to the top, so an unchanged first item (a free 304) means nothing changed.
 PULLS_PROBE = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
 ISSUES_PROBE = PULLS_PROBE
+# GraphQL pull requests held before their deferred connections are fetched: a bound on memory
+# and on the progress a killed sync loses (docs/sources/github.md).
+HELD_PULL_REQUESTS = 400
 # The runs' pull requests (head and base refs, SHAs, repositories) are not kept: not asked for.
 RUNS_LISTING = {"exclude_pull_requests": "true"}
 
@@ -271,6 +280,13 @@ def repository_index_batch(found: list[RepositoryRef], validators: tuple[Validat
     so that a 304 always finds the index it stands for."""
     return RawBatch(REPOSITORIES, [], cursors={REPOSITORIES_STREAM: dump_repository_index(found)},
                     validators=validators)
+
+
+def deploy_workflows(workflows: list[list], patterns: tuple[str, ...]) -> list[int]:
+    """The ids of the workflows ([id, name] pairs) whose name matches one of the production
+    workflow patterns, matched anywhere in the name as dbt's ``matches_any`` does."""
+    return [workflow_id for workflow_id, name in workflows
+            if any(re.search(pattern, name) for pattern in patterns)]
 
 
 def run_floor(newest_created: datetime, oldest_unfinished: datetime | None) -> datetime:
@@ -639,21 +655,38 @@ class GitHubConnector(Connector):
         owner, name = repo.full_name.split("/", 1)
         target = graphql.RepositoryTarget(owner, name, with_files=bool(rules))
         client = self._graphql()
+        # Changed pull requests held until enough of them have deferred connections to fill a
+        # PullRequestParts query (or too many are held); their progress commits with them.
+        held: list[dict] = []
+
+        def release() -> Iterator[RawBatch]:
+            graphql.fill_deferred(client, target, held)
+            for start in range(0, len(held), graphql.PAGE_SIZE):
+                nodes = [graphql.complete(client, target, node)
+                         for node in held[start:start + graphql.PAGE_SIZE]]
+                yield from self._graphql_batches(repo, nodes, rules)
+            held.clear()
+            yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.dumps()})
+
         for nodes in graphql.pull_request_pages(client, target):
-            changed, reached_stored = [], False
+            reached_stored = False
             for node in nodes:
                 updated, number = parse_timestamp(node["updatedAt"]), node["number"]
                 if stored.is_past(updated):
                     reached_stored = True
                     break
                 if stored.needs(updated, str(number)):
-                    changed.append(graphql.complete(client, target, node))
+                    held.append(node)
                     progress.stored(updated, str(number))
-            if changed:
-                yield from self._graphql_batches(repo, changed, rules)
-                yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.dumps()})
+            # Released before another page could overflow one PullRequestParts query.
+            with_parts = sum(1 for node in held if graphql.deferred_parts(node))
+            if (with_parts > graphql.PARTS_PER_QUERY - graphql.PAGE_SIZE
+                    or len(held) >= HELD_PULL_REQUESTS):
+                yield from release()
             if reached_stored:
                 break
+        if held:
+            yield from release()
         yield RawBatch(PULL_REQUESTS, [], cursors={stream: progress.completed().dumps()},
                        validators=(probe.validators,) if probe.validators else ())
 
@@ -736,6 +769,42 @@ class GitHubConnector(Connector):
             return
         stream = f"commits:{repo.id}"
         since = self._cursor(stream)
+        parent = {"repository_id": repo.id}
+        through_rest = not self._use_graphql
+        if self._use_graphql:
+            try:
+                newest = yield from self._graphql_commits(repo, since)
+                validators: tuple[Validators, ...] = ()
+            except GraphQLUnsupportedError as error:
+                self._fall_back_to_rest(error)
+                through_rest = True
+        if through_rest:
+            newest, validators = yield from self._rest_commits(repo, since)
+        for page in self._pages(f"/repos/{repo.full_name}/tags"):
+            yield RawBatch(TAGS, page.items, parent=parent)
+        cursors = {pushed_stream: repo.pushed_at, **({stream: newest} if newest else {})}
+        yield RawBatch(COMMITS, [], parent, cursors=cursors, validators=validators)
+
+    def _graphql_commits(self, repo: RepositoryRef, since: str | None
+                         ) -> Generator[RawBatch, None, str | None]:
+        """The default branch's commits since the cursor, a hundred a query with only the
+        fields kept (REST's listing carries each commit's message); returns the new cursor."""
+        owner, name = repo.full_name.split("/", 1)
+        target = graphql.RepositoryTarget(owner, name, with_files=False)
+        newest = since
+        for nodes in graphql.history_pages(self._graphql(), target, since):
+            records = [graphql.branch_commit_record(node) for node in nodes]
+            newest = _latest(newest, (c["commit"]["committer"]["date"] for c in records))
+            self._note_people(records, "author", "committer")
+            yield RawBatch(COMMITS, records, parent={"repository_id": repo.id})
+        # In UTC, as REST's dates: GraphQL's keep the committer's offset.
+        return format_timestamp(parse_timestamp(newest).astimezone(UTC)) if newest else None
+
+    def _rest_commits(self, repo: RepositoryRef, since: str | None
+                      ) -> Generator[RawBatch, None, tuple[str | None, tuple[Validators, ...]]]:
+        """The default branch's commits since the cursor through REST's conditional listing;
+        returns the new cursor and the listing's validators."""
+        stream = f"commits:{repo.id}"
         newest = since
         validators: tuple[Validators, ...] = ()
         parent = {"repository_id": repo.id}
@@ -752,19 +821,19 @@ class GitHubConnector(Connector):
         except RequestRejectedError as error:
             if error.status != 409:  # 409: the repository is empty
                 raise
-        for page in self._pages(f"/repos/{repo.full_name}/tags"):
-            yield RawBatch(TAGS, page.items, parent=parent)
-        cursors = {pushed_stream: repo.pushed_at, **({stream: newest} if newest else {})}
-        yield RawBatch(COMMITS, [], parent, cursors=cursors, validators=validators)
+        return newest, validators
 
     # -- deployments and their statuses ----------------------------------------------------
 
     def _deployments(self, repo: RepositoryRef) -> Iterator[RawBatch]:
         """The deployments from REST's listing (GraphQL's ``Deployment`` lacks
         ``production_environment`` and ``transient_environment``), then the statuses of those
-        new or updated since the stream's mark."""
+        new or updated since the stream's mark. The listing (newest created first) stops at the
+        first page reaching deployments created ``DEPLOYMENT_SETTLE_LIMIT`` before the mark:
+        older ones are taken as settled."""
         stream = f"deployments:{repo.id}"
         stored = HighWaterMark.parse(self._cursor(stream))
+        settled = stored.at - DEPLOYMENT_SETTLE_LIMIT if stored.at else None
         newest = stored.copy()
         validators: tuple[Validators, ...] = ()
         unique = Deduplicator(lambda deployment: deployment["id"])
@@ -782,6 +851,8 @@ class GitHubConnector(Connector):
                 if stored.is_new(updated, key):
                     newest.advance(updated, key)
                     changed[deployment["node_id"]] = deployment["id"]
+            if settled and any(parse_timestamp(d["created_at"]) < settled for d in page.items):
+                break
         yield from self._deployment_statuses(repo, changed)
         cursors = {stream: newest.dumps()} if newest.at else {}
         yield RawBatch(DEPLOYMENTS, [], parent, cursors=cursors, validators=validators)
@@ -843,14 +914,46 @@ class GitHubConnector(Connector):
     # -- Actions workflow runs -------------------------------------------------------------
 
     def _workflow_runs(self, repo: RepositoryRef) -> Iterator[RawBatch]:
-        stream = f"workflow-runs:{repo.id}"
+        """The runs of the repository's production deploy workflows, the only runs the marts
+        read (``int_deployments``: names matching the organization's
+        ``production_workflow_names``). Other workflows' runs (CI on every push and pull
+        request, most of a repository's runs) are never listed."""
+        workflows = yield from self._workflows(repo)
+        for workflow_id in deploy_workflows(workflows, self.context.workflow_names):
+            try:
+                yield from self._runs_of_workflow(repo, workflow_id)
+            except NotFoundError:
+                log.info("GitHub repository %s: a workflow listed a moment ago answered 404 "
+                         "(deleted meanwhile); its runs were skipped", repo.id)
+
+    def _workflows(self, repo: RepositoryRef) -> Generator[RawBatch, None, list[list]]:
+        """The repository's workflows as [id, name] pairs: listed when the conditional listing
+        changed, else the pairs stored with its validator."""
+        stream = f"workflows:{repo.id}"
+        found: list[list] = []
+        validators: tuple[Validators, ...] = ()
+        for page in self._pages(f"/repos/{repo.full_name}/actions/workflows",
+                                conditional_key=stream, items_field="workflows"):
+            if page.not_modified:
+                yield RawBatch(WORKFLOW_RUNS, [], not_modified=True)
+                return json.loads(self._cursor(stream) or "[]")
+            validators = (page.validators,) if page.validators else validators
+            found += [[workflow["id"], workflow["name"]] for workflow in page.items]
+        yield RawBatch(WORKFLOW_RUNS, [], cursors={stream: json.dumps(found)},
+                       validators=validators)
+        return found
+
+    def _runs_of_workflow(self, repo: RepositoryRef, workflow_id: int) -> Iterator[RawBatch]:
+        """One workflow's runs, newest created first, down to the stored floor."""
+        stream = f"workflow-runs:{repo.id}:{workflow_id}"
         stored_floor = self._cursor(stream)
         floor = parse_timestamp(stored_floor) if stored_floor else None
         newest: datetime | None = None
         oldest_unfinished: datetime | None = None
         validators: tuple[Validators, ...] = ()
-        for page in self._pages(f"/repos/{repo.full_name}/actions/runs", RUNS_LISTING,
-                                conditional_key=stream, items_field="workflow_runs"):
+        path = f"/repos/{repo.full_name}/actions/workflows/{workflow_id}/runs"
+        for page in self._pages(path, RUNS_LISTING, conditional_key=stream,
+                                items_field="workflow_runs"):
             if page.not_modified:
                 yield RawBatch(WORKFLOW_RUNS, [], not_modified=True)
                 return

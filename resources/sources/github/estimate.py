@@ -12,8 +12,8 @@ from resources.sources.github import graphql
 # Repositories counted per query (aliases): small enough to stay one point.
 REPOSITORIES_PER_QUERY = 20
 # Per repository beside pull requests: the probe and the first pages of commits, tags,
-# deployments, releases and workflow runs.
-REST_LISTINGS_PER_REPOSITORY = 6
+# deployments, releases, workflows and a deploy workflow's runs.
+REST_LISTINGS_PER_REPOSITORY = 7
 # REST per pull request: detail, reviews and commits (and files in monorepos).
 REST_REQUESTS_PER_PULL_REQUEST = 3
 
@@ -60,7 +60,9 @@ def _quoted(text: str) -> str:
 
 
 def page_points(with_files: bool) -> int:
-    """GitHub's cost of one page of pull requests."""
+    """GitHub's cost of one page of pull requests, at most: the page's own connections and
+    the deferred ones (labels, assignees, review requests) of pull requests that have them,
+    counted here as if every one had all three."""
     return _points(len(graphql.nested_connections(with_files)))
 
 
@@ -86,6 +88,9 @@ def estimate(api: str, counts: list[RepositoryCounts], listing_requests: int,
         requests += REST_LISTINGS_PER_REPOSITORY + math.ceil(repo.deployments / 100)
         if api == "graphql":
             requests += 1  # the issues listing's probe
+            # The default branch's commits through GraphQL: a point a hundred (their number
+            # is not counted: the first page only).
+            requests, points = requests - 1, points + 1
             points += math.ceil(repo.pull_requests / graphql.PAGE_SIZE) * page_points(
                 repo.with_files)
             points += math.ceil(repo.issues / graphql.PAGE_SIZE) * issue_page_points()

@@ -15,7 +15,7 @@ patches are never selected, so they are never downloaded. Request plan: docs/sou
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 from resources.http.graphql import (
@@ -27,6 +27,16 @@ from resources.http.graphql import (
 )
 
 PAGE_SIZE = 100
+# Nested connections every pull request has (commits) or most have (reviews; files, where
+# asked): their first page comes with the pull request, one request per pull request each in
+# GitHub's cost formula (a point per hundred pull requests each).
+PAGED_CONNECTIONS = ("commits", "reviews")
+# Nested connections most pull requests leave empty: the page asks only their ``totalCount``
+# (a connection selecting no nodes is not charged), and their nodes come afterwards, for the
+# pull requests that have any, ``PARTS_PER_QUERY`` pull requests a query (``PullRequestParts``,
+# one request per non-empty connection: a point per hundred of those).
+DEFERRED_CONNECTIONS = ("labels", "assignees", "reviewRequests")
+PARTS_PER_QUERY = 300
 # Nested page sizes: large enough that follow-up queries are rare. They cost no points (GitHub
 # charges a nested connection per parent, whatever its size) but count towards the node limit.
 NESTED_PAGE_SIZE = {"commits": 100, "reviews": 50, "labels": 50, "assignees": 20,
@@ -38,12 +48,17 @@ ISSUE_NESTED_PAGE_SIZE = {"labels": 100, "assignees": 10}
 # outcome, inactive once superseded); one with more is completed through REST. The page size
 # costs no points (one nested connection per deployment) and returns only what exists.
 STATUSES_PER_DEPLOYMENT = 100
+# A commit's parents in one page: two for a merge; more than a hundred (an octopus merge
+# beyond any seen) is an error naming the commit rather than a short list.
+PARENTS_PER_COMMIT = 100
 # People per query: aliased ``user(login:)`` fields, each one node (one point per query).
 USERS_PER_QUERY = 100
 # GitHub lists at most 250 commits of a pull request (REST and GraphQL alike).
 MAX_PULL_REQUEST_COMMITS = 250
 
-ACTOR = "{ __typename login ... on User { databaseId } ... on Bot { databaseId } }"
+ACTOR = "{ login ... on User { databaseId } ... on Bot { databaseId } }"
+# A pull request's author also with its type (``author_type``); no other table keeps one.
+TYPED_ACTOR = "{ __typename login ... on User { databaseId } ... on Bot { databaseId } }"
 GIT_ACTOR = "{ name email date user { login databaseId } }"
 PAGE_INFO = "totalCount pageInfo { hasNextPage endCursor }"
 RATE_LIMIT = "rateLimit { cost remaining resetAt }"
@@ -58,7 +73,7 @@ NESTED_NODES = {
     "files": "path additions deletions",
 }
 PULL_REQUEST_SCALARS = (
-    f"id databaseId number title state isDraft locked authorAssociation author {ACTOR} "
+    f"id databaseId number title state isDraft locked authorAssociation author {TYPED_ACTOR} "
     f"createdAt updatedAt closedAt mergedAt merged mergedBy {ACTOR} "
     "headRefName headRefOid headRepository { databaseId } baseRefName baseRefOid "
     "mergeCommit { oid } potentialMergeCommit { oid } milestone { number } "
@@ -202,6 +217,15 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
     ("DeploymentStatus", "createdAt"): "github_deployment_statuses.created_at",
     ("DeploymentStatus", "updatedAt"): "github_deployment_statuses.updated_at",
     ("DeploymentStatus", "creator"): "github_deployment_statuses.creator_login",
+    ("Repository", "defaultBranchRef"): "github_commits", ("Ref", "target"): "github_commits",
+    ("Commit", "history"): "github_commits",
+    ("CommitHistoryConnection", "pageInfo"): "pagination",
+    ("CommitHistoryConnection", "nodes"): "github_commits",
+    ("Commit", "id"): "github_commits.node_id", ("Commit", "parents"): "github_commits.parent_shas",
+    ("CommitConnection", "totalCount"): "completeness check",
+    ("CommitConnection", "nodes"): "github_commits.parent_shas",
+    ("Commit", "signature"): "github_commits.is_verified",
+    ("GitSignature", "isValid"): "github_commits.is_verified",
     ("Query", "user"): "github_users",
     ("User", "__typename"): "github_users.type", ("User", "id"): "github_users.node_id",
     ("User", "name"): "github_users.name", ("User", "email"): "github_users.email",
@@ -212,8 +236,7 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
 
 
 def nested_connections(with_files: bool) -> tuple[str, ...]:
-    names = ("commits", "reviews", "labels", "assignees", "reviewRequests")
-    return (*names, "files") if with_files else names
+    return (*PAGED_CONNECTIONS, *DEFERRED_CONNECTIONS, *(("files",) if with_files else ()))
 
 
 def connection_selection(name: str, first: int | str, after: str | None = None) -> str:
@@ -222,9 +245,12 @@ def connection_selection(name: str, first: int | str, after: str | None = None) 
 
 
 def pull_request_selection(with_files: bool) -> str:
-    nested = " ".join(connection_selection(name, NESTED_PAGE_SIZE[name])
-                      for name in nested_connections(with_files))
-    return f"{PULL_REQUEST_SCALARS} {nested}"
+    """A pull request's fields: its paged connections with their first page, the deferred ones
+    by their count alone (no point: only their nodes are charged)."""
+    paged = [name for name in nested_connections(with_files) if name not in DEFERRED_CONNECTIONS]
+    nested = " ".join(connection_selection(name, NESTED_PAGE_SIZE[name]) for name in paged)
+    counts = " ".join(f"{name} {{ totalCount }}" for name in DEFERRED_CONNECTIONS)
+    return f"{PULL_REQUEST_SCALARS} {nested} {counts}"
 
 
 def page_document(with_files: bool) -> str:
@@ -257,6 +283,18 @@ def follow_up_document(connection: str) -> str:
     )
 
 
+def parts_document(wanted: list[tuple[int, tuple[str, ...]]]) -> str:
+    """The deferred connections (names) of pull requests (numbers), each pull request under
+    its alias ``p0``.. (variables ``$n0``..)."""
+    variables = "".join(f", $n{i}: Int!" for i in range(len(wanted)))
+    fields = " ".join(
+        f"p{i}: pullRequest(number: $n{i}) {{ "
+        + " ".join(connection_selection(name, NESTED_PAGE_SIZE[name]) for name in names) + " }"
+        for i, (_, names) in enumerate(wanted))
+    return (f"query PullRequestParts($owner: String!, $name: String!{variables}) {{ "
+            f"{RATE_LIMIT} repository(owner: $owner, name: $name) {{ {fields} }} }}")
+
+
 def issues_document() -> str:
     """A page of a repository's issues updated at or after ``$since``, latest update first."""
     return (
@@ -280,6 +318,19 @@ def deployment_statuses_document() -> str:
     )
 
 
+def history_document() -> str:
+    """A page of the default branch's commits committed at or after ``$since``, newest first,
+    with only what ``github_commits`` keeps (no message, no file, no size)."""
+    return (
+        "query BranchHistory($owner: String!, $name: String!, $since: GitTimestamp, "
+        f"$first: Int!, $after: String) {{ {RATE_LIMIT} repository(owner: $owner, name: $name) "
+        "{ defaultBranchRef { target { ... on Commit { history(first: $first, after: $after, "
+        "since: $since) { pageInfo { hasNextPage endCursor } nodes { oid id "
+        f"parents(first: {PARENTS_PER_COMMIT}) {{ totalCount nodes {{ oid }} }} "
+        f"author {GIT_ACTOR} committer {GIT_ACTOR} signature {{ isValid }} }} }} }} }} }} }} }}"
+    )
+
+
 USER_FIELDS = "__typename id databaseId login name email isSiteAdmin createdAt updatedAt"
 
 
@@ -293,9 +344,11 @@ def users_document(count: int) -> str:
 def every_document() -> list[str]:
     """Every document the collection can send (for the minimization test)."""
     documents = [*(page_document(files) for files in (False, True)), issues_document(),
-                 users_document(USERS_PER_QUERY), deployment_statuses_document()]
+                 users_document(USERS_PER_QUERY), deployment_statuses_document(),
+                 history_document()]
     documents += [single_document(files) for files in (False, True)]
     documents += [follow_up_document(name) for name in nested_connections(True)]
+    documents.append(parts_document([(1, DEFERRED_CONNECTIONS)] * PARTS_PER_QUERY))
     return documents
 
 
@@ -404,6 +457,16 @@ def commit_record(node: dict) -> dict:
             "commit": {"author": identity(commit["author"]),
                        "committer": identity(commit["committer"])},
             "author": git_user_of(commit["author"]), "committer": git_user_of(commit["committer"])}
+
+
+def branch_commit_record(node: dict) -> dict:
+    """A default-branch commit node as REST's /commits lists it (what the allow-list reads)."""
+    record = commit_record({"commit": node})
+    record["node_id"] = node["id"]
+    record["parents"] = [{"sha": parent["oid"]} for parent in node["parents"]["nodes"]]
+    record["commit"]["verification"] = {"verified": bool((node.get("signature") or {})
+                                                         .get("isValid"))}
+    return record
 
 
 def file_record(node: dict) -> dict:
@@ -516,10 +579,53 @@ def single(client: GraphQLClient, target: RepositoryTarget, number: int) -> dict
     return node
 
 
+def deferred_parts(node: dict) -> tuple[str, ...]:
+    """The deferred connections of a pull request node that are not empty."""
+    return tuple(name for name in DEFERRED_CONNECTIONS
+                 if "nodes" not in node[name] and node[name]["totalCount"])
+
+
+def fill_deferred(client: GraphQLClient, target: RepositoryTarget, nodes: list[dict]) -> None:
+    """Give each node its deferred connections: empty ones as they are, the others' first page
+    from ``PullRequestParts`` queries (``complete`` follows them on). A pull request the query
+    does not find (deleted since its page) is an error naming it, as a partial page is."""
+    wanted = [(node, deferred_parts(node)) for node in nodes]
+    for node, names in wanted:
+        for name in DEFERRED_CONNECTIONS:
+            if name not in names and "nodes" not in node[name]:
+                node[name] = {"totalCount": 0, "nodes": [],
+                              "pageInfo": {"hasNextPage": False, "endCursor": None}}
+    wanted = [(node, names) for node, names in wanted if names]
+    size = PARTS_PER_QUERY  # halved for good when GitHub finds a query too large
+
+    def run(first: int) -> int:
+        nonlocal size
+        chunk = wanted[:first]
+        result = client.query(
+            parts_document([(node["number"], names) for node, names in chunk]),
+            {**target.variables, **{f"n{i}": node["number"] for i, (node, _) in enumerate(chunk)}},
+            what=f"the labels, assignees and review requests of {len(chunk)} pull requests of "
+                 f"repository {target.full_name}")
+        size = first
+        found = result.data.get("repository") or {}
+        for i, (node, names) in enumerate(chunk):
+            parts = found.get(f"p{i}")
+            if not parts:
+                raise _partial_error(client, target, result, f"pull request #{node['number']}")
+            for name in names:
+                node[name] = parts[name]
+        return len(chunk)
+
+    while wanted:
+        del wanted[:with_shrinking_page(run, size)]
+
+
 def complete(client: GraphQLClient, target: RepositoryTarget, node: dict) -> dict:
-    """The node with each nested connection followed to its end and checked against its
-    ``totalCount``; one that stays short after a fresh walk is an error naming the pull request
-    (never a silently short table)."""
+    """The node (its deferred connections filled) with each nested connection followed to
+    its end and checked against its ``totalCount``; one that stays short after a fresh walk is
+    an error naming the pull request (never a silently short table)."""
+    if any("nodes" not in node[name] for name in DEFERRED_CONNECTIONS):
+        fill_deferred(client, target, [node])
     for name in nested_connections(target.with_files):
         connection = node[name]
         nodes = list(connection["nodes"]) + _follow(client, target, node["number"], name,
@@ -592,10 +698,13 @@ def issue_pages(client: GraphQLClient, target: RepositoryTarget,
 
 
 def _connection_pages(client: GraphQLClient, target: RepositoryTarget, document: str,
-                      name: str, variables: dict) -> Iterator[dict]:
-    """Each page of the repository's connection ``name`` (a query of ``document``): a page
-    with errors is asked once more, then it is an error naming the repository; a cursor that
-    repeats stops the walk with an error rather than loop."""
+                      name: str, variables: dict,
+                      locate: Callable[[dict], dict | None] | None = None) -> Iterator[dict]:
+    """Each page of the repository's connection ``name`` (a query of ``document``; ``locate``
+    finds it in the repository's answer when it is nested deeper, None: no such connection):
+    a page with errors is asked once more, then it is an error naming the repository; a
+    cursor that repeats stops the walk with an error rather than loop."""
+    locate = locate or (lambda repository: repository[name])
     what = f"the {name} of repository {target.full_name}"
     after: str | None = None
     seen_cursors: set[str] = set()
@@ -609,7 +718,9 @@ def _connection_pages(client: GraphQLClient, target: RepositoryTarget, document:
                 raise _partial_error(client, target, result, f"the {name}")
             return result
 
-        connection = with_shrinking_page(run, PAGE_SIZE).data["repository"][name]
+        connection = locate(with_shrinking_page(run, PAGE_SIZE).data["repository"])
+        if connection is None:
+            return
         yield connection
         info = connection["pageInfo"]
         if not info["hasNextPage"]:
@@ -680,3 +791,29 @@ def deployment_status_pages(client: GraphQLClient, target: RepositoryTarget,
                 yield node["id"], statuses["nodes"] if whole else None
         if not wanted:
             return
+
+
+# -- the default branch's commits ---------------------------------------------------------
+
+
+def _history(repository: dict) -> dict | None:
+    """The default branch's history in a repository answer; None for an empty repository."""
+    return ((repository.get("defaultBranchRef") or {}).get("target") or {}).get("history")
+
+
+def history_pages(client: GraphQLClient, target: RepositoryTarget,
+                  since: str | None) -> Iterator[list[dict]]:
+    """The default branch's commits committed at or after ``since``, a page at a time, newest
+    first, each with its parents whole."""
+    for connection in _connection_pages(client, target, history_document(), "history",
+                                        {"since": since}, locate=_history):
+        for node in connection["nodes"]:
+            parents = node["parents"]
+            if len(parents["nodes"]) < parents["totalCount"]:
+                raise GraphQLPaginationError(
+                    f"GitHub listed {len(parents['nodes'])} of the {parents['totalCount']} "
+                    f"parents of commit {node['oid']} in repository {target.full_name} "
+                    f"({client.http.context.describe()}); Sieve reads at most "
+                    f"{PARENTS_PER_COMMIT} and stops rather than store a short row. Reconnect "
+                    "with `--api rest` for this organization.", context=client.http.context)
+        yield connection["nodes"]

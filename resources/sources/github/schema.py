@@ -218,7 +218,8 @@ GITHUB_TAGS = Entity(
 )
 
 GITHUB_WORKFLOW_RUNS = Entity(
-    "github_workflow_runs", "github", "GET /repos/{owner}/{repo}/actions/runs",
+    "github_workflow_runs", "github",
+    "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs (deploy workflows only)",
     (
         col("id", "BIGINT"), col("node_id", "VARCHAR"),
         col("repository_id", "BIGINT", "repository.id"), col("workflow_id", "BIGINT"),
@@ -230,8 +231,9 @@ GITHUB_WORKFLOW_RUNS = Entity(
         ts("created_at"), ts("updated_at"), ts("run_started_at"),
     ),
     ("id",),
-    description="Actions workflow runs; display_title and head_commit (commit message) are "
-    "dropped.",
+    description="Actions workflow runs of the production deploy workflows (names matching "
+    "production_workflow_names), the only runs the marts read; other workflows' runs are never "
+    "listed. display_title and head_commit (commit message) are dropped.",
 )
 
 GITHUB_USERS = Entity(
