@@ -336,7 +336,8 @@ def _merge_request(iid: int) -> dict:
 def test_group_listing_feature_switches_and_missing_approvals(sieve_org, scripted):
     """A two-page projects listing is walked whole and not made conditional; streams of
     switched-off features and of empty repositories are not requested; an instance without
-    the approvals API is asked once per project; the token goes as a Bearer header."""
+    the approvals API is asked twice per project (a first 404 may be one merge request's), and
+    nothing is left pending; the token goes as a Bearer header."""
     listing = "/api/v4/groups/g/projects"
     scripted.route(listing, lambda received: Reply(
         json=[_project(1, empty_repo=True)],
@@ -356,14 +357,16 @@ def test_group_listing_feature_switches_and_missing_approvals(sieve_org, scripte
     org.connect("gitlab", {"base_url": scripted.url, "group": "g", "api": "rest"},
                 {"token": "glpat-test"})
 
-    org.sync("gitlab")
+    [synced] = org.sync("gitlab")
 
+    assert synced.failure is None and not synced.items_pending
     requested = {received.path for received in scripted.received}
     assert requested == {
         listing, "/api/v4/projects/1/merge_requests", "/api/v4/projects/1/pipelines",
         "/api/v4/projects/1/deployments", "/api/v4/projects/2/merge_requests",
         "/api/v4/projects/2/merge_requests/1", "/api/v4/projects/2/merge_requests/2",
         "/api/v4/projects/2/merge_requests/1/approvals",
+        "/api/v4/projects/2/merge_requests/2/approvals",
         "/api/v4/projects/2/merge_requests/1/commits",
         "/api/v4/projects/2/merge_requests/2/commits", "/api/v4/users/7",
     }
@@ -411,3 +414,25 @@ def test_base_url_and_project_paths():
     assert api_root("https://host/gitlab/api/v4") == "https://host/gitlab/api/v4"
     assert project_path("acme/platform", "api") == "acme/platform/api"
     assert project_path("acme/platform", "acme/platform/sub/api") == "acme/platform/sub/api"
+
+
+def test_approvals_answering_404_once_stay_pending_and_are_read_by_the_next_sync(
+        sieve_org, emulator):
+    """REST: one merge request's approvals answering 404 (deleted since listed, or a replica
+    behind) keep it pending instead of being lost when the cursor moves; the next sync reads
+    them first, and nothing else."""
+    clean = clean_content(sieve_org, emulator)
+    org = sieve_org("acme")
+    connect(org, emulator)
+    emulator.faults.not_found(r"/merge_requests/\d+/approvals", times=1, api="gitlab")
+
+    [first] = org.sync("gitlab")
+
+    assert emulator.faults.events and first.failure is None
+    assert first.items_pending == {"gitlab_merge_requests": 1}
+    emulator.clear_requests()
+    [second] = org.sync("gitlab")
+    assert second.failure is None and not second.items_pending
+    assert emulator.count_requests(
+        "gitlab", "GET /projects/{id}/merge_requests/{iid}/approvals") == 1
+    assert content(org) == clean

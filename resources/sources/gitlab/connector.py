@@ -26,7 +26,7 @@ from resources.http import (
 )
 from resources.http.graphql import GraphQLClient, GraphQLUnsupportedError
 from resources.security.vault import Secret
-from resources.sources.connector import Connector, ConnectorContext, RawBatch
+from resources.sources.connector import Connector, ConnectorContext, RawBatch, incomplete_under
 from resources.sources.credentials import connection_auth
 from resources.sources.gitlab import graphql
 
@@ -89,6 +89,9 @@ class GitLabConnector(Connector):
         self._users_fetched: set[int] = set()
         self._users_pending: set[int] = set()
         self._projects_without_approvals: set[int] = set()
+        # Per project this sync: approvals answered, and answers of 404 while none had.
+        self._approvals_answered: set[int] = set()
+        self._approvals_missing: set[int] = set()
         self._project_paths: dict[int, str] = {}
         self._graphql_client: GraphQLClient | None = None
         # Merge requests, pipelines and users via GraphQL unless the connection says REST or
@@ -243,6 +246,7 @@ class GitLabConnector(Connector):
             yield details, newest
 
     def _merge_requests(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
+        yield from self._pending_approvals(project_id)
         return (yield from self._either_api(self._graphql_merge_requests,
                                             self._rest_merge_requests, project_id))
 
@@ -300,6 +304,7 @@ class GitLabConnector(Connector):
 
     def _rest_merge_requests(self, project_id: int) -> Generator[RawBatch, None, datetime | None]:
         newest = None
+        failed: list[int] = []
         # The walk's last `newest` is the stream's new cursor, returned after the loop.
         for details, newest in self._with_details(  # noqa: B007
                 f"/projects/{project_id}/merge_requests",
@@ -310,26 +315,56 @@ class GitLabConnector(Connector):
             if details:
                 yield RawBatch("gitlab_merge_requests", details)
             for detail in details:
-                yield from self._approvals(project_id, detail["iid"])
+                if not (yield from self._approvals(project_id, detail["iid"])):
+                    failed.append(detail["iid"])
                 yield from self._merge_request_commits(project_id, detail["iid"])
+        if failed and project_id not in self._projects_without_approvals:
+            # Before the walk's cursor moves past them (the stream's last batch carries it).
+            yield RawBatch("gitlab_merge_requests", [],
+                           cursors={pending_approvals_key(project_id): json.dumps(failed)},
+                           failed_keys=tuple((project_id, iid) for iid in failed))
         return newest
 
-    def _approvals(self, project_id: int, iid: int) -> Iterator[RawBatch]:
-        if project_id in self._projects_without_approvals:
+    def _pending_approvals(self, project_id: int) -> Iterator[RawBatch]:
+        """The approvals an earlier sync could not read, read first. A merge request answering
+        404 again was deleted upstream, or its project has no approvals API: dropped."""
+        key = pending_approvals_key(project_id)
+        pending = json.loads(self.context.state.cursor(key) or "[]")
+        if not pending:
             return
+        for iid in pending:
+            if not (yield from self._approvals(project_id, iid)):
+                log.info("project %s: approvals of merge request %s answered 404 twice; "
+                         "dropped", project_id, iid)
+        yield RawBatch("gitlab_merge_requests", [], cursors={key: "[]"})
+
+    def _approvals(self, project_id: int, iid: int) -> Generator[RawBatch, None, bool]:
+        """The merge request's approvals with their times; False when they answered 404 and
+        are kept pending: the merge request was deleted since it was listed, or a replica is
+        behind. A project whose first two answers are 404 has no approvals API (an older or
+        smaller instance): it is skipped for the rest of the sync, and nothing is pending."""
+        if project_id in self._projects_without_approvals:
+            return True
+        parent = {"project_id": project_id, "merge_request_iid": iid}
         try:
             response = self.client.get_json(
                 f"/projects/{project_id}/merge_requests/{iid}/approvals")
         except NotFoundError:
-            # Instances without the approvals API: skip it for this project, not the sync.
-            log.info("project %s: merge request approvals endpoint not found; skipped",
-                     project_id)
-            self._projects_without_approvals.add(project_id)
-            return
+            yield from incomplete_under(parent, "gitlab_mr_approvals")
+            if project_id in self._approvals_answered:
+                return False
+            if project_id in self._approvals_missing:
+                log.info("project %s: merge request approvals endpoint not found; skipped",
+                         project_id)
+                self._projects_without_approvals.add(project_id)
+                return True
+            self._approvals_missing.add(project_id)
+            return False
+        self._approvals_answered.add(project_id)
         approvers = [entry.get("user") for entry in response.data.get("approved_by") or []]
         events = self._system_events(project_id, iid) if approvers else []
-        yield from self._approval_batch(graphql.approval_records(approvers, events),
-                                        {"project_id": project_id, "merge_request_iid": iid})
+        yield from self._approval_batch(graphql.approval_records(approvers, events), parent)
+        return True
 
     def _system_events(self, project_id: int, iid: int) -> list[tuple[str, str, dict]]:
         """(event, time, author) of the merge request's approval system notes: REST's
@@ -461,6 +496,11 @@ def with_closing(batches: Iterable[RawBatch],
 
 def cursor_key(stream: str, project_id: int) -> str:
     return f"{stream}:{project_id}"
+
+
+def pending_approvals_key(project_id: int) -> str:
+    """The sync-state entry naming the merge requests whose approvals are still to be read."""
+    return f"pending:approvals:{project_id}"
 
 
 def token_auth(credentials: dict[str, Secret]) -> BearerToken:
