@@ -71,6 +71,27 @@ def test_a_run_opens_a_handful_of_connections_not_one_per_event(tmp_path):
     assert len(connects) <= 4, f"{len(connects)} connections for {events} events"
 
 
+def test_the_event_log_remembers_which_of_its_tables_exist(tmp_path):
+    """Dagster asks whether the asset-check table exists before each asset check event (and
+    the partitions table before each dynamic-partition lookup); Dagster's own storage opens a
+    new engine for every question."""
+    connects = []
+
+    def count(*_):
+        connects.append(1)
+
+    with embedded_instance(tmp_path / "dagster") as instance:
+        storage = instance.event_log_storage
+        assert storage.supports_asset_checks
+        event.listen(Pool, "connect", count)
+        try:
+            answers = [storage.supports_asset_checks for _ in range(50)]
+        finally:
+            event.remove(Pool, "connect", count)
+        assert all(answers) and connects == []
+        assert not storage.has_table("no_such_table")
+
+
 def test_committed_events_survive_a_killed_process(tmp_path):
     home = tmp_path / "dagster"
     write_embedded_instance(home)
