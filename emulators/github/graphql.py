@@ -483,7 +483,8 @@ class GitHubGraphQL:
         return {
             "__typename": "Release", "id": rest["node_id"], "databaseId": rest["id"],
             "tagName": rest["tag_name"], "name": rest["name"], "isDraft": rest["draft"],
-            "isPrerelease": rest["prerelease"], "isLatest": rel == self.data.releases(rel.repo)[0],
+            "isPrerelease": rest["prerelease"],
+            "isLatest": lambda info: rel == self.data.releases(rel.repo)[0],
             "immutable": rest["immutable"], "description": rest["body"],
             "author": self._actor(rel.author), "createdAt": rest["created_at"],
             "publishedAt": rest["published_at"], "updatedAt": rest["updated_at"],

@@ -3,10 +3,11 @@ answers projected onto the REST shapes the allow-list reads, so the stored table
 
 One query fetches a page of a repository's pull requests (most recently updated first) with the
 reviews, commits, labels, assignees, review requests and (for monorepos) changed file paths the
-allow-list needs; a nested connection longer than its first page is completed by follow-up
+allow-list needs; a nested connection longer than its first page is walked again by follow-up
 queries for that pull request only. Another query fetches a page of a repository's issues
-updated since the stream's cursor. The people seen in the records come a hundred a query as
-aliased ``user(login:)`` fields. Every field selected is listed in ``FIELD_PURPOSE`` with the
+updated since the stream's cursor; releases come a hundred a query without their notes, tags
+ride on the default branch's history queries. The people seen in the records come a hundred a
+query as aliased ``user(login:)`` fields. Every field selected is listed in ``FIELD_PURPOSE`` with the
 allow-list column it feeds (``tests/unit/test_github_graphql_documents.py`` parses the documents
 against GitHub's schema and fails on any other field); bodies, comment text, commit messages and
 patches are never selected, so they are never downloaded. Request plan: docs/sources/github.md.
