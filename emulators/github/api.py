@@ -794,24 +794,24 @@ class GitHubApp(ApiApp):
 
     def releases(self, request: Request) -> Response:
         repo = self._repo(request)
-        base = request.base_url
-        full_name = f"{self.org.login}/{repo.name}"
+        return self._paginate(request, self.data.releases(repo),
+                              lambda rel: self.release_json(rel, request.base_url))
 
-        def render(rel):
-            url = f"{base}/repos/{full_name}/releases/{rel.release_id}"
-            return {"url": url, "assets_url": f"{url}/assets",
-                    "upload_url": f"https://uploads.sieve-demo.example/repos/{full_name}/releases/"
-                                  f"{rel.release_id}/assets{{?name,label}}",
-                    "html_url": f"{HTML_ROOT}/{full_name}/releases/tag/{rel.tag}", "id": rel.release_id,
-                    "author": self.user_json(rel.author, base), "node_id": _node_id("RE", rel.release_id),
-                    "tag_name": rel.tag, "target_commitish": "main", "name": rel.tag, "draft": False,
-                    "immutable": False, "prerelease": False, "created_at": iso_z(rel.created_at),
-                    "updated_at": iso_z(rel.published_at), "published_at": iso_z(rel.published_at),
-                    "assets": [], "tarball_url": f"{base}/repos/{full_name}/tarball/{rel.tag}",
-                    "zipball_url": f"{base}/repos/{full_name}/zipball/{rel.tag}",
-                    "body": f"Automated release {rel.tag}"}
-
-        return self._paginate(request, self.data.releases(repo), render)
+    def release_json(self, rel, base: str) -> dict:
+        """A release as REST's /releases lists it (GraphQL's ``Release`` renames these)."""
+        full_name = f"{self.org.login}/{rel.repo.name}"
+        url = f"{base}/repos/{full_name}/releases/{rel.release_id}"
+        return {"url": url, "assets_url": f"{url}/assets",
+                "upload_url": f"https://uploads.sieve-demo.example/repos/{full_name}/releases/"
+                              f"{rel.release_id}/assets{{?name,label}}",
+                "html_url": f"{HTML_ROOT}/{full_name}/releases/tag/{rel.tag}", "id": rel.release_id,
+                "author": self.user_json(rel.author, base), "node_id": _node_id("RE", rel.release_id),
+                "tag_name": rel.tag, "target_commitish": "main", "name": rel.tag, "draft": False,
+                "immutable": False, "prerelease": False, "created_at": iso_z(rel.created_at),
+                "updated_at": iso_z(rel.published_at), "published_at": iso_z(rel.published_at),
+                "assets": [], "tarball_url": f"{base}/repos/{full_name}/tarball/{rel.tag}",
+                "zipball_url": f"{base}/repos/{full_name}/zipball/{rel.tag}",
+                "body": f"Automated release {rel.tag}"}
 
     def tags(self, request: Request) -> Response:
         repo = self._repo(request)

@@ -52,6 +52,7 @@ REPO_NAMES = (
 # The production deploy workflow of every repository: its name matches the default
 # ``production_workflow_names`` (``(?i)deploy.*prod``).
 DEPLOY_WORKFLOW = "Deploy to production"
+RELEASE_IDS_FROM = 180_000_000
 MONOREPO_SERVICES = ("services/payments", "services/ledger", "services/notifications", "web/app")
 # One full cycle per tiny repository: every kind is present in the tiny org.
 PR_KINDS = ("squash", "merge", "open", "squash", "bot", "closed", "rebase", "revert", "stale",
@@ -513,13 +514,16 @@ class GitHubData:
         return out[0], out[1]
 
     def releases(self, repo: Repo) -> list[Release]:
-        """A release (and tag) for every successful production deployment, newest first."""
+        """A release (and tag) for every successful production deployment, newest first. Release
+        ids are in the range of github.com's today (a few hundred million), which GraphQL's
+        32-bit ``Release.databaseId`` holds."""
         out = []
         for train in range(self.deployment_trains(repo) - 1, -1, -1):
             prod = self._train(repo, train)[1]
             if prod.outcome == "success":
                 releaser = self.org.humans[(train + repo.index) % len(self.org.humans)]
-                out.append(Release(repo, prod.deployment_id, f"v1.{train}.0", prod.sha, releaser,
+                release_id = RELEASE_IDS_FROM + repo.index * 100_000 + train
+                out.append(Release(repo, release_id, f"v1.{train}.0", prod.sha, releaser,
                                    prod.created_at - timedelta(minutes=30), prod.created_at))
         return out
 

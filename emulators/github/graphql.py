@@ -35,6 +35,15 @@ rate-limits-and-node-limits-for-the-graphql-api) and "Using pagination in the Gr
   ``node_id``), ``parents``, ``author``/``committer`` as ``GitActor``s and ``signature``
   (``GitSignature.isValid``: "True if the signature is valid and verified by GitHub", what
   REST calls ``verification.verified``);
+- ``Repository.releases(orderBy: {field: CREATED_AT|NAME, direction})``
+  (docs.github.com/graphql/reference/releases: ``Release`` has ``tagName``, ``name``,
+  ``isDraft``, ``isPrerelease``, ``author`` (a ``User``), ``releaseAssets``, ``createdAt``,
+  ``publishedAt``, the notes as ``description``, and no ``target_commitish``): the records of
+  REST's /releases under GraphQL's names, ``id`` being REST's ``node_id``;
+- ``Repository.refs(refPrefix: "refs/tags/")`` (docs.github.com/graphql/reference/objects#ref:
+  ``name`` "the ref name", ``target`` "the object the ref points to", a ``GitObject``: a
+  ``Commit`` for a lightweight tag, a ``Tag`` whose own ``target`` is the commit for an
+  annotated one): the tags of REST's /tags, all lightweight, alphabetical;
 - ``user(login:)`` (aliased, many per query): the profile REST's ``/users/{login}`` shows, the
   email ``""`` when hidden (``User.email: String!``, "the user's publicly visible profile
   email"); an app's bot or an organization is no ``User`` and answers null with a NOT_FOUND
@@ -397,6 +406,8 @@ class GitHubGraphQL:
             "deployments": lambda info, orderBy=None, environments=None, **args:
                 self._deployments(repo, orderBy, environments, args),
             "defaultBranchRef": self._default_branch(repo),
+            "releases": lambda info, orderBy=None, **args: self._releases(repo, orderBy, args),
+            "refs": lambda info, refPrefix, **args: self._refs(repo, refPrefix, args),
         }
 
     def _default_branch(self, repo) -> dict | None:
@@ -453,6 +464,44 @@ class GitHubGraphQL:
         if args.get("after") and self.faults.take(self.faults.repeat_cursor):
             page["pageInfo"]["endCursor"] = args["after"]
         return page
+
+    def _releases(self, repo, order_by: dict | None, args: dict) -> dict:
+        """``Repository.releases``: by creation (``ReleaseOrderField.CREATED_AT``) or by name,
+        oldest first unless ``direction: DESC``."""
+        newest_first = self.data.releases(repo)
+        if (order_by or {}).get("field", "CREATED_AT") == "NAME":
+            newest_first = sorted(newest_first, key=lambda rel: rel.tag, reverse=True)
+        descending = (order_by or {}).get("direction", "ASC") == "DESC"
+        ordered = newest_first if descending else list(reversed(newest_first))
+        return connection(ordered, self._release_json, **args)
+
+    def _release_json(self, rel) -> dict:
+        """A release as REST's /releases lists it, under GraphQL's names: REST's ``body`` is
+        ``description``, its ``assets`` the ``releaseAssets`` connection, the author a ``User``;
+        no ``target_commitish`` (the schema has none)."""
+        rest = self.app.release_json(rel, "")
+        return {
+            "__typename": "Release", "id": rest["node_id"], "databaseId": rest["id"],
+            "tagName": rest["tag_name"], "name": rest["name"], "isDraft": rest["draft"],
+            "isPrerelease": rest["prerelease"],
+            "isLatest": lambda info: rel == self.data.releases(rel.repo)[0],
+            "immutable": rest["immutable"], "description": rest["body"],
+            "author": self._actor(rel.author), "createdAt": rest["created_at"],
+            "publishedAt": rest["published_at"], "updatedAt": rest["updated_at"],
+            "releaseAssets": lambda info, **args: connection(rest["assets"], dict, **args),
+            "tagCommit": {"__typename": "Commit", "oid": rel.sha},
+        }
+
+    def _refs(self, repo, prefix: str, args: dict) -> dict:
+        """``Repository.refs(refPrefix:)``: under ``refs/tags/`` the tags REST's /tags lists
+        (the organization's are lightweight: each ``target`` the ``Commit`` itself), ``name``
+        without the prefix, in alphabetical order (``RefOrderField.ALPHABETICAL``); no other
+        prefix is served."""
+        tags = sorted(self.data.releases(repo), key=lambda rel: rel.tag) \
+            if prefix == "refs/tags/" else []
+        return connection(tags, lambda rel: {
+            "__typename": "Ref", "id": _node_id("REF", rel.release_id), "name": rel.tag,
+            "prefix": prefix, "target": {"__typename": "Commit", "oid": rel.sha}}, **args)
 
     def _deployments(self, repo, order_by: dict | None, environments: list[str] | None,
                      args: dict) -> dict:

@@ -67,10 +67,10 @@ def test_both_apis_store_the_same_tables_and_a_nightly_sync_costs_nothing(
         "github", "GET /repos/{owner}/{repo}/deployments/{id}/statuses") == 0
     # Per repository one page of up to 100 pull requests (2 points), one query for the labels
     # and review requests of those that have any (1), one page of issues (2), one of up to 100
-    # default-branch commits (1) and one of up to 100 deployments with their statuses (1), and
-    # the people seen, up to 100 a query (1 point); REST only answers the probes: the
-    # listings' first item each, for their ETags.
-    assert app(emulator).points == 2 + 1 + 2 + 1 + 1 + 1
+    # default-branch commits with up to 100 tags (1), one of up to 100 deployments with their
+    # statuses (1), one of releases (1), and the people seen, up to 100 a query (1 point); REST
+    # only answers the probes: the listings' first item each, for their ETags.
+    assert app(emulator).points == 2 + 1 + 2 + 1 + 1 + 1 + 1
     assert emulator.count_requests("github", "GET /repos/{owner}/{repo}/commits") == 0
     probes = [r for r in emulator.requests if r.endpoint.endswith(("/pulls", "/issues"))]
     assert len(probes) == 2 and all(r.query.get("per_page") == "1" for r in probes)
@@ -181,7 +181,7 @@ def test_a_bad_answer_that_persists_is_an_error_naming_the_repository(
     (("PullRequest", "potentialMergeCommit"), []),  # refused queries answer no data
     # people alone through REST
     (("User", "isSiteAdmin"), ["PullRequestPage", "PullRequestParts", "IssuePage",
-                               "BranchHistory", "DeploymentStatuses"]),
+                               "BranchHistory", "DeploymentStatuses", "Releases"]),
 ])
 def test_an_older_server_without_a_field_falls_back_to_rest_with_one_notice(
         sieve_org, emulator, rest_tables, caplog, missing, answered):

@@ -23,6 +23,7 @@ from resources.http import (
     ClientStats,
     Deduplicator,
     HttpClient,
+    JsonResponse,
     NotFoundError,
     Page,
     PaginationStyle,
@@ -67,6 +68,10 @@ GRAPHQL_RETRY = RetryPolicy(max_retries=3)
 # it to the top, so an unchanged first item (a free 304) means nothing changed.
 PULLS_PROBE = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
 ISSUES_PROBE = PULLS_PROBE
+# The releases' probe: the newest created release alone (REST lists them newest first). A new
+# release, or a change to the newest, changes it; an edit to an older one alone does not, and
+# is stored with the next release (docs/sources/github.md).
+RELEASES_PROBE = {"per_page": 1}
 # GraphQL pull requests held before their deferred connections are fetched: a bound on memory
 # and on the progress a killed sync loses (docs/sources/github.md).
 HELD_PULL_REQUESTS = 400
@@ -435,6 +440,12 @@ class GitHubConnector(Connector):
             path, {"per_page": PAGE_SIZE, **(params or {})}, style=PaginationStyle.GITHUB,
             items_field=items_field, conditional_key=conditional_key)
 
+    def _probe(self, repo: RepositoryRef, listing: str, params: dict) -> JsonResponse:
+        """The listing's first item, conditional on the ETag stored with the stream it guards:
+        a 304 (free) says nothing changed."""
+        return self._http().get_json(f"/repos/{repo.full_name}/{listing}", params,
+                                     conditional_key=f"{listing}-probe:{repo.id}")
+
     def _optional(self, batches: Iterator[RawBatch], repo: RepositoryRef, what: str
                   ) -> Iterator[RawBatch]:
         """A repository's stream that a 404/410 skips: issues or Actions can be disabled."""
@@ -541,8 +552,8 @@ class GitHubConnector(Connector):
     def _fall_back_to_rest(self, error: GraphQLUnsupportedError) -> None:
         """Once per sync: every later repository goes straight to REST."""
         self._use_graphql = False
-        log.warning("%s Pull requests, issues, deployment statuses and people are collected "
-                    "through the REST API.", error)
+        log.warning("%s Pull requests, issues, commits, deployment statuses, releases, tags "
+                    "and people are collected through the REST API.", error)
 
     def _rest_pull_requests(self, repo: RepositoryRef) -> Iterator[RawBatch]:
         stream = f"pulls:{repo.id}"
@@ -644,8 +655,7 @@ class GitHubConnector(Connector):
         """The REST walk's cursor and batches, with GraphQL pages instead of REST listings and
         details, spent only when the free conditional probe says something changed."""
         stream = f"pulls:{repo.id}"
-        probe = self._http().get_json(f"/repos/{repo.full_name}/pulls", PULLS_PROBE,
-                                      conditional_key=f"pulls-probe:{repo.id}")
+        probe = self._probe(repo, "pulls", PULLS_PROBE)
         if probe.not_modified:
             yield RawBatch(PULL_REQUESTS, [], not_modified=True)
             return
@@ -719,8 +729,7 @@ class GitHubConnector(Connector):
         the free conditional probe (the listing's first item) says something changed."""
         stream = f"issues:{repo.id}"
         parent = {"repository_id": repo.id}
-        probe = self._http().get_json(f"/repos/{repo.full_name}/issues", ISSUES_PROBE,
-                                      conditional_key=f"issues-probe:{repo.id}")
+        probe = self._probe(repo, "issues", ISSUES_PROBE)
         if probe.not_modified:
             yield RawBatch(ISSUES, [], parent, not_modified=True)
             return
@@ -771,28 +780,36 @@ class GitHubConnector(Connector):
         since = self._cursor(stream)
         parent = {"repository_id": repo.id}
         through_rest = not self._use_graphql
+        tags: list[dict | None] = []
         if self._use_graphql:
             try:
-                newest = yield from self._graphql_commits(repo, since)
+                newest = yield from self._graphql_commits(repo, since, tags)
                 validators: tuple[Validators, ...] = ()
             except GraphQLUnsupportedError as error:
                 self._fall_back_to_rest(error)
                 through_rest = True
         if through_rest:
             newest, validators = yield from self._rest_commits(repo, since)
-        for page in self._pages(f"/repos/{repo.full_name}/tags"):
-            yield RawBatch(TAGS, page.items, parent=parent)
+        if through_rest or None in tags:
+            # A tag GraphQL did not resolve to a commit: REST's /tags names it.
+            for page in self._pages(f"/repos/{repo.full_name}/tags"):
+                yield RawBatch(TAGS, page.items, parent=parent)
+        else:
+            for start in range(0, len(tags), PAGE_SIZE):
+                yield RawBatch(TAGS, tags[start:start + PAGE_SIZE], parent=parent)
         cursors = {pushed_stream: repo.pushed_at, **({stream: newest} if newest else {})}
         yield RawBatch(COMMITS, [], parent, cursors=cursors, validators=validators)
 
-    def _graphql_commits(self, repo: RepositoryRef, since: str | None
+    def _graphql_commits(self, repo: RepositoryRef, since: str | None, tags: list[dict | None]
                          ) -> Generator[RawBatch, None, str | None]:
         """The default branch's commits since the cursor, a hundred a query with only the
-        fields kept (REST's listing carries each commit's message); returns the new cursor."""
+        fields kept (REST's listing carries each commit's message), and the repository's tags
+        (into ``tags``: a page riding on each query, only their name and commit); returns the
+        new cursor."""
         owner, name = repo.full_name.split("/", 1)
         target = graphql.RepositoryTarget(owner, name, with_files=False)
         newest = since
-        for nodes in graphql.history_pages(self._graphql(), target, since):
+        for nodes in graphql.history_pages(self._graphql(), target, since, tags):
             records = [graphql.branch_commit_record(node) for node in nodes]
             newest = _latest(newest, (c["commit"]["committer"]["date"] for c in records))
             self._note_people(records, "author", "committer")
@@ -899,6 +916,26 @@ class GitHubConnector(Connector):
     # -- releases --------------------------------------------------------------------------
 
     def _releases(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        yield from self._either_api(self._graphql_releases, self._rest_releases, repo)
+
+    def _graphql_releases(self, repo: RepositoryRef) -> Iterator[RawBatch]:
+        """Every release a hundred a query with only the fields kept (REST's listing carries
+        each release's notes and its author's and assets' uploaders' profiles), spent only when
+        the free conditional probe (the newest release) says something changed."""
+        parent = {"repository_id": repo.id}
+        probe = self._probe(repo, "releases", RELEASES_PROBE)
+        if probe.not_modified:
+            yield RawBatch(RELEASES, [], parent, not_modified=True)
+            return
+        owner, name = repo.full_name.split("/", 1)
+        target = graphql.RepositoryTarget(owner, name, with_files=False)
+        for records in graphql.release_pages(self._graphql(), target):
+            self._note_people(records, "author")
+            yield RawBatch(RELEASES, records, parent=parent)
+        yield RawBatch(RELEASES, [], parent,
+                       validators=(probe.validators,) if probe.validators else ())
+
+    def _rest_releases(self, repo: RepositoryRef) -> Iterator[RawBatch]:
         stream = f"releases:{repo.id}"
         validators: tuple[Validators, ...] = ()
         parent = {"repository_id": repo.id}

@@ -3,10 +3,11 @@ answers projected onto the REST shapes the allow-list reads, so the stored table
 
 One query fetches a page of a repository's pull requests (most recently updated first) with the
 reviews, commits, labels, assignees, review requests and (for monorepos) changed file paths the
-allow-list needs; a nested connection longer than its first page is completed by follow-up
+allow-list needs; a nested connection longer than its first page is walked again by follow-up
 queries for that pull request only. Another query fetches a page of a repository's issues
-updated since the stream's cursor. The people seen in the records come a hundred a query as
-aliased ``user(login:)`` fields. Every field selected is listed in ``FIELD_PURPOSE`` with the
+updated since the stream's cursor; releases come a hundred a query without their notes, tags
+ride on the default branch's history queries. The people seen in the records come a hundred a
+query as aliased ``user(login:)`` fields. Every field selected is listed in ``FIELD_PURPOSE`` with the
 allow-list column it feeds (``tests/unit/test_github_graphql_documents.py`` parses the documents
 against GitHub's schema and fails on any other field); bodies, comment text, commit messages and
 patches are never selected, so they are never downloaded. Request plan: docs/sources/github.md.
@@ -60,7 +61,7 @@ ACTOR = "{ login ... on User { databaseId } ... on Bot { databaseId } }"
 # A pull request's author also with its type (``author_type``); no other table keeps one.
 TYPED_ACTOR = "{ __typename login ... on User { databaseId } ... on Bot { databaseId } }"
 GIT_ACTOR = "{ name email date user { login databaseId } }"
-PAGE_INFO = "totalCount pageInfo { hasNextPage endCursor }"
+PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 RATE_LIMIT = "rateLimit { cost remaining resetAt }"
 DEPLOYMENT_STATUS_FIELDS = f"id state environment createdAt updatedAt creator {ACTOR}"
 NESTED_NODES = {
@@ -96,6 +97,9 @@ NOT_REQUESTED = {
     "github_issues": ("body_length",),
     # GraphQL's DeploymentStatus has no databaseId; its id (REST's node_id) is the key.
     "github_deployment_statuses": ("id",),
+    # GraphQL's Release has no target_commitish (the branch a tag was to be created from); no
+    # model reads it.
+    "github_releases": ("body_length", "target_commitish"),
 }
 
 # Every field a document selects, by (GraphQL type, field), and what it is for: the
@@ -217,7 +221,8 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
     ("DeploymentStatus", "createdAt"): "github_deployment_statuses.created_at",
     ("DeploymentStatus", "updatedAt"): "github_deployment_statuses.updated_at",
     ("DeploymentStatus", "creator"): "github_deployment_statuses.creator_login",
-    ("Repository", "defaultBranchRef"): "github_commits", ("Ref", "target"): "github_commits",
+    ("Repository", "defaultBranchRef"): "github_commits",
+    ("Ref", "target"): "github_commits",  # and github_tags.commit_sha
     ("Commit", "history"): "github_commits",
     ("CommitHistoryConnection", "pageInfo"): "pagination",
     ("CommitHistoryConnection", "nodes"): "github_commits",
@@ -226,6 +231,22 @@ FIELD_PURPOSE: dict[tuple[str, str], str] = {
     ("CommitConnection", "nodes"): "github_commits.parent_shas",
     ("Commit", "signature"): "github_commits.is_verified",
     ("GitSignature", "isValid"): "github_commits.is_verified",
+    ("Repository", "releases"): "github_releases",
+    ("ReleaseConnection", "pageInfo"): "pagination",
+    ("ReleaseConnection", "nodes"): "github_releases",
+    ("Release", "id"): "github_releases.node_id", ("Release", "databaseId"): "github_releases.id",
+    ("Release", "tagName"): "github_releases.tag_name", ("Release", "name"): "github_releases.name",
+    ("Release", "isDraft"): "github_releases.is_draft",
+    ("Release", "isPrerelease"): "github_releases.is_prerelease",
+    ("Release", "author"): "github_releases.author_login",
+    ("Release", "releaseAssets"): "github_releases.assets_count",
+    ("ReleaseAssetConnection", "totalCount"): "github_releases.assets_count",
+    ("Release", "createdAt"): "github_releases.created_at",
+    ("Release", "publishedAt"): "github_releases.published_at",
+    ("Repository", "refs"): "github_tags", ("RefConnection", "pageInfo"): "pagination",
+    ("RefConnection", "nodes"): "github_tags", ("Ref", "name"): "github_tags.name",
+    ("GitObject", "__typename"): "github_tags.commit_sha",
+    ("GitObject", "oid"): "github_tags.commit_sha", ("Tag", "target"): "github_tags.commit_sha",
     ("Query", "user"): "github_users",
     ("User", "__typename"): "github_users.type", ("User", "id"): "github_users.node_id",
     ("User", "name"): "github_users.name", ("User", "email"): "github_users.email",
@@ -240,8 +261,12 @@ def nested_connections(with_files: bool) -> tuple[str, ...]:
 
 
 def connection_selection(name: str, first: int | str, after: str | None = None) -> str:
+    """A nested connection's page with its ``totalCount``, and its ``pageInfo`` only on a
+    follow-up (``after`` given): a first page shorter than its count is walked again from the
+    start (``complete``), so the hundreds of first pages that are whole carry no cursor."""
     arguments = f"first: {first}" + (f", after: {after}" if after else "")
-    return f"{name}({arguments}) {{ {PAGE_INFO} nodes {{ {NESTED_NODES[name]} }} }}"
+    paging = f"totalCount {PAGE_INFO}" if after else "totalCount"
+    return f"{name}({arguments}) {{ {paging} nodes {{ {NESTED_NODES[name]} }} }}"
 
 
 def pull_request_selection(with_files: bool) -> str:
@@ -318,16 +343,52 @@ def deployment_statuses_document() -> str:
     )
 
 
+# Tags a query: the most a page holds (a tag is one node and no point beside the history).
+TAGS_PER_QUERY = 100
+TAG_NODES = "name target { __typename oid ... on Tag { target { __typename oid } } }"
+
+
 def history_document() -> str:
     """A page of the default branch's commits committed at or after ``$since``, newest first,
-    with only what ``github_commits`` keeps (no message, no file, no size)."""
+    with only what ``github_commits`` keeps (no message, no file, no size); while ``$withTags``,
+    the page of tags after ``$tagsAfter`` rides along (1 more request of 101: still 1 point)."""
     return (
         "query BranchHistory($owner: String!, $name: String!, $since: GitTimestamp, "
-        f"$first: Int!, $after: String) {{ {RATE_LIMIT} repository(owner: $owner, name: $name) "
-        "{ defaultBranchRef { target { ... on Commit { history(first: $first, after: $after, "
+        "$first: Int!, $after: String, $tagsAfter: String, $withTags: Boolean!) { "
+        f"{RATE_LIMIT} repository(owner: $owner, name: $name) {{ refs(first: {TAGS_PER_QUERY}, "
+        'after: $tagsAfter, refPrefix: "refs/tags/") @include(if: $withTags) { '
+        f"pageInfo {{ hasNextPage endCursor }} nodes {{ {TAG_NODES} }} }} "
+        "defaultBranchRef { target { ... on Commit { history(first: $first, after: $after, "
         "since: $since) { pageInfo { hasNextPage endCursor } nodes { oid id "
         f"parents(first: {PARENTS_PER_COMMIT}) {{ totalCount nodes {{ oid }} }} "
         f"author {GIT_ACTOR} committer {GIT_ACTOR} signature {{ isValid }} }} }} }} }} }} }} }}"
+    )
+
+
+RELEASE_FIELDS = ("id databaseId tagName name isDraft isPrerelease author { login databaseId } "
+                  "releaseAssets { totalCount } createdAt publishedAt")
+
+
+def releases_document() -> str:
+    """A page of a repository's releases, newest created first, with only what
+    ``github_releases`` keeps: no release notes (REST's ``body``), no author profile, no assets'
+    uploaders."""
+    return (
+        "query Releases($owner: String!, $name: String!, $first: Int!, $after: String) { "
+        f"{RATE_LIMIT} repository(owner: $owner, name: $name) {{ releases(first: $first, "
+        "after: $after, orderBy: {field: CREATED_AT, direction: DESC}) { "
+        f"pageInfo {{ hasNextPage endCursor }} nodes {{ {RELEASE_FIELDS} }} }} }} }}"
+    )
+
+
+def tags_document() -> str:
+    """A page of a repository's tags, each with the object it points at: a commit, or an
+    annotated tag whose own target is asked for (REST's /tags names the commit either way)."""
+    return (
+        "query Tags($owner: String!, $name: String!, $first: Int!, $after: String) { "
+        f"{RATE_LIMIT} repository(owner: $owner, name: $name) {{ refs(first: $first, "
+        'after: $after, refPrefix: "refs/tags/") { pageInfo { hasNextPage endCursor } '
+        f"nodes {{ {TAG_NODES} }} }} }} }}"
     )
 
 
@@ -345,7 +406,7 @@ def every_document() -> list[str]:
     """Every document the collection can send (for the minimization test)."""
     documents = [*(page_document(files) for files in (False, True)), issues_document(),
                  users_document(USERS_PER_QUERY), deployment_statuses_document(),
-                 history_document()]
+                 history_document(), releases_document(), tags_document()]
     documents += [single_document(files) for files in (False, True)]
     documents += [follow_up_document(name) for name in nested_connections(True)]
     documents.append(parts_document([(1, DEFERRED_CONNECTIONS)] * PARTS_PER_QUERY))
@@ -438,6 +499,27 @@ def deployment_status_record(node: dict) -> dict:
     return {"node_id": node["id"], "state": node["state"].lower(),
             "environment": node["environment"], "creator": user_of(node["creator"]),
             "created_at": node["createdAt"], "updated_at": node["updatedAt"]}
+
+
+def release_record(node: dict) -> dict:
+    """A release node as REST's /releases lists it (what the allow-list reads): the assets as a
+    list of their count's length, for ``assets_count``; no ``body``, no ``target_commitish``."""
+    return {"id": node["databaseId"], "node_id": node["id"], "tag_name": node["tagName"],
+            "name": node["name"], "draft": node["isDraft"], "prerelease": node["isPrerelease"],
+            "author": user_of(node["author"]),
+            "assets": [{}] * node["releaseAssets"]["totalCount"],
+            "created_at": node["createdAt"], "published_at": node["publishedAt"]}
+
+
+def tag_record(node: dict) -> dict | None:
+    """A tag ref as REST's /tags lists it; None for one that names no commit within two steps
+    (a tag of a tag of a tag, of a tree or a blob: REST's /tags decides those)."""
+    target = node.get("target") or {}
+    if target.get("__typename") == "Tag":
+        target = target.get("target") or {}
+    if target.get("__typename") != "Commit":
+        return None
+    return {"name": node["name"], "commit": {"sha": target["oid"]}}
 
 
 def review_record(node: dict) -> dict:
@@ -593,8 +675,7 @@ def fill_deferred(client: GraphQLClient, target: RepositoryTarget, nodes: list[d
     for node, names in wanted:
         for name in DEFERRED_CONNECTIONS:
             if name not in names and "nodes" not in node[name]:
-                node[name] = {"totalCount": 0, "nodes": [],
-                              "pageInfo": {"hasNextPage": False, "endCursor": None}}
+                node[name] = {"totalCount": 0, "nodes": []}
     wanted = [(node, names) for node, names in wanted if names]
     size = PARTS_PER_QUERY  # halved for good when GitHub finds a query too large
 
@@ -621,25 +702,27 @@ def fill_deferred(client: GraphQLClient, target: RepositoryTarget, nodes: list[d
 
 
 def complete(client: GraphQLClient, target: RepositoryTarget, node: dict) -> dict:
-    """The node (its deferred connections filled) with each nested connection followed to
-    its end and checked against its ``totalCount``; one that stays short after a fresh walk is
-    an error naming the pull request (never a silently short table)."""
+    """The node (its deferred connections filled) with each nested connection checked against
+    its ``totalCount``: a first page shorter than that (it carries no cursor) is walked again
+    from the start by follow-up queries; one still short after two walks is an error naming
+    the pull request (never a silently short table)."""
     if any("nodes" not in node[name] for name in DEFERRED_CONNECTIONS):
         fill_deferred(client, target, [node])
     for name in nested_connections(target.with_files):
         connection = node[name]
-        nodes = list(connection["nodes"]) + _follow(client, target, node["number"], name,
-                                                    connection["pageInfo"])
-        if not _is_whole(name, nodes, connection["totalCount"]):
-            nodes = _follow(client, target, node["number"], name,
-                            {"hasNextPage": True, "endCursor": None})
-            if not _is_whole(name, nodes, connection["totalCount"]):
+        nodes = list(connection["nodes"])
+        walks = 0
+        while not _is_whole(name, nodes, connection["totalCount"]):
+            if walks == 2:
                 raise GraphQLPaginationError(
                     f"GitHub listed {len(nodes)} of the {connection['totalCount']} {name} of "
                     f"pull request #{node['number']} in repository {target.full_name} "
                     f"({client.http.context.describe()}), twice. Re-run the sync; if it "
                     "repeats, reconnect with `--api rest` and report it.",
                     context=client.http.context)
+            nodes = _follow(client, target, node["number"], name,
+                            {"hasNextPage": True, "endCursor": None})
+            walks += 1
         node[name] = {**connection, "nodes": nodes}
     return node
 
@@ -699,14 +782,15 @@ def issue_pages(client: GraphQLClient, target: RepositoryTarget,
 
 def _connection_pages(client: GraphQLClient, target: RepositoryTarget, document: str,
                       name: str, variables: dict,
-                      locate: Callable[[dict], dict | None] | None = None) -> Iterator[dict]:
+                      locate: Callable[[dict], dict | None] | None = None,
+                      after: str | None = None) -> Iterator[dict]:
     """Each page of the repository's connection ``name`` (a query of ``document``; ``locate``
-    finds it in the repository's answer when it is nested deeper, None: no such connection):
+    finds it in the repository's answer when it is nested deeper, None: no such connection),
+    from the cursor ``after`` on:
     a page with errors is asked once more, then it is an error naming the repository; a
     cursor that repeats stops the walk with an error rather than loop."""
     locate = locate or (lambda repository: repository[name])
     what = f"the {name} of repository {target.full_name}"
-    after: str | None = None
     seen_cursors: set[str] = set()
     while True:
         def run(first: int, after: str | None = after) -> GraphQLResult:
@@ -793,6 +877,15 @@ def deployment_status_pages(client: GraphQLClient, target: RepositoryTarget,
             return
 
 
+# -- releases and tags -------------------------------------------------------------------------
+
+
+def release_pages(client: GraphQLClient, target: RepositoryTarget) -> Iterator[list[dict]]:
+    """The repository's releases as REST records, a hundred a query, newest created first."""
+    for connection in _connection_pages(client, target, releases_document(), "releases", {}):
+        yield [release_record(node) for node in connection["nodes"]]
+
+
 # -- the default branch's commits ---------------------------------------------------------
 
 
@@ -801,12 +894,24 @@ def _history(repository: dict) -> dict | None:
     return ((repository.get("defaultBranchRef") or {}).get("target") or {}).get("history")
 
 
-def history_pages(client: GraphQLClient, target: RepositoryTarget,
-                  since: str | None) -> Iterator[list[dict]]:
+def history_pages(client: GraphQLClient, target: RepositoryTarget, since: str | None,
+                  tags: list[dict | None]) -> Iterator[list[dict]]:
     """The default branch's commits committed at or after ``since``, a page at a time, newest
-    first, each with its parents whole."""
+    first, each with its parents whole. Each query also carries the next page of the
+    repository's tags while there are more (their records appended to ``tags``, see
+    ``tag_record``); the tags left when the history ends come by ``Tags`` queries."""
+    variables: dict = {"since": since, "tagsAfter": None, "withTags": True}
+
+    def locate(repository: dict) -> dict | None:
+        refs = repository.get("refs")
+        if refs is not None:  # this query's page of tags
+            tags.extend(tag_record(node) for node in refs["nodes"])
+            info = refs["pageInfo"]
+            variables.update(withTags=info["hasNextPage"], tagsAfter=info["endCursor"])
+        return _history(repository)
+
     for connection in _connection_pages(client, target, history_document(), "history",
-                                        {"since": since}, locate=_history):
+                                        variables, locate=locate):
         for node in connection["nodes"]:
             parents = node["parents"]
             if len(parents["nodes"]) < parents["totalCount"]:
@@ -817,3 +922,8 @@ def history_pages(client: GraphQLClient, target: RepositoryTarget,
                     f"{PARENTS_PER_COMMIT} and stops rather than store a short row. Reconnect "
                     "with `--api rest` for this organization.", context=client.http.context)
         yield connection["nodes"]
+    if variables["withTags"]:
+        for connection in _connection_pages(client, target, tags_document(), "tags", {},
+                                            locate=lambda repository: repository["refs"],
+                                            after=variables["tagsAfter"]):
+            tags.extend(tag_record(node) for node in connection["nodes"])
