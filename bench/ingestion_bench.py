@@ -32,7 +32,7 @@ import json, signal, sys, threading
 from emulators.server import EmulatorServer
 server = EmulatorServer(scale=sys.argv[1], seed=7).start()
 # A budget that lets the benchmark measure Sieve, not an hour-long rate-limit wait.
-for api in ("github", "gitlab", "jira", "slack"):
+for api in ("github", "github_graphql", "gitlab", "jira", "slack"):
     server.rate_limits.configure(api, 10_000_000, 3600)
 from pipelines.cli.demo import demo_connections, demo_settings
 # Every API as the demo connects them, and the GitHub repositories (benchmarks take the first N).
