@@ -109,11 +109,13 @@ FAULT_MODES = ("server_errors", "retry_after", "rate_limit_window", "timeout", "
 
 
 def sync_under_fault(org: SieveOrg, emulator, source: str, mode: str, pattern: str,
-                     monkeypatch) -> list[SyncSummary]:
+                     monkeypatch, window_limit: int = 8) -> list[SyncSummary]:
     """Sync ``source`` while the emulator injects ``mode`` on requests matching ``pattern``.
 
-    Rate-limit modes wait for real (one-second windows): the HTTP layer waits on the wall
-    clock. The timeout mode gives the connector's client a short read timeout.
+    Rate-limit modes wait for real (one-second windows of ``window_limit`` requests): the HTTP
+    layer waits on the wall clock, so a source whose sync makes many requests passes a larger
+    limit, still used up more than once. The timeout mode gives the connector's client a short
+    read timeout.
     """
     faults = emulator.faults
     sleep = no_sleep
@@ -123,7 +125,7 @@ def sync_under_fault(org: SieveOrg, emulator, source: str, mode: str, pattern: s
         faults.secondary_rate_limit(pattern, times=1, retry_after=1, api=source)
         sleep = time.sleep
     elif mode == "rate_limit_window":
-        faults.rate_limit(source, limit=8, window_seconds=1)
+        faults.rate_limit(source, limit=window_limit, window_seconds=1)
         sleep = time.sleep
     elif mode == "timeout":
         # Every connector makes its clients through Connector.http_client, which takes the

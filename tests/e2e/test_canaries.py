@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from emulators.model import CANARY_PREFIX
 from pipelines.cli.demo import prepare_demo_org
 from pipelines.runs import run_org_job
 from resources.security.vault import Secret
@@ -30,12 +31,21 @@ from tests.harness import new_installation
 pytestmark = pytest.mark.slow
 
 
+def needles_in(data: bytes, needles: list[bytes]) -> list[bytes]:
+    """The needles ``data`` contains. Every canary starts with CANARY_PREFIX, so data without
+    the prefix holds none of them: the ~1,400 canaries are looked for one by one only where the
+    prefix is (the same answer as looking for each everywhere, in a fraction of the time)."""
+    prefix = CANARY_PREFIX.encode()
+    may_hold_canaries = prefix in data
+    return [n for n in needles
+            if (may_hold_canaries or not n.startswith(prefix)) and n in data]
+
+
 def files_containing(root: Path, needles: list[bytes]) -> dict[str, list[str]]:
     hits: dict[str, list[str]] = {}
     for path in root.rglob("*"):
         if path.is_file() and not path.is_symlink():
-            data = path.read_bytes()
-            found = [n.decode() for n in needles if n in data]
+            found = [n.decode() for n in needles_in(path.read_bytes(), needles)]
             if found:
                 hits[str(path)] = found
     return hits
@@ -177,12 +187,12 @@ def test_no_canary_reaches_any_store_and_no_forbidden_pii_is_kept(
     assert [argv for argv in arguments if any(n in argv.encode() for n in secrets)] == []
     out, err = capfd.readouterr()
     printed = (out + err + caplog.text).encode()
-    assert [n for n in needles if n in printed] == []
+    assert needles_in(printed, needles) == []
     if pg is not None:
         from tests.postgres.test_postgres import pg_dump
 
         for url in pg:
             dump = pg_dump(url)
             assert b"CREATE TABLE" in dump
-            assert [n for n in needles if n in dump] == []
+            assert needles_in(dump, needles) == []
     sieve.close()
