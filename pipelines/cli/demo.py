@@ -42,6 +42,12 @@ def demo_settings(emulator) -> dict:
     }
 
 
+def served_sources(emulator) -> str:
+    """The emulated sources the demo connects, by name: "GitHub, GitLab, … and Azure DevOps"."""
+    labels = [SOURCES[source].label for source in demo_connections(emulator)]
+    return ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
 def demo_connections(emulator) -> dict[str, tuple[dict, dict[str, str]]]:
     """Settings and credentials of each emulated source's connection. Each records the
     organization its emulator serves, so a later sync can restart it (see local_emulator)."""
@@ -175,7 +181,7 @@ def demo(ctx: click.Context, scale: str, anchor) -> None:
     day = anchor.date() if anchor else recorded_anchor(sieve) or today_utc()
     with EmulatorServer(scale=scale, seed=DEMO_SEED, org=Org(scale, DEMO_SEED, day)) as emulator:
         emulator.rate_limits.configure("github", DEMO_GITHUB_BUDGET_PER_HOUR, 3600)
-        click.echo(f"emulators: GitHub, GitLab, Jira and Slack on {emulator.root_url} "
+        click.echo(f"emulators: {served_sources(emulator)} on {emulator.root_url} "
                    f"({scale} organization, history up to {day:%Y-%m-%d})")
         org = prepare_demo_org(sieve, emulator)
         click.echo(f"syncing {org.slug}: {len(sieve.control_plane.connections(org))} connections…")

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from emulators.server import EmulatorServer
 from pipelines.cli import main
-from pipelines.cli.demo import next_steps
+from pipelines.cli.demo import demo_connections, next_steps, served_sources
+from resources.sources import SOURCES
 
 
 def test_the_demo_ends_with_a_psql_line_that_matches_sieve_serve():
@@ -22,3 +24,12 @@ def test_the_demo_ends_with_a_psql_line_that_matches_sieve_serve():
     assert f"[default: {fields['port']}]" in serve_help
     grant = next(line for line in lines if "access grant" in line)
     assert f"{fields['user']} --org demo --role analyst" in grant
+
+
+def test_the_demo_names_every_source_it_emulates():
+    with EmulatorServer(scale="tiny", seed=1) as emulator:
+        named = served_sources(emulator)
+        connected = demo_connections(emulator)
+    assert len(connected) >= 8
+    assert all(SOURCES[source].label in named for source in connected)
+    assert named.endswith(" and " + SOURCES[list(connected)[-1]].label)
