@@ -7,8 +7,9 @@ file, the socket that hands over the key. A full parse of this project is most o
 build (about 10 s of 25 on an idle 2-core machine, 40 s of 100 under load).
 
 The parse does not depend on those values: no model config, source, test or property reads a
-var (`tests/unit/test_dbt_command.py` keeps it so); models read the vars when they are
-compiled, which every run does with its own. So this command parses the project with no vars
+var (tests/dbt/test_dbt_project.py, `test_the_project_parses_the_same_whatever_the_vars`,
+keeps it so); models read the vars when they are compiled, which every run does with its own.
+So this command parses the project with no vars
 and the profile's defaults, where dbt's partial parsing applies, and hands the parsed manifest
 to the build, the way dbt's programmatic API documents reusing one (`dbtRunner(manifest=...)`,
 docs.getdbt.com "Programmatic invocations"). The parse is kept beside the run's target
@@ -46,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parsed = dbtRunner().invoke([*global_flags, "--quiet", "parse", "--no-write-json",
                                  "--target-path", str(parse_path)])
     if not parsed.success:
-        print(f"sieve-dbt: dbt could not parse the project: {parsed.exception}", file=sys.stderr)
+        cause = parsed.exception or "see dbt.log in the run's logs directory"
+        print(f"sieve-dbt: dbt could not parse the project ({cause})", file=sys.stderr)
         return 2
     result = dbtRunner(manifest=parsed.result).invoke(args)
     if result.success:
