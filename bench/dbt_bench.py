@@ -225,6 +225,20 @@ def bench_dbt_build(n_prs: int, sieve_home: Path | None = None) -> dict:
     }
 
 
+def synthetic_org(sieve, slug: str, n_prs: int):
+    """A new organization ``slug`` of ``sieve`` holding the N-PR synthetic organization."""
+    org = sieve.control_plane.add_organization(slug)
+    ensure_metadata_tables(sieve, org.id)
+    connection = connect_encrypted(org_database_path(sieve.settings.orgs_dir, org.id),
+                                   sieve.control_plane.org_data_key(org))
+    try:
+        for statement in synthetic_org_sql(n_prs):
+            connection.execute(statement)
+    finally:
+        connection.close()
+    return org
+
+
 def bench_parse_reuse(n_prs: int = 1000, rounds: int = 3) -> dict:
     """Builds of one small organization with dbt's own command (which parses the whole project
     again, since every build's --vars differ) and with ``sieve-dbt`` (which reuses the
@@ -236,15 +250,7 @@ def bench_parse_reuse(n_prs: int = 1000, rounds: int = 3) -> dict:
                 "sieve-dbt": runner.dbt_executable()}
     seconds: dict[str, list[float]] = {name: [] for name in commands}
     try:
-        org = sieve.control_plane.add_organization(f"parse-{n_prs}")
-        ensure_metadata_tables(sieve, org.id)
-        connection = connect_encrypted(org_database_path(sieve.settings.orgs_dir, org.id),
-                                       sieve.control_plane.org_data_key(org))
-        try:
-            for statement in synthetic_org_sql(n_prs):
-                connection.execute(statement)
-        finally:
-            connection.close()
+        org = synthetic_org(sieve, f"parse-{n_prs}", n_prs)
         for _ in range(rounds):
             for name, command in commands.items():
                 with mock.patch.object(runner, "dbt_executable", return_value=command):

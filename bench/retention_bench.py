@@ -21,13 +21,12 @@ from pathlib import Path
 
 from dagster import DagsterInstance
 
-from bench.dbt_bench import fresh_installation, synthetic_org_sql
+from bench.dbt_bench import fresh_installation, synthetic_org
 from pipelines.instance import write_embedded_instance
 from resources.retention.execute import execute_request
 from resources.retention.requests import record_request
 from resources.security.vault import Secret
-from resources.storage.metadata_store import connect_encrypted, org_database_path
-from resources.sync.engine import ensure_metadata_tables
+from resources.storage.metadata_store import org_database_path
 
 SUBJECT_LOGIN = "user5"  # one of the synthetic organization's people (p5)
 
@@ -38,25 +37,12 @@ def _installation(home: Path):
     return sieve
 
 
-def _synthetic_org(sieve, slug: str, n_prs: int):
-    org = sieve.control_plane.add_organization(slug)
-    ensure_metadata_tables(sieve, org.id)
-    connection = connect_encrypted(org_database_path(sieve.settings.orgs_dir, org.id),
-                                   sieve.control_plane.org_data_key(org))
-    try:
-        for statement in synthetic_org_sql(n_prs):
-            connection.execute(statement)
-    finally:
-        connection.close()
-    return org
-
-
 def bench_forget_person(n_prs: int, sieve_home: Path | None = None) -> dict:
     """Seconds to forget one person (certified) in an N-PR organization."""
     home = Path(sieve_home or tempfile.mkdtemp(prefix="sieve-retention-bench-"))
     sieve = _installation(home)
     try:
-        org = _synthetic_org(sieve, "bench", n_prs)
+        org = synthetic_org(sieve, "bench", n_prs)
         size = org_database_path(sieve.settings.orgs_dir, org.id).stat().st_size
         request = record_request(sieve.control_plane, org, "person", subject_kind="login",
                                  subject=Secret(SUBJECT_LOGIN))
@@ -77,8 +63,8 @@ def bench_delete_organization(n_prs: int, sieve_home: Path | None = None) -> dic
     home = Path(sieve_home or tempfile.mkdtemp(prefix="sieve-retention-bench-"))
     sieve = _installation(home)
     try:
-        org = _synthetic_org(sieve, "bench", n_prs)
-        _synthetic_org(sieve, "neighbour", 1_000)
+        org = synthetic_org(sieve, "bench", n_prs)
+        synthetic_org(sieve, "neighbour", 1_000)
         request = record_request(sieve.control_plane, org, "organization",
                                  subject_kind="organization", subject_ref=org.id)
         with DagsterInstance.from_config(str(sieve.settings.dagster_home)) as instance:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance, job, op
@@ -51,19 +53,26 @@ def test_embedded_instance_uses_the_kept_open_storages(tmp_path):
         assert isinstance(instance.run_storage, SieveSqliteRunStorage)
 
 
-def test_a_run_opens_a_handful_of_connections_not_one_per_event(tmp_path):
-    connects = []
+@contextmanager
+def counting_connections() -> Iterator[list]:
+    """The database connections opened inside the block, one entry each."""
+    connects: list = []
 
     def count(*_):
         connects.append(1)
 
+    event.listen(Pool, "connect", count)
+    try:
+        yield connects
+    finally:
+        event.remove(Pool, "connect", count)
+
+
+def test_a_run_opens_a_handful_of_connections_not_one_per_event(tmp_path):
     with embedded_instance(tmp_path / "dagster") as instance:
         tiny_job.execute_in_process(instance=instance)  # the instance's databases exist now
-        event.listen(Pool, "connect", count)
-        try:
+        with counting_connections() as connects:
             result = tiny_job.execute_in_process(instance=instance)
-        finally:
-            event.remove(Pool, "connect", count)
         events = len(instance.all_logs(result.run_id))
     assert events >= 10
     # Dagster's own SQLite storages open a connection per read and per write (~8 per event);
@@ -75,19 +84,11 @@ def test_the_event_log_remembers_which_of_its_tables_exist(tmp_path):
     """Dagster asks whether the asset-check table exists before each asset check event (and
     the partitions table before each dynamic-partition lookup); Dagster's own storage opens a
     new engine for every question."""
-    connects = []
-
-    def count(*_):
-        connects.append(1)
-
     with embedded_instance(tmp_path / "dagster") as instance:
         storage = instance.event_log_storage
         assert storage.supports_asset_checks
-        event.listen(Pool, "connect", count)
-        try:
+        with counting_connections() as connects:
             answers = [storage.supports_asset_checks for _ in range(50)]
-        finally:
-            event.remove(Pool, "connect", count)
         assert all(answers) and connects == []
         assert not storage.has_table("no_such_table")
 
