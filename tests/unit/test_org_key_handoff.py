@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 
-from resources.marts.org_key import fetch_org_key, serve_org_key
+from resources.marts.org_key import SERVING_THREAD, fetch_org_key, serve_org_key
 from resources.marts.runner import DbtRun
 from resources.security.vault import Secret
 
@@ -21,6 +22,16 @@ def test_the_key_is_served_to_this_user_until_the_run_ends():
         assert fetch_org_key(str(socket_path)) == KEY
         assert fetch_org_key(str(socket_path)) == KEY  # dbt may open several connections
     assert not socket_path.parent.exists()
+
+
+def test_the_serving_thread_ends_with_the_run():
+    """Closing the socket alone left the thread blocked in accept(), and every dbt build then
+    waited 5 s for it to join."""
+    with serve_org_key(Secret(KEY)) as socket_path:
+        assert fetch_org_key(str(socket_path)) == KEY
+        assert any(thread.name == SERVING_THREAD for thread in threading.enumerate())
+    assert not any(thread.name == SERVING_THREAD and thread.is_alive()
+                   for thread in threading.enumerate())
 
 
 def test_a_run_puts_paths_in_vars_and_nothing_secret_in_env_or_argv(tmp_path: Path):
