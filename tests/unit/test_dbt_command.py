@@ -1,4 +1,5 @@
-"""`sieve-dbt` and the dbt resource cost a build nothing they do not need."""
+"""`sieve-dbt` and the dbt resource cost a build nothing they do not need: no network call for
+the version, no adapter in the run's process."""
 
 from __future__ import annotations
 
