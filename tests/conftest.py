@@ -21,14 +21,15 @@ SIEVE_ENV_VARS = ("SIEVE_HOME", "SIEVE_CONTROL_PLANE_URL", "SIEVE_MASTER_KEY",
 # so pytest-xdist (--dist loadfile hands files out in collection order) starts them at once and
 # the short files fill in around them, instead of one long file running alone at the end.
 SLOWEST_FILES = (
-    "dbt/test_dbt_project.py", "dbt/test_golden_insights.py",
-    "connectors/test_azuredevops_connector.py", "e2e/test_canaries.py",
+    "e2e/test_canaries_postgres.py", "dbt/test_unchanged_marts.py", "e2e/test_killed_syncs.py",
+    "dbt/test_golden_incidents.py", "connectors/test_azuredevops_connector.py",
+    "dbt/test_demo_marts.py", "ui/test_ui_smoke.py", "e2e/test_canaries.py",
     "retention/test_person_deletion.py", "connectors/test_github_graphql.py",
-    "dbt/test_golden_incidents.py", "dbt/test_unchanged_marts.py", "e2e/test_killed_syncs.py",
-    "retention/test_cli.py", "connectors/test_bitbucket_connector.py",
-    "dbt/test_golden_histories.py", "ui/test_ui_smoke.py", "connectors/test_github_connector.py",
-    "dbt/test_golden.py", "dbt/test_golden_bitbucket.py", "dbt/test_golden_azuredevops.py",
-    "dagster/test_definitions.py", "dbt/test_demo_marts.py",
+    "cli/test_help_examples.py", "dbt/test_golden_insights.py", "dbt/test_dbt_project.py",
+    "e2e/test_connection_failures.py", "connectors/test_github_connector.py",
+    "connectors/test_bitbucket_connector.py", "dbt/test_golden_histories.py",
+    "dbt/test_golden_bitbucket.py", "dbt/test_golden_azuredevops.py", "dbt/test_golden.py",
+    "retention/test_cli.py", "connectors/test_github_app.py",
 )
 
 
