@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from resources.http import ClientStats, ConcurrencyLimits, ErrorContext, Validators
 from resources.security.vault import Secret
@@ -55,6 +55,25 @@ def incomplete_under(parent: dict, *entities: str) -> Iterator[RawBatch]:
     """Empty batches saying that ``parent``'s records of each entity were not all listed."""
     for name in entities:
         yield RawBatch(name, [], parent=parent, incomplete=True)
+
+
+def retry_pending(state: SyncState, key: str, entity: str,
+                  retry: Callable[[Any], Generator[RawBatch, None, bool]],
+                  parent: dict | None = None) -> Generator[RawBatch, None, list]:
+    """Read again, one by one with ``retry`` (False: it answered 404 again), the items an
+    earlier sync could not read, kept as a JSON list under ``key`` in the sync state; then
+    clear the list with an empty batch of ``entity``. Returns the items that failed again:
+    deleted upstream, they are dropped, and the out-of-date job's reconciliation removes what
+    of them is stored."""
+    pending = json.loads(state.cursor(key) or "[]")
+    if not pending:
+        return []
+    gone = []
+    for item in pending:
+        if not (yield from retry(item)):
+            gone.append(item)
+    yield RawBatch(entity, [], parent=parent or {}, cursors={key: "[]"})
+    return gone
 
 
 class SyncState:

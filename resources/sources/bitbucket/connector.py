@@ -31,6 +31,7 @@ from resources.sources.connector import (
     ConnectorContext,
     RawBatch,
     incomplete_under,
+    retry_pending,
 )
 from resources.sources.credentials import connection_auth
 
@@ -182,18 +183,14 @@ class BitbucketConnector(Connector):
 
     def _pending_pull_requests(self, uuid: str, path: str, pending_stream: str
                                ) -> Iterator[RawBatch]:
-        """The details an earlier sync could not read. A pull request answering 404 again was
-        deleted upstream: it is dropped here, and the out-of-date job's reconciliation removes
-        what of it is stored."""
-        pending = json.loads(self.context.state.cursor(pending_stream) or "[]")
-        if not pending:
-            return
-        for number in pending:
-            if not (yield from self._pull_request_details(uuid, path, number)):
-                log.info("Bitbucket repository %s: pull request %s answered 404 twice; treated "
-                         "as deleted upstream", uuid, number)
-        yield RawBatch("bitbucket_pull_requests", [], parent={"repository_uuid": uuid},
-                       cursors={pending_stream: "[]"})
+        """The details an earlier sync could not read (`retry_pending`)."""
+        gone = yield from retry_pending(
+            self.context.state, pending_stream, "bitbucket_pull_requests",
+            lambda number: self._pull_request_details(uuid, path, number),
+            parent={"repository_uuid": uuid})
+        for number in gone:
+            log.info("Bitbucket repository %s: pull request %s answered 404 twice; treated as "
+                     "deleted upstream", uuid, number)
 
     def _pull_request_details(self, uuid: str, path: str, number: int
                               ) -> Generator[RawBatch, None, bool]:

@@ -26,7 +26,13 @@ from resources.http import (
 )
 from resources.http.graphql import GraphQLClient, GraphQLUnsupportedError
 from resources.security.vault import Secret
-from resources.sources.connector import Connector, ConnectorContext, RawBatch, incomplete_under
+from resources.sources.connector import (
+    Connector,
+    ConnectorContext,
+    RawBatch,
+    incomplete_under,
+    retry_pending,
+)
 from resources.sources.credentials import connection_auth
 from resources.sources.gitlab import graphql
 
@@ -328,15 +334,12 @@ class GitLabConnector(Connector):
     def _pending_approvals(self, project_id: int) -> Iterator[RawBatch]:
         """The approvals an earlier sync could not read, read first. A merge request answering
         404 again was deleted upstream, or its project has no approvals API: dropped."""
-        key = pending_approvals_key(project_id)
-        pending = json.loads(self.context.state.cursor(key) or "[]")
-        if not pending:
-            return
-        for iid in pending:
-            if not (yield from self._approvals(project_id, iid)):
-                log.info("project %s: approvals of merge request %s answered 404 twice; "
-                         "dropped", project_id, iid)
-        yield RawBatch("gitlab_merge_requests", [], cursors={key: "[]"})
+        gone = yield from retry_pending(
+            self.context.state, pending_approvals_key(project_id), "gitlab_merge_requests",
+            lambda iid: self._approvals(project_id, iid))
+        for iid in gone:
+            log.info("project %s: approvals of merge request %s answered 404 twice; dropped",
+                     project_id, iid)
 
     def _approvals(self, project_id: int, iid: int) -> Generator[RawBatch, None, bool]:
         """The merge request's approvals with their times; False when they answered 404 and

@@ -19,7 +19,7 @@ from resources.http import (
     PaginationStyle,
     RetryPolicy,
 )
-from resources.sources.connector import Connector, RawBatch, incomplete_under
+from resources.sources.connector import Connector, RawBatch, incomplete_under, retry_pending
 
 DEFAULT_BASE_URL = "https://api.opsgenie.com"
 PAGE_SIZE = 100  # Opsgenie's largest `limit`
@@ -81,7 +81,9 @@ class OpsgenieConnector(Connector):
         newest = seen
         pending: set[str] = set()
         if stream == "incidents":
-            yield from self._pending_links()
+            # The alert links an earlier sync could not read, first.
+            yield from retry_pending(self.context.state, PENDING_LINKS, "opsgenie_incidents",
+                                     self._associated_alerts)
         params = {"query": f"updatedAt>{_millis(self._start(seen))}", "sort": "updatedAt",
                   "order": "asc", "limit": PAGE_SIZE}
         for page in self.client.paginate(path, params, style=PaginationStyle.PAGING_NEXT):
@@ -99,16 +101,6 @@ class OpsgenieConnector(Connector):
                 cursors[PENDING_LINKS] = json.dumps(sorted(pending))
             yield RawBatch(entity, page.items, cursors=cursors,
                            failed_keys=tuple((incident_id,) for incident_id in missing))
-
-    def _pending_links(self) -> Iterator[RawBatch]:
-        """Ask again for the alert links an earlier sync could not read. An incident answering
-        404 again was deleted upstream and is dropped from the list."""
-        pending = json.loads(self.context.state.cursor(PENDING_LINKS) or "[]")
-        if not pending:
-            return
-        for incident_id in pending:
-            yield from self._associated_alerts(incident_id)
-        yield RawBatch("opsgenie_incidents", [], cursors={PENDING_LINKS: "[]"})
 
     def _associated_alerts(self, incident_id: str) -> Generator[RawBatch, None, bool]:
         """The alerts of one incident, before the incident itself is durable: a rerun after a
