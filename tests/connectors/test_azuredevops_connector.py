@@ -200,8 +200,8 @@ def test_sync_under_fault_equals_a_clean_sync(sieve_org, emulator, monkeypatch, 
         r"|/classificationnodes", monkeypatch, window_limit=WINDOW_LIMIT)
     assert org.content(TABLES) == expected
     # The window is used up, so the client waits for its reset and goes on.
-    assert mode != "rate_limit_window" or sum(s.http.get("wait_seconds", 0) > 0
-                                              for s in summaries) >= 1
+    assert mode != "rate_limit_window" or any(s.http.get("wait_seconds", 0) > 0
+                                              for s in summaries)
 
 
 def test_killed_sync_rerun_converges(sieve_org, emulator, monkeypatch, small_pages):
