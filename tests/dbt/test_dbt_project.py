@@ -94,6 +94,16 @@ def test_builds_reuse_the_project_parse(org):
     assert "Starting full parse" not in log
 
 
+def test_the_build_logs_its_nodes_not_its_statements(org):
+    """The parse logs at debug, the build at info (resources/marts/dbt_command.py): a line per
+    node and result, not every SQL statement, connection and commit."""
+    log = (org.database_path.parent / "dbt" / "logs" / "dbt.log").read_text()
+    build = log[log.rindex("Running with dbt="):]
+    assert "Nothing changed, skipping partial parsing" in log[:len(log) - len(build)]
+    assert "Concurrency: 2 threads" in build and "[info ]" in build
+    assert "[debug]" not in build
+
+
 def test_the_project_parses_the_same_whatever_the_vars(tmp_path):
     """Builds reuse a parse made without vars (resources/marts/dbt_command.py), so no var may
     change what parsing finds: a node's dependencies or config. Parse with every var set away
