@@ -16,6 +16,7 @@ from pipelines.cli.context import (
     echo_table,
 )
 from resources.analyst.sessions import ANALYST_SCHEMA, run_query
+from resources.marts.warm_dbt import dbt_started_ahead
 from resources.storage.org_config import config_path, load_org_config, write_org_config
 
 
@@ -34,16 +35,17 @@ def sync(ctx: click.Context, slug: str, estimate: bool) -> None:
       sieve sync acme
       sieve sync acme --estimate
     """
-    from assets.ingestion import SKIPPED_CONNECTION_LABEL
-    from pipelines.runs import run_org_job
-
     sieve, org, _ = authorized(ctx, slug, "operator")
     config = load_org_config(sieve.settings.home, org.slug)  # a malformed file stops us here
     if estimate:
         _echo_estimates(sieve, org, config.services)
         return
     click.echo(f"syncing {org.slug} ({len(sieve.control_plane.connections(org))} connections)…")
-    outcome = run_org_job(sieve.settings, org, "sync_organization", progress=sys.stderr)
+    with dbt_started_ahead(sieve.settings, org.id):
+        from assets.ingestion import SKIPPED_CONNECTION_LABEL
+        from pipelines.runs import run_org_job
+
+        outcome = run_org_job(sieve.settings, org, "sync_organization", progress=sys.stderr)
     idle_sources = {key.removeprefix("raw_") for key, metadata in outcome.materializations.items()
                     if key.startswith("raw_") and metadata.get("connections") == 0}
     for asset_key, metadata in sorted(outcome.materializations.items()):

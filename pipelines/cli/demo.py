@@ -174,7 +174,7 @@ def demo(ctx: click.Context, scale: str, anchor) -> None:
     from emulators.cli import today_utc
     from emulators.org import Org
     from emulators.server import EmulatorServer
-    from pipelines.runs import run_org_job
+    from resources.marts.warm_dbt import dbt_started_ahead
 
     ctx.invoke(init)
     sieve = sieve_from(ctx)
@@ -185,8 +185,11 @@ def demo(ctx: click.Context, scale: str, anchor) -> None:
                    f"({scale} organization, history up to {day:%Y-%m-%d})")
         org = prepare_demo_org(sieve, emulator)
         click.echo(f"syncing {org.slug}: {len(sieve.control_plane.connections(org))} connections…")
-        outcome = run_org_job(sieve.settings, org, "sync_organization", {"sieve/demo": scale},
-                              progress=sys.stderr)
+        with dbt_started_ahead(sieve.settings, org.id):
+            from pipelines.runs import run_org_job
+
+            outcome = run_org_job(sieve.settings, org, "sync_organization",
+                                  {"sieve/demo": scale}, progress=sys.stderr)
     if not outcome.success:
         for failure in outcome.failures:
             click.echo(f"error: {failure}", err=True)

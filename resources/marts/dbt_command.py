@@ -35,8 +35,11 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+
+from resources.marts.warm_dbt import hand_over, serve_one_build
 
 # dbt commands that run nodes from a manifest; the rest go to dbt as they are.
 RUNS_NODES = frozenset({"build", "run", "test", "compile", "seed", "snapshot", "show"})
@@ -50,22 +53,61 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args in (["--version"], ["-v"]):
         print(installed_versions())
         return 0
+    if args[:1] == ["--serve-one-build"]:  # started by resources.marts.warm_dbt.warm_dbt
+        return serve_one_build(Path(args[1]), int(args[2]), prepare=prepare_default_parse,
+                               build=run_nodes)
     command_at = next((i for i, arg in enumerate(args) if arg in RUNS_NODES), None)
     target = os.environ.get("DBT_TARGET_PATH")
     if command_at is None or not target:
         dbt = str(Path(sys.executable).with_name("dbt"))
         os.execv(dbt, [dbt, *args])
+    handed_over = hand_over(Path(target), args)
+    if handed_over is not None:
+        return handed_over
+    return run_nodes(args, None)
+
+
+@dataclass(frozen=True)
+class ProjectParse:
+    """A var-free parse of the project, kept in ``path`` (resources.marts.dbt_command)."""
+
+    path: Path
+    global_flags: tuple[str, ...]
+    manifest: object
+
+
+def parse_project(parse_path: Path, global_flags: Sequence[str]) -> ProjectParse | None:
     from dbt.cli.main import dbtRunner
 
-    parse_path = parse_directory(Path(target))
-    global_flags = args[:command_at]
     parsed = dbtRunner().invoke([*global_flags, "--quiet", "parse", "--no-write-json",
                                  "--target-path", str(parse_path)])
     if not parsed.success:
         cause = parsed.exception or "see dbt.log in the run's logs directory"
         print(f"sieve-dbt: dbt could not parse the project ({cause})", file=sys.stderr)
-        return 2
-    result = dbtRunner(manifest=parsed.result).invoke([*file_log_level(args), *args])
+        return None
+    return ProjectParse(parse_path, tuple(global_flags), parsed.result)
+
+
+def prepare_default_parse() -> ProjectParse | None:
+    """What a waiting dbt process does ahead of its build: import dbt and parse the project
+    for the run whose target is ``DBT_TARGET_PATH``, with no global flags (dagster-dbt's)."""
+    return parse_project(parse_directory(Path(os.environ["DBT_TARGET_PATH"])), ())
+
+
+def run_nodes(args: Sequence[str], prepared: ProjectParse | None) -> int:
+    """``dbt <args>`` (a command that runs nodes) from the project's kept parse: the one
+    ``prepared`` when it is the parse this run needs, else made now."""
+    from dbt.cli.main import dbtRunner
+
+    command_at = next(i for i, arg in enumerate(args) if arg in RUNS_NODES)
+    parse_path = parse_directory(Path(os.environ["DBT_TARGET_PATH"]))
+    global_flags = tuple(args[:command_at])
+    parsed = prepared
+    if parsed is None or (parsed.path, parsed.global_flags) != (parse_path, global_flags):
+        parsed = parse_project(parse_path, global_flags)
+        if parsed is None:
+            return 2
+    result = dbtRunner(manifest=parsed.manifest).invoke([*file_log_level(args), *args])
     if result.success:
         return 0
     return 1 if result.exception is None else 2

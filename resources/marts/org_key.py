@@ -67,11 +67,12 @@ def _serve(server: socket.socket, key: Secret, stop: threading.Event) -> None:
         except OSError:
             return
         with peer:
-            if _same_user(peer):
+            if peer_is_same_user(peer):
                 peer.sendall(key.reveal().encode())
 
 
-def _same_user(peer: socket.socket) -> bool:
+def peer_is_same_user(peer: socket.socket) -> bool:
+    """Whether the process at the other end of a Unix socket runs as this process's user."""
     credentials = peer.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEER_CREDENTIALS.size)
     _pid, uid, _gid = _PEER_CREDENTIALS.unpack(credentials)
     return uid == os.getuid()

@@ -1,0 +1,228 @@
+"""A dbt process started ahead of its build, so a sync does not wait for dbt to load.
+
+A ``sieve-dbt`` build spends its first seconds importing dbt (2.4 s on this 2-core machine) and
+checking the project's parse (0.85 s), before it runs a node; and ``sieve sync`` spends its
+own first seconds importing Dagster and syncing the sources, on one core. So ``sieve sync``
+starts a dbt process for the organization as it begins (`warm_dbt`): on the other core it
+imports dbt, parses the project the var-free way every build does (resources/marts/
+dbt_command.py) and waits. When dagster-dbt then runs ``sieve-dbt build …``, that command
+hands its arguments, environment, working directory and standard streams to the waiting process
+(`hand_over`), which runs the build exactly as ``sieve-dbt`` would have and answers with its
+exit code. dagster-dbt reads the same output from the same pipe.
+
+- One build per process: it exits after it, or when ``sieve sync`` ends without one (a sync
+  whose marts were unchanged).
+- The socket lives in a fresh private directory (mode 0700) and the process serves its own
+  user only; a file in the organization's dbt directory names it for the build (its path, no
+  secret). The org's key still reaches dbt as before, from the run (resources/marts/org_key.py).
+- Anything amiss (no waiting process, another build took it, it died) and ``sieve-dbt`` runs the
+  build itself, as it always did; a cancelled build is cancelled in the waiting process too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+POINTER_FILE = "warm-dbt"
+STANDARD_STREAMS = (0, 1, 2)
+_LENGTH = struct.Struct("!I")
+_EXIT_CODE = struct.Struct("!i")
+ACCEPTED = b"A"
+CANCEL = b"C"
+
+
+@contextmanager
+def dbt_started_ahead(settings, org_id: str) -> Iterator[None]:
+    """`warm_dbt` for one organization of this installation; ``SIEVE_DBT_AHEAD=0`` turns it
+    off (every build then starts its own dbt, as the Dagster UI's runs do)."""
+    if os.environ.get("SIEVE_DBT_AHEAD", "1") == "0":
+        yield
+        return
+    from resources.marts.runner import DBT_PROJECT_DIR, org_dbt_directory
+
+    with warm_dbt(org_dbt_directory(settings.orgs_dir, org_id), DBT_PROJECT_DIR):
+        yield
+
+
+@contextmanager
+def warm_dbt(run_dir: Path, project_dir: Path) -> Iterator[subprocess.Popen]:
+    """A dbt process waiting, for as long as the block lasts, for one build of the organization
+    whose dbt files are in ``run_dir``; it is gone when the block ends."""
+    socket_dir = Path(tempfile.mkdtemp(prefix="sieve-dbt-"))  # mode 0700
+    socket_path = socket_dir / "dbt.sock"
+    pointer = run_dir / POINTER_FILE
+    parent_alive, parent_gone = os.pipe()
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                   "DBT_PROFILES_DIR": str(project_dir), "DBT_PROJECT_DIR": str(project_dir),
+                   "DBT_LOG_FORMAT": "json", "DBT_TARGET_PATH": str(run_dir / "target"),
+                   "DBT_LOG_PATH": str(run_dir / "target")}
+    executable = str(Path(sys.executable).with_name("sieve-dbt"))
+    process = subprocess.Popen(
+        [executable, "--serve-one-build", str(socket_path), str(parent_alive)],
+        cwd=project_dir, env=environment, pass_fds=(parent_alive,), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(parent_alive)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        pointer.write_text(str(socket_path))
+        yield process
+    finally:
+        os.close(parent_gone)  # the process sees the pipe close: no build is coming any more
+        try:
+            if pointer.read_text() == str(socket_path):
+                pointer.unlink()
+        except OSError:
+            pass
+        try:
+            process.wait(timeout=30)  # at most the rest of its start-up
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+def hand_over(target_path: Path, args: Sequence[str]) -> int | None:
+    """Run ``sieve-dbt <args>`` in the organization's waiting dbt process, if there is one that
+    takes it: its exit code, or None to run the build here."""
+    try:
+        socket_path = (target_path.parent / POINTER_FILE).read_text()
+    except OSError:
+        return None
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(socket_path)
+        body = json.dumps({"args": list(args), "cwd": os.getcwd(),
+                           "env": dict(os.environ)}).encode()
+        socket.send_fds(connection, [_LENGTH.pack(len(body))], list(STANDARD_STREAMS))
+        connection.sendall(body)
+        if _receive(connection, len(ACCEPTED)) != ACCEPTED:
+            return None
+    except OSError:
+        connection.close()
+        return None
+    with connection, _forwarding_cancellation(connection):
+        answer = _receive(connection, _EXIT_CODE.size)
+    if len(answer) != _EXIT_CODE.size:
+        print("sieve-dbt: the dbt process ended without finishing the build; its log is in the "
+              "run's target directory", file=sys.stderr)
+        return 2
+    return _EXIT_CODE.unpack(answer)[0]
+
+
+@contextmanager
+def _forwarding_cancellation(connection: socket.socket) -> Iterator[None]:
+    """Ctrl-C or a termination of this command (dagster-dbt cancelling the build) cancels the
+    build in the process running it."""
+    def cancel(_signum, _frame) -> None:
+        try:
+            connection.send(CANCEL)
+        except OSError:
+            pass
+
+    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def serve_one_build(socket_path: Path, parent_alive: int,
+                    prepare: Callable[[], object],
+                    build: Callable[[Sequence[str], object], int]) -> int:
+    """The waiting process: ``prepare()`` (import dbt, parse), then run one ``build(args,
+    prepared)`` handed over on ``socket_path``; or leave when the ``parent_alive`` pipe closes
+    first."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(socket_path))
+    socket_path.chmod(0o600)
+    server.listen(1)
+    prepared = prepare()
+    while True:
+        ready = _wait_readable(server, parent_alive)
+        if server not in ready:
+            return 0
+        connection, _ = server.accept()
+        request = _read_request(connection)
+        if request is not None:
+            break
+        connection.close()
+    server.close()
+    args, streams = request
+    for stream, fd in zip(STANDARD_STREAMS, streams):
+        os.dup2(fd, stream)
+        os.close(fd)
+    connection.sendall(ACCEPTED)
+    finished = threading.Event()
+    threading.Thread(target=_cancel_on_request, args=(connection, finished), daemon=True,
+                     name="sieve-dbt-cancel").start()
+    code = build(args, prepared)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    finished.set()
+    connection.sendall(_EXIT_CODE.pack(code))
+    return code
+
+
+def _wait_readable(server: socket.socket, parent_alive: int) -> list:
+    import select
+
+    ready, _, _ = select.select([server, parent_alive], [], [])
+    return ready
+
+
+def _read_request(connection: socket.socket) -> tuple[list[str], list[int]] | None:
+    """A build's arguments and streams, with its working directory and environment applied
+    to this process; None for a peer of another user or a broken request."""
+    from resources.marts.org_key import peer_is_same_user
+
+    if not peer_is_same_user(connection):
+        return None
+    try:
+        header, streams, _flags, _address = socket.recv_fds(connection, _LENGTH.size,
+                                                            len(STANDARD_STREAMS))
+        header += _receive(connection, _LENGTH.size - len(header))
+        (length,) = _LENGTH.unpack(header)
+        request = json.loads(_receive(connection, length))
+    except (OSError, ValueError, struct.error):
+        return None
+    if len(streams) != len(STANDARD_STREAMS):
+        for fd in streams:
+            os.close(fd)
+        return None
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    return request["args"], streams
+
+
+def _cancel_on_request(connection: socket.socket, finished: threading.Event) -> None:
+    """The handing-over command cancelled, or died: stop the build as Ctrl-C would."""
+    try:
+        connection.recv(1)
+    except OSError:
+        pass
+    if not finished.is_set():
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def _receive(connection: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data

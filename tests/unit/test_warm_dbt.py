@@ -1,0 +1,134 @@
+"""A dbt process started ahead of its build (resources/marts/warm_dbt.py): the build handed to it
+runs there with the handing command's streams, arguments and environment, its exit code comes
+back, a cancellation reaches it, and anything amiss leaves the build to the command itself.
+
+The waiting process here runs a stand-in build, so these take a second; the real one (dbt) is
+tests/dbt/test_dbt_project.py, `test_dbt_unit_tests_pass`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from resources.marts.warm_dbt import POINTER_FILE, hand_over
+
+ROOT = Path(__file__).resolve().parents[2]
+
+STAND_IN = """
+import os, sys, time
+from pathlib import Path
+from resources.marts.warm_dbt import serve_one_build
+
+def build(args, prepared):
+    print(f"built {args} with {prepared} in {os.getcwd()} as {os.environ['WHO']}", flush=True)
+    print("to stderr", file=sys.stderr, flush=True)
+    if args == ["wait"]:
+        try:
+            time.sleep(60)
+        except KeyboardInterrupt:
+            print("cancelled", flush=True)
+            return 130
+    return 3
+
+sys.exit(serve_one_build(Path(sys.argv[1]), int(sys.argv[2]), prepare=lambda: "a parse",
+                         build=build))
+"""
+
+CLIENT = """
+import sys
+from pathlib import Path
+from resources.marts.warm_dbt import hand_over
+
+code = hand_over(Path(sys.argv[1]), sys.argv[2:])
+print(f"handed over: {code}", flush=True)
+sys.exit(0 if code is None else code)
+"""
+
+
+@pytest.fixture
+def waiting(tmp_path):
+    """A stand-in waiting process for the run whose target is ``tmp_path/run/target``."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    socket_path = tmp_path / "dbt.sock"
+    parent_alive, parent_gone = os.pipe()
+    process = subprocess.Popen([sys.executable, "-c", STAND_IN, str(socket_path),
+                                str(parent_alive)], cwd=ROOT, pass_fds=(parent_alive,),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(parent_alive)
+    (run_dir / POINTER_FILE).write_text(str(socket_path))
+    deadline = time.monotonic() + 20
+    while not socket_path.exists():
+        assert time.monotonic() < deadline, "the waiting process never listened"
+        time.sleep(0.02)
+    yield run_dir / "target", process, parent_gone
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    try:
+        os.close(parent_gone)
+    except OSError:
+        pass
+
+
+def client(target: Path, *args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", CLIENT, str(target), *args], cwd=cwd,
+                            env={**os.environ, "WHO": "the client",
+                                 "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_the_build_runs_in_the_waiting_process_with_the_commands_streams(waiting, tmp_path):
+    target, process, _ = waiting
+    done = client(target, "build", "--select", "x", cwd=tmp_path)
+    out, err = done.communicate(timeout=30)
+    assert done.returncode == 3
+    assert out.splitlines() == [
+        f"built ['build', '--select', 'x'] with a parse in {tmp_path} as the client",
+        "handed over: 3"]
+    assert err == "to stderr\n"
+    assert process.wait(timeout=10) == 3  # one build, then it is gone
+
+
+def test_a_cancelled_command_cancels_the_build(waiting, tmp_path):
+    target, process, _ = waiting
+    done = client(target, "wait", cwd=tmp_path)
+    first = done.stdout.readline()
+    assert first.startswith("built ['wait']")
+    done.send_signal(signal.SIGTERM)  # what dagster-dbt does to a cancelled build
+    out, _ = done.communicate(timeout=30)
+    assert out.splitlines() == ["cancelled", "handed over: 130"]
+    assert process.wait(timeout=10) == 130
+
+
+def test_the_waiting_process_leaves_when_no_build_comes(waiting):
+    _, process, parent_gone = waiting
+    time.sleep(0.3)
+    assert process.poll() is None
+    os.close(parent_gone)
+    assert process.wait(timeout=10) == 0
+
+
+def test_without_a_waiting_process_the_command_builds_itself(tmp_path):
+    target = tmp_path / "run" / "target"
+    assert hand_over(target, ["build"]) is None  # no pointer file
+    target.parent.mkdir()
+    (target.parent / POINTER_FILE).write_text(str(tmp_path / "gone.sock"))
+    assert hand_over(target, ["build"]) is None  # a pointer to a process that left
+
+
+def test_a_process_that_took_another_build_leaves_this_one_to_the_command(waiting, tmp_path):
+    target, process, _ = waiting
+    first = client(target, "wait", cwd=tmp_path)
+    assert first.stdout.readline().startswith("built ['wait']")
+    second = client(target, "build", cwd=tmp_path)
+    out, _ = second.communicate(timeout=30)
+    assert (second.returncode, out) == (0, "handed over: None\n")
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=30)
