@@ -1,4 +1,5 @@
-"""The embedded instance's SQLite storage, with its database connections kept open.
+"""The embedded instance's SQLite storage, with its database connections kept open
+(production's PostgreSQL: pipelines/postgres_storage.py).
 
 Dagster's SQLite run and event log storages open a new engine and SQLite connection for every
 read and write, and SQLite's default (``synchronous=FULL``) syncs the disk at every commit,

@@ -206,7 +206,7 @@ def test_rendered_instance_has_the_scheduling_policy_of_every_sieve_instance(val
 
 
 def test_storage_matches_the_production_instance_file(values):
-    production = yaml.safe_load(PRODUCTION_TEMPLATE.read_text())["storage"]["postgres"]
+    production = yaml.safe_load(PRODUCTION_TEMPLATE.read_text())["storage"]["custom"]["config"]
     helm = postgres_config(values)["postgres_db"]
     assert helm["scheme"] == production["postgres_db"]["scheme"]
     assert helm["password"] == {"env": "DAGSTER_PG_PASSWORD"}

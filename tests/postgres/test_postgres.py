@@ -95,17 +95,22 @@ def test_notification_webhook_is_sealed_on_postgres(tmp_path, control_plane_pg_u
     plane.close()
 
 
-def test_dagster_instance_template_stores_runs_and_events_in_postgres(tmp_path, dagster_pg_url,
-                                                                      monkeypatch):
+@asset(partitions_def=organization_partitions)
+def organization_probe() -> int:
+    return 1
+
+
+@pytest.fixture
+def production_instance(tmp_path, dagster_pg_url, monkeypatch) -> None:
+    """DAGSTER_HOME holds deploy/dagster.yaml, on an empty database."""
     reset_database(dagster_pg_url)
     dagster_home = tmp_path / "dagster"
     use_production_instance(monkeypatch, dagster_pg_url, dagster_home)
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
 
-    @asset(partitions_def=organization_partitions)
-    def organization_probe() -> int:
-        return 1
 
+def test_dagster_instance_template_stores_runs_and_events_in_postgres(production_instance,
+                                                                      dagster_pg_url):
     with DagsterInstance.get() as instance:
         assert type(instance.compute_log_manager).__name__ == "NoOpComputeLogManager"
         instance.add_dynamic_partitions(organization_partitions.name, ["org_pgtest"])
@@ -128,3 +133,35 @@ def test_dagster_instance_template_stores_runs_and_events_in_postgres(tmp_path, 
     engine.dispose()
     assert runs == 1 and events > 5 and materialized == 1
     assert partitions == ["org_pgtest"]
+
+
+def test_a_run_on_the_production_instance_reuses_its_connections(production_instance,
+                                                                  monkeypatch):
+    """deploy/dagster.yaml keeps a connection open per storage (pipelines/postgres_storage.py):
+    dagster-postgres alone opened one for every read and write of a run."""
+    import psycopg2
+
+    from pipelines.postgres_storage import (
+        SievePostgresEventLogStorage,
+        SievePostgresRunStorage,
+        SievePostgresScheduleStorage,
+    )
+
+    with DagsterInstance.get() as instance:
+        assert (type(instance.run_storage), type(instance.event_log_storage),
+                type(instance.schedule_storage)) == (
+            SievePostgresRunStorage, SievePostgresEventLogStorage, SievePostgresScheduleStorage)
+        instance.add_dynamic_partitions(organization_partitions.name, ["org_pgtest"])
+        opened = []
+        real_connect = psycopg2.connect
+        monkeypatch.setattr(psycopg2, "connect",
+                            lambda *args, **kwargs: opened.append(1) or real_connect(*args,
+                                                                                     **kwargs))
+        for _ in range(3):
+            assert materialize([organization_probe], instance=instance,
+                               partition_key="org_pgtest").success
+        records = instance.get_run_records()
+    assert len(records) == 3
+    # dagster-postgres alone opened 134 connections for these three runs; kept open, 5 (one
+    # per storage, a few more only while threads overlap).
+    assert len(opened) <= 10, len(opened)
