@@ -100,20 +100,23 @@ def hand_over(target_path: Path, args: Sequence[str]) -> int | None:
         socket_path = (target_path.parent / POINTER_FILE).read_text()
     except OSError:
         return None
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        connection.connect(socket_path)
-        body = json.dumps({"args": list(args), "cwd": os.getcwd(),
-                           "env": dict(os.environ)}).encode()
-        socket.send_fds(connection, [_LENGTH.pack(len(body))], list(STANDARD_STREAMS))
-        connection.sendall(body)
-        if _receive(connection, len(ACCEPTED)) != ACCEPTED:
+    with _forwarding_cancellation() as cancellation:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            connection.connect(socket_path)
+            body = json.dumps({"args": list(args), "cwd": os.getcwd(),
+                               "env": dict(os.environ)}).encode()
+            socket.send_fds(connection, [_LENGTH.pack(len(body))], list(STANDARD_STREAMS))
+            connection.sendall(body)
+            if _receive(connection, len(ACCEPTED)) != ACCEPTED:
+                connection.close()
+                return None
+        except OSError:
+            connection.close()
             return None
-    except OSError:
-        connection.close()
-        return None
-    with connection, _forwarding_cancellation(connection):
-        answer = _receive(connection, _EXIT_CODE.size)
+        with connection:
+            cancellation.reach(connection)
+            answer = _receive(connection, _EXIT_CODE.size)
     if len(answer) != _EXIT_CODE.size:
         print("sieve-dbt: the dbt process ended without finishing the build; its log is in the "
               "run's target directory", file=sys.stderr)
@@ -121,22 +124,43 @@ def hand_over(target_path: Path, args: Sequence[str]) -> int | None:
     return _EXIT_CODE.unpack(answer)[0]
 
 
-@contextmanager
-def _forwarding_cancellation(connection: socket.socket) -> Iterator[None]:
-    """Ctrl-C or a termination of this command (dagster-dbt cancelling the build) cancels the
-    build in the process running it."""
-    def cancel(_signum, _frame) -> None:
-        try:
-            connection.send(CANCEL)
-        except OSError:
-            pass
+class _Cancellation:
+    """Ctrl-C or a termination of this command (dagster-dbt cancelling the build), passed on
+    to the process running the build once it has taken it; before that, kept."""
 
-    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGINT, signal.SIGTERM)}
+    def __init__(self) -> None:
+        self.connection: socket.socket | None = None
+        self.signals: list[int] = []
+
+    def __call__(self, signum, _frame) -> None:
+        self.signals.append(signum)
+        self._pass_on()
+
+    def reach(self, connection: socket.socket) -> None:
+        self.connection = connection
+        self._pass_on()
+
+    def _pass_on(self) -> None:
+        if self.connection is not None and self.signals:
+            try:
+                self.connection.send(CANCEL)
+            except OSError:
+                pass
+
+
+@contextmanager
+def _forwarding_cancellation() -> Iterator[_Cancellation]:
+    """Signals caught while a build is handed over; one that came before another process took
+    the build is delivered to this one again when the block ends."""
+    cancellation = _Cancellation()
+    previous = {sig: signal.signal(sig, cancellation) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield cancellation
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if cancellation.signals and cancellation.connection is None:
+            signal.raise_signal(cancellation.signals[0])
 
 
 def serve_one_build(socket_path: Path, parent_alive: int,

@@ -26,14 +26,15 @@ from pathlib import Path
 from resources.marts.warm_dbt import serve_one_build
 
 def build(args, prepared):
-    print(f"built {args} with {prepared} in {os.getcwd()} as {os.environ['WHO']}", flush=True)
-    print("to stderr", file=sys.stderr, flush=True)
-    if args == ["wait"]:
-        try:
+    try:
+        print(f"built {args} with {prepared} in {os.getcwd()} as {os.environ['WHO']}",
+              flush=True)
+        print("to stderr", file=sys.stderr, flush=True)
+        if args == ["wait"]:
             time.sleep(60)
-        except KeyboardInterrupt:
-            print("cancelled", flush=True)
-            return 130
+    except KeyboardInterrupt:
+        print("cancelled", flush=True)
+        return 130
     return 3
 
 sys.exit(serve_one_build(Path(sys.argv[1]), int(sys.argv[2]), prepare=lambda: "a parse",
