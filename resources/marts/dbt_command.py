@@ -54,8 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(installed_versions())
         return 0
     if args[:1] == ["--serve-one-build"]:  # started by resources.marts.warm_dbt.warm_dbt
-        return serve_one_build(Path(args[1]), int(args[2]), prepare=prepare_default_parse,
-                               build=run_nodes)
+        return serve_one_build(Path(args[1]), int(args[2]), load=load_dbt,
+                               prepare=prepare_default_parse, build=run_nodes)
     command_at = next((i for i, arg in enumerate(args) if arg in RUNS_NODES), None)
     target = os.environ.get("DBT_TARGET_PATH")
     if command_at is None or not target:
@@ -86,6 +86,10 @@ def parse_project(parse_path: Path, global_flags: Sequence[str]) -> ProjectParse
         print(f"sieve-dbt: dbt could not parse the project ({cause})", file=sys.stderr)
         return None
     return ProjectParse(parse_path, tuple(global_flags), parsed.result)
+
+
+def load_dbt() -> None:
+    from dbt.cli.main import dbtRunner  # noqa: F401  (the import is the point)
 
 
 def prepare_default_parse() -> ProjectParse | None:

@@ -163,16 +163,23 @@ def _forwarding_cancellation() -> Iterator[_Cancellation]:
             signal.raise_signal(cancellation.signals[0])
 
 
-def serve_one_build(socket_path: Path, parent_alive: int,
+def serve_one_build(socket_path: Path, parent_alive: int, load: Callable[[], None],
                     prepare: Callable[[], object],
                     build: Callable[[Sequence[str], object], int]) -> int:
-    """The waiting process: ``prepare()`` (import dbt, parse), then run one ``build(args,
-    prepared)`` handed over on ``socket_path``; or leave when the ``parent_alive`` pipe closes
-    first."""
+    """The waiting process: ``load()`` (import dbt), ``prepare()`` (parse), then run one
+    ``build(args, prepared)`` handed over on ``socket_path``; or leave when the
+    ``parent_alive`` pipe closes first: at once while loading, after the parse (which writes
+    the kept parse) otherwise."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(socket_path))
     socket_path.chmod(0o600)
     server.listen(1)
+    loading = threading.Event()
+    loading.set()
+    threading.Thread(target=_leave_while_loading, args=(parent_alive, loading), daemon=True,
+                     name="sieve-dbt-parent").start()
+    load()
+    loading.clear()
     prepared = prepare()
     while True:
         ready = _wait_readable(server, parent_alive)
@@ -198,6 +205,16 @@ def serve_one_build(socket_path: Path, parent_alive: int,
     finished.set()
     connection.sendall(_EXIT_CODE.pack(code))
     return code
+
+
+def _leave_while_loading(parent_alive: int, loading: threading.Event) -> None:
+    """A sync that ends (or is killed) before dbt has loaded leaves no process behind to
+    finish loading it."""
+    import select
+
+    select.select([parent_alive], [], [])
+    if loading.is_set():
+        os._exit(0)
 
 
 def _wait_readable(server: socket.socket, parent_alive: int) -> list:

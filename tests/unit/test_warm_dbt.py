@@ -37,8 +37,12 @@ def build(args, prepared):
         return 130
     return 3
 
-sys.exit(serve_one_build(Path(sys.argv[1]), int(sys.argv[2]), prepare=lambda: "a parse",
-                         build=build))
+def load():
+    if os.environ.get("SLOW_LOAD"):
+        time.sleep(60)
+
+sys.exit(serve_one_build(Path(sys.argv[1]), int(sys.argv[2]), load=load,
+                         prepare=lambda: "a parse", build=build))
 """
 
 CLIENT = """
@@ -53,29 +57,43 @@ sys.exit(0 if code is None else code)
 
 
 @pytest.fixture
-def waiting(tmp_path):
-    """A stand-in waiting process for the run whose target is ``tmp_path/run/target``."""
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    socket_path = tmp_path / "dbt.sock"
-    parent_alive, parent_gone = os.pipe()
-    process = subprocess.Popen([sys.executable, "-c", STAND_IN, str(socket_path),
-                                str(parent_alive)], cwd=ROOT, pass_fds=(parent_alive,),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(parent_alive)
-    (run_dir / POINTER_FILE).write_text(str(socket_path))
-    deadline = time.monotonic() + 20
-    while not socket_path.exists():
-        assert time.monotonic() < deadline, "the waiting process never listened"
-        time.sleep(0.02)
-    yield run_dir / "target", process, parent_gone
-    if process.poll() is None:
-        process.kill()
-    process.wait()
-    try:
-        os.close(parent_gone)
-    except OSError:
-        pass
+def stand_in(tmp_path):
+    """``stand_in(slow_load=False)`` starts a stand-in waiting process for the run whose target
+    is ``tmp_path/run/target``: (that target, the process, the parent's end of its pipe)."""
+    started = []
+
+    def start(slow_load: bool = False):
+        run_dir = tmp_path / "run"
+        run_dir.mkdir()
+        socket_path = tmp_path / "dbt.sock"
+        parent_alive, parent_gone = os.pipe()
+        process = subprocess.Popen([sys.executable, "-c", STAND_IN, str(socket_path),
+                                    str(parent_alive)], cwd=ROOT, pass_fds=(parent_alive,),
+                                   env={**os.environ, **({"SLOW_LOAD": "1"} if slow_load else {})},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(parent_alive)
+        started.append((process, parent_gone))
+        (run_dir / POINTER_FILE).write_text(str(socket_path))
+        deadline = time.monotonic() + 20
+        while not socket_path.exists():
+            assert time.monotonic() < deadline, "the waiting process never listened"
+            time.sleep(0.02)
+        return run_dir / "target", process, parent_gone
+
+    yield start
+    for process, parent_gone in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        try:
+            os.close(parent_gone)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def waiting(stand_in):
+    return stand_in()
 
 
 def client(target: Path, *args: str, cwd: Path) -> subprocess.Popen:
@@ -114,6 +132,14 @@ def test_the_waiting_process_leaves_when_no_build_comes(waiting):
     assert process.poll() is None
     os.close(parent_gone)
     assert process.wait(timeout=10) == 0
+
+
+def test_a_sync_that_ends_while_dbt_loads_leaves_no_process_behind(stand_in):
+    _, process, parent_gone = stand_in(slow_load=True)
+    started = time.monotonic()
+    os.close(parent_gone)
+    assert process.wait(timeout=10) == 0
+    assert time.monotonic() - started < 10  # not the 60 s its loading would take
 
 
 def test_without_a_waiting_process_the_command_builds_itself(tmp_path):
