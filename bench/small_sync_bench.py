@@ -4,7 +4,8 @@ to end (start-up, the Dagster run, every source, the dbt build, forecasts, check
 - the demo organization after ``sieve demo``, when nothing changed: the first sync after the
   demo (its emulator stopped with the demo and starts on demand) and the one after it;
 - the first sync of an organization with one GitHub repository of 50 pull requests (the
-  emulators' ``small`` scale);
+  emulators' ``small`` scale), three times, alternated with the same sync whose dbt process is
+  not started ahead (``SIEVE_DBT_AHEAD=0``);
 - the no-change sync of the demo org on Dagster's stock SQLite storage and on the instance's
   kept-open storage (pipelines/instance_storage.py), alternated in one run.
 
@@ -86,20 +87,31 @@ def compare_instance_storages(dagster_home: Path, env: dict[str, str], rounds: i
             for name, seconds in runs.items()}
 
 
-def bench_first_sync_small_repo() -> dict:
+def bench_first_sync_small_repo(rounds: int = 3) -> dict:
+    """First syncs of a fresh organization with one 50-PR repository, ``rounds`` times as
+    ``sieve sync`` runs (dbt started ahead, resources/marts/warm_dbt.py) alternated with
+    ``SIEVE_DBT_AHEAD=0``; the headline is the median of the first."""
     emulator = Emulator("small")
+    runs: dict[str, list[dict]] = {"dbt_started_ahead": [], "dbt_not_started_ahead": []}
     try:
-        with tempfile.TemporaryDirectory(prefix="sieve-bench-small-") as home:
-            env = {**os.environ, "SIEVE_HOME": home, "DAGSTER_HOME": f"{home}/dagster"}
-            for setup in (["init"], ["org", "add", "small"]):
-                subprocess.run([SIEVE, *setup], env=env, cwd=ROOT, check=True,
-                               capture_output=True)
-            _connect_github(env, emulator.info)
-            first = timed_sync("small", env)
-            pull_requests = _stored_pull_requests(env)
+        for _ in range(rounds):
+            for variant, extra in (("dbt_started_ahead", {}),
+                                   ("dbt_not_started_ahead", {"SIEVE_DBT_AHEAD": "0"})):
+                with tempfile.TemporaryDirectory(prefix="sieve-bench-small-") as home:
+                    env = {**os.environ, "SIEVE_HOME": home, "DAGSTER_HOME": f"{home}/dagster",
+                           **extra}
+                    for setup in (["init"], ["org", "add", "small"]):
+                        subprocess.run([SIEVE, *setup], env=env, cwd=ROOT, check=True,
+                                       capture_output=True)
+                    _connect_github(env, emulator.info)
+                    runs[variant].append({**timed_sync("small", env),
+                                          "pull_requests": _stored_pull_requests(env)})
     finally:
         emulator.close()
-    return {"pull_requests": pull_requests, **first}
+    headline = sorted(runs["dbt_started_ahead"], key=lambda run: run["seconds"])[rounds // 2]
+    return {**headline, "median_of": rounds,
+            "side_by_side": {variant: [(run["seconds"], run["dbt_seconds"]) for run in done]
+                             for variant, done in runs.items()}}
 
 
 def _connect_github(env: dict[str, str], info: dict) -> None:
