@@ -93,8 +93,9 @@ def load_dbt() -> None:
 
 
 def prepare_default_parse() -> ProjectParse | None:
-    """What a waiting dbt process does ahead of its build: import dbt and parse the project
-    for the run whose target is ``DBT_TARGET_PATH``, with no global flags (dagster-dbt's)."""
+    """What a waiting dbt process does ahead of its build, once dbt is loaded: parse the
+    project for the run whose target is ``DBT_TARGET_PATH``, with no global flags (as
+    dagster-dbt and the plain runner call it)."""
     return parse_project(parse_directory(Path(os.environ["DBT_TARGET_PATH"])), ())
 
 
