@@ -12,11 +12,13 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from resources.marts.warm_dbt import POINTER_FILE, hand_over
+from resources.marts.build_state import MARTS, forget_build, record_marts_build
+from resources.marts.warm_dbt import POINTER_FILE, hand_over, marts_will_be_built
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,8 +27,16 @@ import os, sys, time
 from pathlib import Path
 from resources.marts.warm_dbt import serve_one_build
 
+import threading
+
+def nice():
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
 def build(args, prepared):
     try:
+        if args == ["nice"]:
+            print(f"prepared at nice {prepared}, built at nice {nice()}", flush=True)
+            return 0
         print(f"built {args} with {prepared} in {os.getcwd()} as {os.environ['WHO']}",
               flush=True)
         print("to stderr", file=sys.stderr, flush=True)
@@ -41,8 +51,11 @@ def load():
     if os.environ.get("SLOW_LOAD"):
         time.sleep(60)
 
-sys.exit(serve_one_build(Path(sys.argv[1]), int(sys.argv[2]), load=load,
-                         prepare=lambda: "a parse", build=build))
+def prepare():
+    return nice() if os.environ.get("REPORT_NICE") else "a parse"
+
+sys.exit(serve_one_build(Path(sys.argv[1]), int(sys.argv[2]), load=load, prepare=prepare,
+                         build=build))
 """
 
 CLIENT = """
@@ -62,14 +75,15 @@ def stand_in(tmp_path):
     is ``tmp_path/run/target``: (that target, the process, the parent's end of its pipe)."""
     started = []
 
-    def start(slow_load: bool = False):
+    def start(slow_load: bool = False, report_nice: bool = False):
         run_dir = tmp_path / "run"
         run_dir.mkdir()
         socket_path = tmp_path / "dbt.sock"
         parent_alive, parent_gone = os.pipe()
         process = subprocess.Popen([sys.executable, "-c", STAND_IN, str(socket_path),
                                     str(parent_alive)], cwd=ROOT, pass_fds=(parent_alive,),
-                                   env={**os.environ, **({"SLOW_LOAD": "1"} if slow_load else {})},
+                                   env={**os.environ, **({"SLOW_LOAD": "1"} if slow_load else {}),
+                                        **({"REPORT_NICE": "1"} if report_nice else {})},
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(parent_alive)
         started.append((process, parent_gone))
@@ -142,6 +156,15 @@ def test_a_sync_that_ends_while_dbt_loads_leaves_no_process_behind(stand_in):
     assert time.monotonic() - started < 10  # not the 60 s its loading would take
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_dbt_loads_at_lowest_priority_and_builds_at_the_processs_own(stand_in, tmp_path):
+    target, _, _ = stand_in(report_nice=True)
+    done = client(target, "nice", cwd=tmp_path)
+    out, _ = done.communicate(timeout=30)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert out.splitlines()[0] == f"prepared at nice {min(base + 19, 19)}, built at nice {base}"
+
+
 def test_without_a_waiting_process_the_command_builds_itself(tmp_path):
     target = tmp_path / "run" / "target"
     assert hand_over(target, ["build"]) is None  # no pointer file
@@ -159,3 +182,16 @@ def test_a_process_that_took_another_build_leaves_this_one_to_the_command(waitin
     assert (second.returncode, out) == (0, "handed over: None\n")
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=30)
+
+
+def test_dbt_is_started_ahead_only_for_a_sync_that_will_build(tmp_path):
+    """The first sync, or the first of a new day, builds whatever it fetches; a later one the
+    same day may only verify the marts, and a dbt loaded for it would take CPU for nothing."""
+    today = date(2026, 3, 14)
+    assert marts_will_be_built(tmp_path, today)  # never built
+    record_marts_build(tmp_path, "f1", "2026-03-13 23:00:00", "run-1")
+    assert marts_will_be_built(tmp_path, today)  # built yesterday
+    record_marts_build(tmp_path, "f2", "2026-03-14 01:00:00", "run-2")
+    assert not marts_will_be_built(tmp_path, today)  # built today
+    forget_build(tmp_path, MARTS)  # a failed build forgets its record
+    assert marts_will_be_built(tmp_path, today)
