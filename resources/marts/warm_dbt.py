@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -64,11 +65,11 @@ def marts_will_be_built(run_dir: Path, today: date | None = None) -> bool:
     builds them, whatever it fetches (resources/marts/build_state.py). Otherwise it may well
     verify them instead (a no-change sync), and a dbt loaded ahead would only take CPU from
     it: 0.4–1.8 s of the demo org's no-change sync, measured side by side."""
-    from resources.marts.build_state import MARTS, recorded
+    from resources.marts.build_state import MARTS, as_of_day, recorded
 
     build = recorded(run_dir, MARTS)
     today = today or datetime.now(UTC).date()
-    return build is None or str(build.get("as_of", ""))[:10] != today.isoformat()
+    return build is None or as_of_day(str(build.get("as_of", "")), False) != today.isoformat()
 
 
 @contextmanager
@@ -193,21 +194,21 @@ def serve_one_build(socket_path: Path, parent_alive: int, load: Callable[[], Non
     loading.set()
     threading.Thread(target=_leave_while_loading, args=(parent_alive, loading), daemon=True,
                      name="sieve-dbt-parent").start()
-    ready: dict[str, object] = {}
+    prepared_ahead: list[object] = []
 
     def get_ready() -> None:
         _give_way_to_the_sync()
         load()
         loading.clear()
-        ready["prepared"] = prepare()
+        prepared_ahead.append(prepare())
 
     # Loaded and parsed on a thread of lowest priority; the build runs on this one, at the
     # priority the process started with.
     getting_ready = threading.Thread(target=get_ready, name="sieve-dbt-ready")
     getting_ready.start()
     getting_ready.join()
-    loading.clear()
-    prepared = ready.get("prepared")
+    loading.clear()  # also when loading failed: the build then loads dbt itself
+    prepared = prepared_ahead[0] if prepared_ahead else None
     while True:
         ready = _wait_readable(server, parent_alive)
         if server not in ready:
@@ -250,16 +251,12 @@ def _give_way_to_the_sync() -> None:
 def _leave_while_loading(parent_alive: int, loading: threading.Event) -> None:
     """A sync that ends (or is killed) before dbt has loaded leaves no process behind to
     finish loading it."""
-    import select
-
     select.select([parent_alive], [], [])
     if loading.is_set():
         os._exit(0)
 
 
 def _wait_readable(server: socket.socket, parent_alive: int) -> list:
-    import select
-
     ready, _, _ = select.select([server, parent_alive], [], [])
     return ready
 
