@@ -186,6 +186,10 @@ def serve_one_build(socket_path: Path, parent_alive: int, load: Callable[[], Non
     priority, then run one ``build(args, prepared)`` handed over on ``socket_path``; or leave
     when the ``parent_alive`` pipe closes first: at once while loading, after the parse (which
     writes the kept parse) otherwise. A ``prepare`` that fails leaves the build to parse."""
+    # A cancelled build is stopped by a SIGINT this process sends itself (`_cancel_on_request`).
+    # A sync started where Ctrl-C is ignored (under nohup, or as a background job of a script)
+    # passes that on to its children, so the handler is set here rather than inherited.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(socket_path))
     socket_path.chmod(0o600)

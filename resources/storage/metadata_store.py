@@ -62,6 +62,45 @@ def httpfs_extension_path() -> Path:
     return path
 
 
+# The httpfs file whose signature DuckDB has checked in this process: (device, inode, size,
+# change time). DuckDB checks an extension's signature on every LOAD, a hash over httpfs's 21 MB
+# that took 60–110 ms of every opened store on this 2-core machine (a sync flush, a query, a
+# deletion each open one); a store whose file is still that one loads it unchecked.
+_verified_httpfs: tuple[int, int, int, int] | None = None
+
+
+def _file_identity(path: Path) -> tuple[int, int, int, int]:
+    status = path.stat()
+    return status.st_dev, status.st_ino, status.st_size, status.st_ctime_ns
+
+
+def _load_httpfs(config: dict) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with httpfs loaded from its pip package.
+
+    The first load in a process has DuckDB check the file's signature; later ones skip the check
+    while the file is unchanged (a change time cannot be set back by its owner), and every
+    session then refuses unsigned extensions again, so no SQL run in it can load one.
+    """
+    global _verified_httpfs
+    path = httpfs_extension_path()
+    identity = _file_identity(path)
+    checked = identity == _verified_httpfs
+    connection = duckdb.connect(":memory:", config={**config,
+                                                    "allow_unsigned_extensions": checked})
+    try:
+        connection.execute(f"LOAD {_sql_string(str(path))}")
+        if checked:
+            connection.execute("SET allow_unsigned_extensions = false")
+    except duckdb.Error as error:
+        connection.close()
+        reason = str(error).splitlines()[0]
+        raise StoreError(f"DuckDB could not load its httpfs extension from {path} ({reason}); "
+                         "reinstall Sieve (make venv).") from None
+    if not checked:
+        _verified_httpfs = identity
+    return connection
+
+
 def quote_identifier(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise StoreError(f"'{name}' is not a valid table or column name.")
@@ -112,7 +151,7 @@ def connect_encrypted(path: Path, key: Secret, *, read_only: bool = False,
         raise StoreError(f"No {what} at {path}: the organization has not been synced yet "
                          "(run `sieve sync SLUG`).")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    connection = duckdb.connect(":memory:", config={
+    connection = _load_httpfs({
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         # Spills of large sorts/joins stay beside the org's file (and are encrypted by DuckDB).
@@ -123,7 +162,6 @@ def connect_encrypted(path: Path, key: Secret, *, read_only: bool = False,
             connection.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
         if threads is not None:
             connection.execute(f"SET threads = {int(threads)}")
-        connection.execute(f"LOAD {_sql_string(str(httpfs_extension_path()))}")
         connection.execute(attach_encrypted_sql(path, DATABASE_ALIAS, key, read_only=read_only))
         connection.execute(f"USE {DATABASE_ALIAS}")
     except duckdb.Error as error:

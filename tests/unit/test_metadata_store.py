@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 
 import duckdb
 import pytest
 
 from resources.security.vault import Secret
+from resources.storage import metadata_store
 from resources.storage.metadata_store import (
     NEW_DATABASE_BLOCK_SIZE,
     RETIRED_TABLES,
@@ -248,3 +250,58 @@ def test_a_store_opened_for_writing_drops_the_tables_sieve_no_longer_declares(tm
         assert retired.name in store.tables()
     with open_store(path, KEY_A) as store:
         assert retired.name not in store.tables() and PULLS.name in store.tables()
+
+
+# --- the httpfs extension: its signature checked once per process and file --------------------
+
+def _signature_broken(path) -> None:
+    """Flip a byte of the extension's signature (its last 256 bytes), in place: the file still
+    loads where unsigned extensions are allowed, and fails DuckDB's check."""
+    with open(path, "r+b") as extension:
+        extension.seek(-1, 2)
+        last = extension.read(1)
+        extension.seek(-1, 2)
+        extension.write(bytes([last[0] ^ 0xFF]))
+
+
+@pytest.fixture
+def httpfs_copy(tmp_path, monkeypatch):
+    """The store loads httpfs from a copy of the pip package's file, not yet checked here."""
+    copy = tmp_path / "extensions" / "httpfs.duckdb_extension"
+    copy.parent.mkdir()
+    shutil.copyfile(httpfs_extension_path(), copy)
+    monkeypatch.setattr(metadata_store, "httpfs_extension_path", lambda: copy)
+    return copy
+
+
+def test_an_httpfs_file_with_a_bad_signature_is_refused(tmp_path, httpfs_copy):
+    _signature_broken(httpfs_copy)
+    with pytest.raises(StoreError, match="could not load its httpfs extension"):
+        with open_store(tmp_path / "org" / "sieve.duckdb", KEY_A):
+            pass
+
+
+def test_an_httpfs_file_changed_after_its_check_is_checked_again(tmp_path, httpfs_copy):
+    path = tmp_path / "org" / "sieve.duckdb"
+    with open_store(path, KEY_A) as store:
+        store.ensure_tables([PULLS])
+    with open_store(path, KEY_A, read_only=True):  # the same file: loaded without a check
+        pass
+    _signature_broken(httpfs_copy)
+    with pytest.raises(StoreError, match="could not load its httpfs extension"):
+        with open_store(path, KEY_A, read_only=True):
+            pass
+
+
+def test_a_store_loaded_without_the_check_still_refuses_unsigned_extensions(tmp_path,
+                                                                            httpfs_copy):
+    unsigned = tmp_path / "unsigned.duckdb_extension"
+    shutil.copyfile(httpfs_copy, unsigned)
+    _signature_broken(unsigned)
+    path = tmp_path / "org" / "sieve.duckdb"
+    with open_store(path, KEY_A) as store:
+        store.ensure_tables([PULLS])
+    for _ in range(2):  # checked, then not
+        with open_store(path, KEY_A, read_only=True) as store:
+            with pytest.raises(duckdb.Error, match="signature"):
+                store.connection.execute(f"LOAD '{unsigned}'")

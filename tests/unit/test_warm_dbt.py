@@ -69,13 +69,18 @@ sys.exit(0 if code is None else code)
 """
 
 
+def ignore_ctrl_c() -> None:
+    """As under nohup, or in a background job of a script: SIGINT ignored, and inherited so."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.fixture
 def stand_in(tmp_path):
     """``stand_in(slow_load=False)`` starts a stand-in waiting process for the run whose target
     is ``tmp_path/run/target``: (that target, the process, the parent's end of its pipe)."""
     started = []
 
-    def start(slow_load: bool = False, report_nice: bool = False):
+    def start(slow_load: bool = False, report_nice: bool = False, ctrl_c_ignored: bool = False):
         run_dir = tmp_path / "run"
         run_dir.mkdir()
         socket_path = tmp_path / "dbt.sock"
@@ -84,7 +89,8 @@ def stand_in(tmp_path):
                                     str(parent_alive)], cwd=ROOT, pass_fds=(parent_alive,),
                                    env={**os.environ, **({"SLOW_LOAD": "1"} if slow_load else {}),
                                         **({"REPORT_NICE": "1"} if report_nice else {})},
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   preexec_fn=ignore_ctrl_c if ctrl_c_ignored else None)
         os.close(parent_alive)
         started.append((process, parent_gone))
         (run_dir / POINTER_FILE).write_text(str(socket_path))
@@ -129,8 +135,9 @@ def test_the_build_runs_in_the_waiting_process_with_the_commands_streams(waiting
     assert process.wait(timeout=10) == 3  # one build, then it is gone
 
 
-def test_a_cancelled_command_cancels_the_build(waiting, tmp_path):
-    target, process, _ = waiting
+@pytest.mark.parametrize("ctrl_c_ignored", [False, True], ids=["Ctrl-C handled", "Ctrl-C ignored"])
+def test_a_cancelled_command_cancels_the_build(stand_in, tmp_path, ctrl_c_ignored):
+    target, process, _ = stand_in(ctrl_c_ignored=ctrl_c_ignored)
     done = client(target, "wait", cwd=tmp_path)
     first = done.stdout.readline()
     assert first.startswith("built ['wait']")
