@@ -10,6 +10,7 @@ from assets import exports as export_assets
 from assets import forecasts as forecast_assets
 from pipelines.jobs import sync_executor
 from resources.sieve_resource import SieveResource
+from resources.storage.metadata_store import open_store
 from tests.dbt import golden_org
 from tests.dbt.dbt_org import golden_dbt_org
 
@@ -35,6 +36,14 @@ def _run(job, instance, org_id, as_of):
 def _open_pr(number):
     return golden_org._pr(5000 + number, golden_org.API, number, golden_org.BOB, "Late change",
                           golden_org.t(12, 9))
+
+
+def _staging_view_made_a_table(org, model: str) -> None:
+    with open_store(org.database_path, org.key()) as store:
+        store.connection.execute(f"create table staging.{model}_rows as "
+                                 f"select * from staging.{model}")
+        store.connection.execute(f"drop view staging.{model}")
+        store.connection.execute(f"alter table staging.{model}_rows rename to {model}")
 
 
 def test_unchanged_inputs_skip_the_build_and_changed_ones_rebuild(dbt_installation):
@@ -78,12 +87,16 @@ def test_unchanged_inputs_skip_the_build_and_changed_ones_rebuild(dbt_installati
         assert skipped_checks == {(key, name) for key, name in built_checks if key in skipped}
         assert any(key == PULL_REQUESTS for key, _ in skipped_checks)
 
-        # One source table changed: rebuilt, and the new pull request is in the mart.
+        # One source table changed: rebuilt, and the new pull request is in the mart. A staging
+        # model left as a table (by an earlier version that made it one) is a view again.
         org.write({"github_pull_requests": [_open_pr(77)]}, connection_id="conn_gh")
+        _staging_view_made_a_table(org, "stg_github__pull_requests")
         rebuilt, _ = _run(job, instance, org.org_id, DAY)
         assert "rebuilt" not in rebuilt[PULL_REQUESTS]
         assert "rebuilt" not in rebuilt[AssetKey("mart_exports")]
         assert org.query(count)[0][0] == prs + 1
+        assert org.query("select table_type from information_schema.tables where table_name = "
+                         "'stg_github__pull_requests'") == [("VIEW",)]
 
         # A new as-of day, nothing else changed: rebuilt as of that day.
         next_day, _ = _run(job, instance, org.org_id, NEXT_DAY)
