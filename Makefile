@@ -30,9 +30,10 @@ demo: venv
 	$(BIN)/sieve demo
 
 # The suite is spread over the machine's cores (pytest-xdist); a file's tests stay on one worker
-# so its module fixtures (a synced org, built marts) are made once. TEST_WORKERS=0 runs serially.
+# so its module fixtures (a synced org, built marts) are made once, and files are handed out in
+# collection order, the slowest first (tests/conftest.py). TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= auto
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test: venv
 	$(BIN)/python -m pytest $(XDIST)

@@ -16,23 +16,35 @@ SIEVE_ENV_VARS = ("SIEVE_HOME", "SIEVE_CONTROL_PLANE_URL", "SIEVE_MASTER_KEY",
                   "SIEVE_AUDIT_KEY_FILE", "SIEVE_AUDIT_ANCHOR_FILE", "DAGSTER_HOME",
                   "SIEVE_ACTOR")
 
-# The files that take longest (each a minute or more of dbt builds, Dagster runs or whole syncs
-# on this 2-core machine; bench/results/inner-loop.md), slowest first, collected first.
-# pytest-xdist hands files out by their number of tests, most first, and in collection order
-# among files of equal size, so this order decides only among those. Handing them all out in
-# this order instead (--no-loadscope-reorder) ran the heavy files side by side and measured
-# slower: 660.2 s against 585.1 s for the whole suite (bench/results/inner-loop.md).
+# The files that take longest (dbt builds, Dagster runs, whole syncs; each 12 s or more of the
+# suite on this 2-core machine, bench/results/inner-loop.md), slowest first, collected first.
+# `make test` hands files to the workers in collection order (--no-loadscope-reorder), so the
+# long ones start first and the short ones fill in at the end, where pytest-xdist's own order
+# (most tests first) left the one-test heavy files for last, one worker busy with them while
+# the other had nothing left.
 SLOWEST_FILES = (
-    "e2e/test_canaries_postgres.py", "dbt/test_unchanged_marts.py", "e2e/test_killed_syncs.py",
-    "dbt/test_golden_incidents.py", "connectors/test_azuredevops_connector.py",
-    "dbt/test_demo_marts.py", "ui/test_ui_smoke.py", "e2e/test_canaries.py",
-    "retention/test_person_deletion.py", "connectors/test_github_graphql.py",
-    "cli/test_help_examples.py", "dbt/test_golden_insights.py", "dbt/test_dbt_project.py",
-    "e2e/test_connection_failures.py", "connectors/test_github_connector.py",
-    "connectors/test_bitbucket_connector.py", "dbt/test_golden_histories.py",
-    "dbt/test_golden_bitbucket.py", "dbt/test_golden_azuredevops.py", "dbt/test_golden.py",
-    "retention/test_cli.py", "connectors/test_github_app.py",
+    "dbt/test_unchanged_marts.py", "ui/test_ui_smoke.py", "dbt/test_golden.py",
+    "dbt/test_dbt_project.py", "dbt/test_golden_insights.py",
+    "connectors/test_azuredevops_connector.py", "e2e/test_killed_syncs.py",
+    "dbt/test_golden_incidents.py", "retention/test_person_deletion.py",
+    "dbt/test_demo_marts.py", "connectors/test_github_connector.py",
+    "e2e/test_canaries_postgres.py", "e2e/test_canaries.py", "cli/test_help_examples.py",
+    "connectors/test_jira_connector.py", "connectors/test_github_graphql.py",
+    "retention/test_cli.py", "connectors/test_bitbucket_connector.py",
+    "connectors/test_gitlab_connector.py", "dbt/test_golden_azuredevops.py",
+    "e2e/test_connection_failures.py", "connectors/test_opsgenie_connector.py",
+    "connectors/test_github_app.py", "dbt/test_golden_histories.py",
+    "connectors/test_item_failures.py", "connectors/test_slack_connector.py",
+    "unit/test_hostile_records.py",
 )
+
+# Files that read one session fixture's built organization run on one worker, which builds it
+# once: on two, each worker's session would build it again (a dbt build each).
+SHARED_BUILDS = {
+    "tests/dbt/test_golden.py": "tests/dbt (the golden organization)",
+    "tests/dbt/test_dbt_project.py": "tests/dbt (the golden organization)",
+    "tests/dbt/test_golden_insights.py": "tests/dbt (the golden organization)",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -47,6 +59,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return SLOWEST_FILES.index(name) if name in SLOWEST_FILES else len(SLOWEST_FILES)
 
     items.sort(key=rank)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile`, with the files of SHARED_BUILDS kept together on one worker."""
+    if config.getoption("dist", None) != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedBuildScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return SHARED_BUILDS.get(scope, scope)
+
+    return SharedBuildScheduling(config, log)
 
 
 class NetworkBlocked(RuntimeError):

@@ -77,9 +77,13 @@ def test_opsgenie_incidents_are_timed_by_their_alerts(org):
 
 @pytest.fixture(scope="module")
 def opsgenie_only_org(dbt_installation):
+    """Only the deployments mart and what it reads (int_incidents among them), with their
+    data tests: the setting changes which incidents fail which deployment."""
     built = incidents_dbt_org(dbt_installation, "incidents-opsgenie",
                               "incident_source: opsgenie\n")
-    build_org_marts(built.sieve, built.org_id, as_of=golden_incidents.AS_OF)
+    build_org_marts(built.sieve, built.org_id, as_of=golden_incidents.AS_OF,
+                    args=("build", "--select", "+deployments", "--exclude-resource-type",
+                          "unit_test"))
     return built
 
 
