@@ -29,8 +29,7 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 demo: venv
 	$(BIN)/sieve demo
 
-# The suite is spread over the machine's cores plus one worker (pytest-xdist; `auto` is defined
-# in tests/conftest.py, where the suite's waits are the reason); a file's tests stay on one worker
+# The suite is spread over the machine's cores (pytest-xdist); a file's tests stay on one worker
 # so its module fixtures (a synced org, built marts) are made once, and files are handed out in
 # collection order, the slowest first (tests/conftest.py). TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= auto

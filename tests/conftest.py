@@ -62,16 +62,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent with -p no:xdist
-def pytest_xdist_auto_num_workers(config) -> int:
-    """`-n auto` (`make test`): one worker more than the machine has cores. Much of the suite
-    waits (rate-limit windows and Retry-After kept in real time, subprocesses starting,
-    browsers loading), and a third worker on two cores fills those waits: 356.3 s against
-    377.2 s and 417.4 s with two, from one clean clone (bench/results/inner-loop.md)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) + 1
-
-
-@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent with -p no:xdist
 def pytest_xdist_make_scheduler(config, log):
     """`--dist loadfile`, with the files of SHARED_BUILDS kept together on one worker."""
     if config.getoption("dist", None) != "loadfile":
