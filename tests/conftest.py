@@ -40,11 +40,9 @@ SLOWEST_FILES = (
 
 # Files that read one session fixture's built organization run on one worker, which builds it
 # once: on two, each worker's session would build it again (a dbt build each).
-SHARED_BUILDS = {
-    "tests/dbt/test_golden.py": "tests/dbt (the golden organization)",
-    "tests/dbt/test_dbt_project.py": "tests/dbt (the golden organization)",
-    "tests/dbt/test_golden_insights.py": "tests/dbt (the golden organization)",
-}
+SHARED_BUILDS = dict.fromkeys(
+    ("tests/dbt/test_golden.py", "tests/dbt/test_dbt_project.py",
+     "tests/dbt/test_golden_insights.py"), "tests/dbt (the golden organization)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -84,19 +84,19 @@ def _load_httpfs(config: dict) -> duckdb.DuckDBPyConnection:
     global _verified_httpfs
     path = httpfs_extension_path()
     identity = _file_identity(path)
-    checked = identity == _verified_httpfs
+    already_checked = identity == _verified_httpfs
     connection = duckdb.connect(":memory:", config={**config,
-                                                    "allow_unsigned_extensions": checked})
+                                                    "allow_unsigned_extensions": already_checked})
     try:
         connection.execute(f"LOAD {_sql_string(str(path))}")
-        if checked:
+        if already_checked:
             connection.execute("SET allow_unsigned_extensions = false")
     except duckdb.Error as error:
         connection.close()
         reason = str(error).splitlines()[0]
         raise StoreError(f"DuckDB could not load its httpfs extension from {path} ({reason}); "
                          "reinstall Sieve (make venv).") from None
-    if not checked:
+    if not already_checked:
         _verified_httpfs = identity
     return connection
 
