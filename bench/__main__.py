@@ -38,10 +38,12 @@ def run_all() -> dict:
     figures["extraction_records_per_second"] = round(bench_extraction(100_000))
     print("sync of the large emulator org…", flush=True)
     figures["sync"] = bench_sync(_sizes("BENCH_SYNC_REPOS", "2,8"))
-    from bench.dbt_bench import bench_dbt_build, bench_parse_reuse
+    from bench.dbt_bench import bench_build_server, bench_dbt_build, bench_parse_reuse
 
     print("dbt builds of 1,000 PRs: dbt's own command against sieve-dbt…", flush=True)
     figures["dbt_parse_reuse"] = bench_parse_reuse(1000)
+    print("dbt builds of 1,000 PRs: each in its own process against a build server…", flush=True)
+    figures["dbt_build_server"] = bench_build_server(1000)
     figures["dbt"] = []
     for size in _sizes("BENCH_DBT_PRS", "100000,1000000"):
         print(f"dbt build, {size} pull requests…", flush=True)
@@ -234,8 +236,8 @@ def write(figures: dict) -> None:
         lines += ["", f"## Sync up to 100k pull requests ({SCALING_RESULTS.name})", "",
                   f"Measured {scaling['measured_at']} by `{scaling['command']}` (not rerun by "
                   "`make bench`: it takes about 15 minutes).", ""] + sync_table(scaling["results"])
-    for section in ("dbt_parse_reuse", "dbt", "dbt_large_org", "retention", "small_sync", "nightly_per_source",
-                    "serve", "inner_loop"):
+    for section in ("dbt_parse_reuse", "dbt_build_server", "dbt", "dbt_large_org", "retention",
+                    "small_sync", "nightly_per_source", "serve", "inner_loop"):
         lines += ["", f"## {section}", "", "```", json.dumps(figures[section], indent=2), "```"]
     (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
 

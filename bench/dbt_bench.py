@@ -9,12 +9,14 @@ a given N always yields the same organization.
 
     python bench/dbt_bench.py 100000 1000000     # prints one JSON line per size
     python bench/dbt_bench.py --parse 1000       # dbt's own command vs sieve-dbt, side by side
+    python bench/dbt_bench.py --server 1000      # builds alone vs forked from a build server
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -264,6 +266,47 @@ def bench_parse_reuse(n_prs: int = 1000, rounds: int = 3) -> dict:
                                for name, values in seconds.items()}}
 
 
+def bench_build_server(n_prs: int = 1000, rounds: int = 3) -> dict:
+    """Builds of one small organization by a ``sieve-dbt`` of their own and handed to a build
+    server (resources/marts/warm_dbt.py, `dbt_build_server`), alternated in one run. Wall
+    seconds per build; CPU seconds for all builds of each way, the server's start (loading
+    dbt, one parse) included."""
+    from resources.marts.dbt_command import DBT_PROJECT_DIR
+    from resources.marts.warm_dbt import BUILD_SERVER_VARIABLE, dbt_build_server
+
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    home = Path(tempfile.mkdtemp(prefix="sieve-dbt-server-bench-"))
+    sieve = fresh_installation(home)
+    seconds: dict[str, list[float]] = {"own_process": [], "build_server": []}
+    own_cpu = 0.0
+    try:
+        org = synthetic_org(sieve, f"server-{n_prs}", n_prs)
+        cpu_before = children_cpu()
+        with dbt_build_server(DBT_PROJECT_DIR) as socket_path:
+            for _ in range(rounds):
+                for way in seconds:
+                    environment = {BUILD_SERVER_VARIABLE: str(socket_path) if way == "build_server"
+                                   else "", "SIEVE_DBT_AHEAD": "0"}
+                    with mock.patch.dict(os.environ, environment):
+                        cpu, started = children_cpu(), time.monotonic()
+                        build_org_marts(sieve, org.id, as_of=_as_of())
+                        seconds[way].append(round(time.monotonic() - started, 2))
+                        if way == "own_process":
+                            own_cpu += children_cpu() - cpu
+        server_cpu = children_cpu() - cpu_before - own_cpu  # the server is waited for at the end
+    finally:
+        sieve.close()
+    return {"benchmark": "dbt_build_server", "pull_requests": n_prs, "builds_each": rounds,
+            "build_seconds": seconds,
+            "median_seconds": {way: sorted(values)[len(values) // 2]
+                               for way, values in seconds.items()},
+            "cpu_seconds_all_builds": {"own_process": round(own_cpu, 1),
+                                       "build_server": round(server_cpu, 1)}}
+
+
 def _as_of():
     from datetime import datetime
 
@@ -273,6 +316,9 @@ def _as_of():
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--parse"]:
         print(json.dumps(bench_parse_reuse(*[int(arg) for arg in argv[1:2]])), flush=True)
+        return
+    if argv[:1] == ["--server"]:
+        print(json.dumps(bench_build_server(*[int(arg) for arg in argv[1:2]])), flush=True)
         return
     for size in [int(arg) for arg in argv] or [100_000]:
         print(json.dumps(bench_dbt_build(size)), flush=True)

@@ -74,6 +74,34 @@ def pytest_xdist_make_scheduler(config, log):
     return SharedBuildScheduling(config, log)
 
 
+# The fast lane's directories (`make test-fast`): nothing in them builds marts.
+FAST_LANE = frozenset({"unit", "rules", "sensors", "emulators", "deploy"})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_build_server(request: pytest.FixtureRequest):
+    """One dbt build server per test process (resources/marts/warm_dbt.py, `serve_builds`):
+    every dbt build the session starts, in-process, through Dagster or in a `sieve`
+    subprocess, is forked from it rather than loading dbt in a process of its own. The build
+    itself is the one `sieve-dbt` runs. Not started for a session of the fast lane alone,
+    nor where ``SIEVE_DBT_SERVER`` is set already (``SIEVE_DBT_SERVER=`` turns it off)."""
+    from resources.marts.dbt_command import DBT_PROJECT_DIR
+    from resources.marts.warm_dbt import BUILD_SERVER_VARIABLE, dbt_build_server
+
+    tests_dir = Path(__file__).parent
+    builds = any(Path(item.path).relative_to(tests_dir).parts[0] not in FAST_LANE
+                 for item in request.session.items if tests_dir in Path(item.path).parents)
+    if not builds or BUILD_SERVER_VARIABLE in os.environ:
+        yield None
+        return
+    with dbt_build_server(DBT_PROJECT_DIR) as socket_path:
+        os.environ[BUILD_SERVER_VARIABLE] = str(socket_path)
+        try:
+            yield socket_path
+        finally:
+            os.environ.pop(BUILD_SERVER_VARIABLE, None)
+
+
 class NetworkBlocked(RuntimeError):
     """Rule 9 of docs/architecture.md: tests (and the product under test) use loopback only."""
 

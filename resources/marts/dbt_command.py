@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from resources.marts.warm_dbt import hand_over, serve_one_build
+from resources.marts.warm_dbt import hand_over, serve_builds, serve_one_build
 
 # dbt commands that run nodes from a manifest; the rest go to dbt as they are.
 RUNS_NODES = frozenset({"build", "run", "test", "compile", "seed", "snapshot", "show"})
@@ -56,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[:1] == ["--serve-one-build"]:  # started by resources.marts.warm_dbt.warm_dbt
         return serve_one_build(Path(args[1]), int(args[2]), load=load_dbt,
                                prepare=prepare_default_parse, build=run_nodes)
+    if args[:1] == ["--serve-builds"]:  # started by resources.marts.warm_dbt.dbt_build_server
+        return serve_builds(Path(args[1]), int(args[2]), load=load_dbt,
+                            prepare=prepare_default_parse, build=run_nodes)
     command_at = next((i for i, arg in enumerate(args) if arg in RUNS_NODES), None)
     target = os.environ.get("DBT_TARGET_PATH")
     if command_at is None or not target:

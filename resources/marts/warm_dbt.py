@@ -17,11 +17,19 @@ exit code. dagster-dbt reads the same output from the same pipe.
   secret). The org's key still reaches dbt as before, from the run (resources/marts/org_key.py).
 - Anything amiss (no waiting process, another build took it, it died) and ``sieve-dbt`` runs the
   build itself, as it always did; a cancelled build is cancelled in the waiting process too.
+
+A caller that runs many builds can keep a **build server** instead (`dbt_build_server`): one
+process that loads dbt once and runs every build handed to it in a process forked from it, so no
+build imports dbt or compiles its classes again. It is found through ``SIEVE_DBT_SERVER`` (the
+socket's path), after the organization's waiting process; a sync started with it set starts no
+process ahead. The test suite keeps one per test process (tests/conftest.py), where each of its
+dbt runs spent 2-3 s of CPU loading dbt (bench/results/inner-loop.md).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import select
 import shutil
@@ -32,12 +40,15 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 POINTER_FILE = "warm-dbt"
+BUILD_SERVER_VARIABLE = "SIEVE_DBT_SERVER"
 STANDARD_STREAMS = (0, 1, 2)
 _LENGTH = struct.Struct("!I")
 _EXIT_CODE = struct.Struct("!i")
@@ -49,11 +60,13 @@ CANCEL = b"C"
 def dbt_started_ahead(settings, org_id: str) -> Iterator[None]:
     """`warm_dbt` for one organization of this installation, when its sync will build the
     marts whatever it fetches (`marts_will_be_built`). ``SIEVE_DBT_AHEAD=0`` turns it off
-    (every build then starts its own dbt, as the Dagster UI's runs do)."""
+    (every build then starts its own dbt, as the Dagster UI's runs do), and a build server
+    (``SIEVE_DBT_SERVER``) makes it needless."""
     from resources.marts.runner import DBT_PROJECT_DIR, org_dbt_directory
 
     run_dir = org_dbt_directory(settings.orgs_dir, org_id)
-    if os.environ.get("SIEVE_DBT_AHEAD", "1") == "0" or not marts_will_be_built(run_dir):
+    if (os.environ.get("SIEVE_DBT_AHEAD", "1") == "0" or os.environ.get(BUILD_SERVER_VARIABLE)
+            or not marts_will_be_built(run_dir)):
         yield
         return
     with warm_dbt(run_dir, DBT_PROJECT_DIR):
@@ -76,31 +89,59 @@ def marts_will_be_built(run_dir: Path, today: date | None = None) -> bool:
 def warm_dbt(run_dir: Path, project_dir: Path) -> Iterator[subprocess.Popen]:
     """A dbt process waiting, for as long as the block lasts, for one build of the organization
     whose dbt files are in ``run_dir``; it is gone when the block ends."""
+    pointer = run_dir / POINTER_FILE
+    with _dbt_process("--serve-one-build", project_dir, run_dir / "target") as (socket_path,
+                                                                                process):
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            pointer.write_text(str(socket_path))
+            yield process
+        finally:
+            try:
+                if pointer.read_text() == str(socket_path):
+                    pointer.unlink()
+            except OSError:
+                pass
+
+
+@contextmanager
+def dbt_build_server(project_dir: Path) -> Iterator[Path]:
+    """A build server (`serve_builds`) for as long as the block lasts: its socket's path, to
+    set as ``SIEVE_DBT_SERVER`` where builds start. It listens before it loads dbt, so a build
+    handed over meanwhile waits for it rather than loading dbt itself."""
+    with _dbt_process("--serve-builds", project_dir, None) as (socket_path, process):
+        deadline = time.monotonic() + 30
+        while not socket_path.exists() and process.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        yield socket_path
+
+
+@contextmanager
+def _dbt_process(mode: str, project_dir: Path,
+                 target_path: Path | None) -> Iterator[tuple[Path, subprocess.Popen]]:
+    """``sieve-dbt <mode> <socket> <pipe>``, with dbt's settings for the run whose target is
+    ``target_path`` (one of its own when None), stopped when the block ends: the pipe closes,
+    which tells it that no build is coming any more."""
     socket_dir = Path(tempfile.mkdtemp(prefix="sieve-dbt-"))  # mode 0700
     socket_path = socket_dir / "dbt.sock"
-    pointer = run_dir / POINTER_FILE
+    target_path = target_path or socket_dir / "run" / "target"
     parent_alive, parent_gone = os.pipe()
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
                    "DBT_PROFILES_DIR": str(project_dir), "DBT_PROJECT_DIR": str(project_dir),
-                   "DBT_LOG_FORMAT": "json", "DBT_TARGET_PATH": str(run_dir / "target"),
-                   "DBT_LOG_PATH": str(run_dir / "target")}
+                   "DBT_LOG_FORMAT": "json", "DBT_TARGET_PATH": str(target_path),
+                   "DBT_LOG_PATH": str(target_path)}
     executable = str(Path(sys.executable).with_name("sieve-dbt"))
     process = subprocess.Popen(
-        [executable, "--serve-one-build", str(socket_path), str(parent_alive)],
+        [executable, mode, str(socket_path), str(parent_alive)],
         cwd=project_dir, env=environment, pass_fds=(parent_alive,), stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(parent_alive)
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        pointer.write_text(str(socket_path))
-        yield process
+        yield socket_path, process
     finally:
         os.close(parent_gone)  # the process sees the pipe close: no build is coming any more
-        try:
-            if pointer.read_text() == str(socket_path):
-                pointer.unlink()
-        except OSError:
-            pass
         try:
             process.wait(timeout=30)  # at most the rest of its start-up
         except subprocess.TimeoutExpired:
@@ -110,12 +151,26 @@ def warm_dbt(run_dir: Path, project_dir: Path) -> Iterator[subprocess.Popen]:
 
 
 def hand_over(target_path: Path, args: Sequence[str]) -> int | None:
-    """Run ``sieve-dbt <args>`` in the organization's waiting dbt process, if there is one that
-    takes it: its exit code, or None to run the build here."""
+    """Run ``sieve-dbt <args>`` in a dbt process already loaded that takes it: the
+    organization's waiting process, else the build server of ``SIEVE_DBT_SERVER``. Its exit
+    code, or None to run the build here."""
+    for socket_path in _loaded_dbt_processes(target_path):
+        code = _hand_over_to(socket_path, args)
+        if code is not None:
+            return code
+    return None
+
+
+def _loaded_dbt_processes(target_path: Path) -> Iterator[str]:
     try:
-        socket_path = (target_path.parent / POINTER_FILE).read_text()
+        yield (target_path.parent / POINTER_FILE).read_text()
     except OSError:
-        return None
+        pass
+    if server := os.environ.get(BUILD_SERVER_VARIABLE):
+        yield server
+
+
+def _hand_over_to(socket_path: str, args: Sequence[str]) -> int | None:
     with _forwarding_cancellation() as cancellation:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -190,10 +245,7 @@ def serve_one_build(socket_path: Path, parent_alive: int, load: Callable[[], Non
     # A sync started where Ctrl-C is ignored (under nohup, or as a background job of a script)
     # passes that on to its children, so the handler is set here rather than inherited.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(socket_path))
-    socket_path.chmod(0o600)
-    server.listen(1)
+    server = _listen(socket_path, backlog=1)
     loading = threading.Event()
     loading.set()
     threading.Thread(target=_leave_while_loading, args=(parent_alive, loading), daemon=True,
@@ -223,7 +275,73 @@ def serve_one_build(socket_path: Path, parent_alive: int, load: Callable[[], Non
             break
         connection.close()
     server.close()
-    args, streams = request
+    return _run_handed_build(connection, *request, build, prepared)
+
+
+def serve_builds(socket_path: Path, parent_alive: int, load: Callable[[], None],
+                 prepare: Callable[[], object],
+                 build: Callable[[Sequence[str], object], int]) -> int:
+    """The build server: ``load()`` and ``prepare()`` once, then run each build handed over on
+    ``socket_path`` as ``build(args, None)`` in a process forked from this one, until the
+    ``parent_alive`` pipe closes. Builds run side by side, each making its own run's parse; one
+    that fails, crashes or is cancelled ends its own process only.
+
+    ``prepare()`` is a parse of the project, then dropped: dbt compiles the code that reads and
+    writes its classes on first use, and a process forked after the parse has that code."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    server = _listen(socket_path, backlog=16)
+    load()
+    prepare()
+    while True:
+        ready, _, _ = select.select([server, parent_alive], [], [], 1.0)
+        _reap_finished_builds()
+        if parent_alive in ready:
+            server.close()
+            return 0
+        if server not in ready:
+            continue
+        connection, _ = server.accept()
+        if os.fork() == 0:
+            server.close()
+            os._exit(_run_forked_build(connection, build))
+        connection.close()
+
+
+def _run_forked_build(connection: socket.socket, build: Callable) -> int:
+    code = 2
+    try:
+        request = _read_request(connection)
+        if request is not None:
+            code = _run_handed_build(connection, *request, build, None)
+    except BaseException:  # the build's own process: whatever happens, it ends here
+        traceback.print_exc()
+    finally:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return code
+
+
+def _reap_finished_builds() -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _listen(socket_path: Path, backlog: int) -> socket.socket:
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(socket_path))
+    socket_path.chmod(0o600)
+    server.listen(backlog)
+    return server
+
+
+def _run_handed_build(connection: socket.socket, args: Sequence[str], streams: Sequence[int],
+                      build: Callable, prepared: object) -> int:
+    """Run one build handed over, with the handing command's streams; answer with its exit
+    code. The command cancelling it stops it as Ctrl-C would."""
     for stream, fd in zip(STANDARD_STREAMS, streams):
         os.dup2(fd, stream)
         os.close(fd)

@@ -1,9 +1,11 @@
 """A dbt process started ahead of its build (resources/marts/warm_dbt.py): the build handed to it
 runs there with the handing command's streams, arguments and environment, its exit code comes
 back, a cancellation reaches it, and anything amiss leaves the build to the command itself.
+The build server runs each build handed to it in a process of its own, forked from it.
 
-The waiting process here runs a stand-in build, so these take a second; the real one (dbt) is
-tests/dbt/test_dbt_project.py, `test_dbt_unit_tests_pass`."""
+The waiting process and the server here run a stand-in build, so these take a second; the real
+ones (dbt) are tests/dbt/test_dbt_project.py, `test_dbt_unit_tests_pass`, and every build of the
+suite (the `dbt_build_server` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,13 @@ from pathlib import Path
 import pytest
 
 from resources.marts.build_state import MARTS, forget_build, record_marts_build
-from resources.marts.warm_dbt import POINTER_FILE, hand_over, marts_will_be_built
+from resources.marts.warm_dbt import (
+    BUILD_SERVER_VARIABLE,
+    POINTER_FILE,
+    dbt_started_ahead,
+    hand_over,
+    marts_will_be_built,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,6 +66,29 @@ sys.exit(serve_one_build(Path(sys.argv[1]), int(sys.argv[2]), load=load, prepare
                          build=build))
 """
 
+STAND_IN_SERVER = """
+import os, sys, time
+from pathlib import Path
+from resources.marts.warm_dbt import serve_builds
+
+def build(args, prepared):
+    try:
+        print(f"built {args} in {os.getcwd()} as {os.environ['WHO']}, process {os.getpid()} "
+              f"of {os.getppid()}, {prepared}", flush=True)
+        if args[:1] == ["wait-for"]:
+            while not Path(args[1]).exists():
+                time.sleep(0.02)
+        if args == ["crash"]:
+            raise RuntimeError("the build broke")
+    except KeyboardInterrupt:
+        print("cancelled", flush=True)
+        return 130
+    return 3
+
+sys.exit(serve_builds(Path(sys.argv[1]), int(sys.argv[2]), load=lambda: None,
+                      prepare=lambda: "a parse", build=build))
+"""
+
 CLIENT = """
 import sys
 from pathlib import Path
@@ -69,9 +100,40 @@ sys.exit(0 if code is None else code)
 """
 
 
+@pytest.fixture(autouse=True)
+def no_build_server(monkeypatch):
+    """The suite's own build server (tests/conftest.py) is not the one under test here."""
+    monkeypatch.delenv(BUILD_SERVER_VARIABLE, raising=False)
+
+
 def ignore_ctrl_c() -> None:
     """As under nohup, or in a background job of a script: SIGINT ignored, and inherited so."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_listening(script: str, socket_path: Path, **popen) -> tuple[subprocess.Popen, int]:
+    """``script`` started as a dbt process would be, once it listens on ``socket_path``: the
+    process and the parent's end of its pipe."""
+    parent_alive, parent_gone = os.pipe()
+    process = subprocess.Popen([sys.executable, "-c", script, str(socket_path), str(parent_alive)],
+                               cwd=ROOT, pass_fds=(parent_alive,), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, **popen)
+    os.close(parent_alive)
+    deadline = time.monotonic() + 20
+    while not socket_path.exists():
+        assert time.monotonic() < deadline, "the stand-in never listened"
+        time.sleep(0.02)
+    return process, parent_gone
+
+
+def stop(process: subprocess.Popen, parent_gone: int) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    try:
+        os.close(parent_gone)
+    except OSError:
+        pass
 
 
 @pytest.fixture
@@ -84,31 +146,17 @@ def stand_in(tmp_path):
         run_dir = tmp_path / "run"
         run_dir.mkdir()
         socket_path = tmp_path / "dbt.sock"
-        parent_alive, parent_gone = os.pipe()
-        process = subprocess.Popen([sys.executable, "-c", STAND_IN, str(socket_path),
-                                    str(parent_alive)], cwd=ROOT, pass_fds=(parent_alive,),
-                                   env={**os.environ, **({"SLOW_LOAD": "1"} if slow_load else {}),
-                                        **({"REPORT_NICE": "1"} if report_nice else {})},
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   preexec_fn=ignore_ctrl_c if ctrl_c_ignored else None)
-        os.close(parent_alive)
-        started.append((process, parent_gone))
         (run_dir / POINTER_FILE).write_text(str(socket_path))
-        deadline = time.monotonic() + 20
-        while not socket_path.exists():
-            assert time.monotonic() < deadline, "the waiting process never listened"
-            time.sleep(0.02)
+        process, parent_gone = start_listening(
+            STAND_IN, socket_path, preexec_fn=ignore_ctrl_c if ctrl_c_ignored else None,
+            env={**os.environ, **({"SLOW_LOAD": "1"} if slow_load else {}),
+                 **({"REPORT_NICE": "1"} if report_nice else {})})
+        started.append((process, parent_gone))
         return run_dir / "target", process, parent_gone
 
     yield start
     for process, parent_gone in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        try:
-            os.close(parent_gone)
-        except OSError:
-            pass
+        stop(process, parent_gone)
 
 
 @pytest.fixture
@@ -116,10 +164,20 @@ def waiting(stand_in):
     return stand_in()
 
 
-def client(target: Path, *args: str, cwd: Path) -> subprocess.Popen:
+@pytest.fixture
+def build_server(tmp_path):
+    """A stand-in build server: (its socket, the process, the parent's end of its pipe)."""
+    socket_path = tmp_path / "server.sock"
+    process, parent_gone = start_listening(STAND_IN_SERVER, socket_path)
+    yield socket_path, process, parent_gone
+    stop(process, parent_gone)
+
+
+def client(target: Path, *args: str, cwd: Path, server: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", CLIENT, str(target), *args], cwd=cwd,
                             env={**os.environ, "WHO": "the client",
-                                 "PYTHONPATH": str(ROOT)},
+                                 "PYTHONPATH": str(ROOT),
+                                 **({BUILD_SERVER_VARIABLE: str(server)} if server else {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -202,3 +260,74 @@ def test_dbt_is_started_ahead_only_for_a_sync_that_will_build(tmp_path):
     assert not marts_will_be_built(tmp_path, today)  # built today
     forget_build(tmp_path, MARTS)  # a failed build forgets its record
     assert marts_will_be_built(tmp_path, today)
+
+
+def test_the_server_runs_builds_side_by_side_each_in_a_process_forked_from_it(build_server,
+                                                                              tmp_path):
+    socket_path, server, parent_gone = build_server
+    target = tmp_path / "run" / "target"  # no waiting process for this run: the server takes it
+    go_on = tmp_path / "go-on"
+    waiting = client(target, "wait-for", str(go_on), cwd=tmp_path, server=socket_path)
+    first_line = waiting.stdout.readline()
+    assert first_line.startswith(f"built ['wait-for', '{go_on}'] in {tmp_path} as the client")
+    meanwhile = client(target, "build", cwd=tmp_path, server=socket_path)
+    out, err = meanwhile.communicate(timeout=30)
+    assert meanwhile.returncode == 3
+    assert (out.splitlines()[1], err) == ("handed over: 3", "")
+    go_on.touch()
+    rest, _ = waiting.communicate(timeout=30)
+    assert (waiting.returncode, rest) == (3, "handed over: 3\n")
+    processes = [line.split("process ")[1].split(",")[0].split(" of ") for line in (first_line, out)]
+    assert {parent for _, parent in processes} == {str(server.pid)}  # forked from the server
+    assert len({child for child, _ in processes}) == 2  # one process per build
+    assert "None" in out  # a forked build makes its own run's parse
+    assert server.poll() is None  # it serves on
+    os.close(parent_gone)
+    assert server.wait(timeout=10) == 0
+
+
+def test_a_build_that_breaks_or_is_cancelled_ends_its_own_process_only(build_server, tmp_path):
+    socket_path, server, _ = build_server
+    target = tmp_path / "run" / "target"
+    crashed = client(target, "crash", cwd=tmp_path, server=socket_path)
+    out, err = crashed.communicate(timeout=30)
+    assert crashed.returncode == 2
+    assert "RuntimeError: the build broke" in err
+    assert "the dbt process ended without finishing the build" in err
+    cancelled = client(target, "wait-for", str(tmp_path / "never"), cwd=tmp_path,
+                       server=socket_path)
+    assert cancelled.stdout.readline().startswith("built ['wait-for'")
+    cancelled.send_signal(signal.SIGTERM)  # what dagster-dbt does to a cancelled build
+    out, _ = cancelled.communicate(timeout=30)
+    assert out.splitlines() == ["cancelled", "handed over: 130"]
+    after = client(target, "build", cwd=tmp_path, server=socket_path)
+    assert after.communicate(timeout=30)[0].endswith("handed over: 3\n")
+    assert server.poll() is None
+
+
+def test_the_organizations_waiting_process_comes_before_the_server(waiting, build_server,
+                                                                   tmp_path):
+    target, process, _ = waiting
+    socket_path, _, _ = build_server
+    done = client(target, "build", cwd=tmp_path, server=socket_path)
+    out, _ = done.communicate(timeout=30)
+    assert out.splitlines()[0].endswith("with a parse in " + str(tmp_path) + " as the client")
+    assert process.wait(timeout=10) == 3
+    gone = client(target, "build", cwd=tmp_path, server=socket_path)  # its pointer is stale now
+    out, _ = gone.communicate(timeout=30)
+    assert "process " in out.splitlines()[0] and out.endswith("handed over: 3\n")
+
+
+def test_a_sync_starts_no_dbt_ahead_where_a_build_server_runs(tmp_path, monkeypatch):
+    class Settings:
+        orgs_dir = tmp_path / "orgs"
+
+    run_dir = tmp_path / "orgs" / "org_1" / "dbt"
+    monkeypatch.setattr("resources.marts.runner.org_dbt_directory", lambda *_: run_dir)
+    monkeypatch.setenv("SIEVE_DBT_AHEAD", "1")
+    monkeypatch.setenv(BUILD_SERVER_VARIABLE, str(tmp_path / "server.sock"))
+    with dbt_started_ahead(Settings(), "org_1"):
+        assert not (run_dir / POINTER_FILE).exists()
+    monkeypatch.delenv(BUILD_SERVER_VARIABLE)
+    with dbt_started_ahead(Settings(), "org_1"):
+        assert (run_dir / POINTER_FILE).exists()  # never built: a sync would build
