@@ -10,10 +10,9 @@
     commit; a failed create leaves it in place), so the backup and its later drop buy nothing
     here (dbt's note on `create_or_replace_view` says the same of Snowflake and BigQuery). A
     view is one `create or replace view`; a table is created under the temporary name, the old
-    one dropped and the new one renamed. Pre- and post-hooks,
-    contracts (dbt-duckdb's `create table` then `insert` for an enforced one), indexes and
-    docs run as in the defaults; DuckDB has no grants. SQL models only: the project has no
-    Python model. -#}
+    one dropped and the new one renamed. Pre- and post-hooks, contracts (dbt-duckdb's `create
+    table` then `insert` for an enforced one), indexes and docs run as in the defaults; DuckDB
+    has no grants. SQL models only: the project has no Python model. -#}
 
 {% materialization view, adapter='duckdb' %}
   {%- set target_relation = this.incorporate(type='view') -%}
