@@ -5,8 +5,11 @@ The plain runner (paths, vars, the org key's handoff, ``build_org_marts``) is
 models by layer, and the marts' asset checks.
 """
 
+import fcntl
 import functools
 import json
+import os
+import subprocess
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -31,6 +34,7 @@ from dagster import (
     multi_asset_check,
 )
 from dagster_dbt import (
+    DagsterDbtProjectPreparer,
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
@@ -102,10 +106,46 @@ class SieveDbtTranslator(DagsterDbtTranslator):
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
+class SieveDbtProjectPreparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparation of the project under ``dagster dev`` (``sieve ui``): a parse
+    into its target, one process at a time, skipped by a process that waited while another
+    made it. Through ``sieve-dbt`` (resources/marts/dbt_command.py): dagster-dbt's own runs
+    ``dbt --version`` first (a process importing all of dbt, ~2 s of CPU) and opens a dbt
+    adapter in the code server's process, neither of which a parse needs."""
+
+    def prepare(self, project: DbtProject) -> None:
+        target = project.project_dir / project.target_path
+        target.mkdir(parents=True, exist_ok=True)
+        made_before = _modified(project.manifest_path)
+        with open(target / "prepare.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if _modified(project.manifest_path) > made_before:
+                return  # another process parsed it while this one waited
+            completed = subprocess.run(
+                [dbt_executable(), "parse", "--quiet"], cwd=project.project_dir,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+                env={**os.environ, "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target),
+                     "DBT_PROFILES_DIR": str(project.profiles_dir), "DBT_USE_COLORS": "false",
+                     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+        if completed.returncode != 0:
+            raise DbtBuildError(f"dbt could not parse the project in {project.project_dir}: "
+                                f"{completed.stdout.strip()[-2000:] or 'no output'}")
+
+
+def _modified(path: Path) -> float:
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+_PREPARED: dict[Path, Path] = {}
+
+
 def prepared_manifest(project: DbtProject) -> Path:
-    """The manifest the dbt assets load from: parsed by ``dagster dev`` itself, and by
-    ``make`` (``dagster-dbt project prepare-and-package``) everywhere else."""
-    project.prepare_if_dev()
+    """The manifest the dbt assets load from: parsed by ``dagster dev`` itself (once per
+    process, `SieveDbtProjectPreparer`), and by ``make`` (``dagster-dbt project
+    prepare-and-package``) everywhere else."""
+    if project.project_dir not in _PREPARED:
+        SieveDbtProjectPreparer().prepare_if_dev(project)
+        _PREPARED[project.project_dir] = project.manifest_path
     if not project.manifest_path.exists():
         raise DbtBuildError(
             f"dbt's manifest is missing ({project.manifest_path}): run `make venv`, or "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from dagster import DagsterInstance, Definitions, mem_io_manager
 
@@ -81,3 +83,54 @@ def test_materializations_from_the_ui_run_like_the_sync_job():
     implicit = defs.resolve_implicit_global_asset_job_def()
     assert implicit.executor_def is sync_executor
     assert implicit.resource_defs["io_manager"] is mem_io_manager
+
+
+RECORDING_DBT = """#!/bin/sh
+echo "$*" >> "{calls}"
+exec "{sieve_dbt}" "$@"
+"""
+
+
+@pytest.fixture
+def project_copy(tmp_path, monkeypatch):
+    """A copy of the dbt project with no manifest, prepared as under `dagster dev`, whose
+    ``sieve-dbt`` records the commands it is given."""
+    from dagster_dbt import DbtProject
+
+    import assets.dbt as dbt_assets
+    from resources.marts.runner import DBT_PROJECT_DIR, dbt_executable
+
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    calls, wrapper = tmp_path / "calls", tmp_path / "sieve-dbt"
+    wrapper.write_text(RECORDING_DBT.format(calls=calls, sieve_dbt=dbt_executable()))
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(dbt_assets, "dbt_executable", lambda: str(wrapper))
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
+    monkeypatch.setattr(dbt_assets, "_PREPARED", {})
+    return DbtProject(project_dir=copy, profiles_dir=copy), calls
+
+
+def test_dagster_dev_parses_the_project_once_per_process_through_sieve_dbt(project_copy):
+    """Under `dagster dev` (`sieve ui`) the definitions prepare the project themselves: one
+    `parse` per process, by `sieve-dbt` (no `dbt --version`, no adapter in the process), its
+    log in the target, not in the project."""
+    from assets.dbt import prepared_manifest
+
+    project, calls = project_copy
+    assert prepared_manifest(project) == project.manifest_path
+    assert prepared_manifest(project).exists()  # both the dbt and the export assets ask
+    assert calls.read_text().splitlines() == ["parse --quiet"]
+    assert not (project.project_dir / "logs").exists()
+
+
+def test_a_project_that_does_not_parse_is_named_with_dbts_reason(project_copy):
+    from assets.dbt import prepared_manifest
+    from resources.marts.runner import DbtBuildError
+
+    project, _ = project_copy
+    (project.project_dir / "models" / "marts" / "broken.sql").write_text(
+        "select * from {{ ref('no_such_model') }}\n")
+    with pytest.raises(DbtBuildError, match=r"(?s)could not parse the project in .*"
+                                            r"depends on a node named 'no_such_model'"):
+        prepared_manifest(project)
