@@ -136,7 +136,7 @@ def _modified(path: Path) -> float:
     return path.stat().st_mtime if path.exists() else 0.0
 
 
-_PREPARED: dict[Path, Path] = {}
+_PREPARED: set[Path] = set()  # the project directories this process has prepared
 
 
 def prepared_manifest(project: DbtProject) -> Path:
@@ -145,7 +145,7 @@ def prepared_manifest(project: DbtProject) -> Path:
     prepare-and-package``) everywhere else."""
     if project.project_dir not in _PREPARED:
         SieveDbtProjectPreparer().prepare_if_dev(project)
-        _PREPARED[project.project_dir] = project.manifest_path
+        _PREPARED.add(project.project_dir)
     if not project.manifest_path.exists():
         raise DbtBuildError(
             f"dbt's manifest is missing ({project.manifest_path}): run `make venv`, or "

@@ -110,12 +110,18 @@ def dbt_build_server(project_dir: Path) -> Iterator[Path]:
     set as ``SIEVE_DBT_SERVER`` where builds start. It listens before it loads dbt, so a build
     handed over meanwhile waits for it rather than loading dbt itself."""
     with _dbt_process("--serve-builds", project_dir, None) as (socket_path, process):
-        deadline = time.monotonic() + 30
-        while not socket_path.exists() and process.poll() is None:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.01)
+        wait_until_listening(socket_path, process, seconds=30)
         yield socket_path
+
+
+def wait_until_listening(socket_path: Path, process: subprocess.Popen, seconds: float) -> bool:
+    """Whether ``process`` binds ``socket_path`` within ``seconds`` (False once it has ended)."""
+    deadline = time.monotonic() + seconds
+    while not socket_path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 @contextmanager

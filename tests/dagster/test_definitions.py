@@ -107,7 +107,7 @@ def project_copy(tmp_path, monkeypatch):
     wrapper.chmod(0o755)
     monkeypatch.setattr(dbt_assets, "dbt_executable", lambda: str(wrapper))
     monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
-    monkeypatch.setattr(dbt_assets, "_PREPARED", {})
+    monkeypatch.setattr(dbt_assets, "_PREPARED", set())
     return DbtProject(project_dir=copy, profiles_dir=copy), calls
 
 

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from dagster._core.storage.defs_state.base import _current_storage
 from assets import dbt as dbt_assets
 from resources.marts import runner as marts_runner
 from resources.marts.runner import build_org_marts, mart_pii_columns
-from resources.marts.warm_dbt import POINTER_FILE, warm_dbt
+from resources.marts.warm_dbt import POINTER_FILE, wait_until_listening, warm_dbt
 from resources.sieve_resource import SieveResource
 from resources.storage.metadata_store import open_store
 from tests.dbt.dbt_org import golden_dbt_org
@@ -59,10 +58,7 @@ def test_dbt_unit_tests_pass(org):
         # Listening before the build starts: on a loaded machine a build started sooner finds
         # no socket yet and, as designed, runs by itself, leaving this one waiting.
         socket_path = Path((run_dir / POINTER_FILE).read_text())
-        deadline = time.monotonic() + 60
-        while not socket_path.exists():
-            assert waiting.poll() is None and time.monotonic() < deadline, "never listened"
-            time.sleep(0.05)
+        assert wait_until_listening(socket_path, waiting, seconds=60), "never listened"
         result = build_org_marts(org.sieve, org.org_id,
                                  args=("test", "--select", "test_type:unit"))
         assert waiting.wait(timeout=60) == 0

@@ -26,6 +26,7 @@ from resources.marts.warm_dbt import (
     dbt_started_ahead,
     hand_over,
     marts_will_be_built,
+    wait_until_listening,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,10 +120,7 @@ def start_listening(script: str, socket_path: Path, **popen) -> tuple[subprocess
                                cwd=ROOT, pass_fds=(parent_alive,), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, **popen)
     os.close(parent_alive)
-    deadline = time.monotonic() + 20
-    while not socket_path.exists():
-        assert time.monotonic() < deadline, "the stand-in never listened"
-        time.sleep(0.02)
+    assert wait_until_listening(socket_path, process, seconds=20), "the stand-in never listened"
     return process, parent_gone
 
 
