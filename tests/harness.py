@@ -12,6 +12,7 @@ connectors over HTTP, the sync engine and the encrypted per-org DuckDB.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,35 @@ from resources.sync.engine import SyncSummary, sync_organization_source
 
 def no_sleep(_seconds: float) -> None:
     """Retries and rate-limit waits in tests advance nothing and wait for nothing."""
+
+
+class EmulatedTime:
+    """The wall clock plus every wait a sync has made, shared by the emulator's rate-limit
+    windows and the sync's HTTP clients.
+
+    A wait moves both past a reset at once, so a test of rate limits waits for nothing yet
+    still has its windows used up, its resets honoured and its Retry-After respected: a client
+    that sent before its wait was over would be refused by the emulator as on the wall clock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waited = 0.0
+
+    def now(self) -> float:
+        return time.time() + self._waited
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self._waited += max(0.0, seconds)
+
+
+def waits_in_emulated_time(emulator) -> dict:
+    """``sync`` options that make the sync's waits, and the emulator's rate-limit windows, run
+    on one ``EmulatedTime`` (``emulator.reset()`` gives the emulator back the wall clock)."""
+    emulated = EmulatedTime()
+    emulator.rate_limits.clock = emulated.now
+    return {"sleep": emulated.sleep, "clock": emulated.now}
 
 
 @dataclass
@@ -49,8 +79,9 @@ class SieveOrg:
         return self.connect(source, {"base_url": emulator.base_url(source), **settings},
                             emulator.credentials(source))
 
-    def sync(self, source: str, sleep=no_sleep) -> list[SyncSummary]:
-        return sync_organization_source(self.sieve, self.org.id, source, sleep=sleep)
+    def sync(self, source: str, sleep=no_sleep, clock=None) -> list[SyncSummary]:
+        return sync_organization_source(self.sieve, self.org.id, source, sleep=sleep,
+                                        clock=clock)
 
     def sync_error(self, source: str, expected: type[Exception]) -> Exception:
         """The people-facing error that failed this org's one ``source`` connection (a failed
@@ -112,21 +143,20 @@ def sync_under_fault(org: SieveOrg, emulator, source: str, mode: str, pattern: s
                      monkeypatch, window_limit: int = 8) -> list[SyncSummary]:
     """Sync ``source`` while the emulator injects ``mode`` on requests matching ``pattern``.
 
-    Rate-limit modes wait for real (one-second windows of ``window_limit`` requests): the HTTP
-    layer waits on the wall clock, so a source whose sync makes many requests passes a larger
-    limit, still used up more than once. The timeout mode gives the connector's client a short
-    read timeout.
+    Rate-limit modes wait in ``EmulatedTime`` (one-second windows of ``window_limit``
+    requests): a source whose sync makes many requests passes a larger limit, still used up
+    more than once. The timeout mode gives the connector's client a short read timeout.
     """
     faults = emulator.faults
-    sleep = no_sleep
+    waits = {"sleep": no_sleep}
     if mode == "server_errors":
         faults.server_errors(pattern, times=3, api=source)
     elif mode == "retry_after":
         faults.secondary_rate_limit(pattern, times=1, retry_after=1, api=source)
-        sleep = time.sleep
+        waits = waits_in_emulated_time(emulator)
     elif mode == "rate_limit_window":
         faults.rate_limit(source, limit=window_limit, window_seconds=1)
-        sleep = time.sleep
+        waits = waits_in_emulated_time(emulator)
     elif mode == "timeout":
         # Every connector makes its clients through Connector.http_client, which takes the
         # class from the HTTP layer's module when called; a source's own timeout is overridden.
@@ -144,7 +174,7 @@ def sync_under_fault(org: SieveOrg, emulator, source: str, mode: str, pattern: s
         faults.dropped_connection(pattern, times=2, api=source)
     else:
         raise ValueError(f"unknown fault mode {mode!r}; choose one of {FAULT_MODES}")
-    summaries = org.sync(source, sleep=sleep)
+    summaries = org.sync(source, **waits)
     # An exhausted window shows as a wait: the client does not send until the reset.
     fired = faults.events or any(summary.http.get("wait_seconds") for summary in summaries)
     assert fired, f"fault {mode!r} never fired on {pattern!r}"

@@ -467,7 +467,7 @@ class HttpClient:
         if isinstance(body, _Transient):
             return body
         self._count(bytes_received=len(body))
-        self._rate_limits.observe(self._host, response.headers)
+        self._rate_limits.observe(self._host, response.headers, self._clock())
         status = response.status_code
         log.debug(
             "%s -> %d in %.3f s", _log_endpoint(endpoint), status, time.monotonic() - started

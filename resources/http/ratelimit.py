@@ -141,12 +141,13 @@ class RateLimitTracker:
         self._lock = threading.Lock()
         self._hosts: dict[str, _HostLimit] = {}
 
-    def observe(self, host: str, headers: Mapping[str, str]) -> None:
-        """Record remaining/reset from any response (success or failure)."""
+    def observe(self, host: str, headers: Mapping[str, str], now: float | None = None) -> None:
+        """Record remaining/reset from any response (success or failure); ``now`` is the
+        client's clock, which a reset given in seconds from now counts from."""
         remaining = remaining_requests(headers)
         if remaining is None:
             return
-        reset = reset_time(headers)
+        reset = reset_time(headers, now)
         with self._lock:
             state = self._hosts.setdefault(host, _HostLimit())
             if remaining <= 0 and reset is not None:

@@ -130,8 +130,10 @@ class ConnectorContext:
     # The organization's production deploy workflow names (regexes): CI connectors list the
     # runs of those workflows only, the ones the marts read.
     workflow_names: tuple[str, ...] = OrgConfig.production_workflow_names
-    # Injected by tests so retries and rate-limit waits do not really sleep.
+    # Injected by tests so retries and rate-limit waits do not really sleep; ``clock`` (epoch
+    # seconds) then tells the HTTP clients how far those waits have moved time on.
     sleep: Callable[[float], None] | None = None
+    clock: Callable[[], float] | None = None
 
     @property
     def settings(self) -> dict:
@@ -166,12 +168,14 @@ class Connector(ABC):
     def http_client(self, base_url: str, auth, *, retry=None, **options) -> HttpClient:
         """An HTTP client for this connection on the shared layer: its source, the connection
         named in errors, the run's concurrency limits, its conditional-request validators and
-        (in tests) its sleep; ``options`` are the source's own (headers, timeout...)."""
+        (in tests) its sleep and clock; ``options`` are the source's own (headers, timeout...)."""
         from resources.http.client import HttpClient  # the HTTP layer loads requests
 
         context = self.context
         if context.sleep is not None:
             options.setdefault("sleep", context.sleep)
+        if context.clock is not None:
+            options.setdefault("clock", context.clock)
         if retry is not None:
             options["retry"] = retry
         return HttpClient(base_url, auth, source=self.source, context=context.error_context(),

@@ -247,8 +247,11 @@ def failed_connection(source: str, connection_id: str, error: SieveError) -> Syn
 
 
 def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
-                             sleep: Callable[[float], None] | None = None) -> list[SyncSummary]:
-    """Sync every active connection of one source for one organization into its database."""
+                             sleep: Callable[[float], None] | None = None,
+                             clock: Callable[[], float] | None = None) -> list[SyncSummary]:
+    """Sync every active connection of one source for one organization into its database.
+
+    ``sleep`` and ``clock`` replace the HTTP clients' waiting and time (tests)."""
     control_plane = sieve.control_plane
     org = control_plane.organization(org_id)
     connections = [c for c in control_plane.connections(org) if c.source == source]
@@ -272,7 +275,8 @@ def sync_organization_source(sieve: Sieve, org_id: str, source: str, *,
                 continue
             state = SyncState(control_plane, connection.id)
             context = ConnectorContext(org.slug, connection, control_plane.credentials(connection),
-                                       state, sleep=sleep, services=config.services,
+                                       state, sleep=sleep, clock=clock,
+                                       services=config.services,
                                        workflow_names=config.production_workflow_names)
             connector = connector_class(source)(context)
             try:

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulators.github.app import APP_ID, INSTALLATION_ID
 from pipelines.cli import main
-from tests.harness import SieveOrg
+from tests.harness import SieveOrg, waits_in_emulated_time
 
 ONE_REPO = "web-app"
 
@@ -76,8 +76,6 @@ def test_a_token_expiring_mid_sync_is_renewed_and_no_page_is_lost(sieve_org, emu
 
 
 def test_the_sync_waits_for_its_installations_budget_and_ends_identical(sieve_org, emulator):
-    import time
-
     from emulators.github.app import installation_budget
 
     by_token = sieve_org("by-token")
@@ -87,13 +85,13 @@ def test_the_sync_waits_for_its_installations_budget_and_ends_identical(sieve_or
     assert expected.failure is None
     by_app = app_org(by_token, emulator, api="rest")
     installations = emulator.apps["github"].app_installations
-    # The installation's budget is tiny, used up twice by the sync's 122 requests (each wait is
-    # a reset in whole seconds and a margin: ~2.5 s); the personal token's, used above, is not.
+    # The installation's budget is tiny, used up twice by the sync's 122 requests; the personal
+    # token's, used above, is not.
     emulator.faults.rate_limit(installation_budget(INSTALLATION_ID), limit=50, window_seconds=1.0)
     personal_used = emulator.rate_limits.state("github").used
     emulator.clear_requests()
 
-    [summary] = by_app.sync("github", sleep=time.sleep)  # the emulator's window is wall-clock
+    [summary] = by_app.sync("github", **waits_in_emulated_time(emulator))
 
     assert summary.failure is None
     # x-ratelimit-remaining: 0 on the installation's answers said when to stop: no refusal.

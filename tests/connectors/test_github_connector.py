@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
@@ -24,6 +23,7 @@ from resources.sources.github.connector import (
     run_floor,
 )
 from resources.storage.org_config import OrgConfig
+from tests.harness import waits_in_emulated_time
 
 OWNER = "sieve-demo"
 USERS_ENDPOINT = "GET /users/{login}"
@@ -227,8 +227,8 @@ def exhaust_a_short_rate_limit_window(faults):
     faults.exhaust_rate_limit("github")
 
 
-# fault name -> (install it, whether the sync must really sleep: rate-limit waits are timed
-# against the wall clock, so a sync that does not sleep would give up instead of waiting).
+# fault name -> (install it, whether the sync waits in the emulator's time: a rate-limit wait
+# that moved no clock would never end, and the sync would give up instead of waiting).
 FAULTS = {
     "5xx burst": (lambda faults: faults.server_errors(r"/pulls/\d+$", times=4), False),
     "secondary rate limit": (lambda faults: faults.secondary_rate_limit(
@@ -268,7 +268,7 @@ def test_sync_under_a_fault_ends_with_the_clean_tables(sieve_org, emulator, monk
     expected = clean_sync_rows(sieve_org, emulator, clean_rows, "clean", **ONE_REPO)
     org = sieve_org("faulty")
     connect(org, emulator, **ONE_REPO)
-    install, really_sleep = FAULTS[fault]
+    install, waits = FAULTS[fault]
     fetch = GitHubConnector.fetch
 
     def fetch_under_fault(self):
@@ -278,7 +278,7 @@ def test_sync_under_a_fault_ends_with_the_clean_tables(sieve_org, emulator, monk
 
     monkeypatch.setattr(GitHubConnector, "fetch", fetch_under_fault)
 
-    summaries = (org.sync("github", sleep=time.sleep) if really_sleep else org.sync("github"))
+    summaries = org.sync("github", **(waits_in_emulated_time(emulator) if waits else {}))
 
     if fault == "primary rate limit":
         assert summaries[0].http["wait_seconds"] > 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from urllib.parse import unquote
 
 import pytest
@@ -14,6 +13,7 @@ from emulators.github.graphql import GitHubGraphQL
 from resources.http.graphql import GraphQLQueryError
 from resources.sources import entity
 from resources.sources.github import graphql
+from tests.harness import waits_in_emulated_time
 
 OWNER = "sieve-demo"
 ONE_REPO = ["web-app"]
@@ -133,7 +133,7 @@ def test_bad_answers_are_mended_into_the_same_tables(sieve_org, emulator, monkey
     expected = rest_rows(sieve_org, emulator, rest_tables)
     monkeypatch.setitem(graphql.NESTED_PAGE_SIZE, "commits", 1)  # follow-ups to lie about
     faults, number = app(emulator).faults, pull_request_with_commits(emulator)
-    sleep = {}
+    waits = {}
     if faults_installed == "partial answers":
         faults.partial[number] = ["headRepository", 1]  # refetched alone
         faults.lost_node = [number - 1, 1]  # the page refetched
@@ -143,11 +143,11 @@ def test_bad_answers_are_mended_into_the_same_tables(sieve_org, emulator, monkey
         emulator.faults.server_errors("graphql", times=4, status=502)  # and 25 after these
     else:
         emulator.faults.secondary_rate_limit("graphql", times=1, retry_after=1)
-        sleep = {"sleep": time.sleep}  # Retry-After is on the wall clock
+        waits = waits_in_emulated_time(emulator)
     org = sieve_org("mended")
     connect(org, emulator, "graphql")
 
-    org.sync("github", **sleep)
+    org.sync("github", **waits)
 
     assert comparable(org) == expected
     assert faults_installed == "rate limited" or app(emulator).queries

@@ -8,8 +8,6 @@ sync in another.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from resources.http import AuthenticationError, NotFoundError
@@ -20,6 +18,7 @@ from resources.sources.gitlab.connector import (
     project_path,
     project_streams,
 )
+from tests.harness import waits_in_emulated_time
 from tests.unit.test_http_loopback import FakeClock, LoopbackServer, Reply
 
 GROUP = "sieve-demo-infra"
@@ -208,13 +207,14 @@ def test_sync_waits_out_a_rate_limit_and_ends_identical(sieve_org, emulator):
     org = sieve_org("limited")
     connect(org, emulator)
 
-    started = time.monotonic()
-    org.sync("gitlab", sleep=time.sleep)  # the emulator's window is wall-clock time
+    waits = waits_in_emulated_time(emulator)
+    started = waits["clock"]()
+    org.sync("gitlab", **waits)
 
     assert [event.kind for event in emulator.faults.events] == ["secondary_rate_limit"]
     limited = [r for r in emulator.requests if r.status == 429]
     assert len(limited) == 1
-    assert time.monotonic() - started >= 1.0
+    assert waits["clock"]() - started >= 1.0
     assert content(org) == clean
 
 
@@ -224,7 +224,7 @@ def test_sync_pauses_at_an_exhausted_budget_without_being_refused(sieve_org, emu
     org = sieve_org("budgeted")
     connect(org, emulator)
 
-    [summary] = org.sync("gitlab", sleep=time.sleep)  # the emulator's window is wall-clock
+    [summary] = org.sync("gitlab", **waits_in_emulated_time(emulator))
 
     # RateLimit-Remaining: 0 said when to stop; nothing was sent until RateLimit-Reset.
     assert len(emulator.requests) > 50 and summary.http["wait_seconds"] > 0

@@ -190,6 +190,20 @@ def test_no_request_is_sent_while_a_limit_is_known_exhausted(server, clock, make
     assert server.received[2].at == server.received[1].at  # the limit was replenished
 
 
+def test_a_reset_in_seconds_from_now_counts_from_the_clients_clock(server, clock, make_client):
+    # PagerDuty sends RateLimit-Reset as seconds from now; the wait is on the client's clock.
+    server.script("/user", Reply(json={}, headers={"RateLimit-Remaining": "0",
+                                                   "RateLimit-Reset": "30"}))
+    server.script(PULLS, Reply(json=[]))
+    client = make_client(source="pagerduty")
+
+    client.get_json("/user")
+    client.get_json(PULLS)
+
+    first, second = server.received
+    assert second.at - first.at >= 30
+
+
 @pytest.mark.parametrize(
     ("headers", "expected_wait"),
     [({"Retry-After": "45"}, 45), ({}, 60)],
