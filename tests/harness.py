@@ -37,8 +37,9 @@ class EmulatedTime:
     windows and the sync's HTTP clients.
 
     A wait moves both past a reset at once, so a test of rate limits waits for nothing yet
-    still has its windows used up, its resets honoured and its Retry-After respected: a client
-    that sent before its wait was over would be refused by the emulator as on the wall clock.
+    still has its windows used up and its resets honoured: a client that sent before a reset
+    would be refused by the emulator as on the wall clock. The waits a Retry-After asks for
+    show as time gone by on ``now``.
     """
 
     def __init__(self) -> None:
