@@ -21,6 +21,7 @@ from tests.dbt import golden_bitbucket as bitbucket
 from tests.dbt import golden_histories as histories
 from tests.dbt import golden_incidents as incidents
 from tests.dbt import golden_org as golden
+from tests.harness import read_store
 
 
 @dataclass
@@ -51,14 +52,16 @@ class DbtOrg:
                                  [{"connection_id": connection_id, **row} for row in rows])
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
-        with open_store(self.database_path, self.key(), read_only=True) as store:
-            return store.connection.execute(sql, params or []).fetchall()
+        return read_store(self.database_path, self.key(),
+                          lambda session: session.execute(sql, params or []).fetchall())
 
     def rows(self, sql: str) -> list[dict]:
-        with open_store(self.database_path, self.key(), read_only=True) as store:
-            cursor = store.connection.execute(sql)
+        def as_dicts(session) -> list[dict]:
+            cursor = session.execute(sql)
             names = [column[0] for column in cursor.description]
             return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+        return read_store(self.database_path, self.key(), as_dicts)
 
 
 def mart_digests(org) -> dict[str, str]:
