@@ -7,11 +7,13 @@
         assert org.count("github_pull_requests") == ...
 
 Everything goes through the product's own code paths: the control plane, the vault, the
-connectors over HTTP, the sync engine and the encrypted per-org DuckDB.
+connectors over HTTP, the sync engine and the encrypted per-org DuckDB. The tests' own reads
+attach the org's file with the product's ATTACH statement (``read_store``).
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -39,25 +41,30 @@ from resources.storage.metadata_store import (
 from resources.sync.engine import SyncSummary, sync_organization_source
 
 Read = TypeVar("Read")
-_reading: list[duckdb.DuckDBPyConnection] = []
+
+
+@functools.cache
+def _reading_session() -> duckdb.DuckDBPyConnection:
+    """The test process's one DuckDB instance for its reads, httpfs loaded as the product's."""
+    session = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                                 "autoload_known_extensions": False})
+    extension = str(httpfs_extension_path()).replace("'", "''")
+    session.execute(f"LOAD '{extension}'")
+    return session
 
 
 def read_store(path: Path, key: Secret,
                read: Callable[[duckdb.DuckDBPyConnection], Read]) -> Read:
     """``read`` run on an organization's file, attached read-only as ``org`` and in use.
 
-    The tests' own reads share one DuckDB instance per test process, attaching the file with
-    the product's ATTACH statement and detaching it after: opening a store (``open_store``)
-    starts a new DuckDB instance, about 12 ms of CPU spent loading DuckDB's built-in
-    extensions, and the suite's assertions read thousands of times. A file that cannot be
-    attached is opened with ``open_store`` instead, so a test sees the product's own error.
+    The tests' own reads share one DuckDB instance per test process (read from the test's
+    thread), attaching the file with the product's ATTACH statement and detaching it after:
+    opening a store (``open_store``) starts a new DuckDB instance, about 12 ms of CPU spent
+    loading DuckDB's built-in extensions, and the suite's assertions read thousands of times.
+    A file that cannot be attached is opened with ``open_store`` instead, so a test sees the
+    product's own error.
     """
-    if not _reading:
-        session = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
-                                                     "autoload_known_extensions": False})
-        session.execute(f"LOAD '{httpfs_extension_path()}'")
-        _reading.append(session)
-    [session] = _reading
+    session = _reading_session()
     try:
         session.execute(attach_encrypted_sql(path, DATABASE_ALIAS, key, read_only=True))
     except duckdb.Error:
