@@ -8,7 +8,6 @@ models by layer, and the marts' asset checks.
 import fcntl
 import functools
 import json
-import os
 import subprocess
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -49,6 +48,7 @@ from resources.marts.build_state import (
     record_marts_build,
     unchanged_marts,
 )
+from resources.marts.dbt_command import dbt_environment
 from resources.marts.insights import open_signal_counts, severe_open_count
 from resources.marts.org_key import serve_org_key
 from resources.marts.runner import (
@@ -124,9 +124,8 @@ class SieveDbtProjectPreparer(DagsterDbtProjectPreparer):
             completed = subprocess.run(
                 [dbt_executable(), "parse", "--quiet"], cwd=project.project_dir,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
-                env={**os.environ, "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target),
-                     "DBT_PROFILES_DIR": str(project.profiles_dir), "DBT_USE_COLORS": "false",
-                     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+                env={**dbt_environment(project.project_dir, target),
+                     "DBT_PROFILES_DIR": str(project.profiles_dir), "DBT_USE_COLORS": "false"})
         if completed.returncode != 0:
             raise DbtBuildError(f"dbt could not parse the project in {project.project_dir}: "
                                 f"{completed.stdout.strip()[-2000:] or 'no output'}")

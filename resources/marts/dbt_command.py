@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -46,6 +46,16 @@ RUNS_NODES = frozenset({"build", "run", "test", "compile", "seed", "snapshot", "
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 BUILD_FILE_LOG_LEVEL = "info"
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+def dbt_environment(project_dir: Path, target_path: Path, log_path: Path | None = None,
+                    base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A dbt process's environment: its project and profile, its target and its log (beside
+    the target unless given), no anonymous usage statistics. It holds no secret."""
+    return {**(os.environ if base is None else base),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_TARGET_PATH": str(target_path), "DBT_LOG_PATH": str(log_path or target_path),
+            "DBT_PROFILES_DIR": str(project_dir), "DBT_PROJECT_DIR": str(project_dir)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,6 @@ computed in Python, not by dbt.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -37,7 +36,7 @@ from resources.marts.build_state import (
     record_made_from_marts,
     record_marts_build,
 )
-from resources.marts.dbt_command import DBT_PROJECT_DIR
+from resources.marts.dbt_command import DBT_PROJECT_DIR, dbt_environment
 from resources.marts.forecast_mart import build_org_forecasts
 from resources.marts.org_key import serve_org_key
 from resources.runtime import Sieve
@@ -142,12 +141,7 @@ class DbtRun:
 
     def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The dbt process's environment: dbt's own paths. It holds no secret."""
-        return {**(os.environ if base is None else base),
-                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                "DBT_TARGET_PATH": str(self.target_path),
-                "DBT_LOG_PATH": str(self.log_path),
-                "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-                "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR)}
+        return dbt_environment(DBT_PROJECT_DIR, self.target_path, self.log_path, base)
 
 
 def build_as_of(as_of: datetime | None = None) -> datetime:

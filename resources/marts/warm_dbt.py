@@ -134,10 +134,10 @@ def _dbt_process(mode: str, project_dir: Path,
     socket_path = socket_dir / "dbt.sock"
     target_path = target_path or socket_dir / "run" / "target"
     parent_alive, parent_gone = os.pipe()
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                   "DBT_PROFILES_DIR": str(project_dir), "DBT_PROJECT_DIR": str(project_dir),
-                   "DBT_LOG_FORMAT": "json", "DBT_TARGET_PATH": str(target_path),
-                   "DBT_LOG_PATH": str(target_path)}
+    from resources.marts.dbt_command import dbt_environment  # which imports this module
+
+    environment = {**dbt_environment(project_dir, target_path), "PYTHONUNBUFFERED": "1",
+                   "DBT_LOG_FORMAT": "json"}
     executable = str(Path(sys.executable).with_name("sieve-dbt"))
     process = subprocess.Popen(
         [executable, mode, str(socket_path), str(parent_alive)],
