@@ -74,7 +74,7 @@ def pytest_xdist_make_scheduler(config, log):
     return SharedBuildScheduling(config, log)
 
 
-# The fast lane's directories (`make test-fast`): nothing in them builds marts.
+# Directories where no test builds marts: the fast lane's (`make test-fast`) and deploy.
 FAST_LANE = frozenset({"unit", "rules", "sensors", "emulators", "deploy"})
 
 
