@@ -8,6 +8,7 @@ models by layer, and the marts' asset checks.
 import fcntl
 import functools
 import json
+import os
 import subprocess
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -111,11 +112,17 @@ class SieveDbtProjectPreparer(DagsterDbtProjectPreparer):
     into its target, one process at a time, skipped by a process that waited while another
     made it. Through ``sieve-dbt`` (resources/marts/dbt_command.py): dagster-dbt's own runs
     ``dbt --version`` first (a process importing all of dbt, ~2 s of CPU) and opens a dbt
-    adapter in the code server's process, neither of which a parse needs."""
+    adapter in the code server's process, neither of which a parse needs.
+
+    dbt writes its manifest in place, so the parse goes to a staging target beside it (which
+    keeps dbt's partial parse for the next one) and the manifest is then moved over the old one
+    in one rename: another process loading the definitions meanwhile (a `sieve sync`, a test)
+    reads the old manifest or the new, never half of one."""
 
     def prepare(self, project: DbtProject) -> None:
         target = project.project_dir / project.target_path
-        target.mkdir(parents=True, exist_ok=True)
+        staging = target / "preparing"
+        staging.mkdir(parents=True, exist_ok=True)
         made_before = _modified(project.manifest_path)
         with open(target / "prepare.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -124,8 +131,10 @@ class SieveDbtProjectPreparer(DagsterDbtProjectPreparer):
             completed = subprocess.run(
                 [dbt_executable(), "parse", "--quiet"], cwd=project.project_dir,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
-                env={**dbt_environment(project.project_dir, target),
+                env={**dbt_environment(project.project_dir, staging),
                      "DBT_PROFILES_DIR": str(project.profiles_dir), "DBT_USE_COLORS": "false"})
+            if completed.returncode == 0:
+                os.replace(staging / "manifest.json", project.manifest_path)
         if completed.returncode != 0:
             raise DbtBuildError(f"dbt could not parse the project in {project.project_dir}: "
                                 f"{completed.stdout.strip()[-2000:] or 'no output'}")

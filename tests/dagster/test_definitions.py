@@ -122,6 +122,10 @@ def test_dagster_dev_parses_the_project_once_per_process_through_sieve_dbt(proje
     assert prepared_manifest(project).exists()  # both the dbt and the export assets ask
     assert calls.read_text().splitlines() == ["parse --quiet"]
     assert not (project.project_dir / "logs").exists()
+    # Parsed beside the target and moved over its manifest in one rename: never half-written.
+    staging = project.manifest_path.parent / "preparing"
+    assert (staging / "partial_parse.msgpack").exists()
+    assert not (staging / "manifest.json").exists()
 
 
 def test_a_project_that_does_not_parse_is_named_with_dbts_reason(project_copy):
