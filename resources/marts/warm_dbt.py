@@ -54,6 +54,8 @@ _LENGTH = struct.Struct("!I")
 _EXIT_CODE = struct.Struct("!i")
 ACCEPTED = b"A"
 CANCEL = b"C"
+# A build server binds its socket before it loads dbt: a Python start-up and two imports.
+SERVER_START_SECONDS = 30
 
 
 @contextmanager
@@ -108,9 +110,15 @@ def warm_dbt(run_dir: Path, project_dir: Path) -> Iterator[subprocess.Popen]:
 def dbt_build_server(project_dir: Path) -> Iterator[Path]:
     """A build server (`serve_builds`) for as long as the block lasts: its socket's path, to
     set as ``SIEVE_DBT_SERVER`` where builds start. It listens before it loads dbt, so a build
-    handed over meanwhile waits for it rather than loading dbt itself."""
+    handed over meanwhile waits for it rather than loading dbt itself. A server that does not
+    listen is an error, not a quiet fall-back to builds that each load dbt themselves."""
     with _dbt_process("--serve-builds", project_dir, None) as (socket_path, process):
-        wait_until_listening(socket_path, process, seconds=30)
+        if not wait_until_listening(socket_path, process, seconds=SERVER_START_SECONDS):
+            what = (f"ended with exit code {process.returncode} before it listened"
+                    if process.poll() is not None
+                    else f"did not listen within {SERVER_START_SECONDS} s")
+            raise RuntimeError(f"the dbt build server ({process.args[0]} --serve-builds) {what} "
+                               f"on {socket_path}; `sieve-dbt --version` checks that it runs")
         yield socket_path
 
 

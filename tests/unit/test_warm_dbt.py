@@ -23,6 +23,7 @@ from resources.marts.build_state import MARTS, forget_build, record_marts_build
 from resources.marts.warm_dbt import (
     BUILD_SERVER_VARIABLE,
     POINTER_FILE,
+    dbt_build_server,
     dbt_started_ahead,
     hand_over,
     marts_will_be_built,
@@ -329,3 +330,18 @@ def test_a_sync_starts_no_dbt_ahead_where_a_build_server_runs(tmp_path, monkeypa
     monkeypatch.delenv(BUILD_SERVER_VARIABLE)
     with dbt_started_ahead(Settings(), "org_1"):
         assert (run_dir / POINTER_FILE).exists()  # never built: a sync would build
+
+
+def test_a_build_server_that_does_not_start_is_an_error(tmp_path, monkeypatch):
+    """Not a quiet fall-back to builds that each load dbt themselves: the suite and the
+    benchmark that keep a server would otherwise run, and measure, without one."""
+    failing = tmp_path / "bin" / "sieve-dbt"
+    failing.parent.mkdir()
+    failing.write_text("#!/bin/sh\nexit 7\n")
+    failing.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(failing.with_name("python")))
+
+    with pytest.raises(RuntimeError, match=r"sieve-dbt --serve-builds\) ended with exit code 7 "
+                                           r"before it listened on .*dbt\.sock"):
+        with dbt_build_server(tmp_path):
+            pass
