@@ -34,7 +34,7 @@ from resources.storage.metadata_store import (
     DATABASE_ALIAS,
     MetadataStore,
     attach_encrypted_sql,
-    httpfs_extension_path,
+    load_httpfs,
     open_store,
     org_database_path,
 )
@@ -46,11 +46,8 @@ Read = TypeVar("Read")
 @functools.cache
 def _reading_session() -> duckdb.DuckDBPyConnection:
     """The test process's one DuckDB instance for its reads, httpfs loaded as the product's."""
-    session = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
-                                                 "autoload_known_extensions": False})
-    extension = str(httpfs_extension_path()).replace("'", "''")
-    session.execute(f"LOAD '{extension}'")
-    return session
+    return load_httpfs({"autoinstall_known_extensions": False,
+                        "autoload_known_extensions": False})
 
 
 def read_store(path: Path, key: Secret,

@@ -74,7 +74,7 @@ def _file_identity(path: Path) -> tuple[int, int, int, int]:
     return status.st_dev, status.st_ino, status.st_size, status.st_ctime_ns
 
 
-def _load_httpfs(config: dict) -> duckdb.DuckDBPyConnection:
+def load_httpfs(config: dict) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session with httpfs loaded from its pip package.
 
     The first load in a process has DuckDB check the file's signature; later ones skip the check
@@ -151,7 +151,7 @@ def connect_encrypted(path: Path, key: Secret, *, read_only: bool = False,
         raise StoreError(f"No {what} at {path}: the organization has not been synced yet "
                          "(run `sieve sync SLUG`).")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    connection = _load_httpfs({
+    connection = load_httpfs({
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         # Spills of large sorts/joins stay beside the org's file (and are encrypted by DuckDB).
